@@ -1,0 +1,2 @@
+// Micro-benchmarks of the scheduling core. Run: swift run -c release CoreBenchmarks
+print("no benchmarks yet")

@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Dependency policy: keep the set lean. The scheduling core and the domain import nothing but the standard
+// library (and swift-collections' data structures); I/O libraries enter only at the shell targets.
+let package = Package(
+    name: "TurboServe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "turboserve", targets: ["turboserve"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // Value types shared by every layer: job specs, validation, models, shapes, the job state machine, errors.
+        .target(name: "TurboServeDomain"),
+        // The pure scheduler: no I/O, no wall clock, no environment. Generic over an injected clock.
+        .target(
+            name: "SchedulingCore",
+            dependencies: [
+                "TurboServeDomain",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
+        ),
+        // Discrete-event simulator, calibrated cost model, baseline policies, bench reports.
+        .target(name: "Simulation", dependencies: ["TurboServeDomain", "SchedulingCore"]),
+        // Engine process supervision, protocol codec, typed client; output pipeline (ffmpeg).
+        .target(name: "EngineBridge", dependencies: ["TurboServeDomain"]),
+        .executableTarget(
+            name: "turboserve",
+            dependencies: [
+                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: ["TurboServeDomain", "SchedulingCore", "Simulation"],
+            path: "Benchmarks/CoreBenchmarks"
+        ),
+        .testTarget(name: "TurboServeDomainTests", dependencies: ["TurboServeDomain"]),
+        .testTarget(name: "SchedulingCoreTests", dependencies: ["SchedulingCore", "TurboServeDomain"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
+        .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,40 @@
+import TurboServeDomain
+
+/// The verbs every scheduling policy offers — TurboServe's own core and the baselines the simulator compares it
+/// with (`serial`, `seed`, `dynamic-batch`) — so the simulator and the worker runtime drive them identically.
+///
+/// Contract:
+/// - Pure: no I/O, no sleeping, no wall clock, no environment; time comes only from the injected clock.
+/// - One engine per policy instance. `nextPlan()` returns nil while a plan is outstanding (the engine executes
+///   one plan at a time) or when nothing is runnable now; the shell calls it again after any other verb.
+/// - `planFinished` must be called exactly once per plan returned, with that plan's id.
+/// - Not thread-safe: a value type mutated by one owner (the worker's actor, or the simulator's loop).
+public protocol SchedulingPolicy<C> {
+    associatedtype C: Clock where C.Duration == Duration
+
+    var name: String { get }
+
+    /// Queue a job. Throws `queue_full` when the bounded queue is full (a fast rejection, nothing enqueued).
+    mutating func submit(_ job: SchedulerJob<C.Instant>) throws(TurboServeError) -> [JobEvent<C.Instant>]
+
+    /// Cancel a job in any non-terminal state. Engine state is freed by a later `release` plan; the job's events
+    /// say `cancelled` at once. Unknown or finished jobs return no events.
+    mutating func cancel(_ job: JobID) -> [JobEvent<C.Instant>]
+
+    /// The next engine action, or nil.
+    mutating func nextPlan() -> Plan?
+
+    /// Report the outcome of a plan returned by `nextPlan`.
+    mutating func planFinished(_ plan: PlanID, outcome: PlanOutcome) -> [JobEvent<C.Instant>]
+
+    /// Report that the off-engine output pipeline (MP4 mux, thumbnail, storage) finished a job.
+    mutating func outputFinished(_ job: JobID, error: TurboServeError?) -> [JobEvent<C.Instant>]
+
+    /// The engine process died: every job holding engine state goes back to `queued` (or `failed` when out of
+    /// attempts), residency is cleared, the outstanding plan is forgotten.
+    mutating func engineLost(reason: String) -> [JobEvent<C.Instant>]
+
+    /// The earliest instant at which `nextPlan()` could return a plan although no verb was called (a batching
+    /// delay expiring, a keep-alive eviction due), or nil. Lets the shell arm one timer instead of polling.
+    func nextWakeup() -> C.Instant?
+}

@@ -1,0 +1,189 @@
+/// Turns a `JobSpec` into a `ValidatedJob`, resolving defaults from the model's descriptor.
+///
+/// Every rejection is a `TurboServeError` whose `field` names the request field and whose message lists the
+/// allowed values, so a client (or the web UI) can show it next to that field. Pure: the only outside input is
+/// `randomSeed`, called once when the request has no seed.
+public struct JobValidator: Sendable {
+    public static let seedRange: ClosedRange<Int64> = 0...4_294_967_295
+    public static let maxPromptCharacters = 2_000
+
+    /// Models that may be requested; defaults to the whole catalog.
+    public let availableModels: [ModelDescriptor]
+    public let defaultModel: String
+    /// Whether sparse attention / int8 kernels are installed on the engines (else those choices are refused).
+    public let acceleratedKernels: Bool
+
+    public init(availableModels: [ModelDescriptor] = ModelCatalog.all, defaultModel: String = "tiny-t2v", acceleratedKernels: Bool = false) {
+        self.availableModels = availableModels
+        self.defaultModel = defaultModel
+        self.acceleratedKernels = acceleratedKernels
+    }
+
+    public func validate(_ spec: JobSpec, randomSeed: () -> Int64) throws(TurboServeError) -> ValidatedJob {
+        let modelID = spec.model ?? defaultModel
+        guard let model = availableModels.first(where: { $0.id == modelID }) else {
+            let allowed = availableModels.map(\.id).joined(separator: ", ")
+            throw TurboServeError(.unknownModel, field: "model", "model '\(modelID)' is not available; allowed: \(allowed)")
+        }
+
+        let prompt = (spec.prompt ?? "").trimmingWhitespace()
+        if prompt.isEmpty {
+            throw TurboServeError(.missingField, field: "prompt", "prompt is required and must not be empty")
+        }
+        if prompt.count > Self.maxPromptCharacters {
+            throw TurboServeError(.invalidValue, field: "prompt", "prompt must be at most \(Self.maxPromptCharacters) characters; got \(prompt.count)")
+        }
+
+        switch (model.task, spec.imagePath) {
+        case (.imageToVideo, nil):
+            throw TurboServeError(.missingField, field: "input_reference", "model '\(model.id)' is image-to-video and needs an input_reference image")
+        case (.textToVideo, .some):
+            throw TurboServeError(.unsupportedForModel, field: "input_reference", "model '\(model.id)' is text-to-video and takes no input_reference; use an i2v model (\(Self.ids(of: .imageToVideo, in: availableModels)))")
+        default: break
+        }
+
+        let size = try resolveSize(spec, model: model)
+        let fps = try resolveFPS(spec, model: model)
+        let frames = try resolveFrames(spec, model: model, fps: fps)
+
+        let steps = spec.steps ?? model.defaultSteps
+        guard RCMSchedule.allowedSteps.contains(steps) else {
+            throw TurboServeError(.invalidValue, field: "steps", "steps must be an integer from 1 to 4; got \(steps)")
+        }
+
+        let seed = spec.seed ?? randomSeed()
+        guard Self.seedRange.contains(seed) else {
+            throw TurboServeError(.invalidValue, field: "seed", "seed must be an integer from 0 to \(Self.seedRange.upperBound); got \(seed)")
+        }
+
+        let sampler = try Self.enumValue(SamplerKind.self, spec.sampler, default: .sde, field: "sampler")
+        let sigmaMax = spec.sigmaMax ?? model.defaultSigmaMax
+        guard sigmaMax.isFinite, sigmaMax >= 1, sigmaMax <= 5_000 else {
+            throw TurboServeError(.invalidValue, field: "sigma_max", "sigma_max must be a number from 1 to 5000; got \(sigmaMax)")
+        }
+        let boundary = spec.boundary ?? model.defaultBoundary
+        guard boundary.isFinite, boundary > 0, boundary < 1 else {
+            throw TurboServeError(.invalidValue, field: "boundary", "boundary must be a number strictly between 0 and 1; got \(boundary)")
+        }
+        if spec.boundary != nil, model.experts.count < 2 {
+            throw TurboServeError(.unsupportedForModel, field: "boundary", "boundary applies only to two-expert models (\(Self.ids(of: .imageToVideo, in: availableModels))); model '\(model.id)' has one network")
+        }
+        if spec.adaptiveResolution == true, model.task != .imageToVideo {
+            throw TurboServeError(.unsupportedForModel, field: "adaptive_resolution", "adaptive_resolution applies only to image-to-video models")
+        }
+        let attention = try Self.enumValue(AttentionKind.self, spec.attention, default: .original, field: "attention")
+        if attention != .original, !acceleratedKernels {
+            throw TurboServeError(.unsupportedForModel, field: "attention", "attention '\(attention.rawValue)' needs the SLA GPU kernels, which are not installed on this server; allowed: original")
+        }
+        let quant = spec.quantLinear ?? false
+        if quant, !acceleratedKernels {
+            throw TurboServeError(.unsupportedForModel, field: "quant_linear", "quant_linear needs the int8 GPU kernels, which are not installed on this server; allowed: false")
+        }
+        let priority = try Self.enumValue(PriorityClass.self, spec.priority, default: .standard, field: "priority")
+        if let deadline = spec.deadlineSeconds, !(deadline.isFinite && deadline > 0 && deadline <= 86_400) {
+            throw TurboServeError(.invalidValue, field: "deadline_seconds", "deadline_seconds must be a number greater than 0 and at most 86400; got \(deadline)")
+        }
+
+        return ValidatedJob(
+            model: model.id, task: model.task, prompt: prompt, imagePath: spec.imagePath,
+            width: size.width, height: size.height, frames: frames, fps: fps, steps: steps, seed: seed,
+            sampler: sampler, sigmaMax: sigmaMax, boundary: boundary, attention: attention, quantLinear: quant,
+            adaptiveResolution: spec.adaptiveResolution ?? false, negativePrompt: spec.negativePrompt,
+            priority: priority, deadlineSeconds: spec.deadlineSeconds)
+    }
+
+    // MARK: - Fields
+
+    private func resolveSize(_ spec: JobSpec, model: ModelDescriptor) throws(TurboServeError) -> FrameSize {
+        let allowedSizes = model.allSizes.map(\.description).joined(separator: ", ")
+        if let size = spec.size {
+            guard let parsed = Self.parseSize(size) else {
+                throw TurboServeError(.invalidValue, field: "size", "size must look like WIDTHxHEIGHT (e.g. \(model.allSizes.first!)); got '\(size)'; allowed for \(model.id): \(allowedSizes)")
+            }
+            guard model.allSizes.contains(parsed) else {
+                throw TurboServeError(.invalidValue, field: "size", "size \(parsed) is not allowed for \(model.id); allowed: \(allowedSizes)")
+            }
+            return parsed
+        }
+        if spec.width != nil || spec.height != nil {
+            guard let w = spec.width, let h = spec.height else {
+                let field = spec.width == nil ? "width" : "height"
+                throw TurboServeError(.missingField, field: field, "width and height must be given together")
+            }
+            let parsed = FrameSize(width: w, height: h)
+            guard model.allSizes.contains(parsed) else {
+                throw TurboServeError(.invalidValue, field: "width", "width×height \(parsed) is not allowed for \(model.id); allowed: \(allowedSizes)")
+            }
+            return parsed
+        }
+        let resolutionName = spec.resolution ?? model.defaultResolution
+        guard let resolution = model.resolution(named: resolutionName) else {
+            let allowed = model.resolutions.map(\.name).joined(separator: ", ")
+            throw TurboServeError(.invalidValue, field: "resolution", "resolution '\(resolutionName)' is not available for \(model.id); allowed: \(allowed)")
+        }
+        let ratio = spec.aspectRatio ?? model.defaultAspectRatio
+        guard let size = resolution.sizes[ratio] else {
+            let allowed = resolution.sizes.keys.sorted().joined(separator: ", ")
+            throw TurboServeError(.invalidValue, field: "aspect_ratio", "aspect_ratio '\(ratio)' is not available at \(resolution.name); allowed: \(allowed)")
+        }
+        return size
+    }
+
+    private func resolveFPS(_ spec: JobSpec, model: ModelDescriptor) throws(TurboServeError) -> Int {
+        let fps = spec.fps ?? model.fps
+        guard (1...60).contains(fps) else {
+            throw TurboServeError(.invalidValue, field: "fps", "fps must be an integer from 1 to 60; got \(fps)")
+        }
+        return fps
+    }
+
+    private func resolveFrames(_ spec: JobSpec, model: ModelDescriptor, fps: Int) throws(TurboServeError) -> Int {
+        let allowed = "4k+1 from 5 to \(model.maxFrames) (e.g. 5, 9, 17, \(model.maxFrames))"
+        if let frames = spec.frames {
+            guard frames >= 5, frames <= model.maxFrames, (frames - 1) % 4 == 0 else {
+                throw TurboServeError(.invalidValue, field: "num_frames", "num_frames must be \(allowed); got \(frames)")
+            }
+            return frames
+        }
+        if let seconds = spec.seconds {
+            guard seconds.isFinite, seconds > 0 else {
+                throw TurboServeError(.invalidValue, field: "seconds", "seconds must be a positive number; got \(seconds)")
+            }
+            // Round to the nearest 4k+1 frame count, clamped to what the model supports.
+            let raw = Int((seconds * Double(model.fps)).rounded())
+            let k = max(1, Int((Double(raw) / 4).rounded()))
+            return min(4 * k + 1, model.maxFrames)
+        }
+        return model.defaultFrames
+    }
+
+    // MARK: - Helpers
+
+    public static func parseSize(_ text: String) -> FrameSize? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0 else { return nil }
+        return FrameSize(width: w, height: h)
+    }
+
+    static func enumValue<E: RawRepresentable & CaseIterable>(_: E.Type, _ raw: String?, default value: E, field: String) throws(TurboServeError) -> E where E.RawValue == String {
+        guard let raw else { return value }
+        guard let parsed = E(rawValue: raw.lowercased()) else {
+            let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
+            throw TurboServeError(.invalidValue, field: field, "\(field) must be one of \(allowed); got '\(raw)'")
+        }
+        return parsed
+    }
+
+    static func ids(of task: TaskKind, in models: [ModelDescriptor]) -> String {
+        models.filter { $0.task == task }.map(\.id).joined(separator: ", ")
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,46 @@
+/// An error a caller can act on: a stable machine-readable `code`, the request `field` it concerns (if any) and a
+/// human message that names the field and the allowed values.
+///
+/// Codes are part of the public contract (API error bodies, engine replies, logs); never rename one once shipped.
+/// Mapping a code to an HTTP status happens in exactly one place in the HTTP layer.
+public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let code: Code
+    public let field: String?
+    public let message: String
+
+    public init(_ code: Code, field: String? = nil, _ message: String) {
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String {
+        if let field { return "\(code.rawValue) (\(field)): \(message)" }
+        return "\(code.rawValue): \(message)"
+    }
+
+    /// Stable error codes. Grouped by who can fix the problem.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        // The caller can fix these (HTTP 4xx).
+        case invalidValue = "invalid_value"
+        case missingField = "missing_field"
+        case unknownModel = "unknown_model"
+        case unsupportedForModel = "unsupported_for_model"
+        case malformedRequest = "malformed_request"
+        case payloadTooLarge = "payload_too_large"
+        case notFound = "not_found"
+        case conflict = "conflict"
+        case unauthorized = "unauthorized"
+        // Capacity: retry later (HTTP 429 / 503).
+        case queueFull = "queue_full"
+        case notReady = "not_ready"
+        case diskFull = "disk_full"
+        // The engine or the server failed (HTTP 5xx or a failed job).
+        case engineOutOfMemory = "engine_out_of_memory"
+        case engineCrashed = "engine_crashed"
+        case engineError = "engine_error"
+        case modelMissing = "model_missing"
+        case cancelled = "cancelled"
+        case internalError = "internal_error"
+    }
+}

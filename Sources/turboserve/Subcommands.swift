@@ -1,0 +1,6 @@
+import ArgumentParser
+
+extension TurboServeCommand {
+    /// Every subcommand, in the order `--help` lists them. Add new ones here.
+    static let registered: [any ParsableCommand.Type] = []
+}
