@@ -1,0 +1,28 @@
+import TurboServeDomain
+
+/// What the core may ask about costs, without doing I/O: the simulator answers from its calibrated cost model,
+/// the worker runtime from measured engine timings (with a calibrated prior until it has measurements).
+/// Implementations must be pure and cheap (called while planning).
+public protocol CostEstimating: Sendable {
+    /// End-to-end latency of the job run alone on an idle engine with its model resident. Deadlines are
+    /// `SLO factor × isolatedLatency` after arrival.
+    func isolatedLatency(of job: ValidatedJob) -> Duration
+    /// One batched denoise step of `batchSize` samples of `shape` on `expert`.
+    func stepTime(shape: ShapeKey, expert: ModelKey, batchSize: Int) -> Duration
+    /// Text encode (+ image encode for I2V) + initial noise for `batchSize` jobs of `shape`.
+    func admitTime(shape: ShapeKey, task: TaskKind, batchSize: Int) -> Duration
+    /// VAE decode of one job of `shape`.
+    func decodeTime(shape: ShapeKey) -> Duration
+    /// Moving `expert`'s weights onto the device.
+    func loadTime(_ expert: ModelKey) -> Duration
+}
+
+/// Device memory the core plans against: weights per residency unit and activation bytes per sample.
+/// Batch size is bounded so that resident weights + Σ activations ≤ free device memory − reserve.
+public protocol MemoryEstimating: Sendable {
+    func weightBytes(_ expert: ModelKey) -> Int64
+    /// Peak extra bytes one sample of `shape` needs during a denoise step (activations, latents, text states).
+    func activationBytes(shape: ShapeKey) -> Int64
+    /// Bytes a job holds on the device between steps (latents, text embeddings, generator state).
+    func residentStateBytes(shape: ShapeKey) -> Int64
+}
