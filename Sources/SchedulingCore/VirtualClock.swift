@@ -49,8 +49,4 @@ extension Duration {
         return Double(s) + Double(atto) * 1e-18
     }
 
-    /// A duration from floating-point seconds (rounded to nanoseconds).
-    public static func seconds(_ value: Double) -> Duration {
-        .nanoseconds(Int64((value * 1e9).rounded()))
-    }
 }
