@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Value types shared by every layer: job specs, validation, models, shapes, the job state machine, errors.
@@ -27,6 +28,11 @@ let package = Package(
         ),
         // Discrete-event simulator, calibrated cost model, baseline policies, bench reports.
         .target(name: "Simulation", dependencies: ["TurboServeDomain", "SchedulingCore"]),
+        // The durable job record: protocol JobStore, its in-memory twin, SQLite (GRDB). PostgreSQL joins later.
+        .target(
+            name: "JobStore",
+            dependencies: ["TurboServeDomain", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Engine process supervision, protocol codec, typed client; output pipeline (ffmpeg).
         .target(name: "EngineBridge", dependencies: ["TurboServeDomain"]),
         .executableTarget(
@@ -44,6 +50,7 @@ let package = Package(
         .testTarget(name: "TurboServeDomainTests", dependencies: ["TurboServeDomain"]),
         .testTarget(name: "SchedulingCoreTests", dependencies: ["SchedulingCore", "TurboServeDomain"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TurboServeDomain"]),
         .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain"]),
     ],
     swiftLanguageModes: [.v6]

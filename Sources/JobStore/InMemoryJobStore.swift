@@ -1,0 +1,134 @@
+import Foundation
+import Synchronization
+import TurboServeDomain
+
+/// The in-memory twin of the durable stores: the same contract, nothing survives the process. For tests and for
+/// components that need a store without a database.
+///
+/// Thread-safety: all state sits behind one `Mutex`; every method is one critical section, so each call is
+/// atomic with respect to the others.
+public final class InMemoryJobStore: JobStore {
+    private struct State {
+        var jobs: [JobID: JobRecord] = [:]
+        var order: [JobID] = []
+        var events: [JobID: [StoredJobEvent]] = [:]
+        var idempotency: [String: JobID] = [:]
+        var sequence: Int64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let now: @Sendable () -> Date
+
+    public init(now: @escaping @Sendable () -> Date = Date.init) { self.now = now }
+
+    public func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
+        let at = now()
+        return try state.withLock { s in
+            let key = job.idempotencyKey.map { "\(job.tenant.rawValue)\u{0}\($0)" }
+            if let key, let existingID = s.idempotency[key], let existing = s.jobs[existingID] {
+                guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(job.idempotencyKey!) }
+                return (existing, false)
+            }
+            guard s.jobs[job.id] == nil else { throw TurboServeError(.conflict, "job \(job.id) already exists") }
+            s.sequence += 1
+            let record = JobRecord.new(job, sequence: s.sequence, at: at)
+            s.jobs[job.id] = record
+            s.order.append(job.id)
+            s.events[job.id] = [StoredJobEvent(job: job.id, at: at, from: "", to: JobState.queued.description)]
+            if let key { s.idempotency[key] = job.id }
+            return (record, true)
+        }
+    }
+
+    public func get(_ id: JobID) async throws -> JobRecord? { state.withLock { $0.jobs[id] } }
+
+    public func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
+        state.withLock { s in
+            var ids = order == .newestFirst ? Array(s.order.reversed()) : s.order
+            if let cursor, let index = ids.firstIndex(of: cursor) { ids.removeFirst(index + 1) }
+            let jobs = s.jobs
+            let matching = ids.lazy.compactMap { jobs[$0] }.filter { tenant == nil || $0.tenant == tenant }
+            let page = Array(matching.prefix(limit + 1))
+            return JobPage(jobs: Array(page.prefix(limit)), hasMore: page.count > limit)
+        }
+    }
+
+    public func claim(worker: String, limit: Int, leaseUntil: Date) async throws -> [JobRecord] {
+        let at = now()
+        return state.withLock { s in
+            let queued = s.order.compactMap { s.jobs[$0] }.filter { $0.phase == .queued && $0.workerID == nil }
+            let chosen = queued.sorted { ($0.spec.priority.rank, $0.sequence) < ($1.spec.priority.rank, $1.sequence) }.prefix(limit)
+            return chosen.map { job in
+                var job = job
+                job.claim(by: worker, leaseUntil: leaseUntil, at: at)
+                s.jobs[job.id] = job
+                return job
+            }
+        }
+    }
+
+    public func renewLeases(worker: String, until: Date) async throws {
+        state.withLock { s in
+            for (id, job) in s.jobs where job.workerID == worker && !job.phase.isTerminal {
+                s.jobs[id]?.leaseExpiresAt = until
+            }
+        }
+    }
+
+    public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {
+        try mutate(id) { job, at throws(TurboServeError) in try job.advance(by: worker, to: next, at: at, reason: reason) }
+    }
+
+    public func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
+        try mutate(id) { job, at throws(TurboServeError) in
+            try job.complete(by: worker, videoPath: videoPath, thumbnailPath: thumbnailPath, at: at)
+        }
+    }
+
+    public func fail(_ id: JobID, worker: String?, code: String, message: String) async throws -> JobRecord {
+        try mutate(id) { job, at throws(TurboServeError) in try job.fail(by: worker, at: at, code: code, message: message) }
+    }
+
+    public func requeue(_ id: JobID, worker: String, reason: String, maxAttempts: Int) async throws -> JobRecord {
+        try mutate(id) { job, at throws(TurboServeError) in
+            try job.requeue(by: worker, at: at, reason: reason, maxAttempts: maxAttempts)
+        }
+    }
+
+    public func cancel(_ id: JobID) async throws -> JobRecord? {
+        guard try await get(id) != nil else { return nil }
+        return try mutate(id) { job, at throws(TurboServeError) in try job.cancel(at: at) }
+    }
+
+    public func requeueExpired(now date: Date, worker: String?, maxAttempts: Int) async throws -> [JobID] {
+        try state.withLock { s throws(TurboServeError) in
+            var requeued: [JobID] = []
+            for id in s.order {
+                guard var job = s.jobs[id], let outcome = try job.recover(now: date, worker: worker, maxAttempts: maxAttempts) else { continue }
+                if let event = outcome { s.events[id, default: []].append(event) }
+                s.jobs[id] = job
+                requeued.append(id)
+            }
+            return requeued
+        }
+    }
+
+    public func events(of id: JobID) async throws -> [StoredJobEvent] { state.withLock { $0.events[id] ?? [] } }
+
+    public func countByPhase() async throws -> [JobState.Phase: Int] {
+        state.withLock { s in s.jobs.values.reduce(into: [:]) { $0[$1.phase, default: 0] += 1 } }
+    }
+
+    /// Reads, mutates and writes one job atomically; `body` returns the event to append (nil: no change).
+    private func mutate(_ id: JobID, _ body: (inout JobRecord, Date) throws(TurboServeError) -> StoredJobEvent?) throws(TurboServeError) -> JobRecord {
+        let at = now()
+        return try state.withLock { s throws(TurboServeError) in
+            guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
+            if let event = try body(&job, at) {
+                s.jobs[id] = job
+                s.events[id, default: []].append(event)
+            }
+            return job
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import TurboServeDomain
+
+/// A job as stored: the validated request, its state and progress, ownership (worker + lease), outcome and
+/// artifacts. Value type; a snapshot of one row at the moment it was read.
+public struct JobRecord: Sendable, Hashable, Codable {
+    public var id: JobID
+    public var tenant: TenantID
+    public var spec: ValidatedJob
+    public var phase: JobState.Phase
+    public var stepsCompleted: Int
+    /// Engine attempts used so far (a requeue after a crash or an expired lease counts one).
+    public var attempts: Int
+    /// The worker holding the job (nil while queued or finished).
+    public var workerID: String?
+    public var leaseExpiresAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var startedAt: Date?
+    public var completedAt: Date?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var videoPath: String?
+    public var thumbnailPath: String?
+    public var idempotencyKey: String?
+    /// Monotonic insertion order; the cursor of `list`.
+    public var sequence: Int64
+
+    public var state: JobState {
+        switch phase {
+        case .queued: .queued
+        case .admitted: .admitted
+        case .denoising: .denoising(completed: stepsCompleted, total: spec.steps)
+        case .decoding: .decoding
+        case .muxing: .muxing
+        case .succeeded: .succeeded
+        case .failed: .failed
+        case .cancelled: .cancelled
+        }
+    }
+}
+
+/// What `create` needs: the store assigns sequence and timestamps.
+public struct NewJob: Sendable, Hashable {
+    public var id: JobID
+    public var tenant: TenantID
+    public var spec: ValidatedJob
+    public var idempotencyKey: String?
+
+    public init(id: JobID, tenant: TenantID = .default, spec: ValidatedJob, idempotencyKey: String? = nil) {
+        self.id = id
+        self.tenant = tenant
+        self.spec = spec
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// One persisted state change of a job: the history the API and the UI show.
+public struct StoredJobEvent: Sendable, Hashable, Codable {
+    public var job: JobID
+    public var at: Date
+    public var from: String
+    public var to: String
+    public var reasonCode: String?
+    public var message: String?
+
+    public init(job: JobID, at: Date, from: String, to: String, reasonCode: String? = nil, message: String? = nil) {
+        self.job = job
+        self.at = at
+        self.from = from
+        self.to = to
+        self.reasonCode = reasonCode
+        self.message = message
+    }
+}
+
+/// A page of `list`: newest first by default; `nextCursor` is the id to pass as `after` for the next page.
+public struct JobPage: Sendable, Hashable {
+    public var jobs: [JobRecord]
+    public var hasMore: Bool
+    public var nextCursor: JobID? { hasMore ? jobs.last?.id : nil }
+}
+
+public enum ListOrder: String, Sendable, Hashable, CaseIterable {
+    case newestFirst = "desc"
+    case oldestFirst = "asc"
+}

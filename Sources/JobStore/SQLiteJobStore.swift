@@ -1,0 +1,220 @@
+import Foundation
+import GRDB
+import TurboServeDomain
+
+/// The embedded default store: one SQLite file in WAL mode (GRDB `DatabasePool`), `synchronous=FULL` so a
+/// returned `create` survives power loss. Rules are the shared pure mutations of `JobRecord+Transitions`; this
+/// type only reads and writes rows, each verb in one transaction.
+///
+/// Thread-safety: GRDB serialises writes and lets reads run concurrently; the type holds no other mutable state.
+public final class SQLiteJobStore: JobStore {
+    private let pool: DatabasePool
+    private let now: @Sendable () -> Date
+
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    public init(path: String, now: @escaping @Sendable () -> Date = Date.init) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        self.now = now
+        try SQLiteMigrations.migrator.migrate(pool)
+    }
+
+    public func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
+        let at = now()
+        return try await pool.write { db in
+            if let key = job.idempotencyKey,
+               let existing = try Self.fetch(db, "tenant = ? AND idempotency_key = ?", [job.tenant.rawValue, key]).first {
+                guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(key) }
+                return (existing, false)
+            }
+            guard try Self.fetch(db, "id = ?", [job.id.rawValue]).isEmpty else {
+                throw TurboServeError(.conflict, "job \(job.id) already exists")
+            }
+            let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs")) ?? 1
+            let record = JobRecord.new(job, sequence: sequence, at: at)
+            try Self.insert(db, record)
+            try Self.insert(db, StoredJobEvent(job: job.id, at: at, from: "", to: JobState.queued.description))
+            return (record, true)
+        }
+    }
+
+    public func get(_ id: JobID) async throws -> JobRecord? {
+        try await pool.read { db in try Self.fetch(db, "id = ?", [id.rawValue]).first }
+    }
+
+    public func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let tenant { conditions.append("tenant = ?"); arguments.append(tenant.rawValue) }
+            if let cursor {
+                conditions.append("seq \(order == .newestFirst ? "<" : ">") (SELECT seq FROM jobs WHERE id = ?)")
+                arguments.append(cursor.rawValue)
+            }
+            let filter = conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")
+            arguments.append(limit + 1)
+            let rows = try Self.fetch(db, "\(filter) ORDER BY seq \(order == .newestFirst ? "DESC" : "ASC") LIMIT ?", StatementArguments(arguments))
+            return JobPage(jobs: Array(rows.prefix(limit)), hasMore: rows.count > limit)
+        }
+    }
+
+    public func claim(worker: String, limit: Int, leaseUntil: Date) async throws -> [JobRecord] {
+        let at = now()
+        return try await pool.write { db in
+            let queued = try Self.fetch(db, "phase = 'queued' AND worker_id IS NULL ORDER BY priority_rank, seq LIMIT ?", [limit])
+            return try queued.map { job in
+                var job = job
+                job.claim(by: worker, leaseUntil: leaseUntil, at: at)
+                try Self.update(db, job)
+                return job
+            }
+        }
+    }
+
+    public func renewLeases(worker: String, until: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE jobs SET lease_expires_at = ? WHERE worker_id = ? AND phase NOT IN ('succeeded', 'failed', 'cancelled')",
+                arguments: [until.timeIntervalSince1970, worker])
+        }
+    }
+
+    public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.advance(by: worker, to: next, at: at, reason: reason) }
+    }
+
+    public func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
+        try await mutate(id) { job, at in
+            try job.complete(by: worker, videoPath: videoPath, thumbnailPath: thumbnailPath, at: at)
+        }
+    }
+
+    public func fail(_ id: JobID, worker: String?, code: String, message: String) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.fail(by: worker, at: at, code: code, message: message) }
+    }
+
+    public func requeue(_ id: JobID, worker: String, reason: String, maxAttempts: Int) async throws -> JobRecord {
+        try await mutate(id) { job, at in
+            try job.requeue(by: worker, at: at, reason: reason, maxAttempts: maxAttempts)
+        }
+    }
+
+    public func cancel(_ id: JobID) async throws -> JobRecord? {
+        guard try await get(id) != nil else { return nil }
+        return try await mutate(id) { job, at in try job.cancel(at: at) }
+    }
+
+    public func requeueExpired(now date: Date, worker: String?, maxAttempts: Int) async throws -> [JobID] {
+        try await pool.write { db in
+            let held = try Self.fetch(db, "worker_id IS NOT NULL AND phase NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY seq", [])
+            var requeued: [JobID] = []
+            for var job in held {
+                guard let outcome = try job.recover(now: date, worker: worker, maxAttempts: maxAttempts) else { continue }
+                if let event = outcome { try Self.insert(db, event) }
+                try Self.update(db, job)
+                requeued.append(job.id)
+            }
+            return requeued
+        }
+    }
+
+    public func events(of id: JobID) async throws -> [StoredJobEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM job_events WHERE job_id = ? ORDER BY id", arguments: [id.rawValue]).map { row in
+                StoredJobEvent(
+                    job: JobID(row["job_id"]), at: Date(timeIntervalSince1970: row["at"]), from: row["from_state"],
+                    to: row["to_state"], reasonCode: row["reason_code"], message: row["message"])
+            }
+        }
+    }
+
+    public func countByPhase() async throws -> [JobState.Phase: Int] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT phase, COUNT(*) AS n FROM jobs GROUP BY phase").reduce(into: [:]) { counts, row in
+                if let phase = JobState.Phase(rawValue: row["phase"]) { counts[phase] = row["n"] }
+            }
+        }
+    }
+
+    // MARK: - Rows
+
+    private func mutate(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
+        let at = now()
+        return try await pool.write { db in
+            guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
+                throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+            }
+            if let event = try body(&job, at) {
+                try Self.update(db, job)
+                try Self.insert(db, event)
+            }
+            return job
+        }
+    }
+
+    private static let decoder = JSONDecoder()
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    private static func fetch(_ db: Database, _ whereClause: String, _ arguments: StatementArguments) throws -> [JobRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE \(whereClause)", arguments: arguments).map(record(from:))
+    }
+
+    private static func record(from row: Row) throws -> JobRecord {
+        let specJSON: String = row["spec_json"]
+        func date(_ column: String) -> Date? { (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
+        return JobRecord(
+            id: JobID(row["id"]), tenant: TenantID(row["tenant"]),
+            spec: try decoder.decode(ValidatedJob.self, from: Data(specJSON.utf8)),
+            phase: JobState.Phase(rawValue: row["phase"]) ?? .failed, stepsCompleted: row["steps_completed"],
+            attempts: row["attempts"], workerID: row["worker_id"], leaseExpiresAt: date("lease_expires_at"),
+            createdAt: date("created_at")!, updatedAt: date("updated_at")!, startedAt: date("started_at"),
+            completedAt: date("completed_at"), errorCode: row["error_code"], errorMessage: row["error_message"],
+            videoPath: row["video_path"], thumbnailPath: row["thumbnail_path"], idempotencyKey: row["idempotency_key"],
+            sequence: row["seq"])
+    }
+
+    private static func columns(of job: JobRecord) throws -> [String: (any DatabaseValueConvertible)?] {
+        [
+            "id": job.id.rawValue, "seq": job.sequence, "tenant": job.tenant.rawValue,
+            "spec_json": String(decoding: try encoder.encode(job.spec), as: UTF8.self), "model": job.spec.model,
+            "priority_rank": job.spec.priority.rank, "phase": job.phase.rawValue,
+            "steps_completed": job.stepsCompleted, "attempts": job.attempts, "worker_id": job.workerID,
+            "lease_expires_at": job.leaseExpiresAt?.timeIntervalSince1970,
+            "created_at": job.createdAt.timeIntervalSince1970, "updated_at": job.updatedAt.timeIntervalSince1970,
+            "started_at": job.startedAt?.timeIntervalSince1970, "completed_at": job.completedAt?.timeIntervalSince1970,
+            "error_code": job.errorCode, "error_message": job.errorMessage, "video_path": job.videoPath,
+            "thumbnail_path": job.thumbnailPath, "idempotency_key": job.idempotencyKey,
+        ]
+    }
+
+    private static func insert(_ db: Database, _ job: JobRecord) throws {
+        let values = try columns(of: job)
+        let names = values.keys.sorted()
+        try db.execute(
+            sql: "INSERT INTO jobs (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))",
+            arguments: StatementArguments(names.map { values[$0]! }))
+    }
+
+    private static func update(_ db: Database, _ job: JobRecord) throws {
+        let values = try columns(of: job)
+        let names = values.keys.sorted().filter { $0 != "id" }
+        try db.execute(
+            sql: "UPDATE jobs SET \(names.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?",
+            arguments: StatementArguments(names.map { values[$0]! } + [job.id.rawValue]))
+    }
+
+    private static func insert(_ db: Database, _ event: StoredJobEvent) throws {
+        try db.execute(
+            sql: "INSERT INTO job_events (job_id, at, from_state, to_state, reason_code, message) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [event.job.rawValue, event.at.timeIntervalSince1970, event.from, event.to, event.reasonCode, event.message])
+    }
+}

@@ -1,0 +1,50 @@
+import GRDB
+
+/// The SQLite schema, as named migrations. A migration is never edited once shipped: change the schema by adding
+/// a new one at the end.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("2026-11-24-jobs") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    seq INTEGER NOT NULL UNIQUE,
+                    tenant TEXT NOT NULL,
+                    spec_json TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    priority_rank INTEGER NOT NULL,
+                    phase TEXT NOT NULL,
+                    steps_completed INTEGER NOT NULL DEFAULT 0,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    worker_id TEXT,
+                    lease_expires_at REAL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    started_at REAL,
+                    completed_at REAL,
+                    error_code TEXT,
+                    error_message TEXT,
+                    video_path TEXT,
+                    thumbnail_path TEXT,
+                    idempotency_key TEXT
+                );
+                CREATE UNIQUE INDEX jobs_idempotency ON jobs(tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+                CREATE INDEX jobs_claim ON jobs(phase, priority_rank, seq) WHERE worker_id IS NULL;
+                CREATE INDEX jobs_worker ON jobs(worker_id) WHERE worker_id IS NOT NULL;
+                CREATE INDEX jobs_tenant_seq ON jobs(tenant, seq);
+                CREATE TABLE job_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id TEXT NOT NULL REFERENCES jobs(id),
+                    at REAL NOT NULL,
+                    from_state TEXT NOT NULL,
+                    to_state TEXT NOT NULL,
+                    reason_code TEXT,
+                    message TEXT
+                );
+                CREATE INDEX job_events_job ON job_events(job_id, id);
+                """)
+        }
+        return migrator
+    }
+}

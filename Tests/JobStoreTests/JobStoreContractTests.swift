@@ -1,0 +1,156 @@
+import Foundation
+import JobStore
+import Testing
+import TurboServeDomain
+
+/// One contract, every backend: the rules in `JobStore`'s documentation, checked the same way for each.
+@Suite struct JobStoreContractTests {
+    let time = TestTime()
+
+    @Test(arguments: StoreBackend.allCases)
+    func createThenReadBack(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        let (record, created) = try await store.create(NewJob(id: "v1", tenant: "acme", spec: Fixtures.spec()))
+        #expect(created && record.phase == .queued && record.attempts == 0)
+        let read = try #require(try await store.get("v1"))
+        #expect(read == record)
+        #expect(try await store.get("missing") == nil)
+        await #expect(throws: TurboServeError.self) { try await store.create(NewJob(id: "v1", spec: Fixtures.spec())) }
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func idempotencyKeyReplaysOrConflicts(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        let first = try await store.create(NewJob(id: "a", spec: Fixtures.spec(), idempotencyKey: "k1"))
+        let replay = try await store.create(NewJob(id: "b", spec: Fixtures.spec(), idempotencyKey: "k1"))
+        #expect(!replay.created && replay.record.id == first.record.id)
+        let otherTenant = try await store.create(NewJob(id: "c", tenant: "other", spec: Fixtures.spec(), idempotencyKey: "k1"))
+        #expect(otherTenant.created)
+        do {
+            _ = try await store.create(NewJob(id: "d", spec: Fixtures.spec("a different prompt"), idempotencyKey: "k1"))
+            Issue.record("a different request under the same key must conflict")
+        } catch let error as TurboServeError {
+            #expect(error.code == .conflict && error.field == "Idempotency-Key")
+        }
+        #expect(try await store.get("b") == nil)
+        #expect(try await store.get("d") == nil)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func listPagesNewestFirstWithTenantIsolation(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        for i in 0..<7 {
+            _ = try await store.create(NewJob(id: JobID("j\(i)"), tenant: i % 2 == 0 ? "even" : "odd", spec: Fixtures.spec()))
+        }
+        let page1 = try await store.list(tenant: "even", after: nil, limit: 3, order: .newestFirst)
+        #expect(page1.jobs.map(\.id) == ["j6", "j4", "j2"] && page1.hasMore)
+        let page2 = try await store.list(tenant: "even", after: page1.nextCursor, limit: 3, order: .newestFirst)
+        #expect(page2.jobs.map(\.id) == ["j0"] && !page2.hasMore && page2.nextCursor == nil)
+        let oldest = try await store.list(tenant: nil, after: "j1", limit: 2, order: .oldestFirst)
+        #expect(oldest.jobs.map(\.id) == ["j2", "j3"])
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func claimsAreExclusiveAndPriorityOrdered(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "batch", spec: Fixtures.spec(priority: "batch")))
+        _ = try await store.create(NewJob(id: "std", spec: Fixtures.spec()))
+        _ = try await store.create(NewJob(id: "urgent", spec: Fixtures.spec(priority: "interactive")))
+        let lease = time.now.addingTimeInterval(30)
+        async let a = store.claim(worker: "w1", limit: 2, leaseUntil: lease)
+        async let b = store.claim(worker: "w2", limit: 2, leaseUntil: lease)
+        let (claimedA, claimedB) = try await (a, b)
+        let all = (claimedA + claimedB).map(\.id)
+        #expect(Set(all).count == all.count && all.count == 3)
+        let firstBatch = claimedA.count == 2 ? claimedA : claimedB
+        #expect(firstBatch.map(\.id) == ["urgent", "std"])
+        #expect(try await store.claim(worker: "w3", limit: 5, leaseUntil: lease).isEmpty)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func wholeLifeIsRecordedAsEvents(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
+        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        for state: JobState in [.admitted, .denoising(completed: 1, total: 2), .denoising(completed: 2, total: 2), .decoding, .muxing] {
+            time.advance(1)
+            let record = try await store.advance("v", worker: "w", to: state, reason: nil)
+            #expect(record.state == state)
+        }
+        let done = try await store.complete("v", worker: "w", videoPath: "/out/v.mp4", thumbnailPath: "/out/v.jpg")
+        #expect(done.phase == .succeeded && done.videoPath == "/out/v.mp4" && done.workerID == nil)
+        #expect(done.completedAt == time.now && done.startedAt != nil)
+        let events = try await store.events(of: "v").map(\.to)
+        #expect(events == ["queued", "admitted", "denoising(1/2)", "denoising(2/2)", "decoding", "muxing", "succeeded"])
+        #expect(try await store.countByPhase() == [.succeeded: 1])
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func illegalTransitionsChangeNothing(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
+        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "w", to: .decoding, reason: nil) }
+        await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "intruder", to: .admitted, reason: nil) }
+        #expect(try await store.get("v")?.phase == .queued)
+        #expect(try await store.events(of: "v").count == 1)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func aRequeuedJobCannotBeDeliveredByItsFormerWorker(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 1)))
+        _ = try await store.claim(worker: "old", limit: 1, leaseUntil: time.now.addingTimeInterval(10))
+        _ = try await store.advance("v", worker: "old", to: .admitted, reason: nil)
+        time.advance(11)
+        #expect(try await store.requeueExpired(now: time.now, worker: nil, maxAttempts: 3) == ["v"])
+        let requeued = try #require(try await store.get("v"))
+        #expect(requeued.phase == .queued && requeued.attempts == 1 && requeued.workerID == nil)
+        await #expect(throws: TurboServeError.self) { try await store.complete("v", worker: "old", videoPath: "x", thumbnailPath: nil) }
+        #expect(try await store.claim(worker: "new", limit: 1, leaseUntil: time.now.addingTimeInterval(10)).map(\.id) == ["v"])
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func restartRecoveryIsBoundedByAttempts(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
+        for attempt in 1...2 {
+            _ = try await store.claim(worker: "node", limit: 1, leaseUntil: time.now.addingTimeInterval(60))
+            _ = try await store.advance("v", worker: "node", to: .admitted, reason: nil)
+            #expect(try await store.requeueExpired(now: time.now, worker: "node", maxAttempts: 2) == ["v"])
+            let record = try #require(try await store.get("v"))
+            #expect(record.attempts == attempt)
+            #expect(record.phase == (attempt < 2 ? .queued : .failed))
+        }
+        #expect(try await store.get("v")?.errorCode == TurboServeError.Code.engineCrashed.rawValue)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func cancelStopsUnfinishedJobsOnly(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
+        #expect(try await store.cancel("v")?.phase == .cancelled)
+        #expect(try await store.cancel("v")?.phase == .cancelled)
+        #expect(try await store.events(of: "v").map(\.to) == ["queued", "cancelled"])
+        #expect(try await store.cancel("nope") == nil)
+        #expect(try await store.claim(worker: "w", limit: 5, leaseUntil: time.now).isEmpty)
+    }
+}
+
+/// What only a durable backend promises: the data outlives the process.
+@Suite struct SQLiteDurabilityTests {
+    @Test func reopeningTheFileKeepsJobsAndEvents() async throws {
+        let time = TestTime()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).sqlite")
+        do {
+            let store = try StoreBackend.sqlite.make(time: time, file: file)
+            _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(), idempotencyKey: "k"))
+            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now)
+            _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
+        }
+        let reopened = try StoreBackend.sqlite.make(time: time, file: file)
+        #expect(try await reopened.get("v")?.phase == .admitted)
+        #expect(try await reopened.events(of: "v").count == 2)
+        #expect(try await reopened.create(NewJob(id: "v2", spec: Fixtures.spec(), idempotencyKey: "k")).record.id == "v")
+    }
+}
