@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Value types shared by every layer: job specs, validation, models, shapes, the job state machine, errors.
@@ -33,6 +35,15 @@ let package = Package(
             name: "JobStore",
             dependencies: ["TurboServeDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The OpenAI-compatible HTTP API (Hummingbird 2): controllers, error mapping, multipart, ranges.
+        .target(
+            name: "HTTPServer",
+            dependencies: [
+                "TurboServeDomain", "JobStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         // Engine process supervision, protocol codec, typed client; output pipeline (ffmpeg).
         .target(name: "EngineBridge", dependencies: ["TurboServeDomain"]),
         .executableTarget(
@@ -51,6 +62,14 @@ let package = Package(
         .testTarget(name: "SchedulingCoreTests", dependencies: ["SchedulingCore", "TurboServeDomain"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TurboServeDomain"]),
+        .testTarget(
+            name: "HTTPServerTests",
+            dependencies: [
+                "HTTPServer", "JobStore", "TurboServeDomain",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain"]),
     ],
     swiftLanguageModes: [.v6]

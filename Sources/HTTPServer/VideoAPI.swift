@@ -1,0 +1,87 @@
+import Foundation
+import JobStore
+import TurboServeDomain
+
+/// Everything the video endpoints need, injected: the store, validation, ids and seeds, where uploads go, and the
+/// hooks that wake the worker when a job is created or cancelled. Immutable and `Sendable`; one instance serves
+/// every request concurrently.
+public struct VideoAPI: Sendable {
+    public struct Limits: Sendable {
+        public var maxJSONBytes = 1 << 20
+        public var maxUploadBytes = 16 << 20
+        public var defaultListLimit = 20
+        public var maxListLimit = 100
+        public init() {}
+    }
+
+    public let store: any JobStore
+    public let validator: JobValidator
+    public let uploadsDirectory: URL
+    public let limits: Limits
+    public let makeJobID: @Sendable () -> JobID
+    public let randomSeed: @Sendable () -> Int64
+    public let jobCreated: @Sendable (JobRecord) -> Void
+    public let jobCancelled: @Sendable (JobID) -> Void
+
+    public init(
+        store: any JobStore, validator: JobValidator = JobValidator(), uploadsDirectory: URL, limits: Limits = Limits(),
+        makeJobID: @escaping @Sendable () -> JobID = VideoAPI.randomJobID,
+        randomSeed: @escaping @Sendable () -> Int64 = { Int64.random(in: JobValidator.seedRange) },
+        jobCreated: @escaping @Sendable (JobRecord) -> Void = { _ in },
+        jobCancelled: @escaping @Sendable (JobID) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.validator = validator
+        self.uploadsDirectory = uploadsDirectory
+        self.limits = limits
+        self.makeJobID = makeJobID
+        self.randomSeed = randomSeed
+        self.jobCreated = jobCreated
+        self.jobCancelled = jobCancelled
+    }
+
+    /// `video_` followed by 24 random hex digits.
+    @Sendable public static func randomJobID() -> JobID {
+        JobID("video_" + (0..<3).map { _ in String(format: "%016llx", UInt64.random(in: .min ... .max)) }.joined().prefix(24))
+    }
+
+    /// Validates and stores a new job; the upload (if any) is kept only when the job is created.
+    func create(fields: VideoRequestFields, image: MultipartFormData.Part?, tenant: TenantID, idempotencyKey: String?) async throws -> JobRecord {
+        let id = makeJobID()
+        let imagePath = try image.map { part throws(TurboServeError) in try saveUpload(part, for: id) }
+        do {
+            let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: randomSeed)
+            let (record, created) = try await store.create(NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey))
+            if created { jobCreated(record) } else if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
+            return record
+        } catch {
+            if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
+            throw error
+        }
+    }
+
+    /// Accepts PNG, JPEG and WebP by their magic bytes (not by the declared type), up to `maxUploadBytes`.
+    private func saveUpload(_ part: MultipartFormData.Part, for id: JobID) throws(TurboServeError) -> String {
+        guard part.data.count <= limits.maxUploadBytes else {
+            throw TurboServeError(.payloadTooLarge, field: "input_reference", "input_reference must be at most \(limits.maxUploadBytes >> 20) MiB; got \(part.data.count) bytes")
+        }
+        guard let ext = Self.imageExtension(part.data) else {
+            throw TurboServeError(.invalidValue, field: "input_reference", "input_reference must be a PNG, JPEG or WebP image")
+        }
+        let url = uploadsDirectory.appendingPathComponent("\(id.rawValue).\(ext)")
+        do {
+            try FileManager.default.createDirectory(at: uploadsDirectory, withIntermediateDirectories: true)
+            try Data(part.data).write(to: url)
+        } catch {
+            throw TurboServeError(.internalError, "could not store the upload: \(error)")
+        }
+        return url.path
+    }
+
+    static func imageExtension(_ bytes: [UInt8]) -> String? {
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "png" }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpg" }
+        if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "webp" }
+        return nil
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JobStore
+import TurboServeDomain
+
+/// The OpenAI-compatible `/v1/videos` endpoints. Every failure leaves as an `APIError` (OpenAI-shaped body,
+/// status mapped in one place); nothing here crashes on input.
+struct VideoController<Context: RequestContext>: Sendable {
+    let api: VideoAPI
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("videos", use: create)
+        group.get("videos", use: list)
+        group.get("videos/{id}", use: retrieve)
+        group.delete("videos/{id}", use: delete)
+        group.get("videos/{id}/content", use: content)
+    }
+
+    @Sendable func create(request: Request, context: Context) async throws -> Response {
+        try await Self.translatingErrors {
+            let contentType = request.headers[.contentType] ?? "application/json"
+            let fields: VideoRequestFields
+            var image: MultipartFormData.Part?
+            if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
+                let body = try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes)
+                let form = try MultipartFormData(body: body, boundary: boundary)
+                fields = VideoRequestFields(values: form.fields)
+                image = form.part(named: "input_reference")
+            } else if contentType.lowercased().hasPrefix("application/json") {
+                fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
+            } else {
+                throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(contentType)'")
+            }
+            let record = try await api.create(
+                fields: fields, image: image, tenant: .default, idempotencyKey: request.headers[.idempotencyKey])
+            return try JSONCoding.encoder.encode(VideoObject(record), from: request, context: context)
+        }
+    }
+
+    @Sendable func retrieve(request: Request, context: Context) async throws -> Response {
+        try await Self.translatingErrors {
+            try JSONCoding.encoder.encode(VideoObject(try await record(context)), from: request, context: context)
+        }
+    }
+
+    @Sendable func list(request: Request, context: Context) async throws -> Response {
+        try await Self.translatingErrors {
+            let query = request.uri.queryParameters
+            var limit = api.limits.defaultListLimit
+            if let text = query["limit"].map(String.init) {
+                guard let value = Int(text), (1...api.limits.maxListLimit).contains(value) else {
+                    throw TurboServeError(.invalidValue, field: "limit", "limit must be an integer from 1 to \(api.limits.maxListLimit); got '\(text)'")
+                }
+                limit = value
+            }
+            let orderText = query["order"].map(String.init) ?? "desc"
+            guard let order = ListOrder(rawValue: orderText) else {
+                throw TurboServeError(.invalidValue, field: "order", "order must be one of asc, desc; got '\(orderText)'")
+            }
+            let after = query["after"].map { JobID(String($0)) }
+            if let after, try await api.store.get(after) == nil {
+                throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(after)'")
+            }
+            let page = try await api.store.list(tenant: .default, after: after, limit: limit, order: order)
+            let videos = page.jobs.map(VideoObject.init)
+            let list = VideoList(data: videos, firstId: videos.first?.id, lastId: videos.last?.id, hasMore: page.hasMore)
+            return try JSONCoding.encoder.encode(list, from: request, context: context)
+        }
+    }
+
+    @Sendable func delete(request: Request, context: Context) async throws -> Response {
+        try await Self.translatingErrors {
+            let existing = try await record(context)
+            if !existing.phase.isTerminal {
+                _ = try await api.store.cancel(existing.id)
+                api.jobCancelled(existing.id)
+            }
+            return try JSONCoding.encoder.encode(VideoDeleted(id: existing.id.rawValue, deleted: true), from: request, context: context)
+        }
+    }
+
+    /// The MP4 (or `variant=thumbnail`), with single-range `Range: bytes=a-b` support.
+    @Sendable func content(request: Request, context: Context) async throws -> Response {
+        try await Self.translatingErrors {
+            let job = try await record(context)
+            let variant = request.uri.queryParameters["variant"].map(String.init) ?? "video"
+            let path: String?
+            let contentType: String
+            switch variant {
+            case "video": (path, contentType) = (job.videoPath, "video/mp4")
+            case "thumbnail": (path, contentType) = (job.thumbnailPath, "image/jpeg")
+            default: throw TurboServeError(.invalidValue, field: "variant", "variant must be one of video, thumbnail; got '\(variant)'")
+            }
+            guard job.phase == .succeeded, let path else {
+                throw TurboServeError(.conflict, field: "video_id", "video '\(job.id)' has no content yet: its status is \(job.phase.apiStatus)")
+            }
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil else {
+                throw TurboServeError(.notFound, field: "video_id", "the content of video '\(job.id)' is no longer stored")
+            }
+            var headers: HTTPFields = [.contentType: contentType, .acceptRanges: "bytes"]
+            if let rangeHeader = request.headers[.range] {
+                guard let range = ByteRange.parse(rangeHeader, size: size) else {
+                    headers[.contentRange] = "bytes */\(size)"
+                    return Response(status: .rangeNotSatisfiable, headers: headers)
+                }
+                headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+                headers[.contentLength] = String(range.count)
+                let body = try await FileIO().loadFile(path: path, range: range, context: context)
+                return Response(status: .partialContent, headers: headers, body: body)
+            }
+            headers[.contentLength] = String(size)
+            return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: path, context: context))
+        }
+    }
+
+    private func record(_ context: Context) async throws -> JobRecord {
+        let id = try context.parameters.require("id")
+        guard let record = try await api.store.get(JobID(id)) else {
+            throw TurboServeError(.notFound, field: "video_id", "no video with id '\(id)'")
+        }
+        return record
+    }
+
+    private func collect(_ request: Request, upTo limit: Int) async throws -> [UInt8] {
+        do {
+            var buffer = try await request.body.collect(upTo: limit)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            throw TurboServeError(.payloadTooLarge, "the request body must be at most \(limit >> 20) MiB")
+        }
+    }
+
+    /// Maps domain errors to `APIError`; Hummingbird's own HTTP errors pass through.
+    static func translatingErrors(_ body: () async throws -> Response) async throws -> Response {
+        do { return try await body() } catch let error as TurboServeError { throw APIError(error) }
+    }
+}
+
+/// A single `bytes=` range resolved against a size: `a-b`, `a-`, or the suffix `-n`.
+enum ByteRange {
+    static func parse(_ header: String, size: Int) -> ClosedRange<Int>? {
+        guard size > 0, header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+        let spec = header.dropFirst("bytes=".count).split(separator: "-", omittingEmptySubsequences: false)
+        guard spec.count == 2 else { return nil }
+        let start = Int(spec[0].trimmingCharacters(in: .whitespaces))
+        let end = Int(spec[1].trimmingCharacters(in: .whitespaces))
+        switch (start, end) {
+        case let (s?, e?) where s <= e && s < size: return s...min(e, size - 1)
+        case let (s?, nil) where spec[1].isEmpty && s < size: return s...(size - 1)
+        case let (nil, n?) where spec[0].isEmpty && n > 0: return max(0, size - n)...(size - 1)
+        default: return nil
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+}
