@@ -35,6 +35,8 @@ let package = Package(
             name: "JobStore",
             dependencies: ["TurboServeDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The imperative shell: drives a scheduling policy, the store, an engine and the output pipeline.
+        .target(name: "WorkerRuntime", dependencies: ["TurboServeDomain", "SchedulingCore", "JobStore"]),
         // The OpenAI-compatible HTTP API (Hummingbird 2): controllers, error mapping, multipart, ranges.
         .target(
             name: "HTTPServer",
@@ -70,6 +72,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain"]),
         .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain"]),
     ],
     swiftLanguageModes: [.v6]

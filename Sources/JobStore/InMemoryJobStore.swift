@@ -67,6 +67,11 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
+    public func unclaim(_ id: JobID, worker: String) async throws {
+        let at = now()
+        state.withLock { s in _ = s.jobs[id]?.unclaim(by: worker, at: at) }
+    }
+
     public func renewLeases(worker: String, until: Date) async throws {
         state.withLock { s in
             for (id, job) in s.jobs where job.workerID == worker && !job.phase.isTerminal {

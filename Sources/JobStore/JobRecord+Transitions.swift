@@ -41,6 +41,15 @@ extension JobRecord {
         return StoredJobEvent(job: id, at: now, from: current.description, to: next.description, reasonCode: reasonCode, message: message)
     }
 
+    /// Drops this worker's claim on a job that has not started; false (no change) otherwise.
+    mutating func unclaim(by worker: String, at now: Date) -> Bool {
+        guard workerID == worker, phase == .queued else { return false }
+        workerID = nil
+        leaseExpiresAt = nil
+        updatedAt = now
+        return true
+    }
+
     mutating func claim(by worker: String, leaseUntil: Date, at now: Date) {
         workerID = worker
         leaseExpiresAt = leaseUntil

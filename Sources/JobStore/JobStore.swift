@@ -21,6 +21,8 @@ public protocol JobStore: Sendable {
 
     /// Up to `limit` queued jobs, now owned by `worker` until `leaseUntil`.
     func claim(worker: String, limit: Int, leaseUntil: Date) async throws -> [JobRecord]
+    /// Gives back a claimed job that has not started (still `queued`), so another claim can take it.
+    func unclaim(_ id: JobID, worker: String) async throws
     /// Extends the leases of every non-terminal job `worker` holds.
     func renewLeases(worker: String, until: Date) async throws
     /// Moves an owned job to `to` (a non-terminal state), recording the event.

@@ -76,6 +76,14 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func unclaim(_ id: JobID, worker: String) async throws {
+        let at = now()
+        try await pool.write { db in
+            guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first, job.unclaim(by: worker, at: at) else { return }
+            try Self.update(db, job)
+        }
+    }
+
     public func renewLeases(worker: String, until: Date) async throws {
         try await pool.write { db in
             try db.execute(

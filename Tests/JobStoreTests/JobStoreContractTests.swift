@@ -154,3 +154,20 @@ import TurboServeDomain
         #expect(try await reopened.create(NewJob(id: "v2", spec: Fixtures.spec(), idempotencyKey: "k")).record.id == "v")
     }
 }
+
+extension JobStoreContractTests {
+    @Test(arguments: StoreBackend.allCases)
+    func unclaimReturnsOnlyUnstartedJobs(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "a", spec: Fixtures.spec()))
+        _ = try await store.create(NewJob(id: "b", spec: Fixtures.spec()))
+        _ = try await store.claim(worker: "w", limit: 2, leaseUntil: time.now.addingTimeInterval(30))
+        _ = try await store.advance("b", worker: "w", to: .admitted, reason: nil)
+        try await store.unclaim("a", worker: "w")
+        try await store.unclaim("b", worker: "w")
+        try await store.unclaim("a", worker: "someone-else")
+        #expect(try await store.get("a")?.workerID == nil)
+        #expect(try await store.get("b")?.workerID == "w")
+        #expect(try await store.claim(worker: "v", limit: 5, leaseUntil: time.now).map(\.id) == ["a"])
+    }
+}

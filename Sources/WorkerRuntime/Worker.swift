@@ -1,0 +1,192 @@
+import Foundation
+import JobStore
+import SchedulingCore
+import TurboServeDomain
+
+/// The imperative shell around one engine: claims jobs from the store, feeds them to the scheduling policy,
+/// performs the policy's plans on the engine, hands decoded frames to the output pipeline, and records every
+/// state change in the store.
+///
+/// Guarantees:
+/// - The engine runs one plan at a time, back to back while the policy has work; store writes and video encoding
+///   never sit between two plans (they run on their own tasks).
+/// - On start, jobs this worker held when its process died are requeued (bounded attempts), so nothing is lost;
+///   ownership fencing in the store means nothing is delivered twice.
+/// - `stop()` lets the current plan finish, records its events, then returns from `run()`; jobs still held are
+///   requeued for the next start.
+///
+/// Thread-safety: an actor; `wake()` and `cancel(_:)` may be called from any task (the HTTP handlers do).
+public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock {
+    public struct Configuration: Sendable {
+        /// Stable per node, so a restart recovers the jobs of the previous process.
+        public var workerID: String
+        public var outputDirectory: URL
+        /// Jobs claimed from the store at most at once (the rest wait in the store).
+        public var maxClaimed = 256
+        public var maxAttempts = 3
+        public var leaseDuration: Duration = .seconds(300)
+
+        public init(workerID: String, outputDirectory: URL) {
+            self.workerID = workerID
+            self.outputDirectory = outputDirectory
+        }
+    }
+
+    private var policy: Policy
+    private let store: any JobStore
+    private let engine: any PlanExecuting
+    private let encoder: any VideoEncoding
+    private let configuration: Configuration
+    private let recorder: EventRecorder
+    private let signal: AsyncStream<Void>.Continuation
+    private let signals: AsyncStream<Void>
+    private var specs: [JobID: ValidatedJob] = [:]
+    private var pendingOutputs: [JobID: Task<Void, Never>] = [:]
+    private var stopping = false
+    private var observers: [@Sendable (WorkerStatus) -> Void] = []
+    private(set) public var status = WorkerStatus()
+
+    public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }) {
+        self.policy = policy
+        self.store = store
+        self.engine = engine
+        self.encoder = encoder
+        self.configuration = configuration
+        recorder = EventRecorder(store: store, worker: configuration.workerID, maxAttempts: configuration.maxAttempts, onError: onStoreError)
+        (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Something changed outside (a job was created): look again.
+    public nonisolated func wake() { signal.yield() }
+
+    /// Called after the API cancelled a job in the store: drop it from the policy (frees its engine state).
+    public func cancel(_ id: JobID) {
+        for event in policy.cancel(id) where event.to != .cancelled { recorder.record(event) }
+        pendingOutputs[id]?.cancel()
+        signal.yield()
+    }
+
+    public func stop() {
+        stopping = true
+        signal.yield()
+    }
+
+    /// Observes progress (every plan): for metrics and the operations view.
+    public func observe(_ observer: @escaping @Sendable (WorkerStatus) -> Void) { observers.append(observer) }
+
+    public func run() async throws {
+        let recording = Task { await recorder.run() }
+        _ = try await store.requeueExpired(now: Date(), worker: configuration.workerID, maxAttempts: configuration.maxAttempts)
+        var signals = self.signals.makeAsyncIterator()
+        while !stopping {
+            try await claimNewJobs()
+            if let plan = policy.nextPlan() {
+                try await perform(plan)
+                continue
+            }
+            await waitForWork(&signals)
+        }
+        for task in pendingOutputs.values { await task.value }
+        recorder.finish()
+        await recording.value
+    }
+
+    // MARK: - Steps of the loop
+
+    private func claimNewJobs() async throws {
+        let room = configuration.maxClaimed - specs.count
+        guard room > 0 else { return }
+        let leaseUntil = Date().addingTimeInterval(configuration.leaseDuration.seconds)
+        for record in try await store.claim(worker: configuration.workerID, limit: room, leaseUntil: leaseUntil) {
+            let job = SchedulerJob(id: record.id, tenant: record.tenant, spec: record.spec, arrival: ContinuousClock.now, attempts: record.attempts)
+            do {
+                for event in try policy.submit(job) { recorder.record(event) }
+                specs[record.id] = record.spec
+            } catch {
+                // The policy's queue is full: give the job back to the store for later (no attempt used).
+                try await store.unclaim(record.id, worker: configuration.workerID)
+            }
+        }
+    }
+
+    private func perform(_ plan: Plan) async throws {
+        let named = Self.jobs(of: plan.action)
+        let jobs = specs.filter { named.contains($0.key) }
+        status.plansStarted += 1
+        status.currentPlan = plan.action
+        let started = ContinuousClock.now
+        let executed = await engine.execute(plan.action, jobs: jobs)
+        status.busy += ContinuousClock.now - started
+        status.currentPlan = nil
+        for event in policy.planFinished(plan.id, outcome: executed.outcome) {
+            handle(event, frames: executed.frames[event.job])
+        }
+        for observer in observers { observer(status) }
+    }
+
+    private func handle(_ event: JobEvent<ContinuousClock.Instant>, frames: FramesFile?) {
+        if event.to.isTerminal || event.to == .queued { specs[event.job] = nil }
+        if event.to == .muxing, let frames { startOutput(event.job, frames: frames) }
+        guard event.to != .succeeded else { return } // recorded with its artifacts by the output task
+        recorder.record(event)
+    }
+
+    /// Encodes off the engine path; reports back to the policy when done.
+    private func startOutput(_ job: JobID, frames: FramesFile) {
+        let video = configuration.outputDirectory.appendingPathComponent("\(job.rawValue).mp4").path
+        let thumbnail = configuration.outputDirectory.appendingPathComponent("\(job.rawValue).jpg").path
+        let encoder = self.encoder
+        pendingOutputs[job] = Task {
+            var failure: TurboServeError?
+            do { try await encoder.encode(frames, video: video, thumbnail: thumbnail) } catch let error as TurboServeError {
+                failure = error
+            } catch {
+                failure = TurboServeError(.internalError, "video encoding failed: \(error)")
+            }
+            try? FileManager.default.removeItem(atPath: frames.path)
+            self.outputFinished(job, error: failure, artifacts: .init(video: video, thumbnail: thumbnail))
+        }
+    }
+
+    private func outputFinished(_ job: JobID, error: TurboServeError?, artifacts: EventRecorder.Artifacts) {
+        pendingOutputs[job] = nil
+        for event in policy.outputFinished(job, error: error) {
+            specs[event.job] = event.to.isTerminal ? nil : specs[event.job]
+            recorder.record(event, artifacts: event.to == .succeeded ? artifacts : nil)
+            if event.to == .succeeded { status.jobsSucceeded += 1 }
+        }
+        signal.yield()
+    }
+
+    /// Sleeps until a signal arrives or the policy's next timer is due.
+    private func waitForWork(_ signals: inout AsyncStream<Void>.Iterator) async {
+        status.idleWaits += 1
+        let timer: Task<Void, Never>? = policy.nextWakeup().map { due in
+            Task { [signal] in
+                try? await Task.sleep(until: due, clock: .continuous)
+                signal.yield()
+            }
+        }
+        _ = await signals.next(isolation: self)
+        timer?.cancel()
+    }
+
+    static func jobs(of action: PlanAction) -> Set<JobID> {
+        switch action {
+        case .load, .unload: []
+        case let .admit(jobs, _), let .decode(jobs), let .release(jobs), let .onEnginePath(_, jobs): Set(jobs)
+        case let .step(_, steps): Set(steps.map(\.job))
+        }
+    }
+}
+
+/// Counters the worker keeps for metrics and the operations view.
+public struct WorkerStatus: Sendable {
+    public var plansStarted = 0
+    public var jobsSucceeded = 0
+    public var idleWaits = 0
+    /// Time the engine spent executing plans.
+    public var busy: Duration = .zero
+    public var currentPlan: PlanAction?
+    public init() {}
+}

@@ -1,0 +1,67 @@
+import Foundation
+import JobStore
+import SchedulingCore
+import Testing
+import TurboServeDomain
+@testable import WorkerRuntime
+
+/// The worker shell with a scripted engine: jobs flow store → policy → engine → output → store, and survive a
+/// restart. No sleeps: the test waits on the store's state through the worker's own completion.
+struct WorkerTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-worker-\(UUID().uuidString)")
+
+    func spec(_ prompt: String, steps: Int = 2) throws -> ValidatedJob {
+        try JobValidator().validate(JobSpec(prompt: prompt, model: "tiny-t2v", steps: steps, seed: 1), randomSeed: { 0 })
+    }
+
+    func worker(store: any JobStore, engine: ScriptedEngine) -> Worker<SequentialTestPolicy> {
+        var configuration = Worker<SequentialTestPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        configuration.maxAttempts = 3
+        return Worker(policy: SequentialTestPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
+    }
+
+    /// Runs the worker until every job in the store is finished, then stops it.
+    func runUntilDone(_ worker: Worker<SequentialTestPolicy>, store: any JobStore, jobs: Int) async throws {
+        await worker.observe { _ in }
+        let running = Task { try await worker.run() }
+        while true {
+            let counts = try await store.countByPhase()
+            if (counts[.succeeded] ?? 0) + (counts[.failed] ?? 0) + (counts[.cancelled] ?? 0) == jobs { break }
+            await Task.yield()
+        }
+        await worker.stop()
+        try await running.value
+    }
+
+    @Test func everyJobCompletesWithArtifactsAndAFullHistory() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        for i in 0..<3 { _ = try await store.create(NewJob(id: JobID("v\(i)"), spec: try spec("p\(i)"))) }
+        let engine = ScriptedEngine(directory: directory)
+        try await runUntilDone(worker(store: store, engine: engine), store: store, jobs: 3)
+        for i in 0..<3 {
+            let record = try #require(try await store.get(JobID("v\(i)")))
+            #expect(record.phase == .succeeded)
+            #expect(record.videoPath.map { FileManager.default.fileExists(atPath: $0) } == true)
+            #expect(try await store.events(of: record.id).map(\.to) == ["queued", "admitted", "denoising(1/2)", "denoising(2/2)", "decoding", "muxing", "succeeded"])
+        }
+        #expect(engine.actions.count == 3 * 4)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".rgb") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func jobsHeldByACrashedProcessAreRecoveredOnStart() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        _ = try await store.create(NewJob(id: "in-flight", spec: try spec("a")))
+        _ = try await store.create(NewJob(id: "waiting", spec: try spec("b")))
+        // The previous process (same node id) had claimed both and started one, then died.
+        _ = try await store.claim(worker: "node-1", limit: 2, leaseUntil: .distantFuture)
+        _ = try await store.advance("in-flight", worker: "node-1", to: .admitted, reason: nil)
+        try await runUntilDone(worker(store: store, engine: ScriptedEngine(directory: directory)), store: store, jobs: 2)
+        let recovered = try #require(try await store.get("in-flight"))
+        #expect(recovered.phase == .succeeded && recovered.attempts == 1)
+        #expect(try await store.get("waiting")?.phase == .succeeded)
+        #expect(try await store.events(of: "in-flight").filter { $0.to == "succeeded" }.count == 1)
+    }
+}
