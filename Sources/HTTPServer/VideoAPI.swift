@@ -22,14 +22,18 @@ public struct VideoAPI: Sendable {
     public let randomSeed: @Sendable () -> Int64
     public let jobCreated: @Sendable (JobRecord) -> Void
     public let jobCancelled: @Sendable (JobID) -> Void
+    /// Live updates for SSE subscribers; the worker publishes into it.
+    public let progress: ProgressHub
 
     public init(
         store: any JobStore, validator: JobValidator = JobValidator(), uploadsDirectory: URL, limits: Limits = Limits(),
         makeJobID: @escaping @Sendable () -> JobID = VideoAPI.randomJobID,
         randomSeed: @escaping @Sendable () -> Int64 = { Int64.random(in: JobValidator.seedRange) },
         jobCreated: @escaping @Sendable (JobRecord) -> Void = { _ in },
-        jobCancelled: @escaping @Sendable (JobID) -> Void = { _ in }
+        jobCancelled: @escaping @Sendable (JobID) -> Void = { _ in },
+        progress: ProgressHub = ProgressHub()
     ) {
+        self.progress = progress
         self.store = store
         self.validator = validator
         self.uploadsDirectory = uploadsDirectory

@@ -15,6 +15,7 @@ struct VideoController<Context: RequestContext>: Sendable {
         group.get("videos/{id}", use: retrieve)
         group.delete("videos/{id}", use: delete)
         group.get("videos/{id}/content", use: content)
+        group.get("videos/{id}/events", use: events)
     }
 
     @Sendable func create(request: Request, context: Context) async throws -> Response {
@@ -73,7 +74,7 @@ struct VideoController<Context: RequestContext>: Sendable {
         try await Self.translatingErrors {
             let existing = try await record(context)
             if !existing.phase.isTerminal {
-                _ = try await api.store.cancel(existing.id)
+                if let cancelled = try await api.store.cancel(existing.id) { api.progress.publish(cancelled) }
                 api.jobCancelled(existing.id)
             }
             return try JSONCoding.encoder.encode(VideoDeleted(id: existing.id.rawValue, deleted: true), from: request, context: context)
@@ -112,6 +113,41 @@ struct VideoController<Context: RequestContext>: Sendable {
             headers[.contentLength] = String(size)
             return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: path, context: context))
         }
+    }
+
+    /// Server-Sent Events: `event: progress` with the video object at once and after every change, then
+    /// `event: done` when the job finishes. Subscribes before reading the store so no change is missed.
+    @Sendable func events(request: Request, context: Context) async throws -> Response {
+        try await Self.translatingErrors {
+            let id = JobID(try context.parameters.require("id"))
+            let updates = api.progress.subscribe(id)
+            let first = try await record(context)
+            let (body, output) = AsyncStream.makeStream(of: ByteBuffer.self)
+            let producer = Task {
+                var last = first
+                output.yield(Self.serverSentEvent(first))
+                if !first.phase.isTerminal {
+                    for await record in updates {
+                        guard record.updatedAt >= last.updatedAt else { continue }
+                        last = record
+                        output.yield(Self.serverSentEvent(record))
+                        if record.phase.isTerminal { break }
+                    }
+                }
+                output.yield(ByteBuffer(string: "event: done\ndata: {\"id\":\"\(id.rawValue)\",\"status\":\"\(last.phase.apiStatus)\"}\n\n"))
+                output.finish()
+            }
+            output.onTermination = { _ in producer.cancel() }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody(asyncSequence: body))
+        }
+    }
+
+    static func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
+        let json = (try? JSONCoding.encoder.encode(VideoObject(record))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ByteBuffer(string: "event: progress\ndata: \(json)\n\n")
     }
 
     private func record(_ context: Context) async throws -> JobRecord {

@@ -6,6 +6,7 @@ import TurboServeDomain
 /// Persists the core's job events to the store in the order they happened, off the engine loop: the worker
 /// enqueues and moves on; one task drains the queue. A store error is logged through `onError` and does not stop
 /// later events (the job's next event will be refused by the store's state machine and surface there).
+/// Every persisted record is passed to `onRecorded` (live progress).
 ///
 /// Lifetime: `run()` returns after `finish()` once every enqueued event is written.
 final class EventRecorder: Sendable {
@@ -24,8 +25,10 @@ final class EventRecorder: Sendable {
     private let worker: String
     private let maxAttempts: Int
     private let onError: @Sendable (JobID, any Error) -> Void
+    private let onRecorded: @Sendable (JobRecord) -> Void
 
-    init(store: any JobStore, worker: String, maxAttempts: Int, onError: @escaping @Sendable (JobID, any Error) -> Void) {
+    init(store: any JobStore, worker: String, maxAttempts: Int, onError: @escaping @Sendable (JobID, any Error) -> Void, onRecorded: @escaping @Sendable (JobRecord) -> Void) {
+        self.onRecorded = onRecorded
         (stream, continuation) = AsyncStream.makeStream(of: Entry.self)
         self.store = store
         self.worker = worker
@@ -42,23 +45,27 @@ final class EventRecorder: Sendable {
     func run() async {
         for await entry in stream {
             guard case let .event(event, artifacts) = entry else { continue }
-            do { try await persist(event, artifacts: artifacts) } catch { onError(event.job, error) }
+            do {
+                if let record = try await persist(event, artifacts: artifacts) { onRecorded(record) }
+            } catch {
+                onError(event.job, error)
+            }
         }
     }
 
-    private func persist(_ event: JobEvent<ContinuousClock.Instant>, artifacts: Artifacts?) async throws {
+    private func persist(_ event: JobEvent<ContinuousClock.Instant>, artifacts: Artifacts?) async throws -> JobRecord? {
         let reason = event.reason?.message
         switch event.to {
         case .queued:
-            _ = try await store.requeue(event.job, worker: worker, reason: reason ?? "requeued", maxAttempts: maxAttempts + 1)
+            return try await store.requeue(event.job, worker: worker, reason: reason ?? "requeued", maxAttempts: maxAttempts + 1)
         case .succeeded:
-            _ = try await store.complete(event.job, worker: worker, videoPath: artifacts?.video ?? "", thumbnailPath: artifacts?.thumbnail)
+            return try await store.complete(event.job, worker: worker, videoPath: artifacts?.video ?? "", thumbnailPath: artifacts?.thumbnail)
         case .failed:
-            _ = try await store.fail(event.job, worker: nil, code: event.reason?.code.rawValue ?? TurboServeError.Code.internalError.rawValue, message: reason ?? "failed")
+            return try await store.fail(event.job, worker: nil, code: event.reason?.code.rawValue ?? TurboServeError.Code.internalError.rawValue, message: reason ?? "failed")
         case .cancelled:
-            _ = try await store.cancel(event.job)
+            return try await store.cancel(event.job)
         case .admitted, .denoising, .decoding, .muxing:
-            _ = try await store.advance(event.job, worker: worker, to: event.to, reason: reason)
+            return try await store.advance(event.job, worker: worker, to: event.to, reason: reason)
         }
     }
 }

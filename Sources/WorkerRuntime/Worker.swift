@@ -46,13 +46,13 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private var observers: [@Sendable (WorkerStatus) -> Void] = []
     private(set) public var status = WorkerStatus()
 
-    public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }) {
+    public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
         self.policy = policy
         self.store = store
         self.engine = engine
         self.encoder = encoder
         self.configuration = configuration
-        recorder = EventRecorder(store: store, worker: configuration.workerID, maxAttempts: configuration.maxAttempts, onError: onStoreError)
+        recorder = EventRecorder(store: store, worker: configuration.workerID, maxAttempts: configuration.maxAttempts, onError: onStoreError, onRecorded: onRecorded)
         (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 

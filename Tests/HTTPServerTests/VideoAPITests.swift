@@ -245,3 +245,33 @@ struct Multipart {
 }
 
 import Synchronization
+
+/// Live progress: the SSE stream starts with the current state, follows every published change, ends with `done`.
+struct ProgressStreamTests {
+    @Test func streamFollowsTheJobToItsEnd() async throws {
+        let store = InMemoryJobStore()
+        let hub = ProgressHub()
+        let uploads = FileManager.default.temporaryDirectory
+        let api = VideoAPI(store: store, uploadsDirectory: uploads, makeJobID: { "video_1" }, progress: hub)
+        try await Application(router: HTTPApplication.buildRouter(api: api)).test(.live) { client in
+            try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p", "steps": 1}"#))
+            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            // Play the worker in the background: publish each change once the client is subscribed.
+            let worker = Task {
+                while hub.subscriberCount == 0 { await Task.yield() }
+                for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
+                    hub.publish(try await store.advance("video_1", worker: "w", to: state, reason: nil))
+                }
+                hub.publish(try await store.complete("video_1", worker: "w", videoPath: "/x.mp4", thumbnailPath: nil))
+            }
+            try await client.execute(uri: "/v1/videos/video_1/events", method: .get) { (response: TestResponse) throws in
+                #expect(response.headers[.contentType] == "text/event-stream")
+                let text = String(buffer: response.body)
+                let stages = text.components(separatedBy: "\"stage\":\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+                #expect(stages == ["queued", "admitted", "denoising", "decoding", "muxing", "succeeded"])
+                #expect(text.hasSuffix("event: done\ndata: {\"id\":\"video_1\",\"status\":\"completed\"}\n\n"))
+            }
+            try await worker.value
+        }
+    }
+}
