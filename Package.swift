@@ -51,8 +51,9 @@ let package = Package(
         .executableTarget(
             name: "turboserve",
             dependencies: [
-                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge",
+                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge", "JobStore", "HTTPServer", "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(

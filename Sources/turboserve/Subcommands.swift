@@ -2,5 +2,7 @@ import ArgumentParser
 
 extension TurboServeCommand {
     /// Every subcommand, in the order `--help` lists them. Add new ones here.
-    static let registered: [any ParsableCommand.Type] = []
+    static let registered: [any ParsableCommand.Type] = [
+        ServeCommand.self,
+    ]
 }

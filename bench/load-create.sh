@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Load test of POST /v1/videos against a running `turboserve serve` on a fresh SQLite file (durable commits:
+# WAL + synchronous=FULL). Jobs only queue here; the engine is not the point. Needs wrk (apt-get install wrk).
+#   bench/load-create.sh [connections=16] [seconds=10]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+connections="${1:-16}"; seconds="${2:-10}"; port=18181
+data="$(mktemp -d)"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+swift build -c release --product turboserve --package-path "$root" >/dev/null
+"$root/.build/release/turboserve" serve --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
+cat >"$data/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"prompt":"a red fox running through snow","model":"tiny-t2v","steps":2}'
+LUA
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$data/post.lua" "http://127.0.0.1:$port/v1/videos"
