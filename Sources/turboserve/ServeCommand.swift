@@ -25,9 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "TurboServe"),
             onServerRunning: { _ in
-                // Line-buffered even when stdout is a pipe (systemd, CI logs).
-                setvbuf(stdout, nil, _IOLBF, 0)
-                print("TurboServe is listening on http://\(host):\(port)  (API: /v1/videos, health: /healthz)")
+                // Written unbuffered so it shows at once even when stdout is a pipe (systemd, CI logs).
+                let line = "TurboServe is listening on http://\(host):\(port)  (API: /v1/videos, health: /healthz)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
             })
         try await app.runService()
     }
