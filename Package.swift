@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Value types shared by every layer: job specs, validation, models, shapes, the job state machine, errors.
@@ -36,7 +37,13 @@ let package = Package(
             dependencies: ["TurboServeDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The imperative shell: drives a scheduling policy, the store, an engine and the output pipeline.
-        .target(name: "WorkerRuntime", dependencies: ["TurboServeDomain", "SchedulingCore", "JobStore"]),
+        .target(
+            name: "WorkerRuntime",
+            dependencies: [
+                "TurboServeDomain", "SchedulingCore", "JobStore",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The OpenAI-compatible HTTP API (Hummingbird 2): controllers, error mapping, multipart, ranges.
         .target(
             name: "HTTPServer",

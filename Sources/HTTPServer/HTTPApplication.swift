@@ -5,12 +5,19 @@ import TurboServeDomain
 /// Builds the router: `/v1/videos…`, `/healthz` (the process is up) and `/readyz` (the engines answered their
 /// handshake and warmed up). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
 public enum HTTPApplication {
-    public static func buildRouter(api: VideoAPI, isReady: @escaping @Sendable () async -> Bool = { true }) -> Router<BasicRequestContext> {
+    /// `metrics` renders the Prometheus text exposition served at `/metrics`.
+    public static func buildRouter(
+        api: VideoAPI, isReady: @escaping @Sendable () async -> Bool = { true },
+        metrics: @escaping @Sendable () async -> String = { "" }
+    ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             guard await isReady() else { throw APIError(TurboServeError(.notReady, "the engine is starting; retry shortly")) }
             return Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n")))
+        }
+        router.get("metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: await metrics())))
         }
         VideoController(api: api).addRoutes(to: router.group("v1"))
         return router

@@ -38,6 +38,8 @@ public protocol JobStore: Sendable {
     func requeueExpired(now: Date, worker: String?, maxAttempts: Int) async throws -> [JobID]
 
     func events(of id: JobID) async throws -> [StoredJobEvent]
+    /// Queued jobs per priority class (the queue-depth gauge).
+    func countQueuedByClass() async throws -> [PriorityClass: Int]
     /// Number of jobs per phase (for metrics and readiness).
     func countByPhase() async throws -> [JobState.Phase: Int]
 }

@@ -141,6 +141,15 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func countQueuedByClass() async throws -> [PriorityClass: Int] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT priority_rank, COUNT(*) AS n FROM jobs WHERE phase = 'queued' GROUP BY priority_rank").reduce(into: [:]) { counts, row in
+                let rank: Int = row["priority_rank"]
+                if let priority = PriorityClass.allCases.first(where: { $0.rank == rank }) { counts[priority] = row["n"] }
+            }
+        }
+    }
+
     public func countByPhase() async throws -> [JobState.Phase: Int] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT phase, COUNT(*) AS n FROM jobs GROUP BY phase").reduce(into: [:]) { counts, row in

@@ -38,6 +38,8 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private let encoder: any VideoEncoding
     private let configuration: Configuration
     private let recorder: EventRecorder
+    private let metrics: ServiceMetrics?
+    private let startedAt = ContinuousClock.now
     private let signal: AsyncStream<Void>.Continuation
     private let signals: AsyncStream<Void>
     private var specs: [JobID: ValidatedJob] = [:]
@@ -46,13 +48,18 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private var observers: [@Sendable (WorkerStatus) -> Void] = []
     private(set) public var status = WorkerStatus()
 
-    public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
+    public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, metrics: ServiceMetrics? = nil, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
+        self.metrics = metrics
         self.policy = policy
         self.store = store
         self.engine = engine
         self.encoder = encoder
         self.configuration = configuration
-        recorder = EventRecorder(store: store, worker: configuration.workerID, maxAttempts: configuration.maxAttempts, onError: onStoreError, onRecorded: onRecorded)
+        recorder = EventRecorder(store: store, worker: configuration.workerID, maxAttempts: configuration.maxAttempts, onError: onStoreError,
+            onRecorded: { record in
+                metrics?.recorded(record)
+                onRecorded(record)
+            })
         (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -72,6 +79,12 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     }
 
     /// Observes progress (every plan): for metrics and the operations view.
+    /// Fraction of this worker's life the engine spent executing plans.
+    public var busyRatio: Double {
+        let alive = (ContinuousClock.now - startedAt).seconds
+        return alive > 0 ? min(1, status.busy.seconds / alive) : 0
+    }
+
     public func observe(_ observer: @escaping @Sendable (WorkerStatus) -> Void) { observers.append(observer) }
 
     public func run() async throws {
@@ -116,7 +129,9 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         status.currentPlan = plan.action
         let started = ContinuousClock.now
         let executed = await engine.execute(plan.action, jobs: jobs)
-        status.busy += ContinuousClock.now - started
+        let duration = ContinuousClock.now - started
+        status.busy += duration
+        metrics?.planExecuted(plan.action, duration: duration, outcome: executed.outcome)
         status.currentPlan = nil
         for event in policy.planFinished(plan.id, outcome: executed.outcome) {
             handle(event, frames: executed.frames[event.job])
@@ -135,8 +150,10 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private func startOutput(_ job: JobID, frames: FramesFile) {
         let video = configuration.outputDirectory.appendingPathComponent("\(job.rawValue).mp4").path
         let thumbnail = configuration.outputDirectory.appendingPathComponent("\(job.rawValue).jpg").path
-        let encoder = self.encoder
+        let (encoder, metrics) = (self.encoder, self.metrics)
         pendingOutputs[job] = Task {
+            let started = ContinuousClock.now
+            defer { metrics?.outputEncoded(duration: ContinuousClock.now - started) }
             var failure: TurboServeError?
             do { try await encoder.encode(frames, video: video, thumbnail: thumbnail) } catch let error as TurboServeError {
                 failure = error

@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import Hummingbird
 import JobStore
+import WorkerRuntime
 
 /// `turboserve serve`: the single-node server — the OpenAI-compatible API on an embedded SQLite store.
 struct ServeCommand: AsyncParsableCommand {
@@ -19,7 +20,11 @@ struct ServeCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let store = try SQLiteJobStore(path: data.appendingPathComponent("turboserve.sqlite").path)
         let api = VideoAPI(store: store, uploadsDirectory: data.appendingPathComponent("uploads"))
-        let router = HTTPApplication.buildRouter(api: api)
+        let metrics = ServiceMetrics()
+        let router = HTTPApplication.buildRouter(api: api, metrics: {
+            await metrics.refresh(store: store, busyRatio: nil)
+            return metrics.exposition()
+        })
         let (host, port) = (self.host, self.port)
         let app = Application(
             router: router,

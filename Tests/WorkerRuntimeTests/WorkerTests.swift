@@ -65,3 +65,28 @@ struct WorkerTests {
         #expect(try await store.events(of: "in-flight").filter { $0.to == "succeeded" }.count == 1)
     }
 }
+
+extension WorkerTests {
+    @Test func metricsReportPlansStagesAndFinishedJobs() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        for i in 0..<2 { _ = try await store.create(NewJob(id: JobID("m\(i)"), spec: try spec("p\(i)", steps: 3))) }
+        _ = try await store.create(NewJob(id: "waiting-batch", spec: try JobValidator().validate(JobSpec(prompt: "x", priority: "batch"), randomSeed: { 0 })))
+        _ = try await store.cancel("waiting-batch")
+        let metrics = ServiceMetrics()
+        var configuration = Worker<SequentialTestPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        configuration.maxAttempts = 3
+        let worker = Worker(policy: SequentialTestPolicy(), store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(), configuration: configuration, metrics: metrics)
+        try await runUntilDone(worker, store: store, jobs: 3)
+        _ = try await store.create(NewJob(id: "queued-later", spec: try spec("later")))
+        await metrics.refresh(store: store, busyRatio: await worker.busyRatio)
+        let text = metrics.exposition()
+        #expect(text.contains(#"turboserve_engine_plans_total 10"#)) // 2 jobs × (admit + 3 steps + decode)
+        #expect(text.contains(#"turboserve_stage_duration_seconds_count{stage="step"} 6"#))
+        #expect(text.contains(#"turboserve_jobs_total{class="standard",model="tiny-t2v",status="succeeded"} 2"#))
+        #expect(text.contains(#"turboserve_queue_depth_jobs{class="standard"} 1.0"#))
+        #expect(text.contains(#"turboserve_queue_depth_jobs{class="batch"} 0.0"#))
+        #expect(text.contains("turboserve_job_latency_seconds_bucket"))
+        #expect(text.contains("turboserve_engine_busy_ratio"))
+    }
+}

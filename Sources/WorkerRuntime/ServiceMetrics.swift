@@ -1,0 +1,103 @@
+import Foundation
+import JobStore
+import Prometheus
+import SchedulingCore
+import TurboServeDomain
+
+/// The Prometheus families of DESIGN §2.5, prefixed `turboserve_`, units in names, few label values (class,
+/// model, stage, reason). Fed by the worker (plans, events) and read by `/metrics`.
+///
+/// Thread-safety: the registry and its metrics are thread-safe; this type holds no other mutable state.
+public final class ServiceMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    static let latencyBuckets: [Duration] = [0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600].map { .milliseconds(Int64($0 * 1000)) }
+    static let stageBuckets: [Duration] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30].map { .microseconds(Int64($0 * 1_000_000)) }
+
+    private let engineBusy: Counter
+    private let plansTotal: Counter
+    private let freeMemory: Gauge
+    private let batchSize: ValueHistogram
+
+    public init() {
+        engineBusy = registry.makeCounter(descriptor: Self.name("engine_busy_seconds", "total", "Seconds the engine spent executing plans."))
+        plansTotal = registry.makeCounter(descriptor: Self.name("engine_plans", "total", "Plans the engine executed."))
+        freeMemory = registry.makeGauge(descriptor: Self.name("engine_free_memory", "bytes", "Device memory free, as last reported by the engine."))
+        batchSize = registry.makeValueHistogram(descriptor: Self.name("batch", "size", "Jobs per denoise step call."), buckets: [1, 2, 3, 4, 6, 8, 12, 16])
+    }
+
+    /// One plan ran on the engine for `duration`.
+    public func planExecuted(_ action: PlanAction, duration: Duration, outcome: PlanOutcome) {
+        let seconds = duration.seconds
+        engineBusy.increment(by: seconds)
+        plansTotal.increment()
+        registry.makeDurationHistogram(descriptor: Self.name("stage_duration", "seconds", "Time per pipeline stage: engine plans (load, admit, step, decode, ...) and off-engine mux."), labels: [("stage", Self.stage(of: action))], buckets: Self.stageBuckets).recordNanoseconds(Int64(seconds * 1e9))
+        switch action {
+        case let .step(_, steps): batchSize.record(Double(steps.count))
+        case let .load(key): registry.makeCounter(descriptor: Self.name("model_loads", "total", "Expert weights moved onto the device."), labels: [("model", key.description)]).increment()
+        case let .unload(key): registry.makeCounter(descriptor: Self.name("model_evictions", "total", "Expert weights freed from the device."), labels: [("model", key.description)]).increment()
+        default: break
+        }
+        switch outcome {
+        case let .completed(_, free?): freeMemory.set(Double(free))
+        case let .failed(code, _, _, _): registry.makeCounter(descriptor: Self.name("engine_failures", "total", "Engine plans that failed, by error code."), labels: [("reason", code.rawValue)]).increment()
+        default: break
+        }
+    }
+
+    /// Video encoding + storage of one job, off the engine path.
+    public func outputEncoded(duration: Duration) {
+        registry.makeDurationHistogram(descriptor: Self.name("stage_duration", "seconds", "Time per pipeline stage: engine plans (load, admit, step, decode, ...) and off-engine mux."), labels: [("stage", "mux")], buckets: Self.stageBuckets).recordNanoseconds(Int64(duration.seconds * 1e9))
+    }
+
+    /// A persisted record: finished jobs feed the latency, queue-wait and outcome families.
+    public func recorded(_ record: JobRecord) {
+        guard record.phase.isTerminal, let completed = record.completedAt else { return }
+        let labels = [("class", record.spec.priority.rawValue), ("model", record.spec.model)]
+        registry.makeCounter(descriptor: Self.name("jobs", "total", "Finished jobs by class, model and final status."), labels: labels + [("status", record.phase.rawValue)]).increment()
+        if record.phase == .failed {
+            registry.makeCounter(descriptor: Self.name("job_failures", "total", "Failed jobs by error code."), labels: [("reason", record.errorCode ?? "unknown")]).increment()
+        }
+        guard record.phase == .succeeded else { return }
+        registry.makeDurationHistogram(descriptor: Self.name("job_latency", "seconds", "Creation to completion of succeeded jobs."), labels: labels, buckets: Self.latencyBuckets)
+            .recordNanoseconds(Int64(completed.timeIntervalSince(record.createdAt) * 1e9))
+        if let started = record.startedAt {
+            registry.makeDurationHistogram(descriptor: Self.name("queue_wait", "seconds", "Creation to first engine work of succeeded jobs."), labels: labels, buckets: Self.latencyBuckets)
+                .recordNanoseconds(Int64(started.timeIntervalSince(record.createdAt) * 1e9))
+        }
+    }
+
+    /// Gauges read at scrape time: queue depth by class, jobs by phase, busy ratio over the process's life.
+    public func refresh(store: any JobStore, busyRatio: Double?) async {
+        if let counts = try? await store.countQueuedByClass() {
+            for priority in PriorityClass.allCases {
+                registry.makeGauge(descriptor: Self.name("queue_depth", "jobs", "Queued jobs by priority class."), labels: [("class", priority.rawValue)]).set(Double(counts[priority] ?? 0))
+            }
+        }
+        if let phases = try? await store.countByPhase() {
+            for phase in JobState.Phase.allCases where !phase.isTerminal {
+                registry.makeGauge(descriptor: Self.name("unfinished", "jobs", "Unfinished jobs by phase."), labels: [("phase", phase.rawValue)]).set(Double(phases[phase] ?? 0))
+            }
+        }
+        if let busyRatio { registry.makeGauge(descriptor: Self.name("engine_busy", "ratio", "Fraction of the worker's life the engine was executing plans.")).set(busyRatio) }
+    }
+
+    public func exposition() -> String { registry.emitToString() }
+
+    /// `turboserve_<metric>_<unit>` with its help text.
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "turboserve", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    static func stage(of action: PlanAction) -> String {
+        switch action {
+        case .load: "load"
+        case .unload: "unload"
+        case .admit: "admit"
+        case .step: "step"
+        case .decode: "decode"
+        case .release: "release"
+        case let .onEnginePath(work, _): work.rawValue
+        }
+    }
+}
