@@ -16,6 +16,9 @@ public enum HTTPApplication {
             guard await isReady() else { throw APIError(TurboServeError(.notReady, "the engine is starting; retry shortly")) }
             return Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n")))
         }
+        router.get("openapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: OpenAPIDocument.json)))
+        }
         router.get("metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: await metrics())))
         }

@@ -275,3 +275,25 @@ struct ProgressStreamTests {
         }
     }
 }
+
+/// The served OpenAPI document is valid JSON and describes exactly the routes the router serves.
+struct OpenAPIDocumentTests {
+    @Test func documentCoversEveryRoute() async throws {
+        let api = VideoAPI(store: InMemoryJobStore(), uploadsDirectory: FileManager.default.temporaryDirectory)
+        let router = HTTPApplication.buildRouter(api: api)
+        let served = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description.hasPrefix("/") ? "" : "/")\($0.path)" })
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/openapi.json", method: .get) { (response: TestResponse) throws in
+                let document = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                let paths = try #require(document["paths"] as? [String: [String: Any]])
+                var documented: Set<String> = []
+                for (path, operations) in paths {
+                    for method in operations.keys where method != "parameters" {
+                        documented.insert("\(method.uppercased()) \(path.replacingOccurrences(of: "{video_id}", with: "{id}"))")
+                    }
+                }
+                #expect(documented == served)
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+/// The OpenAPI 3.1 description of the public API, served at `/openapi.json`. Kept beside the controllers and
+/// checked by a test against the routes the router actually has.
+enum OpenAPIDocument {
+    static let json = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "TurboServe video API",
+    "version": "0.1.0",
+    "description": "OpenAI Videos API compatible endpoints with TurboDiffusion's knobs as extra fields. Errors use OpenAI's shape: {\"error\": {\"message\", \"type\", \"param\", \"code\"}}."
+  },
+  "paths": {
+    "/v1/videos": {
+      "post": {
+        "operationId": "createVideo",
+        "summary": "Queue a video generation job (JSON or multipart/form-data with input_reference for image-to-video).",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "Replays return the first job; a different request under the same key is 409."}],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CreateVideo"}},
+            "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideo"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB."}}}]}}
+          }
+        },
+        "responses": {
+          "200": {"description": "The queued job.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Video"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "409": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "429": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "get": {
+        "operationId": "listVideos",
+        "summary": "List videos, newest first by default, with cursor pagination.",
+        "parameters": [
+          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Id of the last video of the previous page."},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+          {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"}}
+        ],
+        "responses": {
+          "200": {"description": "A page of videos.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoList"}}}},
+          "400": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/v1/videos/{video_id}": {
+      "parameters": [{"$ref": "#/components/parameters/VideoID"}],
+      "get": {
+        "operationId": "retrieveVideo",
+        "summary": "The job's status, progress (0-100), stage, step and parameters.",
+        "responses": {"200": {"description": "The video.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Video"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      },
+      "delete": {
+        "operationId": "deleteVideo",
+        "summary": "Cancel the job if it is unfinished (its engine state is freed at the next step boundary).",
+        "responses": {"200": {"description": "Deleted.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoDeleted"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
+    "/v1/videos/{video_id}/content": {
+      "parameters": [{"$ref": "#/components/parameters/VideoID"}],
+      "get": {
+        "operationId": "downloadVideoContent",
+        "summary": "The MP4 (H.264, yuv420p) or its thumbnail; supports a single HTTP Range.",
+        "parameters": [
+          {"name": "variant", "in": "query", "schema": {"type": "string", "enum": ["video", "thumbnail"], "default": "video"}},
+          {"name": "Range", "in": "header", "schema": {"type": "string", "example": "bytes=0-1023"}}
+        ],
+        "responses": {
+          "200": {"description": "The file.", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}, "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+          "206": {"description": "The requested range."},
+          "404": {"$ref": "#/components/responses/Error"},
+          "409": {"$ref": "#/components/responses/Error"},
+          "416": {"description": "The range is outside the file."}
+        }
+      }
+    },
+    "/v1/videos/{video_id}/events": {
+      "parameters": [{"$ref": "#/components/parameters/VideoID"}],
+      "get": {
+        "operationId": "streamVideoEvents",
+        "summary": "Server-Sent Events: `progress` (the video object) at once and after every change, then `done`.",
+        "responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
+    "/healthz": {"get": {"operationId": "health", "summary": "The process is up.", "responses": {"200": {"description": "ok"}}}},
+    "/readyz": {"get": {"operationId": "ready", "summary": "The engines finished their handshake and warm-up.", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
+    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text exposition (prefix turboserve_).", "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document.", "responses": {"200": {"description": "OpenAPI 3.1 JSON."}}}}
+  },
+  "components": {
+    "parameters": {
+      "VideoID": {"name": "video_id", "in": "path", "required": true, "schema": {"type": "string"}}
+    },
+    "responses": {
+      "Error": {"description": "An OpenAI-shaped error naming the offending field in `param`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    },
+    "schemas": {
+      "CreateVideo": {
+        "type": "object",
+        "required": ["prompt"],
+        "properties": {
+          "prompt": {"type": "string", "maxLength": 2000},
+          "model": {"type": "string", "enum": ["tiny-t2v", "tiny-i2v", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.2-i2v-a14b"], "default": "tiny-t2v"},
+          "size": {"type": "string", "pattern": "^[0-9]+x[0-9]+$", "description": "WIDTHxHEIGHT; one of the model's sizes."},
+          "seconds": {"type": ["string", "number"], "description": "Duration; rounded to 4k+1 frames at the model's fps."},
+          "resolution": {"type": "string", "enum": ["tiny", "480p", "720p"]},
+          "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16", "1:1", "4:3", "3:4"]},
+          "width": {"type": "integer"}, "height": {"type": "integer"},
+          "num_frames": {"type": "integer", "description": "4k+1, from 5 to the model's maximum."},
+          "fps": {"type": "integer", "minimum": 1, "maximum": 60},
+          "steps": {"type": "integer", "minimum": 1, "maximum": 4},
+          "num_inference_steps": {"type": "integer", "minimum": 1, "maximum": 4, "description": "vLLM-Omni's name for steps."},
+          "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+          "sampler": {"type": "string", "enum": ["sde", "ode"], "default": "sde"},
+          "sigma_max": {"type": "number", "minimum": 1, "maximum": 5000},
+          "boundary": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Two-expert (I2V) models only."},
+          "attention": {"type": "string", "enum": ["original", "sla", "sagesla"], "default": "original"},
+          "quant_linear": {"type": "boolean"},
+          "adaptive_resolution": {"type": "boolean", "description": "I2V: follow the image's aspect ratio at the same area."},
+          "negative_prompt": {"type": "string", "description": "Accepted for compatibility; distilled students use no CFG."},
+          "priority": {"type": "string", "enum": ["interactive", "standard", "batch"], "default": "standard"},
+          "deadline_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
+        }
+      },
+      "Video": {
+        "type": "object",
+        "required": ["id", "object", "model", "status", "progress", "created_at"],
+        "properties": {
+          "id": {"type": "string"}, "object": {"const": "video"}, "model": {"type": "string"},
+          "status": {"type": "string", "enum": ["queued", "in_progress", "completed", "failed"]},
+          "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+          "created_at": {"type": "integer"}, "completed_at": {"type": ["integer", "null"]}, "expires_at": {"type": ["integer", "null"]},
+          "size": {"type": "string"}, "seconds": {"type": "string"}, "quality": {"type": "string"},
+          "error": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}]},
+          "stage": {"type": "string", "enum": ["queued", "admitted", "denoising", "decoding", "muxing", "succeeded", "failed", "cancelled"]},
+          "step": {"type": "integer"}, "steps": {"type": "integer"}, "num_frames": {"type": "integer"}, "fps": {"type": "integer"},
+          "seed": {"type": "integer"}, "sampler": {"type": "string"}, "sigma_max": {"type": "number"}, "priority": {"type": "string"}, "prompt": {"type": "string"}
+        }
+      },
+      "VideoList": {
+        "type": "object",
+        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {"$ref": "#/components/schemas/Video"}}, "first_id": {"type": ["string", "null"]}, "last_id": {"type": ["string", "null"]}, "has_more": {"type": "boolean"}}
+      },
+      "VideoDeleted": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "video.deleted"}, "deleted": {"type": "boolean"}}},
+      "Error": {
+        "type": "object",
+        "properties": {"error": {"type": "object", "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "param": {"type": ["string", "null"]}, "code": {"type": "string"}}}}
+      }
+    }
+  }
+}
+"""#
+}
