@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Value types shared by every layer: job specs, validation, models, shapes, the job state machine, errors.
@@ -35,6 +36,11 @@ let package = Package(
         .target(
             name: "JobStore",
             dependencies: ["TurboServeDomain", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // One YAML file + TURBOSERVE_* environment overrides, validated with messages that name the key.
+        .target(
+            name: "ServerConfiguration",
+            dependencies: ["TurboServeDomain", .product(name: "Yams", package: "Yams")]
         ),
         // The imperative shell: drives a scheduling policy, the store, an engine and the output pipeline.
         .target(
@@ -58,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "turboserve",
             dependencies: [
-                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge", "JobStore", "HTTPServer", "WorkerRuntime",
+                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge", "JobStore", "HTTPServer", "WorkerRuntime", "ServerConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
@@ -81,6 +87,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain"]),
+        .testTarget(name: "ServerConfigurationTests", dependencies: ["ServerConfiguration"]),
         .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain"]),
     ],
     swiftLanguageModes: [.v6]

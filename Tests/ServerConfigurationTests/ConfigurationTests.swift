@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+@testable import ServerConfiguration
+
+struct ConfigurationTests {
+    func load(_ yaml: String?, env: [String: String] = [:]) throws -> (ServerConfiguration, [ConfigurationProblem]) {
+        guard let yaml else { return ConfigurationLoader.load(path: nil, environment: env) }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        return ConfigurationLoader.load(path: file.path, environment: env)
+    }
+
+    @Test func defaultsAreUsable() throws {
+        let (configuration, problems) = try load(nil)
+        #expect(problems.isEmpty && configuration.problems().isEmpty)
+        #expect(configuration.storage.database == "sqlite" && configuration.engines.defaultModel == "tiny-t2v")
+    }
+
+    @Test func yamlThenEnvironment() throws {
+        let yaml = """
+        server: {port: 9000}
+        model_cache:
+          max_resident: 3
+          keep_alive: 5m
+          preload: [tiny-t2v, tiny-i2v]
+        scheduler:
+          slo_factors: {interactive: 2}
+        """
+        let (configuration, problems) = try load(yaml, env: ["TURBOSERVE_SERVER_PORT": "9100", "TURBOSERVE_ENGINES_DEVICES": "cuda:0, cuda:1", "HOME": "/root"])
+        #expect(problems.isEmpty)
+        #expect(configuration.server.port == 9100)
+        #expect(configuration.modelCache.maxResident == 3 && configuration.modelCache.keepAliveSeconds == 300)
+        #expect(configuration.modelCache.preload == ["tiny-t2v", "tiny-i2v"])
+        #expect(configuration.engines.devices == ["cuda:0", "cuda:1"])
+        #expect(configuration.scheduler.sloFactors == ["interactive": 2])
+    }
+
+    @Test func unknownKeysAndBadTypesNameTheKey() throws {
+        let yaml = """
+        server: {prot: 9000}
+        model_cache: {max_resident: many}
+        gpu: {count: 2}
+        """
+        let (_, problems) = try load(yaml)
+        #expect(problems.map(\.key).sorted() == ["gpu.count", "model_cache.max_resident", "server.prot"])
+        #expect(problems.first { $0.key == "server.prot" }?.message.contains("server.port") == true)
+    }
+
+    @Test func semanticProblemsListAllowedValues() throws {
+        var configuration = ServerConfiguration()
+        configuration.engines.devices = ["tpu"]
+        configuration.modelCache.preload = ["sora"]
+        configuration.scheduler.sloFactors = ["urgent": 0]
+        configuration.storage.database = "mysql://x"
+        let keys = configuration.problems().map(\.key)
+        #expect(keys.contains("engines.devices") && keys.contains("model_cache.preload") && keys.contains("storage.database"))
+        #expect(keys.contains("scheduler.slo_factors") && keys.contains("scheduler.slo_factors.urgent"))
+        #expect(configuration.problems().first { $0.key == "engines.devices" }?.message.contains("cuda:N") == true)
+    }
+
+    @Test func invalidYAMLIsAProblemNotACrash() throws {
+        let (_, problems) = try load("server: [unclosed")
+        #expect(problems.first?.key == "(file)")
+    }
+}
