@@ -1,0 +1,314 @@
+"""The verbs of the engine protocol (docs/engine-protocol.md), on top of `ModelFamily` and `JobState`.
+
+Single-threaded: the server calls one verb at a time. Every verb validates before it changes anything, so a coded
+error leaves all state as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import ENGINE_VERSION, PROTOCOL_VERSION
+from .errors import EngineError
+from .jobs import JobState
+from .models import ModelFamily, read_manifests
+from .sampler import expert_plan, initial_noise, rcm_times, sampler_update
+from .tiny import ensure_tiny
+
+KERNEL_MODULES = {"sla": "sparse_linear_attention", "sagesla": "sageattention", "quant_linear": "turbo_quant_linear"}
+MAX_TEXT_TOKENS = 512
+
+
+def _kernel_available(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(KERNEL_MODULES[name]) is not None
+
+
+class Engine:
+    def __init__(self, models_dir: Path, work_dir: Path, device: str = "auto", threads: int | None = None):
+        self.models_dir = models_dir
+        self.work_dir = work_dir
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        if threads:
+            torch.set_num_threads(threads)
+        self.families: dict[str, ModelFamily] = {}
+        self.jobs: dict[str, JobState] = {}
+        self.calls: dict[str, dict[str, float]] = {}
+
+    # MARK: - helpers
+
+    def free_memory(self) -> tuple[int, int]:
+        if self.device.type == "cuda":
+            free, total = torch.cuda.mem_get_info(self.device)
+            return int(free), int(total)
+        import psutil
+
+        memory = psutil.virtual_memory()
+        return int(memory.available), int(memory.total)
+
+    def family(self, model: str) -> ModelFamily:
+        if model not in self.families:
+            manifests = read_manifests(self.models_dir)
+            if model not in manifests:
+                raise EngineError("model_missing", f"model '{model}' is not in {self.models_dir}; installed: {sorted(manifests)}")
+            self.families[model] = ModelFamily(manifests[model], self.device, self.dtype)
+        return self.families[model]
+
+    def resident(self) -> list[dict]:
+        return [{"model": m, "expert": e} for m, f in sorted(self.families.items()) for e in sorted(f.experts)]
+
+    def job(self, job_id: str) -> JobState:
+        if job_id not in self.jobs:
+            raise EngineError("unknown_job", f"job '{job_id}' is not admitted (or was already released)", [job_id])
+        return self.jobs[job_id]
+
+    # MARK: - verbs
+
+    def hello(self, args: dict) -> dict:
+        if args.get("protocol") != PROTOCOL_VERSION:
+            raise EngineError("protocol_mismatch", f"this engine speaks protocol {PROTOCOL_VERSION}, not {args.get('protocol')}")
+        free, total = self.free_memory()
+        name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
+        models = [
+            {"id": m["id"], "task": m["task"], "experts": m["experts"], "boundary": m.get("boundary"),
+             "source": m.get("source", "diffusers"), "path": m["path"]}
+            for m in read_manifests(self.models_dir).values()
+        ]
+        return {
+            "protocol": PROTOCOL_VERSION, "engine_version": ENGINE_VERSION, "pid": os.getpid(),
+            "device": self.device.type if self.device.index is None else f"{self.device.type}:{self.device.index}",
+            "device_name": name, "total_memory_bytes": total, "free_memory_bytes": free,
+            "threads": torch.get_num_threads(), "kernels": {k: _kernel_available(k) for k in KERNEL_MODULES},
+            "models": models,
+        }
+
+    def ensure_tiny(self, args: dict) -> dict:
+        return ensure_tiny(self.models_dir)
+
+    def load(self, args: dict) -> dict:
+        family = self.family(_require(args, "model", str))
+        family.load(args.get("expert", "main"))
+        return {"resident": self.resident(), "free_memory_bytes": self.free_memory()[0]}
+
+    def unload(self, args: dict) -> dict:
+        model = _require(args, "model", str)
+        if model in self.families:
+            self.families[model].unload(args.get("expert", "main"))
+        return {"resident": self.resident(), "free_memory_bytes": self.free_memory()[0]}
+
+    def warmup(self, args: dict) -> dict:
+        family = self.family(_require(args, "model", str))
+        family.ensure_shared()
+        for expert, transformer in family.experts.items():
+            config = transformer.config
+            x = torch.zeros(1, config.in_channels, 1, 2, 2, device=self.device, dtype=self.dtype)
+            text = torch.zeros(1, 4, config.text_dim, device=self.device, dtype=self.dtype)
+            with torch.inference_mode():
+                transformer(hidden_states=x, timestep=torch.tensor([500.0], device=self.device), encoder_hidden_states=text, return_dict=False)
+        return {"warmed": sorted(family.experts)}
+
+    def admit(self, args: dict) -> dict:
+        specs = _require(args, "jobs", list)
+        prepared = [self._validate_admission(spec) for spec in specs]
+        # Text-encode all prompts of a model in one batch.
+        by_model: dict[str, list[int]] = {}
+        for i, spec in enumerate(prepared):
+            by_model.setdefault(spec["model"], []).append(i)
+        texts: dict[int, torch.Tensor] = {}
+        for model, indices in by_model.items():
+            family = self.family(model)
+            family.ensure_shared()
+            embeddings = self._encode_text(family, [prepared[i]["prompt"] for i in indices])
+            for row, i in enumerate(indices):
+                texts[i] = embeddings[row:row + 1]
+        replies = []
+        for i, spec in enumerate(prepared):
+            family = self.family(spec["model"])
+            width, height = spec["width"], spec["height"]
+            condition = None
+            if family.task == "i2v":
+                image = _load_image(spec["image_path"], spec["job_id"])
+                if spec.get("adaptive_resolution"):
+                    width, height = _adaptive_size(image.size, width * height)
+                condition = self._image_condition(family, image, width, height, spec["frames"])
+            times = rcm_times(spec["steps"], float(spec.get("sigma_max", 200.0 if family.task == "i2v" else 80.0)))
+            experts = expert_plan(times, float(spec.get("boundary", 0.9)), family.manifest["experts"])
+            generator = torch.Generator(device="cpu").manual_seed(int(spec["seed"]))
+            latent = (1, 16, 1 + (spec["frames"] - 1) // 4, height // 8, width // 8)
+            self.jobs[spec["job_id"]] = JobState(
+                job_id=spec["job_id"], model=spec["model"], width=width, height=height, frames=spec["frames"],
+                fps=int(spec.get("fps", 16)), steps=spec["steps"], times=times, experts=experts,
+                sampler=spec.get("sampler", "sde"), generator=generator, x=initial_noise(latent, times[0], generator),
+                text=texts[i], condition=condition,
+            )
+            replies.append({"job_id": spec["job_id"], "width": width, "height": height, "experts": experts, "times": times})
+        return {"jobs": replies}
+
+    def step(self, args: dict) -> dict:
+        entries = _require(args, "jobs", list)
+        if not entries:
+            return {"jobs": []}
+        model = _require(args, "model", str)
+        expert = args.get("expert", "main")
+        jobs = []
+        for entry in entries:
+            job = self.job(entry.get("job_id"))
+            if job.model != model or entry.get("index") != job.index or job.finished or job.experts[job.index] != expert:
+                raise EngineError("step_mismatch", f"job '{job.job_id}' is at step {job.index} of {job.steps} on {job.model}/{job.experts[job.index] if not job.finished else 'done'}; asked for step {entry.get('index')} on {model}/{expert}", [job.job_id])
+            if jobs and job.latent_shape != jobs[0].latent_shape:
+                raise EngineError("step_mismatch", f"job '{job.job_id}' has latent shape {job.latent_shape}, not {jobs[0].latent_shape}; a batch must share one shape", [job.job_id])
+            jobs.append(job)
+        family = self.family(model)
+        transformer = family.experts.get(expert)
+        if transformer is None:
+            raise EngineError("not_loaded", f"{model}/{expert} is not loaded; send load first")
+        x = torch.cat([job.x for job in jobs]).to(self.device, self.dtype)
+        if jobs[0].condition is not None:
+            x = torch.cat([x, torch.cat([job.condition for job in jobs]).to(self.device, self.dtype)], dim=1)
+        timesteps = torch.tensor([job.times[job.index] * 1000.0 for job in jobs], device=self.device, dtype=torch.float32)
+        text = torch.cat([job.text for job in jobs]).to(self.device, self.dtype)
+        try:
+            with torch.inference_mode():
+                velocity = transformer(hidden_states=x, timestep=timesteps, encoder_hidden_states=text, return_dict=False)[0]
+        except torch.cuda.OutOfMemoryError as error:
+            raise EngineError("out_of_memory", f"step of {len(jobs)} jobs: {error}", [j.job_id for j in jobs]) from None
+        velocity = velocity.to("cpu", torch.float64)
+        for row, job in enumerate(jobs):
+            t_cur, t_next = job.times[job.index], job.times[job.index + 1]
+            job.x = sampler_update(job.x, velocity[row:row + 1], t_cur, t_next, job.sampler, job.generator)
+            job.calls[expert] = job.calls.get(expert, 0) + 1
+            job.index += 1
+        return {"jobs": [{"job_id": job.job_id, "completed": job.index} for job in jobs]}
+
+    def decode(self, args: dict) -> dict:
+        ids = _require(args, "jobs", list)
+        jobs = [self.job(job_id) for job_id in ids]
+        for job in jobs:
+            if not job.finished:
+                raise EngineError("step_mismatch", f"job '{job.job_id}' has {job.steps - job.index} steps left; decode needs all done", [job.job_id])
+        replies = []
+        for job in jobs:
+            family = self.family(job.model)
+            family.ensure_shared()
+            frames = self._decode_frames(family, job)
+            path = self.work_dir / f"{job.job_id}.rgb"
+            path.write_bytes(frames.tobytes())
+            replies.append({"job_id": job.job_id, "frames_path": str(path), "width": job.width, "height": job.height,
+                            "frames": int(frames.shape[0]), "fps": job.fps, "pixel_format": "rgb24",
+                            "expert_calls": job.calls})
+            del self.jobs[job.job_id]
+        return {"jobs": replies, "free_memory_bytes": self.free_memory()[0]}
+
+    def release(self, args: dict) -> dict:
+        ids = _require(args, "jobs", list)
+        released = [job_id for job_id in ids if self.jobs.pop(job_id, None) is not None]
+        return {"released": released}
+
+    def stats(self, args: dict) -> dict:
+        import psutil
+
+        free, total = self.free_memory()
+        return {"free_memory_bytes": free, "total_memory_bytes": total, "rss_bytes": psutil.Process().memory_info().rss,
+                "resident": self.resident(), "jobs": sorted(self.jobs), "calls": self.calls}
+
+    # MARK: - stages
+
+    def _validate_admission(self, spec: dict) -> dict:
+        job_id = _require(spec, "job_id", str)
+        if job_id in self.jobs:
+            raise EngineError("bad_input", f"job '{job_id}' is already admitted", [job_id])
+        model = _require(spec, "model", str)
+        family = self.family(model)
+        width, height, frames, steps = (_require(spec, k, int) for k in ("width", "height", "frames", "steps"))
+        if width % 16 or height % 16 or width <= 0 or height <= 0:
+            raise EngineError("bad_input", f"width and height must be positive multiples of 16; got {width}x{height}", [job_id])
+        if frames < 1 or (frames - 1) % 4:
+            raise EngineError("bad_input", f"frames must be 4k+1; got {frames}", [job_id])
+        if steps not in (1, 2, 3, 4):
+            raise EngineError("bad_input", f"steps must be 1..4; got {steps}", [job_id])
+        if spec.get("sampler", "sde") not in ("sde", "ode"):
+            raise EngineError("bad_input", f"sampler must be sde or ode; got {spec.get('sampler')}", [job_id])
+        _require(spec, "seed", int)
+        _require(spec, "prompt", str)
+        for kernel in [spec.get("attention", "original")] + (["quant_linear"] if spec.get("quant_linear") else []):
+            if kernel != "original" and not _kernel_available(kernel):
+                raise EngineError("kernel_unavailable", f"{kernel} needs the '{KERNEL_MODULES[kernel]}' GPU kernels, which are not installed here; use attention 'original'", [job_id])
+        if family.task == "i2v" and not spec.get("image_path"):
+            raise EngineError("bad_input", f"model '{model}' is image-to-video and needs image_path", [job_id])
+        return spec
+
+    def _encode_text(self, family: ModelFamily, prompts: list[str]) -> torch.Tensor:
+        tokens = family.tokenizer(prompts, padding="max_length", max_length=MAX_TEXT_TOKENS, truncation=True,
+                                  add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
+        ids, mask = tokens.input_ids.to(self.device), tokens.attention_mask.to(self.device)
+        with torch.inference_mode():
+            states = family.text_encoder(ids, mask).last_hidden_state
+        return (states * mask.unsqueeze(-1).to(states.dtype)).to("cpu")
+
+    def _latent_stats(self, family: ModelFamily) -> tuple[torch.Tensor, torch.Tensor]:
+        config = family.vae.config
+        mean = torch.tensor(config.latents_mean, dtype=torch.float32).view(1, -1, 1, 1, 1)
+        std = torch.tensor(config.latents_std, dtype=torch.float32).view(1, -1, 1, 1, 1)
+        return mean, std
+
+    def _image_condition(self, family: ModelFamily, image, width: int, height: int, frames: int) -> torch.Tensor:
+        """y = [mask (4 ch, latent frame 0 marked), VAE latents of (image, F−1 zero frames)] → 20 channels."""
+        image = image.convert("RGB").resize((width, height))
+        pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)
+        clip = torch.zeros(1, 3, frames, height, width)
+        clip[0, :, 0] = pixels
+        with torch.inference_mode():
+            latents = family.vae.encode(clip.to(self.device)).latent_dist.mode().to("cpu", torch.float32)
+        mean, std = self._latent_stats(family)
+        latents = (latents - mean) / std
+        t, h, w = latents.shape[2], height // 8, width // 8
+        mask = torch.zeros(1, frames, h, w)
+        mask[:, 0] = 1
+        mask = torch.cat([mask[:, :1].repeat_interleave(4, dim=1), mask[:, 1:]], dim=1)
+        mask = mask.view(1, t, 4, h, w).transpose(1, 2)
+        return torch.cat([mask, latents], dim=1)
+
+    def _decode_frames(self, family: ModelFamily, job: JobState) -> np.ndarray:
+        mean, std = self._latent_stats(family)
+        z = job.x.to(torch.float32) * std + mean
+        with torch.inference_mode():
+            video = family.vae.decode(z.to(self.device), return_dict=False)[0]
+        video = ((video[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # [3, F, H, W]
+        return video.permute(1, 2, 3, 0).contiguous().cpu().numpy()  # [F, H, W, 3]
+
+
+def _require(args: dict, key: str, kind: type):
+    if not isinstance(args, dict) or key not in args:
+        raise EngineError("bad_request", f"missing field '{key}'")
+    value = args[key]
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise EngineError("bad_request", f"field '{key}' must be {kind.__name__}; got {type(value).__name__}")
+    return value
+
+
+def _load_image(path: str, job_id: str):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(path)
+        image.load()
+        return image
+    except (OSError, UnidentifiedImageError) as error:
+        raise EngineError("bad_input", f"cannot read image '{path}': {error}", [job_id]) from None
+
+
+def _adaptive_size(image_size: tuple[int, int], area: int) -> tuple[int, int]:
+    """The image's aspect ratio at (about) the same area, both sides multiples of 16."""
+    w, h = image_size
+    scale = math.sqrt(area / (w * h))
+    return max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16)
