@@ -1,0 +1,64 @@
+import SchedulingCore
+import TurboServeDomain
+
+/// The policies `turboserve bench` can compare, by name, each ready to simulate on a setup. Every policy gets a
+/// fresh `VirtualClock` and the same setup (arrivals, cost model, deadlines); only `stagesOnEnginePath` differs,
+/// and it is what the policy itself declares (the serial baseline parses and saves on the engine path).
+public struct PolicyEntry: Sendable {
+    public let name: String
+    public let stagesOnEnginePath: Set<PlanAction.OnPathWork>
+    private let simulate: @Sendable (SimulationSetup) -> SimulationResult
+
+    public init(name: String, stagesOnEnginePath: Set<PlanAction.OnPathWork> = [], simulate: @escaping @Sendable (SimulationSetup) -> SimulationResult) {
+        self.name = name
+        self.stagesOnEnginePath = stagesOnEnginePath
+        self.simulate = simulate
+    }
+
+    public func run(_ setup: SimulationSetup) -> SimulationResult {
+        var setup = setup
+        setup.stagesOnEnginePath = stagesOnEnginePath
+        return simulate(setup)
+    }
+}
+
+public enum PolicyCatalog {
+    /// In the order the comparison table lists them; `serial` first (the reference for ratios).
+    public static var names: [String] { ["serial", "seed", "dynamic-batch"] + extraNames }
+
+    /// The entries for `names` (or all) built for this calibration.
+    public static func entries(_ names: [String]? = nil, calibration: Calibration) throws -> [PolicyEntry] {
+        try (names ?? Self.names).map { name in
+            guard let entry = entry(named: name, calibration: calibration) else {
+                throw WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \(Self.names.joined(separator: ", ")), all")
+            }
+            return entry
+        }
+    }
+
+    public static func entry(named name: String, calibration: Calibration) -> PolicyEntry? {
+        let published = calibration.publishedExperiment.scheduledPolicy
+        switch name {
+        case "serial":
+            return PolicyEntry(name: name, stagesOnEnginePath: [.parse, .mux]) { setup in
+                let clock = VirtualClock()
+                let policy = SerialPolicy<VirtualClock>.serial(clock: clock, memory: setup.cost, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
+                return Simulator.run(policy, clock: clock, setup: setup)
+            }
+        case "seed":
+            return PolicyEntry(name: name) { setup in
+                let clock = VirtualClock()
+                let policy = SeedPolicy<VirtualClock>.seed(clock: clock, memory: setup.cost, published: published, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
+                return Simulator.run(policy, clock: clock, setup: setup)
+            }
+        case "dynamic-batch":
+            return PolicyEntry(name: name) { setup in
+                let clock = VirtualClock()
+                let policy = DynamicBatchPolicy<VirtualClock>.dynamicBatch(clock: clock, memory: setup.cost, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
+                return Simulator.run(policy, clock: clock, setup: setup)
+            }
+        default:
+            return extraEntry(named: name, calibration: calibration)
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import SchedulingCore
+import TurboServeDomain
+
+/// The discrete-event simulator: replays arrivals against one policy on a `VirtualClock`, with one engine that
+/// executes one plan at a time (durations from the cost model) and CPU pools for parsing and output that run in
+/// parallel with it. The policy is driven only through the `SchedulingPolicy` verbs, exactly as the worker
+/// runtime drives it: `submit` when a parsed request arrives, `nextPlan` whenever the engine is free, `planFinished`
+/// when a plan's time is up, `outputFinished` when the output pipeline stored a video, and a timer at `nextWakeup`.
+///
+/// Deterministic: the same policy, setup and seed give the same result (events at equal times run in the order
+/// they were scheduled; all randomness comes from `SplitMix64`).
+public enum Simulator {
+    /// Runs `policy` (which must read time from `clock`) until every job has finished or
+    /// `setup.maxSimulatedSeconds` has passed.
+    public static func run<Policy: SchedulingPolicy>(_ policy: Policy, clock: VirtualClock, setup: SimulationSetup) -> SimulationResult where Policy.C == VirtualClock {
+        let started = ContinuousClock.now
+        var loop = SimulationLoop(policy: policy, clock: clock, setup: setup)
+        loop.run()
+        return loop.result(wallSeconds: (ContinuousClock.now - started).seconds)
+    }
+}
+
+/// The event loop behind `Simulator.run`. A value type owned by one call.
+struct SimulationLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
+    enum Event {
+        case arrive(classIndex: Int?, user: Int?)
+        case parsed(JobID)
+        case planDone(PlanID)
+        case outputDone(JobID)
+        case wakeup
+    }
+
+    var policy: Policy
+    let clock: VirtualClock
+    let setup: SimulationSetup
+    var engine: SimulatedEngine
+    var events = EventQueue<Event>()
+    var gateway: CPUPool
+    var output: CPUPool
+    var jobs: [JobOutcome] = []
+    var index: [JobID: Int] = [:]
+    var specs: [JobID: ValidatedJob] = [:]
+    var userOf: [JobID: Int] = [:]
+    var users: [SplitMix64] = []
+    var running: (plan: Plan, start: Double, execution: SimulatedEngine.Execution)?
+    var pendingWakeup: VirtualClock.Instant?
+    var timeline: [EngineInterval] = []
+
+    init(policy: Policy, clock: VirtualClock, setup: SimulationSetup) {
+        self.policy = policy
+        self.clock = clock
+        self.setup = setup
+        engine = SimulatedEngine(cost: setup.cost)
+        gateway = CPUPool(workers: setup.gatewayWorkers)
+        output = CPUPool(workers: setup.outputWorkers)
+    }
+
+    var now: Double { clock.now.seconds }
+
+    mutating func run() {
+        switch setup.arrivals {
+        case let .closedLoop(count, think, duration, seed):
+            users = (0..<count).map { SplitMix64.stream(UInt64($0), of: seed) }
+            for user in 0..<count {
+                let start = users[user].exponential(mean: think)
+                if start < duration { events.push(.arrive(classIndex: nil, user: user), at: instant(start)) }
+            }
+        case let .open(arrivals, _):
+            for arrival in arrivals { events.push(.arrive(classIndex: arrival.classIndex, user: nil), at: instant(arrival.time)) }
+        }
+        drive()
+        while let (time, event) = events.pop() {
+            guard time.seconds <= setup.maxSimulatedSeconds else { break }
+            clock.advance(to: time)
+            handle(event)
+            drive()
+        }
+    }
+
+    // MARK: - Events
+
+    mutating func handle(_ event: Event) {
+        switch event {
+        case let .arrive(classIndex, user):
+            arrive(classIndex: classIndex, user: user)
+        case let .parsed(job):
+            if let next = gateway.finish() { events.push(.parsed(next.job), at: instant(now + next.seconds)) }
+            submit(job)
+        case let .planDone(id):
+            guard let current = running, current.plan.id == id else { return }
+            running = nil
+            process(policy.planFinished(id, outcome: current.execution.outcome))
+        case let .outputDone(job):
+            if let next = output.finish() { events.push(.outputDone(next.job), at: instant(now + next.seconds)) }
+            process(policy.outputFinished(job, error: nil))
+        case .wakeup:
+            if let due = pendingWakeup, due <= clock.now { pendingWakeup = nil }
+        }
+    }
+
+    mutating func arrive(classIndex: Int?, user: Int?) {
+        let classIndex = classIndex ?? user.map { users[$0].weightedIndex(setup.classes.map(\.weight)) } ?? 0
+        let workloadClass = setup.classes[classIndex]
+        let id = JobID("job-\(jobs.count + 1)")
+        let deadline = setup.deadlines[classIndex]
+        guard let spec = try? workloadClass.validatedJob(seed: Int64(jobs.count), deadlineSeconds: deadline) else {
+            preconditionFailure("workload class \(workloadClass.name) is not a valid request")
+        }
+        index[id] = jobs.count
+        jobs.append(JobOutcome(id: id.rawValue, classIndex: classIndex, className: workloadClass.name, arrival: now, deadline: deadline, status: .unfinished))
+        specs[id] = spec
+        if let user { userOf[id] = user }
+        if setup.stagesOnEnginePath.contains(.parse) {
+            submit(id)
+        } else if let seconds = gateway.enqueue(id, seconds: setup.cost.parseSeconds(spec.shapeKey)) {
+            events.push(.parsed(id), at: instant(now + seconds))
+        }
+    }
+
+    mutating func submit(_ id: JobID) {
+        guard let position = index[id], let spec = specs[id] else { return }
+        let job = SchedulerJob(id: id, spec: spec, arrival: instant(jobs[position].arrival))
+        do {
+            process(try policy.submit(job))
+        } catch {
+            finish(id, .rejected)
+        }
+    }
+
+    /// Applies the policy's job events to the records and starts the CPU work they call for.
+    mutating func process(_ changes: [JobEvent<VirtualClock.Instant>]) {
+        for change in changes {
+            guard let position = index[change.job] else { continue }
+            switch change.to.phase {
+            case .admitted, .denoising, .decoding:
+                if jobs[position].firstService == nil { jobs[position].firstService = now }
+            case .muxing:
+                if jobs[position].firstService == nil { jobs[position].firstService = now }
+                guard !setup.stagesOnEnginePath.contains(.mux), let spec = specs[change.job] else { break }
+                if let seconds = output.enqueue(change.job, seconds: setup.cost.muxSeconds(spec.shapeKey)) {
+                    events.push(.outputDone(change.job), at: instant(now + seconds))
+                }
+            case .succeeded: finish(change.job, .succeeded)
+            case .failed: finish(change.job, .failed)
+            case .cancelled: finish(change.job, .cancelled)
+            case .queued: break
+            }
+        }
+    }
+
+    mutating func finish(_ id: JobID, _ status: JobOutcome.Status) {
+        guard let position = index[id], jobs[position].status == .unfinished else { return }
+        jobs[position].status = status
+        jobs[position].finished = now
+        guard let user = userOf[id], case let .closedLoop(_, think, duration, _) = setup.arrivals else { return }
+        let next = now + users[user].exponential(mean: think)
+        if next < duration { events.push(.arrive(classIndex: nil, user: user), at: instant(next)) }
+    }
+
+    // MARK: - The engine
+
+    /// If the engine is free, asks the policy for the next plan and starts it; otherwise, or if there is none,
+    /// arms the policy's wakeup timer.
+    mutating func drive() {
+        guard running == nil else { return }
+        if let plan = policy.nextPlan() {
+            let execution = engine.perform(plan.action, specs: specs)
+            running = (plan, now, execution)
+            record(EngineInterval(start: now, end: now + execution.seconds, activity: execution.activity))
+            events.push(.planDone(plan.id), at: instant(now + execution.seconds))
+            return
+        }
+        guard let due = policy.nextWakeup(), due > clock.now else { return }
+        if let pending = pendingWakeup, pending <= due { return }
+        pendingWakeup = due
+        events.push(.wakeup, at: due)
+    }
+
+    mutating func record(_ interval: EngineInterval) {
+        guard interval.end > interval.start else { return }
+        if let last = timeline.last, last.activity == interval.activity, abs(last.end - interval.start) < 1e-9 {
+            timeline[timeline.count - 1].end = interval.end
+        } else {
+            timeline.append(interval)
+        }
+    }
+
+    func instant(_ seconds: Double) -> VirtualClock.Instant { VirtualClock.Instant(offset: .seconds(seconds)) }
+
+    func result(wallSeconds: Double) -> SimulationResult {
+        let lastFinish = jobs.compactMap(\.finished).max() ?? 0
+        return SimulationResult(
+            policy: policy.name, jobs: jobs, timeline: timeline, durationSeconds: setup.arrivals.durationSeconds,
+            horizonSeconds: max(setup.arrivals.durationSeconds, lastFinish), activitySeconds: engine.seconds,
+            stageSeconds: engine.stageSeconds, offPathParseSeconds: gateway.workSeconds, offPathMuxSeconds: output.workSeconds,
+            modelLoads: engine.loads, modelUnloads: engine.unloads, stepCalls: engine.stepCalls,
+            stepSamples: engine.stepSamples, failedPlans: engine.failedPlans, wallSeconds: wallSeconds)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+
+/// A benchmark workload as the shared files describe it: a class mix, an arrival process and the calibration it is
+/// measured against. `classes_from` and `calibration` are resolved relative to the workload file's folder, so the
+/// shared files are read as they are.
+public struct Workload: Sendable {
+    public enum Arrivals: Sendable, Hashable {
+        /// `users` each submit a request, wait for the video, think (exponential, mean `thinkSeconds`), repeat;
+        /// nobody submits after `durationSeconds`.
+        case closedLoop(users: Int, thinkSeconds: Double, durationSeconds: Double, seed: UInt64)
+        /// Open-loop Poisson arrivals at a fixed rate for `durationSeconds`.
+        case poisson(ratePerSecond: Double, durationSeconds: Double, seed: UInt64)
+        /// One Poisson run per factor, each at `factor ×` the serial policy's capacity.
+        case poissonSweep(rateFactors: [Double], durationSeconds: Double, seed: UInt64)
+
+        public var durationSeconds: Double {
+            switch self {
+            case let .closedLoop(_, _, d, _), let .poisson(_, d, _), let .poissonSweep(_, d, _): d
+            }
+        }
+
+        public var seed: UInt64 {
+            switch self {
+            case let .closedLoop(_, _, _, s), let .poisson(_, _, s), let .poissonSweep(_, _, s): s
+            }
+        }
+
+        /// The same arrivals with another seed (`turboserve bench --seed`).
+        public func reseeded(_ seed: UInt64) -> Arrivals {
+            switch self {
+            case let .closedLoop(u, t, d, _): .closedLoop(users: u, thinkSeconds: t, durationSeconds: d, seed: seed)
+            case let .poisson(r, d, _): .poisson(ratePerSecond: r, durationSeconds: d, seed: seed)
+            case let .poissonSweep(f, d, _): .poissonSweep(rateFactors: f, durationSeconds: d, seed: seed)
+            }
+        }
+    }
+
+    public var name: String
+    public var description: String
+    public var arrivals: Arrivals
+    public var classes: [WorkloadClass]
+    public var calibration: Calibration
+    /// Fraction of jobs that must meet their deadline for a sweep rate to count towards goodput.
+    public var sloAttainmentTarget: Double
+
+    public init(name: String, description: String = "", arrivals: Arrivals, classes: [WorkloadClass], calibration: Calibration, sloAttainmentTarget: Double = 0.9) {
+        self.name = name
+        self.description = description
+        self.arrivals = arrivals
+        self.classes = classes
+        self.calibration = calibration
+        self.sloAttainmentTarget = sloAttainmentTarget
+    }
+
+    /// Reads a workload file. Throws `WorkloadError` naming the file and the field when something is missing.
+    public static func load(from url: URL) throws -> Workload {
+        let folder = url.deletingLastPathComponent()
+        let file = try decode(WorkloadFile.self, from: url)
+        let classes: [WorkloadClass]
+        if let inline = file.classes {
+            classes = inline
+        } else if let other = file.classesFrom {
+            let source = folder.appendingPathComponent(other)
+            guard let inherited = try decode(WorkloadFile.self, from: source).classes else {
+                throw WorkloadError(file: source.path, message: "has no `classes` to take")
+            }
+            classes = inherited
+        } else {
+            throw WorkloadError(file: url.path, message: "needs `classes` or `classes_from`")
+        }
+        guard !classes.isEmpty, classes.allSatisfy({ $0.weight >= 0 }), classes.contains(where: { $0.weight > 0 }) else {
+            throw WorkloadError(file: url.path, message: "`classes` must be non-empty with non-negative weights, not all zero")
+        }
+        let calibrationURL = folder.appendingPathComponent(file.calibration)
+        let calibration = try decode(Calibration.self, from: calibrationURL)
+        return Workload(
+            name: file.name, description: file.description ?? "", arrivals: try file.arrivals.resolved(file: url.path),
+            classes: classes, calibration: calibration, sloAttainmentTarget: file.sloAttainmentTarget ?? 0.9)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw WorkloadError(file: url.path, message: "cannot be read (\(error.localizedDescription))")
+        }
+        do { return try JSONDecoder().decode(type, from: data) } catch let DecodingError.keyNotFound(key, context) {
+            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            throw WorkloadError(file: url.path, message: "is missing `\(path)`")
+        } catch {
+            throw WorkloadError(file: url.path, message: "is not a valid workload/calibration file: \(error)")
+        }
+    }
+}
+
+/// A workload or calibration file that cannot be used, with the file and the reason.
+public struct WorkloadError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file) \(message)" }
+}
+
+/// The on-disk shape of a workload file.
+struct WorkloadFile: Decodable {
+    struct ArrivalsFile: Decodable {
+        var kind: String
+        var users: Int?
+        var thinkSecondsMean: Double?
+        var durationSeconds: Double
+        var rngSeed: UInt64
+        var rateFactors: [Double]?
+        var ratePerSecond: Double?
+        enum CodingKeys: String, CodingKey {
+            case kind, users, thinkSecondsMean = "think_s_mean", durationSeconds = "duration_s", rngSeed = "rng_seed"
+            case rateFactors = "rate_factors", ratePerSecond = "rate_per_s"
+        }
+
+        func resolved(file: String) throws -> Workload.Arrivals {
+            switch kind {
+            case "closed_loop":
+                guard let users, users > 0, let think = thinkSecondsMean, think >= 0 else {
+                    throw WorkloadError(file: file, message: "closed_loop arrivals need `users` > 0 and `think_s_mean` ≥ 0")
+                }
+                return .closedLoop(users: users, thinkSeconds: think, durationSeconds: durationSeconds, seed: rngSeed)
+            case "poisson":
+                guard let rate = ratePerSecond, rate > 0 else {
+                    throw WorkloadError(file: file, message: "poisson arrivals need `rate_per_s` > 0")
+                }
+                return .poisson(ratePerSecond: rate, durationSeconds: durationSeconds, seed: rngSeed)
+            case "poisson_sweep":
+                guard let factors = rateFactors, !factors.isEmpty, factors.allSatisfy({ $0 > 0 }) else {
+                    throw WorkloadError(file: file, message: "poisson_sweep arrivals need positive `rate_factors`")
+                }
+                return .poissonSweep(rateFactors: factors, durationSeconds: durationSeconds, seed: rngSeed)
+            default:
+                throw WorkloadError(file: file, message: "has arrivals.kind '\(kind)'; allowed: closed_loop, poisson, poisson_sweep")
+            }
+        }
+    }
+
+    var name: String
+    var description: String?
+    var calibration: String
+    var arrivals: ArrivalsFile
+    var classes: [WorkloadClass]?
+    var classesFrom: String?
+    var sloAttainmentTarget: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, calibration, arrivals, classes, classesFrom = "classes_from"
+        case sloAttainmentTarget = "slo_attainment_target"
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+/// `turboserve bench`: compares scheduling policies on the calibrated discrete-event simulator (a simulated
+/// RTX 5090; nothing runs on a GPU). Prints one comparison table, writes `results.json`, CSV files and SVG
+/// figures to `--out`, and with `--calibration-check` checks the cost model against the calibration file.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Compare scheduling policies on the calibrated simulator (simulated RTX 5090).",
+        discussion: """
+            Workloads are the shared files, read as they are: a closed loop (seed-mix.json) gives one run per \
+            policy; a Poisson sweep (poisson-sweep.json) gives one run per rate and policy and the goodput at the \
+            workload's SLO attainment target. Every figure is simulated.
+            """)
+
+    @Option(help: "Workload file, e.g. ../shared/workloads/seed-mix.json.")
+    var workload: String?
+
+    @Option(help: "A policy (serial, seed, dynamic-batch, turboserve) or 'all'.")
+    var policy = "all"
+
+    @Flag(name: .customLong("calibration-check"), help: "Check the cost model against the calibration file (exit 1 if an isolated run is off by more than 5%).")
+    var calibrationCheck = false
+
+    @Option(help: "Calibration file for --calibration-check without --workload.")
+    var calibration: String?
+
+    @Option(help: "Directory for results.json, CSV and SVG/PNG figures (default: bench-out/<workload name>).")
+    var out: String?
+
+    @Option(help: "Override the workload's rng_seed.")
+    var seed: UInt64?
+
+    func run() async throws {
+        let loaded = try workload.map { try Workload.load(from: URL(fileURLWithPath: $0)) }
+        if calibrationCheck {
+            let file: Calibration
+            if let loaded { file = loaded.calibration } else if let calibration {
+                file = try Calibration.load(from: URL(fileURLWithPath: calibration))
+            } else {
+                throw ValidationError("--calibration-check needs --workload FILE or --calibration FILE")
+            }
+            let check = try CalibrationCheck(calibration: file, workload: loaded)
+            print(check.table())
+            if !check.passed { throw ExitCode(1) }
+            return
+        }
+        guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
+        let names = policy == "all" ? nil : policy.split(separator: ",").map(String.init)
+        let runner = try BenchRunner(workload: loaded, policies: names, seed: seed)
+        let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)", isDirectory: true)
+        let report = BenchReport.make(runner: runner, progress: { note($0) })
+        print(report.text)
+        let written = try report.write(to: directory)
+        note("wrote \(written.map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
+    }
+
+    /// Progress and file notes go to stderr so stdout stays the table.
+    private func note(_ line: String) {
+        FileHandle.standardError.write(Data(("[bench] " + line + "\n").utf8))
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import SchedulingCore
+@testable import Simulation
+import Testing
+import TurboServeDomain
+
+@Suite("Simulator and bench reports")
+struct SimulatorTests {
+    /// seed-mix shortened to 15 minutes.
+    func shortSeedMix(seconds: Double = 900) throws -> Workload {
+        var workload = try TestSupport.workload("seed-mix.json")
+        workload.arrivals = .closedLoop(users: 10, thinkSeconds: 120, durationSeconds: seconds, seed: 20_261_123)
+        return workload
+    }
+
+    @Test("the same seed gives identical results twice, for every policy")
+    func deterministic() throws {
+        let runner = try BenchRunner(workload: shortSeedMix())
+        let first = runner.run(), second = runner.run()
+        #expect(first.map(\.jobs) == second.map(\.jobs))
+        #expect(first.map(\.timeline) == second.map(\.timeline))
+        #expect(first.allSatisfy { !$0.jobs.isEmpty })
+    }
+
+    @Test("a different seed gives different arrivals")
+    func otherSeed() throws {
+        let a = try BenchRunner(workload: shortSeedMix(), policies: ["serial"]).run()
+        let b = try BenchRunner(workload: shortSeedMix(), policies: ["serial"], seed: 99).run()
+        #expect(a[0].jobs.map(\.arrival) != b[0].jobs.map(\.arrival))
+    }
+
+    @Test("closed loop: the k-th request of each user has the same class under every policy")
+    func sameRequests() throws {
+        let results = try BenchRunner(workload: shortSeedMix()).run()
+        let counts = results.map { result in Dictionary(grouping: result.jobs, by: \.className).mapValues(\.count) }
+        #expect(counts.allSatisfy { !$0.isEmpty })
+    }
+
+    @Test("results.json is keyed by policy with the required figures")
+    func resultsJSON() throws {
+        let report = BenchReport.make(runner: try BenchRunner(workload: shortSeedMix(seconds: 600)))
+        let object = try #require(try JSONSerialization.jsonObject(with: report.resultsJSON()) as? [String: Any])
+        #expect(Set(object.keys) == Set(PolicyCatalog.names))
+        for (_, value) in object {
+            let entry = try #require(value as? [String: Any])
+            for key in ["mean_response_s", "p95_response_s", "p99_response_s", "slo_attainment", "busy_fraction", "model_loads", "jobs_completed"] {
+                #expect(entry[key] != nil, "missing \(key)")
+            }
+        }
+        #expect(report.text.contains("mean response (s)"))
+    }
+
+    @Test("a sweep reports rate_per_s / slo_attainment per point and goodput_per_s")
+    func sweepJSON() throws {
+        var workload = try TestSupport.workload("poisson-sweep.json")
+        workload.arrivals = .poissonSweep(rateFactors: [0.3, 1.2], durationSeconds: 600, seed: 7)
+        let report = BenchReport.make(runner: try BenchRunner(workload: workload, policies: ["serial", "dynamic-batch"]))
+        let object = try #require(try JSONSerialization.jsonObject(with: report.resultsJSON()) as? [String: Any])
+        let serial = try #require(object["serial"] as? [String: Any])
+        let sweep = try #require(serial["sweep"] as? [[String: Any]])
+        #expect(sweep.count == 2)
+        #expect(sweep.allSatisfy { $0["rate_per_s"] is Double && $0["slo_attainment"] is Double })
+        #expect(serial["goodput_per_s"] is Double)
+    }
+
+    @Test("report files: results.json, CSV and SVG figures labelled simulated")
+    func files() throws {
+        let report = BenchReport.make(runner: try BenchRunner(workload: shortSeedMix(seconds: 300), policies: ["serial", "seed"]))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-bench-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let names = Set(try report.write(to: folder).map(\.lastPathComponent))
+        #expect(names.isSuperset(of: ["results.json", "summary.csv", "jobs.csv", "timeline.svg", "timeline-serial.svg", "timeline-seed.svg"]))
+        let svg = try String(contentsOf: folder.appendingPathComponent("timeline.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<?xml") && svg.contains("simulated") && svg.hasSuffix("</svg>\n"))
+    }
+
+    @Test("the engine refuses a step whose expert is not resident")
+    func engineChecks() throws {
+        var engine = SimulatedEngine(cost: try TestSupport.cost())
+        let spec = try TestSupport.t2v.validatedJob(seed: 0, deadlineSeconds: nil)
+        _ = engine.perform(.admit(jobs: ["a"], model: spec.model), specs: ["a": spec])
+        let refused = engine.perform(.step(expert: ModelKey(model: spec.model), steps: [JobStep(job: "a", index: 0, total: 2)]), specs: ["a": spec])
+        guard case .failed = refused.outcome else {
+            Issue.record("expected a failed step, got \(refused.outcome)")
+            return
+        }
+        _ = engine.perform(.load(ModelKey(model: spec.model)), specs: [:])
+        let done = engine.perform(.step(expert: ModelKey(model: spec.model), steps: [JobStep(job: "a", index: 0, total: 2)]), specs: ["a": spec])
+        #expect(done.seconds > 1 && done.activity == .compute)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+@testable import Simulation
+import Testing
+import TurboServeDomain
+
+@Suite("Workload files")
+struct WorkloadTests {
+    @Test("seed-mix: closed loop, four classes with weights, calibration resolved beside the file")
+    func seedMix() throws {
+        let workload = try TestSupport.workload("seed-mix.json")
+        #expect(workload.name == "seed-mix")
+        #expect(workload.arrivals == .closedLoop(users: 10, thinkSeconds: 120, durationSeconds: 3600, seed: 20_261_123))
+        #expect(workload.classes.map(\.name) == ["t2v", "t2v-hq", "t2v-hq-14b", "i2v"])
+        #expect(abs(workload.classes.map(\.weight).reduce(0, +) - 1) < 1e-9)
+        #expect(workload.classes[3].model == "wan2.2-i2v-a14b")
+        #expect(workload.calibration.isolatedRuns.count == 4)
+        #expect(workload.calibration.publishedExperiment.scheduledPolicy.modelCache.keepAliveSeconds == 300)
+    }
+
+    @Test("poisson-sweep: rate factors, classes taken from seed-mix.json, SLO target")
+    func poissonSweep() throws {
+        let workload = try TestSupport.workload("poisson-sweep.json")
+        guard case let .poissonSweep(factors, duration, seed) = workload.arrivals else {
+            Issue.record("expected a poisson sweep, got \(workload.arrivals)")
+            return
+        }
+        #expect(factors == [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4])
+        #expect(duration == 3600 && seed == 7)
+        #expect(workload.classes == (try TestSupport.workload("seed-mix.json")).classes)
+        #expect(workload.sloAttainmentTarget == 0.9)
+    }
+
+    @Test("every class becomes a valid request with the deadline set on it")
+    func classesValidate() throws {
+        for workloadClass in try TestSupport.workload("seed-mix.json").classes {
+            let job = try workloadClass.validatedJob(seed: 1, deadlineSeconds: 12)
+            #expect(job.model == workloadClass.model && job.steps == workloadClass.steps && job.deadlineSeconds == 12)
+        }
+    }
+
+    @Test("a file with an unknown arrivals kind is refused with the field named")
+    func badKind() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-sim-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: TestSupport.workloads.appendingPathComponent("calibration-rtx5090.json"), to: folder.appendingPathComponent("calibration-rtx5090.json"))
+        let file = folder.appendingPathComponent("bad.json")
+        try #"{"name":"bad","calibration":"calibration-rtx5090.json","arrivals":{"kind":"burst","duration_s":10,"rng_seed":1},"classes_from":"none.json"}"#.write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: WorkloadError.self) { try Workload.load(from: file) }
+    }
+
+    @Test("the seeded generator is reproducible and roughly uniform")
+    func rng() {
+        var a = SplitMix64(seed: 42), b = SplitMix64(seed: 42)
+        let xs = (0..<1000).map { _ in a.unit() }
+        #expect(xs == (0..<1000).map { _ in b.unit() })
+        #expect(abs(xs.reduce(0, +) / 1000 - 0.5) < 0.05)
+        var c = SplitMix64(seed: 7)
+        let counts = (0..<10_000).reduce(into: [0, 0]) { counts, _ in counts[c.weightedIndex([0.8, 0.2])] += 1 }
+        #expect(abs(Double(counts[0]) / 10_000 - 0.8) < 0.02)
+    }
+}
