@@ -5,7 +5,6 @@ extension TurboServeCommand {
     static let registered: [any ParsableCommand.Type] = [
         ServeCommand.self,
         ConfigCommand.self,
-        GenerateCommand.self,
         BenchCommand.self,
     ]
 }
