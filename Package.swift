@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "TurboServeDomain", "SchedulingCore", "JobStore",
+                "TurboServeDomain", "SchedulingCore", "JobStore", "EngineBridge",
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),

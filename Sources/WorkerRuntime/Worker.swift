@@ -133,7 +133,15 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         status.busy += duration
         metrics?.planExecuted(plan.action, duration: duration, outcome: executed.outcome)
         status.currentPlan = nil
-        for event in policy.planFinished(plan.id, outcome: executed.outcome) {
+        let events: [JobEvent<ContinuousClock.Instant>]
+        if case let .failed(.engineCrashed, message, _, _) = executed.outcome {
+            // The engine died: every job holding engine state goes back to the queue (bounded attempts).
+            events = policy.engineLost(reason: message)
+            status.engineRestarts += 1
+        } else {
+            events = policy.planFinished(plan.id, outcome: executed.outcome)
+        }
+        for event in events {
             handle(event, frames: executed.frames[event.job])
         }
         for observer in observers { observer(status) }
@@ -202,6 +210,7 @@ public struct WorkerStatus: Sendable {
     public var plansStarted = 0
     public var jobsSucceeded = 0
     public var idleWaits = 0
+    public var engineRestarts = 0
     /// Time the engine spent executing plans.
     public var busy: Duration = .zero
     public var currentPlan: PlanAction?

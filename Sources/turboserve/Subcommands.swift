@@ -5,6 +5,7 @@ extension TurboServeCommand {
     static let registered: [any ParsableCommand.Type] = [
         ServeCommand.self,
         ConfigCommand.self,
+        GenerateCommand.self,
         BenchCommand.self,
     ]
 }

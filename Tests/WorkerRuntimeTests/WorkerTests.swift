@@ -14,14 +14,14 @@ struct WorkerTests {
         try JobValidator().validate(JobSpec(prompt: prompt, model: "tiny-t2v", steps: steps, seed: 1), randomSeed: { 0 })
     }
 
-    func worker(store: any JobStore, engine: ScriptedEngine) -> Worker<SequentialTestPolicy> {
-        var configuration = Worker<SequentialTestPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+    func worker(store: any JobStore, engine: ScriptedEngine) -> Worker<SerialPolicy> {
+        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
         configuration.maxAttempts = 3
-        return Worker(policy: SequentialTestPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
+        return Worker(policy: SerialPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
     }
 
     /// Runs the worker until every job in the store is finished, then stops it.
-    func runUntilDone(_ worker: Worker<SequentialTestPolicy>, store: any JobStore, jobs: Int) async throws {
+    func runUntilDone(_ worker: Worker<SerialPolicy>, store: any JobStore, jobs: Int) async throws {
         await worker.observe { _ in }
         let running = Task { try await worker.run() }
         while true {
@@ -45,7 +45,7 @@ struct WorkerTests {
             #expect(record.videoPath.map { FileManager.default.fileExists(atPath: $0) } == true)
             #expect(try await store.events(of: record.id).map(\.to) == ["queued", "admitted", "denoising(1/2)", "denoising(2/2)", "decoding", "muxing", "succeeded"])
         }
-        #expect(engine.actions.count == 3 * 4)
+        #expect(engine.actions.count == 1 + 3 * 4) // one load of tiny-t2v, then admit + 2 steps + decode per job
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".rgb") }
         #expect(leftovers.isEmpty)
     }
@@ -74,14 +74,15 @@ extension WorkerTests {
         _ = try await store.create(NewJob(id: "waiting-batch", spec: try JobValidator().validate(JobSpec(prompt: "x", priority: "batch"), randomSeed: { 0 })))
         _ = try await store.cancel("waiting-batch")
         let metrics = ServiceMetrics()
-        var configuration = Worker<SequentialTestPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
         configuration.maxAttempts = 3
-        let worker = Worker(policy: SequentialTestPolicy(), store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(), configuration: configuration, metrics: metrics)
+        let worker = Worker(policy: SerialPolicy(), store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(), configuration: configuration, metrics: metrics)
         try await runUntilDone(worker, store: store, jobs: 3)
         _ = try await store.create(NewJob(id: "queued-later", spec: try spec("later")))
         await metrics.refresh(store: store, busyRatio: await worker.busyRatio)
         let text = metrics.exposition()
-        #expect(text.contains(#"turboserve_engine_plans_total 10"#)) // 2 jobs × (admit + 3 steps + decode)
+        #expect(text.contains(#"turboserve_engine_plans_total 11"#)) // 1 load + 2 jobs × (admit + 3 steps + decode)
+        #expect(text.contains(#"turboserve_model_loads_total{model="tiny-t2v"} 1"#))
         #expect(text.contains(#"turboserve_stage_duration_seconds_count{stage="step"} 6"#))
         #expect(text.contains(#"turboserve_jobs_total{class="standard",model="tiny-t2v",status="succeeded"} 2"#))
         #expect(text.contains(#"turboserve_queue_depth_jobs{class="standard"} 1.0"#))
