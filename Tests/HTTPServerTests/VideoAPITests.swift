@@ -255,14 +255,19 @@ struct ProgressStreamTests {
         let api = VideoAPI(store: store, uploadsDirectory: uploads, makeJobID: { "video_1" }, progress: hub)
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.live) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p", "steps": 1}"#))
-            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
-            // Play the worker in the background: publish each change once the client is subscribed.
+            // Play the worker: publish each change once the client is subscribed. The store stays `queued`, so the
+            // stream's first event is `queued` whenever the handler reads it; later changes arrive through the hub
+            // (buffered if they come before the first event is written) in order.
+            let queued = try #require(try await store.get("video_1"))
             let worker = Task {
                 while hub.subscriberCount == 0 { await Task.yield() }
-                for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
-                    hub.publish(try await store.advance("video_1", worker: "w", to: state, reason: nil))
+                var record = queued
+                for (offset, phase) in [JobState.Phase.admitted, .denoising, .decoding, .muxing, .succeeded].enumerated() {
+                    record.phase = phase
+                    record.stepsCompleted = phase == .denoising ? 1 : record.stepsCompleted
+                    record.updatedAt = queued.updatedAt.addingTimeInterval(Double(offset + 1))
+                    hub.publish(record)
                 }
-                hub.publish(try await store.complete("video_1", worker: "w", videoPath: "/x.mp4", thumbnailPath: nil))
             }
             try await client.execute(uri: "/v1/videos/video_1/events", method: .get) { (response: TestResponse) throws in
                 #expect(response.headers[.contentType] == "text/event-stream")
@@ -271,7 +276,7 @@ struct ProgressStreamTests {
                 #expect(stages == ["queued", "admitted", "denoising", "decoding", "muxing", "succeeded"])
                 #expect(text.hasSuffix("event: done\ndata: {\"id\":\"video_1\",\"status\":\"completed\"}\n\n"))
             }
-            try await worker.value
+            await worker.value
         }
     }
 }
