@@ -53,7 +53,9 @@ public struct BenchRunner: Sendable {
         var rng = SplitMix64(seed: seed)
         let arrivals = (0..<jobs).map { _ in ScheduledArrival(time: 0, classIndex: rng.weightedIndex(workload.classes.map(\.weight))) }
         guard let serial = PolicyCatalog.entry(named: "serial", calibration: workload.calibration) else { return 0 }
-        let result = serial.run(setup(.open(arrivals, durationSeconds: 0)))
+        var saturated = setup(.open(arrivals, durationSeconds: 0))
+        saturated.maxSimulatedSeconds = .infinity
+        let result = serial.run(saturated)
         return Double(result.jobs.filter { $0.status == .succeeded }.count) / max(result.horizonSeconds, 1e-9)
     }
 

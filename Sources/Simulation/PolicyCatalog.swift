@@ -48,7 +48,7 @@ public enum PolicyCatalog {
         case "seed":
             return PolicyEntry(name: name) { setup in
                 let clock = VirtualClock()
-                let policy = SeedPolicy<VirtualClock>.seed(clock: clock, memory: setup.cost, published: published, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
+                let policy = SeedPolicy(clock: clock, memory: setup.cost, published: published, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
                 return Simulator.run(policy, clock: clock, setup: setup)
             }
         case "dynamic-batch":

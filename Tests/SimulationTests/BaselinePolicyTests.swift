@@ -55,11 +55,11 @@ struct BaselinePolicyTests {
         }
     }
 
-    @Test("seed: I2V first, then 4-step, then the rest; same-shape jobs share steps up to the memory table's size")
+    @Test("seed: I2V first, then 4-step, then the rest; batch size from the published free-memory table")
     func seedOrder() throws {
         let clock = VirtualClock()
         let calibration = try TestSupport.calibration()
-        var seed = SeedPolicy<VirtualClock>.seed(clock: clock, memory: try TestSupport.cost(), published: calibration.publishedExperiment.scheduledPolicy)
+        var seed = SeedPolicy(clock: clock, memory: try TestSupport.cost(), published: calibration.publishedExperiment.scheduledPolicy)
         let preloads = play(&seed, clock: clock)
         #expect(preloads == [.load(ModelKey(model: "wan2.1-t2v-1.3b")), .load(ModelKey(model: "wan2.2-i2v-a14b", expert: .highNoise))])
         _ = try seed.submit(job("t1", TestSupport.t2v, clock: clock))
@@ -73,6 +73,26 @@ struct BaselinePolicyTests {
         // With the 1.3B and a 14B network resident only 4.7 GB are free: batch size 1 by the published table.
         #expect(admits == [["i"], ["big"], ["t1"], ["t2"]])
         #expect(SeedRule(batchSizeByFreeGB: [(35, 4), (20, 3), (10, 2), (0, 1)]).batchSize(freeBytes: 33_000_000_000) == 3)
+    }
+
+    @Test("seed: a same-model job that arrives mid-denoise joins the running jobs at the next step boundary")
+    func seedJoins() throws {
+        let clock = VirtualClock()
+        let calibration = try TestSupport.calibration()
+        var published = calibration.publishedExperiment.scheduledPolicy
+        published.modelCache.preload = ["wan2.1-t2v-1.3b"]
+        var seed = SeedPolicy(clock: clock, memory: try TestSupport.cost(), published: published)
+        _ = play(&seed, clock: clock)
+        _ = try seed.submit(job("a", TestSupport.hq14.with(model: "wan2.1-t2v-1.3b"), clock: clock))
+        for _ in 0..<2 {
+            let next = seed.nextPlan()
+            let plan = try #require(next)
+            _ = seed.planFinished(plan.id, outcome: .completed(engineTime: .seconds(1), freeMemoryBytes: nil))
+        }
+        _ = try seed.submit(job("b", TestSupport.hq14.with(model: "wan2.1-t2v-1.3b"), clock: clock))
+        let actions = play(&seed, clock: clock)
+        let small = ModelKey(model: "wan2.1-t2v-1.3b")
+        #expect(actions.prefix(2) == [.admit(jobs: ["b"], model: small.model), .step(expert: small, steps: [JobStep(job: "a", index: 1, total: 4), JobStep(job: "b", index: 0, total: 4)])])
     }
 
     @Test("dynamic-batch: waits up to its queue delay for a fuller batch, then runs same-shape jobs together")

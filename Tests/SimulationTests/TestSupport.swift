@@ -4,6 +4,14 @@ import SchedulingCore
 import TurboServeDomain
 
 /// Locates the shared workloads beside the repository (`../shared/workloads`) and builds small setups.
+extension WorkloadClass {
+    func with(model: String) -> WorkloadClass {
+        var copy = self
+        copy.model = model
+        return copy
+    }
+}
+
 enum TestSupport {
     static var repository: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
