@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain"]),
         .testTarget(name: "ServerConfigurationTests", dependencies: ["ServerConfiguration"]),
-        .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain"]),
+        .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain", "SchedulingCore", "WorkerRuntime"]),
     ],
     swiftLanguageModes: [.v6]
 )
