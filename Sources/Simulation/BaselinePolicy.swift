@@ -79,9 +79,7 @@ public struct BaselinePolicy<C: Clock, Rule: BatchRule>: SchedulingPolicy where 
     }
 
     public mutating func outputFinished(_ id: JobID, error: TurboServeError?) -> [JobEvent<C.Instant>] {
-        guard book.state(of: id) == .muxing else { return [] }
-        let reason = error.map { JobEvent<C.Instant>.Reason(code: $0.code, message: $0.message) }
-        return book.move(id, to: error == nil ? .succeeded : .failed, at: clock.now, reason: reason).map { [$0] } ?? []
+        return book.outputFinished(id, error: error, at: clock.now)
     }
 
     public mutating func engineLost(reason: String) -> [JobEvent<C.Instant>] {

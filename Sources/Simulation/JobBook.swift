@@ -32,4 +32,12 @@ struct JobBook<Instant: Sendable & Hashable> {
         }
         return JobEvent(job: id, from: current, to: next, at: instant, reason: reason)
     }
+
+    /// The output pipeline finished a `muxing` job: `succeeded`, or `failed` with the error. No event for a job
+    /// that is not muxing (cancelled meanwhile).
+    mutating func outputFinished(_ id: JobID, error: TurboServeError?, at instant: Instant) -> [JobEvent<Instant>] {
+        guard states[id] == .muxing else { return [] }
+        let reason = error.map { JobEvent<Instant>.Reason(code: $0.code, message: $0.message) }
+        return move(id, to: error == nil ? .succeeded : .failed, at: instant, reason: reason).map { [$0] } ?? []
+    }
 }

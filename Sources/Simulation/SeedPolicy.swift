@@ -110,10 +110,8 @@ public struct SeedPolicy<C: Clock>: SchedulingPolicy where C.Duration == Duratio
     }
 
     public mutating func outputFinished(_ id: JobID, error: TurboServeError?) -> [JobEvent<C.Instant>] {
-        guard book.state(of: id) == .muxing else { return [] }
-        order[id] = nil
-        let reason = error.map { JobEvent<C.Instant>.Reason(code: $0.code, message: $0.message) }
-        return book.move(id, to: error == nil ? .succeeded : .failed, at: clock.now, reason: reason).map { [$0] } ?? []
+        if book.state(of: id) == .muxing { order[id] = nil }
+        return book.outputFinished(id, error: error, at: clock.now)
     }
 
     public mutating func engineLost(reason: String) -> [JobEvent<C.Instant>] {

@@ -6,7 +6,7 @@ public enum SweepFigure {
     static let palette = ["#c62828", "#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#00838f"]
 
     public static func svg(_ sweep: Sweep, policies: [String], target: Double, title: String) -> String {
-        let left = 80.0, top = 60.0, plotWidth = 640.0, plotHeight = 360.0, legendWidth = 230.0
+        let left = 80.0, top = 60.0, plotWidth = 640.0, plotHeight = 360.0, legendWidth = 270.0
         var svg = SVGDocument(width: left + plotWidth + legendWidth, height: top + plotHeight + 80)
         svg.text(title + " — simulated", x: 12, y: 24, size: 16, bold: true)
         svg.text(String(format: "open-loop Poisson arrivals; serial capacity %.4f jobs/s; dashed: %.0f%% target", sweep.capacityPerSecond, target * 100), x: 12, y: 42, size: 11, fill: "#555555")

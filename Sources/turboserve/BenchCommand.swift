@@ -54,7 +54,24 @@ struct BenchCommand: AsyncParsableCommand {
         let report = BenchReport.make(runner: runner, progress: { note($0) })
         print(report.text)
         let written = try report.write(to: directory)
-        note("wrote \(written.map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
+        let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
+        note("wrote \((written + pictures).map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
+        if pictures.isEmpty { note("(install librsvg2-bin for PNG copies of the SVG figures)") }
+    }
+
+    /// PNG copies of the figures via `rsvg-convert` when it is installed (optional; nothing depends on it).
+    static func renderPNGs(_ svgs: [URL]) -> [URL] {
+        let candidates = ["/usr/bin/rsvg-convert", "/usr/local/bin/rsvg-convert", "/opt/homebrew/bin/rsvg-convert"]
+        guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return [] }
+        return svgs.compactMap { svg in
+            let png = svg.deletingPathExtension().appendingPathExtension("png")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = ["--background-color=white", "-o", png.path, svg.path]
+            guard (try? process.run()) != nil else { return nil }
+            process.waitUntilExit()
+            return process.terminationStatus == 0 ? png : nil
+        }
     }
 
     /// Progress and file notes go to stderr so stdout stays the table.
