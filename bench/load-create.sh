@@ -8,7 +8,7 @@ connections="${1:-16}"; seconds="${2:-10}"; port=18181
 data="$(mktemp -d)"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 swift build -c release --product turboserve --package-path "$root" >/dev/null
-"$root/.build/release/turboserve" serve --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
+"$root/.build/release/turboserve" serve --no-engine --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
