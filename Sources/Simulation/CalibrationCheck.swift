@@ -23,6 +23,8 @@ public struct CalibrationCheck: Sendable {
     public var rows: [Row]
     public var shares: [Share]
     public var tolerancePercent: Double
+    /// The derived cost model, as a table.
+    public var costModel: String
 
     public var passed: Bool { rows.allSatisfy { abs($0.errorPercent) <= tolerancePercent } }
 
@@ -33,6 +35,7 @@ public struct CalibrationCheck: Sendable {
             throw WorkloadError(file: "calibration", message: "has no serial policy to check with")
         }
         self.tolerancePercent = tolerancePercent
+        costModel = cost.describe()
         rows = calibration.isolatedRuns.map { run in
             let single = WorkloadClass(name: run.key, weight: 1, model: run.model, resolution: run.resolution, frames: run.frames, steps: run.steps, priority: "standard", sloFactor: 1)
             let arrivals = [ScheduledArrival(time: 0, classIndex: 0), ScheduledArrival(time: 10 * run.latencySeconds + 60, classIndex: 0)]
@@ -70,9 +73,10 @@ public struct CalibrationCheck: Sendable {
                 header: ["stage", "measured", "simulated", "difference (points)"],
                 rows: shares.map { [$0.name, Self.f($0.measured * 100, 1) + "%", Self.f($0.simulated * 100, 1) + "%", Self.f(($0.simulated - $0.measured) * 100, 1)] }))
         }
+        lines += ["", costModel]
         lines += ["", passed ? "PASS: every isolated run within ±\(Int(tolerancePercent))%" : "FAIL: some isolated run is off by more than \(Int(tolerancePercent))%"]
         return lines.joined(separator: "\n")
     }
 
-    static func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+    static func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", abs(value) < 1e-9 ? 0 : value) }
 }
