@@ -54,7 +54,10 @@ public struct VideoAPI: Sendable {
         let id = makeJobID()
         let imagePath = try image.map { part throws(TurboServeError) in try saveUpload(part, for: id) }
         do {
-            let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: randomSeed)
+            // With an Idempotency-Key, an unseeded request gets a seed derived from the key, so a retry resolves to
+            // the identical job (and the identical video) instead of looking like a different request.
+            let keyedSeed = idempotencyKey.map { Self.seed(fromKey: $0, tenant: tenant) }
+            let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
             let (record, created) = try await store.create(NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey))
             if created { jobCreated(record) } else if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
             return record
@@ -62,6 +65,16 @@ public struct VideoAPI: Sendable {
             if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
             throw error
         }
+    }
+
+    /// FNV-1a of tenant + key, folded into the seed range.
+    static func seed(fromKey key: String, tenant: TenantID) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (tenant.rawValue + "\u{0}" + key).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int64(hash % UInt64(JobValidator.seedRange.upperBound + 1))
     }
 
     /// Accepts PNG, JPEG and WebP by their magic bytes (not by the declared type), up to `maxUploadBytes`.

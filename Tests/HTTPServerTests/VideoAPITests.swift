@@ -119,7 +119,10 @@ struct VideoAPITests {
     }
 
     @Test func idempotencyKeyReplaysTheSameJob() async throws {
-        try await app().test(.router) { client in
+        let counter = Counter((1...10).map { "video_\($0)" })
+        let randomSeeds = Counter((1...10).map(String.init))
+        let api = VideoAPI(store: store, uploadsDirectory: uploads, makeJobID: { JobID(counter.next()) }, randomSeed: { Int64(randomSeeds.next())! })
+        try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: "abc"]
             var ids: [String] = []
             for _ in 0..<2 {

@@ -1,0 +1,32 @@
+"""50 mixed jobs submitted at once all complete; reports the engine busy ratio and model loads from /metrics."""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+
+def metric(text: str, name: str) -> float:
+    return sum(float(m.group(1)) for m in re.finditer(rf"^{re.escape(name)}(?:{{[^}}]*}})? ([0-9.e+-]+)$", text, re.M))
+
+
+def test_fifty_mixed_jobs_complete(server, png):
+    def submit(i: int) -> str:
+        if i % 5 == 4:
+            with open(png, "rb") as image:
+                return requests.post(server.url + "/v1/videos", data={"prompt": f"i2v {i}", "model": "tiny-i2v", "steps": str(2 + i % 3)},
+                                     files={"input_reference": ("f.png", image, "image/png")}).json()["id"]
+        body = {"prompt": f"t2v {i}", "model": "tiny-t2v", "steps": 1 + i % 4, "num_frames": [9, 17][i % 2],
+                "priority": ["interactive", "standard", "batch"][i % 3]}
+        return requests.post(server.url + "/v1/videos", json=body).json()["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(submit, range(50)))
+    videos = server.wait_all_finished(ids, timeout=600)
+    assert sum(v["status"] == "completed" for v in videos.values()) == 50
+    text = requests.get(server.url + "/metrics").text
+    assert metric(text, "turboserve_jobs_total") == 50
+    busy = metric(text, "turboserve_engine_busy_ratio")
+    loads = metric(text, "turboserve_model_loads_total")
+    print(f"\n50 mixed jobs: engine busy ratio {busy:.3f} (whole server life), model loads {loads:.0f}")
+    assert loads >= 2  # tiny-t2v and the i2v experts
