@@ -6,6 +6,7 @@ extension TurboServeCommand {
         ServeCommand.self,
         ConfigCommand.self,
         GenerateCommand.self,
+        ModelsCommand.self,
         EngineBenchCommand.self,
         BenchCommand.self,
     ]
