@@ -68,7 +68,7 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// Gauges read at scrape time: queue depth by class, jobs by phase, busy ratio over the process's life.
-    public func refresh(store: any JobStore, busyRatio: Double?) async {
+    public func refresh(store: any JobStore, busyRatio: Double?, busyRatioWhilePending: Double? = nil) async {
         if let counts = try? await store.countQueuedByClass() {
             for priority in PriorityClass.allCases {
                 registry.makeGauge(descriptor: Self.name("queue_depth", "jobs", "Queued jobs by priority class."), labels: [("class", priority.rawValue)]).set(Double(counts[priority] ?? 0))
@@ -80,6 +80,9 @@ public final class ServiceMetrics: Sendable {
             }
         }
         if let busyRatio { registry.makeGauge(descriptor: Self.name("engine_busy", "ratio", "Fraction of the worker's life the engine was executing plans.")).set(busyRatio) }
+        if let busyRatioWhilePending {
+            registry.makeGauge(descriptor: Self.name("engine_busy_while_pending", "ratio", "Fraction of the time work was pending that the engine was executing plans.")).set(busyRatioWhilePending)
+        }
     }
 
     public func exposition() -> String { registry.emitToString() }

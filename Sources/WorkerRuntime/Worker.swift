@@ -40,6 +40,9 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private let recorder: EventRecorder
     private let metrics: ServiceMetrics?
     private let startedAt = ContinuousClock.now
+    /// Wall time during which this worker held at least one unfinished job, and the last time it was accounted.
+    private var pendingWall: Duration = .zero
+    private var lastTick = ContinuousClock.now
     private let signal: AsyncStream<Void>.Continuation
     private let signals: AsyncStream<Void>
     private var specs: [JobID: ValidatedJob] = [:]
@@ -85,6 +88,20 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         return alive > 0 ? min(1, status.busy.seconds / alive) : 0
     }
 
+    /// Fraction of the time work was pending (this worker held unfinished jobs) that the engine was executing
+    /// plans: 1.0 means the engine never waited while there was something to do.
+    public var busyRatioWhilePending: Double {
+        let pending = (pendingWall + (specs.isEmpty ? .zero : ContinuousClock.now - lastTick)).seconds
+        return pending > 0 ? min(1, status.busy.seconds / pending) : 0
+    }
+
+    /// Adds the time since the last tick to `pendingWall` if jobs were held during it.
+    private func tick() {
+        let now = ContinuousClock.now
+        if !specs.isEmpty || !pendingOutputs.isEmpty { pendingWall += now - lastTick }
+        lastTick = now
+    }
+
     public func observe(_ observer: @escaping @Sendable (WorkerStatus) -> Void) { observers.append(observer) }
 
     public func run() async throws {
@@ -92,6 +109,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         _ = try await store.requeueExpired(now: Date(), worker: configuration.workerID, maxAttempts: configuration.maxAttempts)
         var signals = self.signals.makeAsyncIterator()
         while !stopping {
+            tick()
             try await claimNewJobs()
             if let plan = policy.nextPlan() {
                 try await perform(plan)
@@ -193,6 +211,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             }
         }
         _ = await signals.next(isolation: self)
+        tick()
         timer?.cancel()
     }
 

@@ -52,7 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
         let router = HTTPApplication.buildRouter(
             api: api, isReady: { noEngine || readiness.isReady },
             metrics: {
-                await metrics.refresh(store: store, busyRatio: await workers.busyRatio())
+                let ratios = await workers.busyRatios()
+                await metrics.refresh(store: store, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
                 return metrics.exposition()
             })
         let (host, port) = (settings.server.host, settings.server.port)
@@ -106,9 +107,9 @@ final class WorkerHandle: Sendable {
         guard let worker = worker.withLock({ $0 }) else { return }
         Task { await worker.cancel(id) }
     }
-    func busyRatio() async -> Double? {
+    func busyRatios() async -> (life: Double, whilePending: Double)? {
         guard let worker = worker.withLock({ $0 }) else { return nil }
-        return await worker.busyRatio
+        return (await worker.busyRatio, await worker.busyRatioWhilePending)
     }
 }
 
