@@ -42,7 +42,7 @@ public struct BenchReport: Sendable {
 
     func sweepTable(_ sweep: Sweep) -> String {
         var rows = sweep.points.map { point in
-            [String(format: "%.1f×", point.rateFactor), String(format: "%.4f", point.ratePerSecond)]
+            [String(format: "%g×", point.rateFactor), String(format: "%.4f", point.ratePerSecond)]
                 + policies.map { policy in
                     point.results.first { $0.policy == policy }.map { String(format: "%.1f%%", PolicySummary.attainment($0.jobs) * 100) } ?? "—"
                 }

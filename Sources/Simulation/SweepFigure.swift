@@ -18,10 +18,14 @@ public enum SweepFigure {
             svg.line(x1: left, y1: y(level), x2: left + plotWidth, y2: y(level), stroke: "#e0e0e0")
             svg.text("\(Int(level * 100))%", x: left - 8, y: y(level) + 4, size: 10, anchor: .end)
         }
+        var lastLabel = -Double.infinity
         for point in sweep.points {
             svg.line(x1: x(point.ratePerSecond), y1: top + plotHeight, x2: x(point.ratePerSecond), y2: top + plotHeight + 5, stroke: "#444444")
-            svg.text(String(format: "%.3f", point.ratePerSecond), x: x(point.ratePerSecond), y: top + plotHeight + 18, size: 10, anchor: .middle)
-            svg.text(String(format: "%.1f×", point.rateFactor), x: x(point.ratePerSecond), y: top + plotHeight + 31, size: 9, anchor: .middle, fill: "#777777")
+            // Labels closer than 42 px to the previous one are left out (the tick stays).
+            guard x(point.ratePerSecond) - lastLabel >= 42 else { continue }
+            lastLabel = x(point.ratePerSecond)
+            svg.text(String(format: "%.4f", point.ratePerSecond), x: x(point.ratePerSecond), y: top + plotHeight + 18, size: 9, anchor: .middle)
+            svg.text(String(format: "%g×", point.rateFactor), x: x(point.ratePerSecond), y: top + plotHeight + 31, size: 9, anchor: .middle, fill: "#777777")
         }
         svg.line(x1: left, y1: y(target), x2: left + plotWidth, y2: y(target), stroke: "#333333", width: 1.2, dash: "6,4")
         svg.text("arrival rate (jobs/s; × serial capacity below)", x: left + plotWidth / 2, y: top + plotHeight + 52, size: 11, anchor: .middle)
