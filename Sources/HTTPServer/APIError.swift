@@ -46,7 +46,7 @@ public struct APIError: HTTPResponseError {
         let body = Body(error: .init(message: error.message, type: type, param: error.field, code: error.code.rawValue))
         var response = try JSONCoding.encoder.encode(body, from: request, context: context)
         response.status = status
-        if error.code == .queueFull || error.code == .notReady { response.headers[.retryAfter] = "2" }
+        if [.queueFull, .notReady, .diskFull].contains(error.code) { response.headers[.retryAfter] = "2" }
         return response
     }
 }

@@ -11,6 +11,8 @@ public struct VideoAPI: Sendable {
         public var maxUploadBytes = 16 << 20
         public var defaultListLimit = 20
         public var maxListLimit = 100
+        /// New jobs are refused with `disk_full` (503) while the output volume has less free space than this.
+        public var minFreeDiskBytes: Int64 = 0
         public init() {}
     }
 
@@ -51,6 +53,7 @@ public struct VideoAPI: Sendable {
 
     /// Validates and stores a new job; the upload (if any) is kept only when the job is created.
     func create(fields: VideoRequestFields, image: MultipartFormData.Part?, tenant: TenantID, idempotencyKey: String?) async throws -> JobRecord {
+        try checkFreeDisk()
         let id = makeJobID()
         let imagePath = try image.map { part throws(TurboServeError) in try saveUpload(part, for: id) }
         do {
@@ -64,6 +67,16 @@ public struct VideoAPI: Sendable {
         } catch {
             if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
             throw error
+        }
+    }
+
+    /// Refuses new work before the disk fills, so jobs fail clearly at the door instead of half-way through.
+    func checkFreeDisk() throws(TurboServeError) {
+        guard limits.minFreeDiskBytes > 0 else { return }
+        let path = FileManager.default.fileExists(atPath: uploadsDirectory.path) ? uploadsDirectory.path : uploadsDirectory.deletingLastPathComponent().path
+        guard let free = (try? FileManager.default.attributesOfFileSystem(forPath: path))?[.systemFreeSize] as? NSNumber else { return }
+        if free.int64Value < limits.minFreeDiskBytes {
+            throw TurboServeError(.diskFull, "the server's disk has \(free.int64Value >> 20) MiB free, below its \(limits.minFreeDiskBytes >> 20) MiB reserve; retry later")
         }
     }
 

@@ -45,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         let models = ModelCatalog.all.filter { settings.engines.enabled.contains($0.id) }
         var limits = VideoAPI.Limits()
         limits.maxUploadBytes = settings.limits.maxUploadMB << 20
+        limits.minFreeDiskBytes = Int64(settings.storage.minFreeDiskMB) << 20
         let api = VideoAPI(
             store: store, validator: JobValidator(availableModels: models, defaultModel: settings.engines.defaultModel),
             uploadsDirectory: data.appendingPathComponent("uploads"), limits: limits,

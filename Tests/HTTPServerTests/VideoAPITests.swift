@@ -211,6 +211,20 @@ struct VideoAPITests {
         }
     }
 
+    @Test func aFullDiskRefusesNewJobsWith503() async throws {
+        var limits = VideoAPI.Limits()
+        limits.minFreeDiskBytes = Int64.max
+        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits)
+        try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
+            try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p"}"#)) { (response: TestResponse) throws in
+                #expect(response.status == .serviceUnavailable)
+                #expect(try errorBody(response)["code"] as? String == "disk_full")
+                #expect(response.headers[.retryAfter] != nil)
+            }
+        }
+        #expect(try await store.countByPhase().isEmpty)
+    }
+
     @Test func healthAndReadiness() async throws {
         let notReady = Application(router: HTTPApplication.buildRouter(api: VideoAPI(store: store, uploadsDirectory: uploads), isReady: { false }))
         try await notReady.test(.router) { client in
