@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { settings.server.port = port }
         if let dataDirectory { settings.storage.dataDirectory = dataDirectory }
 
-        var logger = Logger(label: "turboserve")
+        var logger = Logger(label: "turboserve") { label in JSONLogHandler(label: label) }
         logger.logLevel = .info
         let data = URL(fileURLWithPath: settings.storage.dataDirectory, isDirectory: true)
         let outputs = settings.storage.outputDirectory.map { URL(fileURLWithPath: $0) } ?? data.appendingPathComponent("outputs")
