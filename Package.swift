@@ -30,7 +30,10 @@ let package = Package(
                 "TurboServeDomain",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
-            ]
+            ],
+            // The core is generic over its clock; this lets clients (the simulator, the worker) specialize it for
+            // their clock instead of running it through generic metadata.
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
         ),
         // Discrete-event simulator, calibrated cost model, baseline policies, bench reports.
         .target(name: "Simulation", dependencies: ["TurboServeDomain", "SchedulingCore"]),

@@ -15,6 +15,16 @@ public protocol CostEstimating: Sendable {
     func decodeTime(shape: ShapeKey) -> Duration
     /// Moving `expert`'s weights onto the device.
     func loadTime(_ expert: ModelKey) -> Duration
+    /// Moving `expert`'s weights off the device (default: the same as loading, as when they are copied back to host).
+    func unloadTime(_ expert: ModelKey) -> Duration
+    /// The CPU output pipeline (MP4 encode, thumbnail, storage) for one job of `shape`, after its decode. Off the
+    /// engine path, but part of the time a job needs before its deadline (default: zero).
+    func outputTime(shape: ShapeKey) -> Duration
+}
+
+extension CostEstimating {
+    public func unloadTime(_ expert: ModelKey) -> Duration { loadTime(expert) }
+    public func outputTime(shape: ShapeKey) -> Duration { .zero }
 }
 
 /// Device memory the core plans against: weights per residency unit and activation bytes per sample.

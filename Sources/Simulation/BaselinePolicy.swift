@@ -38,7 +38,7 @@ public struct BaselinePolicy<C: Clock, Rule: BatchRule>: SchedulingPolicy where 
         self.options = options
         self.memory = memory
         residency = ResidencySet(memory: memory, capacity: options.deviceMemoryBytes - options.sharedBytes, maxModels: options.maxResidentModels, keepAlive: options.keepAlive)
-        residency.pinned = Set(options.preload)
+        residency.keepWarm = Set(options.preload)
     }
 
     // MARK: - SchedulingPolicy

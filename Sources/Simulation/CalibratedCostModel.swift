@@ -115,6 +115,10 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
 
     public func loadTime(_ expert: ModelKey) -> Duration { .seconds(loadSeconds(expert)) }
 
+    public func unloadTime(_ expert: ModelKey) -> Duration { .seconds(unloadSeconds(expert)) }
+
+    public func outputTime(shape: ShapeKey) -> Duration { .seconds(muxSeconds(shape)) }
+
     // MARK: - Seconds (the simulator's units)
 
     public func stepSeconds(shape: ShapeKey, expert: ModelKey, batchSize: Int) -> Double {

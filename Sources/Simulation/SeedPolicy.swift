@@ -38,7 +38,7 @@ public struct SeedPolicy<C: Clock>: SchedulingPolicy where C.Duration == Duratio
         rule = SeedRule(published: published)
         preload = published.modelCache.preload.map { ModelKey(model: $0, expert: ModelCatalog.descriptor(for: $0)?.experts.first ?? .main) }
         residency = ResidencySet(memory: memory, capacity: deviceMemoryBytes - ModelCatalog.sharedComponentBytes, maxModels: published.modelCache.maxSize, keepAlive: .seconds(published.modelCache.keepAliveSeconds))
-        residency.pinned = Set(preload)
+        residency.keepWarm = Set(preload)
     }
 
     // MARK: - SchedulingPolicy

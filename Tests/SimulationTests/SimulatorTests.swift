@@ -22,6 +22,15 @@ struct SimulatorTests {
         #expect(first.allSatisfy { !$0.jobs.isEmpty })
     }
 
+    @Test("turboserve finishes every seed-mix job, and the simulated engine never refuses one of its plans")
+    func turboserveKeepsItsMemoryPlan() throws {
+        let result = try BenchRunner(workload: TestSupport.workload("seed-mix.json"), policies: ["turboserve"]).run()[0]
+        #expect(result.failedPlans == 0, "a step, load or admit that does not fit or names a missing expert is refused")
+        #expect(!result.jobs.isEmpty)
+        #expect(result.jobs.allSatisfy { $0.status == .succeeded })
+        #expect(result.stepSamples > result.stepCalls, "it batched")
+    }
+
     @Test("a different seed gives different arrivals")
     func otherSeed() throws {
         let a = try BenchRunner(workload: shortSeedMix(), policies: ["serial"]).run()

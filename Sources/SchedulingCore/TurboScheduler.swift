@@ -1,0 +1,213 @@
+import TurboServeDomain
+
+/// TurboServe's scheduling core: deadline-driven, step-level continuous batching with planned model residency.
+///
+/// At every engine step boundary it picks the most urgent work — earliest deadline first, where a job that can no
+/// longer make its deadline yields (by `latePenalty`) to jobs that still can, and tenants ahead of their fair share
+/// are shifted later — and runs one denoise step for every job of that step group (same expert and shape, any step)
+/// that fits in device memory. If the most urgent job needs weights that are not resident, resident work runs first
+/// as long as the urgent job's slack covers it, so I2V groups finish their high-noise phase before one switch and
+/// small models interleave between large ones without a swap. Weights stay resident while they fit (least
+/// recently used evicted, keep-alive while idle, preload, pinning). Text encode is batched across the jobs admitted
+/// together; decode follows a job's last step at once; muxing and storage run in the shell's output pipeline.
+///
+/// Job states: `queued → admitted → denoising(k/n) … → decoding → muxing → succeeded`, or `failed` / `cancelled`
+/// from any non-terminal state; `admitted / denoising / decoding → queued` when the engine is lost (state dropped,
+/// attempts bounded by `maxAttempts`). Every change is returned as a `JobEvent`, in order.
+///
+/// Follows the `SchedulingPolicy` contract: pure (time only from `clock`, no I/O), one plan outstanding at a time,
+/// not thread-safe (one owner: the worker actor or the simulator's loop). A planning decision costs time
+/// proportional to the number of (tenant, step group) buckets and jobs holding engine state, not to the queue's
+/// length.
+public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Duration {
+    public typealias Event = JobEvent<C.Instant>
+
+    public let name: String
+    public let clock: C
+    public let configuration: TurboSchedulerConfiguration
+    let cost: any CostEstimating
+    let memory: any MemoryEstimating
+
+    var jobs: [JobID: TrackedJob<C.Instant>] = [:]
+    var queue = QueueBuckets<C.Instant>()
+    var fairness: FairShareLedger
+    var residency: ResidencySet<C.Instant>
+    /// Jobs holding engine state that still need denoise steps, in admission order.
+    var active: [JobID] = []
+    /// Jobs whose steps are all done, waiting for `decode`.
+    var toDecode: [JobID] = []
+    /// Jobs whose engine state must be dropped (cancelled, failed, or preempted).
+    var toRelease: [JobID] = []
+    /// Device bytes each job's state holds (admitted or being admitted, until decoded or released).
+    var held: [JobID: Int64] = [:]
+    var heldBytes: Int64 = 0
+    /// Jobs that fail once their release plan is done (they cannot fit on the device).
+    var failing: [JobID: Event.Reason] = [:]
+    /// Learned per-group batch ceilings after the engine refused a batch for memory.
+    var batchCeiling: [StepGroup: Int] = [:]
+    /// How much less free memory the engine reported than the core's estimate (≤ 0); shrinks budgets.
+    var memoryCorrection: Int64 = 0
+    var outstanding: (plan: Plan, group: StepGroup?)?
+    var planCounter: UInt64 = 0
+    var submitted = 0
+
+    public init(name: String = "turboserve", clock: C, cost: any CostEstimating, memory: any MemoryEstimating, configuration: TurboSchedulerConfiguration = TurboSchedulerConfiguration()) {
+        self.name = name
+        self.clock = clock
+        self.cost = cost
+        self.memory = memory
+        self.configuration = configuration
+        fairness = FairShareLedger(weights: configuration.tenantWeights, scale: configuration.fairShareScale)
+        residency = ResidencySet(memory: memory, capacity: configuration.deviceMemoryBytes - configuration.sharedBytes, maxModels: configuration.maxResident, keepAlive: configuration.keepAlive)
+        residency.keepWarm = Set(configuration.preload)
+        residency.pinned = configuration.pinned
+    }
+
+    // MARK: - SchedulingPolicy
+
+    public mutating func submit(_ job: SchedulerJob<C.Instant>) throws(TurboServeError) -> [Event] {
+        guard jobs.count < configuration.maxQueued else {
+            throw TurboServeError(.queueFull, "the queue holds \(configuration.maxQueued) jobs; retry later")
+        }
+        guard jobs[job.id] == nil else { throw TurboServeError(.conflict, "job \(job.id) is already scheduled") }
+        let tracked = track(job)
+        jobs[job.id] = tracked
+        fairness.arrived(job.tenant)
+        enqueue(tracked)
+        return []
+    }
+
+    public mutating func cancel(_ id: JobID) -> [Event] {
+        guard let job = jobs[id] else { return [] }
+        dropFromEngine(id)
+        let reason = Event.Reason(code: .cancelled, message: "cancelled by the client")
+        return move(job.id, to: .cancelled, reason: reason).map { [$0] } ?? []
+    }
+
+    public mutating func nextPlan() -> Plan? {
+        guard outstanding == nil, let (action, group) = nextAction() else { return nil }
+        planCounter += 1
+        let plan = Plan(id: PlanID(planCounter), action: action)
+        outstanding = (plan, group)
+        return plan
+    }
+
+    public mutating func outputFinished(_ id: JobID, error: TurboServeError?) -> [Event] {
+        guard jobs[id]?.state == .muxing else { return [] }
+        let reason = error.map { Event.Reason(code: $0.code, message: $0.message) }
+        return move(id, to: error == nil ? .succeeded : .failed, reason: reason).map { [$0] } ?? []
+    }
+
+    public mutating func engineLost(reason: String) -> [Event] {
+        outstanding = nil
+        residency.clear()
+        memoryCorrection = 0
+        toRelease = []
+        failing = [:]
+        let holders = held.keys.sorted { (jobs[$0]?.sequence ?? 0) < (jobs[$1]?.sequence ?? 0) }
+        held = [:]
+        heldBytes = 0
+        active = []
+        toDecode = []
+        var events: [Event] = []
+        for id in holders {
+            guard let job = jobs[id] else { continue }
+            let why = Event.Reason(code: .engineCrashed, message: reason)
+            if let event = requeue(job, reason: why) { events.append(event) }
+        }
+        return events
+    }
+
+    public func nextWakeup() -> C.Instant? { residency.nextExpiry() }
+
+    // MARK: - Read-only views (operations, tests)
+
+    /// Experts on the device, as the core believes.
+    public var residentExperts: Set<ModelKey> { residency.keys }
+    /// Jobs the core holds (queued, running, muxing).
+    public var jobCount: Int { jobs.count }
+    /// The state of a job the core holds.
+    public func state(of id: JobID) -> JobState? { jobs[id]?.state }
+    /// Device bytes the core plans as used: resident weights + job state (shared encoders excluded).
+    public var plannedDeviceBytes: Int64 { residency.weightBytes + heldBytes }
+    /// The deadline the core derived for a job it holds.
+    public func deadline(of id: JobID) -> C.Instant? { jobs[id]?.deadline }
+
+    // MARK: - Bookkeeping
+
+    mutating func track(_ job: SchedulerJob<C.Instant>) -> TrackedJob<C.Instant> {
+        let spec = job.spec
+        let shape = spec.shapeKey
+        let experts = spec.expertPlan.map { ModelKey(model: spec.model, expert: $0) }
+        let tail = cost.decodeTime(shape: shape) + cost.outputTime(shape: shape)
+        var remaining = [Duration](repeating: tail, count: experts.count + 1)
+        for k in stride(from: experts.count - 1, through: 0, by: -1) {
+            remaining[k] = remaining[k + 1] + cost.stepTime(shape: shape, expert: experts[k], batchSize: 1)
+        }
+        let budget: Duration = spec.deadlineSeconds.map { .seconds($0) }
+            ?? cost.isolatedLatency(of: spec) * (configuration.sloFactors[spec.priority] ?? 3)
+        submitted += 1
+        let isolated = cost.isolatedLatency(of: spec)
+        let aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
+        return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim), experts: experts,
+                          remaining: remaining, admitWork: cost.admitTime(shape: shape, task: spec.task, batchSize: 1), sequence: submitted)
+    }
+
+    mutating func enqueue(_ job: TrackedJob<C.Instant>) {
+        guard let group = job.group else { return }
+        queue.insert(.init(deadline: job.target, rank: job.rank, sequence: job.sequence, id: job.id), tenant: job.tenant, group: group)
+    }
+
+    /// Moves `id` to `next` (checked against the transition table) and returns the event. Terminal jobs leave.
+    mutating func move(_ id: JobID, to next: JobState, reason: Event.Reason? = nil) -> Event? {
+        guard var job = jobs[id] else { return nil }
+        precondition(job.state.canTransition(to: next), "\(id): \(job.state) → \(next) is not allowed")
+        let event = Event(job: id, from: job.state, to: next, at: clock.now, reason: reason)
+        let leavesEngineWork = (next == .muxing || next.isTerminal) && job.state != .muxing
+        if leavesEngineWork { fairness.left(job.tenant) }
+        if next.isTerminal {
+            jobs[id] = nil
+        } else {
+            if next == .queued { job.job.attempts += 1 }
+            job.state = next
+            jobs[id] = job
+        }
+        return event
+    }
+
+    /// Takes `id` out of the engine's sets; a job holding state gets a release plan.
+    mutating func dropFromEngine(_ id: JobID) {
+        active.removeAll { $0 == id }
+        toDecode.removeAll { $0 == id }
+        if held[id] != nil, !toRelease.contains(id) { toRelease.append(id) }
+    }
+
+    mutating func hold(_ id: JobID, shape: ShapeKey) {
+        guard held[id] == nil else { return }
+        let bytes = memory.residentStateBytes(shape: shape)
+        held[id] = bytes
+        heldBytes += bytes
+    }
+
+    mutating func unhold(_ id: JobID) {
+        guard let bytes = held.removeValue(forKey: id) else { return }
+        heldBytes -= bytes
+    }
+
+    /// Back to the queue with its engine state dropped, or `failed` when out of attempts.
+    mutating func requeue(_ job: TrackedJob<C.Instant>, reason: Event.Reason) -> Event? {
+        active.removeAll { $0 == job.id }
+        toDecode.removeAll { $0 == job.id }
+        if job.job.attempts + 1 >= configuration.maxAttempts {
+            return move(job.id, to: .failed, reason: Event.Reason(code: reason.code, message: "\(reason.message) (after \(job.job.attempts + 1) attempts)"))
+        }
+        if job.state == .queued {
+            jobs[job.id]?.job.attempts += 1
+            enqueue(job)
+            return nil
+        }
+        let event = move(job.id, to: .queued, reason: reason)
+        if let again = jobs[job.id] { enqueue(again) }
+        return event
+    }
+}

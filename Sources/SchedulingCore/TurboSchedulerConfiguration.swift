@@ -1,0 +1,51 @@
+import TurboServeDomain
+
+/// The knobs of `TurboScheduler`, with the defaults `turboserve serve` and `turboserve bench` start from.
+public struct TurboSchedulerConfiguration: Sendable {
+    /// Device memory the plan is bounded by, and the part the shared text encoder + VAE always occupy.
+    public var deviceMemoryBytes: Int64 = 48_000_000_000
+    public var sharedBytes: Int64 = ModelCatalog.sharedComponentBytes
+    /// Jobs the core holds at once (queued + running); more is a fast `queue_full` rejection.
+    public var maxQueued = 10_000
+    /// Samples in one denoise call at most (the memory model may allow fewer).
+    public var maxBatchSize = 8
+    /// Jobs holding engine state (admitted, part-way denoised) at most; bounds the state a crash or a preemption
+    /// throws away.
+    public var maxActiveJobs = 32
+    /// Engine attempts per job (a crash or a retryable failure requeues the job until this is reached).
+    public var maxAttempts = 3
+    /// Deadline = factor × the job's isolated latency after arrival, per priority class, unless the request sets
+    /// `deadline_seconds`.
+    public var sloFactors: [PriorityClass: Double] = [.interactive: 3, .standard: 5, .batch: 20]
+    /// The scheduler aims to finish every job within its isolated latency + this wait (or by its deadline, if that
+    /// is sooner), and orders work by that target: long jobs with generous deadlines are not left until the last
+    /// moment, which keeps tail latency down. nil: aim at the deadline itself (pure EDF).
+    public var targetWait: Duration? = .seconds(60)
+    /// Resident work may go before the most urgent job while that job's slack to its target covers it. Work
+    /// shorter than this fraction of the urgent job's remaining time (a quick T2V step between I2V steps), or work
+    /// of the same model's other expert (finishing an I2V expert phase before the one switch), may go first as
+    /// long as the urgent job still makes its deadline.
+    public var shortPassFraction = 0.05
+    /// A job that can no longer meet its deadline yields to jobs that still can whose deadlines fall within this
+    /// much after its own. It is still bounded: a late job is served at most this long after its deadline's turn,
+    /// so nothing starves (the aging bound).
+    public var latePenalty: Duration = .seconds(200)
+    /// Deadline shift per second of engine service a tenant received beyond the least-served backlogged tenant
+    /// (weighted fair share). 0 turns fair share off.
+    public var fairShareScale = 1.0
+    /// Fair-share weights (absent tenants weigh 1).
+    public var tenantWeights: [TenantID: Double] = [:]
+    /// An expert nobody has used for this long is unloaded when the engine is otherwise idle (nil: never).
+    public var keepAlive: Duration? = .seconds(300)
+    /// Residency units (experts) on the device at most, besides memory (nil: memory decides).
+    public var maxResident: Int?
+    /// Loaded when the engine is idle and kept warm (exempt from keep-alive; evictable when memory is needed).
+    public var preload: [ModelKey] = []
+    /// Never evicted.
+    public var pinned: Set<ModelKey> = []
+
+    public init() {}
+
+    /// Weight of `tenant` (1 when not configured).
+    public func weight(of tenant: TenantID) -> Double { max(1e-6, tenantWeights[tenant] ?? 1) }
+}
