@@ -17,7 +17,7 @@ public struct APIError: HTTPResponseError {
         case .payloadTooLarge: .contentTooLarge
         case .queueFull: .tooManyRequests
         case .notReady, .diskFull: .serviceUnavailable
-        case .engineOutOfMemory, .engineCrashed, .engineError, .modelMissing, .cancelled, .internalError: .internalServerError
+        case .engineOutOfMemory, .engineCrashed, .preempted, .engineError, .modelMissing, .cancelled, .internalError: .internalServerError
         }
     }
 

@@ -2,26 +2,34 @@ import HeapModule
 import TurboServeDomain
 
 /// The queued jobs (not yet admitted), indexed for planning in time independent of their number: one bucket per
-/// (tenant, step group), each with two heaps ordered by deadline — jobs that can still meet their deadline and
-/// jobs that cannot (moved there once, when they reach the head late). A decision looks only at bucket heads.
+/// (tenant, step group), each with two heaps ordered by target — jobs that can still meet their deadline and jobs
+/// that cannot (moved there once, when they reach the head late). A decision looks only at bucket heads; everything
+/// it needs (target, deadline, work) travels in the item, so no job lookup is needed to rank a head.
 ///
-/// Deletion is lazy: a cancelled or admitted job stays in its heap until it reaches a head, where the owner's
-/// `isWaiting` check discards it. A value type owned by the scheduler.
-struct QueueBuckets<Instant: Comparable & Sendable & Hashable> {
+/// Deletion is lazy: every insert gets a fresh ticket, and an item whose ticket is no longer live (the job was
+/// admitted, cancelled or failed) is discarded when it reaches a head. A value type owned by the scheduler.
+///
+/// Times are offsets from the scheduler's epoch (not clock instants), so the type is concrete and its heaps and
+/// items are never handled through generic metadata.
+struct QueueBuckets {
     struct Item: Comparable {
-        let deadline: Instant
+        let target: Duration
+        let deadline: Duration
+        /// Engine + output time the job needs from the queue (admit included): lateness is `now + work > deadline`.
+        let work: Duration
         let rank: Int
         let sequence: Int
+        let ticket: Int
         let id: JobID
-        static func < (a: Item, b: Item) -> Bool {
-            (a.deadline, a.rank, a.sequence) < (b.deadline, b.rank, b.sequence)
-        }
-        static func == (a: Item, b: Item) -> Bool { a.sequence == b.sequence }
+        static func < (a: Item, b: Item) -> Bool { (a.target, a.rank, a.sequence) < (b.target, b.rank, b.sequence) }
+        static func == (a: Item, b: Item) -> Bool { a.ticket == b.ticket }
+        func isLate(at now: Duration) -> Bool { now + work > deadline }
     }
 
+    /// Interned tenant and step-group numbers (see `TurboScheduler.intern`).
     struct Key: Hashable {
-        let tenant: TenantID
-        let group: StepGroup
+        let tenant: Int
+        let group: Int
     }
 
     struct Bucket {
@@ -30,11 +38,68 @@ struct QueueBuckets<Instant: Comparable & Sendable & Hashable> {
         var isEmpty: Bool { feasible.isEmpty && late.isEmpty }
     }
 
-    private(set) var buckets: [Key: Bucket] = [:]
-
-    mutating func insert(_ item: Item, tenant: TenantID, group: StepGroup) {
-        buckets[Key(tenant: tenant, group: group), default: Bucket()].feasible.insert(item)
+    /// The waiting heads of one bucket after cleaning.
+    struct Heads {
+        var feasible: Item?
+        var late: Item?
     }
+
+    /// A bucket's waiting heads, cached as plain values until the bucket changes (`dirty`) or its feasible head
+    /// may have turned late (`now > recheckAt`); `refresh` brings every summary up to date in one pass over the
+    /// buckets without touching their heaps, so a decision costs little more than reading these.
+    struct Summary {
+        let key: Key
+        var heads = Heads()
+        var recheckAt: Duration = .zero
+        var dirty = true
+    }
+
+    private(set) var buckets: [Key: Bucket] = [:]
+    private(set) var summaries: [Summary] = []
+    private var summaryIndex: [Key: Int] = [:]
+    private var ticketKeys: [Int: Key] = [:]
+    private var live: Set<Int> = []
+    private var nextTicket = 0
+
+    private mutating func touch(_ key: Key) {
+        if let index = summaryIndex[key] {
+            summaries[index].dirty = true
+        } else {
+            summaryIndex[key] = summaries.count
+            summaries.append(Summary(key: key))
+        }
+    }
+
+    /// Brings every summary up to date at `now` (cleaning the heads of changed or due buckets).
+    mutating func refresh(now: Duration) {
+        for index in summaries.indices {
+            let summary = summaries[index]
+            guard summary.dirty || (summary.heads.feasible != nil && now > summary.recheckAt) else { continue }
+            let heads = self.heads(summary.key, now: now)
+            summaries[index].heads = heads
+            summaries[index].recheckAt = heads.feasible.map { $0.deadline - $0.work } ?? .zero
+            summaries[index].dirty = false
+        }
+    }
+
+    /// Queues an item for the job; returns its ticket (the job's handle for `forget`).
+    mutating func insert(target: Duration, deadline: Duration, work: Duration, rank: Int, sequence: Int, id: JobID, key: Key) -> Int {
+        nextTicket += 1
+        live.insert(nextTicket)
+        let item = Item(target: target, deadline: deadline, work: work, rank: rank, sequence: sequence, ticket: nextTicket, id: id)
+        buckets[key, default: Bucket()].feasible.insert(item)
+        ticketKeys[nextTicket] = key
+        touch(key)
+        return nextTicket
+    }
+
+    /// The job behind `ticket` no longer waits (admitted, cancelled, failed); its item is dropped lazily.
+    mutating func forget(_ ticket: Int) {
+        live.remove(ticket)
+        if let key = ticketKeys.removeValue(forKey: ticket) { touch(key) }
+    }
+
+    func isLive(_ ticket: Int) -> Bool { live.contains(ticket) }
 
     /// Mutates one bucket in place: it is moved out of the dictionary first, so its heaps are uniquely referenced
     /// and never copied (copy-on-write would make every decision O(queue length)). Empty buckets are dropped.
@@ -45,43 +110,40 @@ struct QueueBuckets<Instant: Comparable & Sendable & Hashable> {
         return result
     }
 
-    /// Discards heads that are no longer waiting, moves late heads to the late heap, and returns the heads:
-    /// `feasible` (earliest deadline among jobs that can still make it) and `late`.
-    mutating func heads(_ key: Key, isWaiting: (JobID) -> Bool, isLate: (JobID) -> Bool) -> (feasible: Item?, late: Item?) {
+    /// Discards dead heads, moves late heads to the late heap, and returns the waiting heads.
+    mutating func heads(_ key: Key, now: Duration) -> Heads {
+        let live = self.live
+        return withBucket(key) { bucket in
+            while let head = bucket.feasible.min {
+                if !live.contains(head.ticket) {
+                    _ = bucket.feasible.removeMin()
+                } else if head.isLate(at: now) {
+                    bucket.late.insert(bucket.feasible.removeMin())
+                } else {
+                    break
+                }
+            }
+            while let head = bucket.late.min, !live.contains(head.ticket) { _ = bucket.late.removeMin() }
+            return Heads(feasible: bucket.feasible.min, late: bucket.late.min)
+        } ?? Heads()
+    }
+
+    /// Removes the head `item` (as returned by `heads`) from its bucket. It stays live until `forget`.
+    mutating func pop(_ item: Item, from key: Key) {
+        touch(key)
         withBucket(key) { bucket in
-        while let head = bucket.feasible.min {
-            if !isWaiting(head.id) {
+            if bucket.feasible.min?.ticket == item.ticket {
                 _ = bucket.feasible.removeMin()
-            } else if isLate(head.id) {
-                bucket.late.insert(bucket.feasible.removeMin())
-            } else {
-                break
+            } else if bucket.late.min?.ticket == item.ticket {
+                _ = bucket.late.removeMin()
             }
         }
-        while let head = bucket.late.min, !isWaiting(head.id) { _ = bucket.late.removeMin() }
-        return (bucket.feasible.min, bucket.late.min)
-        } ?? (nil, nil)
     }
 
-    /// Removes and returns up to `limit` waiting items of the bucket, feasible ones first (each heap in order).
-    mutating func take(_ key: Key, limit: Int, isWaiting: (JobID) -> Bool) -> [Item] {
-        guard limit > 0 else { return [] }
-        return withBucket(key) { bucket in
-        var taken: [Item] = []
-        while taken.count < limit, let item = bucket.feasible.popMin() {
-            if isWaiting(item.id) { taken.append(item) }
-        }
-        while taken.count < limit, let item = bucket.late.popMin() {
-            if isWaiting(item.id) { taken.append(item) }
-        }
-        return taken
-        } ?? []
+    /// Puts back an item `pop` removed (into the feasible heap; lateness is re-checked at the head).
+    mutating func putBack(_ item: Item, key: Key) {
+        touch(key)
+        buckets[key, default: Bucket()].feasible.insert(item)
     }
 
-    /// Puts back items `take` returned that were not used (into the feasible heap; lateness is re-checked at the head).
-    mutating func putBack(_ items: [Item], key: Key) {
-        for item in items { buckets[key, default: Bucket()].feasible.insert(item) }
-    }
-
-    var keys: Dictionary<Key, Bucket>.Keys { buckets.keys }
 }

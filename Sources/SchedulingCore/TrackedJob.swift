@@ -19,6 +19,11 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     let admitWork: Duration
     /// Submission order; ties in deadline go to the earlier job.
     let sequence: Int
+    /// Interned numbers of its tenant and of its next step's group (`TurboScheduler.intern`); nil when no step is left.
+    var tenantNumber = 0
+    var groupNumber: Int?
+    /// The job's live queue ticket while it waits in the queue (nil once handed to the engine).
+    var ticket: Int?
 
     var id: JobID { job.id }
     var tenant: TenantID { job.tenant }

@@ -60,6 +60,10 @@ extension TurboScheduler {
             for id in ids {
                 unhold(id)
                 if let reason = failing.removeValue(forKey: id) { append(move(id, to: .failed, reason: reason)) }
+                if requeueAfterRelease.remove(id) != nil, let job = jobs[id], job.state == .queued { enqueue(job) }
+                if preempting.remove(id) != nil, let job = jobs[id] {
+                    append(requeue(job, reason: Event.Reason(code: .preempted, message: "preempted to make room on the device; it runs again from the start")))
+                }
             }
         case .onEnginePath:
             break

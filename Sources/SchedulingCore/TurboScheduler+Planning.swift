@@ -7,14 +7,14 @@ extension TurboScheduler {
     /// The best candidate of one step group at this boundary.
     struct Candidate {
         let group: StepGroup
-        /// Urgency: deadline (+ late penalty, + fair-share lag); smaller is more urgent.
-        var key: C.Instant
+        /// Urgency: target (+ late penalty, + fair-share lag), as an offset from the epoch; smaller is more urgent.
+        var key: Duration
         var lead: JobID
         /// Jobs of the group ready now (active ones + queued bucket heads seen).
         var size: Int
         var hasQueued: Bool
-        /// Earliest deadline among the group's jobs seen.
-        var deadline: C.Instant
+        /// Earliest deadline among the group's jobs seen (offset from the epoch).
+        var deadline: Duration
     }
 
     mutating func nextAction() -> (PlanAction, StepGroup?)? {
@@ -24,8 +24,8 @@ extension TurboScheduler {
         }
         if !toDecode.isEmpty { return (.decode(jobs: toDecode), nil) }
         let now = clock.now
-        let candidates = collectCandidates(now: now)
-        guard let lead = candidates.values.min(by: { $0.key < $1.key }) else { return idleAction(now: now).map { ($0, nil) } }
+        let (candidates, frontier) = collectCandidates(now: now)
+        guard let lead = candidates.min(by: { $0.key < $1.key }) else { return idleAction(now: now).map { ($0, nil) } }
         var choice = lead
         if let leadJob = jobs[lead.lead] {
             // Slack reclaiming: resident work may go before the lead — the most urgent by deadline first — while
@@ -38,58 +38,84 @@ extension TurboScheduler {
             let targetSlack = leadJob.slack(at: now) - switchCost
             let deadlineSlack = leadJob.deadlineSlack(at: now) - switchCost
             let shortWork = leadJob.work * configuration.shortPassFraction
-            let passer = candidates.values.filter { candidate in
+            let passer = candidates.filter { candidate in
                 guard candidate.group != lead.group, residency.contains(candidate.group.expert),
-                      !leadResident || candidate.deadline < leadJob.deadline else { return false }
+                      !leadResident || candidate.deadline < offset(leadJob.deadline) else { return false }
                 let time = estimatedTime(of: candidate)
                 let samePhaseGroup = !leadResident && candidate.group.expert.model == lead.group.expert.model
                 return time <= targetSlack || ((time <= shortWork || samePhaseGroup) && time <= deadlineSlack)
             }.min { $0.deadline < $1.deadline }
             if let passer { choice = passer }
         }
-        return plan(for: choice, now: now)
+        return plan(for: choice, frontier: frontier[groupNumbers[choice.group] ?? -1] ?? [], now: now)
     }
 
-    /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket.
-    mutating func collectCandidates(now: C.Instant) -> [StepGroup: Candidate] {
-        var result: [StepGroup: Candidate] = [:]
+    /// The queue bucket heads of one step group at this boundary: where `plan(for:)` starts merging.
+    typealias Frontier = [Int: [FrontierEntry]]
+
+    /// One queue bucket's most urgent waiting job.
+    struct FrontierEntry {
+        let key: QueueBuckets.Key
+        let item: QueueBuckets.Item
+        let urgency: Duration
+    }
+
+    /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket (the best head of
+    /// each bucket also goes into the frontier, by group number).
+    mutating func collectCandidates(now: C.Instant) -> (candidates: [Candidate], frontier: Frontier) {
+        var result = [Candidate?](repeating: nil, count: groupList.count)
+        var frontier: Frontier = [:]
         let floor = fairness.floor
-        func offer(_ group: StepGroup, _ job: TrackedJob<C.Instant>, _ key: C.Instant, queued: Bool) {
-            if var existing = result[group] {
-                existing.size += 1
-                existing.hasQueued = existing.hasQueued || queued
-                if key < existing.key { existing.key = key; existing.lead = job.id }
-                existing.deadline = min(existing.deadline, job.deadline)
-                result[group] = existing
-            } else {
-                result[group] = Candidate(group: group, key: key, lead: job.id, size: 1, hasQueued: queued, deadline: job.deadline)
+        let lags = tenantList.map { fairness.lag($0, floor: floor) }
+        decisionLags = lags
+        func offer(_ number: Int, _ id: JobID, _ key: Duration, deadline: Duration, queued: Bool) {
+            if result[number] == nil {
+                result[number] = Candidate(group: groupList[number], key: key, lead: id, size: 1, hasQueued: queued, deadline: deadline)
+                return
             }
+            result[number]!.size += 1
+            if queued { result[number]!.hasQueued = true }
+            if key < result[number]!.key {
+                result[number]!.key = key
+                result[number]!.lead = id
+            }
+            if deadline < result[number]!.deadline { result[number]!.deadline = deadline }
         }
         for id in active {
-            guard let job = jobs[id], let group = job.group else { continue }
-            offer(group, job, urgencyKey(job, now: now, floor: floor), queued: false)
+            guard let job = jobs[id], let number = job.groupNumber else { continue }
+            offer(number, id, offset(urgencyKey(job, now: now, floor: floor)), deadline: offset(job.deadline), queued: false)
         }
-        let (jobs, held) = (self.jobs, self.held)
-        for key in Array(queue.keys) {
-            let heads = queue.heads(key, isWaiting: { Self.isWaiting($0, jobs: jobs, held: held) }, isLate: { jobs[$0]?.isLate(at: now) ?? false })
-            for item in [heads.feasible, heads.late].compactMap({ $0 }) {
-                guard let job = jobs[item.id] else { continue }
-                offer(key.group, job, urgencyKey(job, now: now, floor: floor), queued: true)
+        // Queued jobs compete only while a new job may take engine state.
+        guard roomForNewJobs > 0 else { return (result.compactMap { $0 }, frontier) }
+        queue.refresh(now: offset(now))
+        for summary in queue.summaries {
+            let (key, heads) = (summary.key, summary.heads)
+            let lag = lags[key.tenant]
+            var best: FrontierEntry?
+            if let item = heads.feasible {
+                let urgency = urgencyKey(item, lag: lag, late: false)
+                offer(key.group, item.id, urgency, deadline: item.deadline, queued: true)
+                best = FrontierEntry(key: key, item: item, urgency: urgency)
             }
+            if let item = heads.late {
+                let urgency = urgencyKey(item, lag: lag, late: true)
+                offer(key.group, item.id, urgency, deadline: item.deadline, queued: true)
+                if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: key, item: item, urgency: urgency) }
+            }
+            if let best { frontier[key.group, default: []].append(best) }
         }
-        return result
-    }
-
-    /// A queued job not yet handed to the engine (nor waiting for its old state to be released).
-    static func isWaiting(_ id: JobID, jobs: [JobID: TrackedJob<C.Instant>], held: [JobID: Int64]) -> Bool {
-        guard let job = jobs[id] else { return false }
-        return job.state == .queued && held[id] == nil
+        return (result.compactMap { $0 }, frontier)
     }
 
     func urgencyKey(_ job: TrackedJob<C.Instant>, now: C.Instant, floor: Double) -> C.Instant {
-        var key = job.target.advanced(by: fairness.lag(job.tenant, floor: floor))
+        let lag = job.tenantNumber < decisionLags.count ? decisionLags[job.tenantNumber] : fairness.lag(job.tenant, floor: floor)
+        var key = job.target.advanced(by: lag)
         if job.isLate(at: now) { key = key.advanced(by: configuration.latePenalty) }
         return key
+    }
+
+    func urgencyKey(_ item: QueueBuckets.Item, lag: Duration, late: Bool) -> Duration {
+        item.target + (late ? lag + configuration.latePenalty : lag)
     }
 
     /// Engine time to make `expert` resident: the evictions it needs plus the load.
@@ -116,6 +142,9 @@ extension TurboScheduler {
         return admit + cost.stepTime(shape: candidate.group.shape, expert: candidate.group.expert, batchSize: size)
     }
 
+    /// How many more jobs may take engine state now (`maxActiveJobs`).
+    var roomForNewJobs: Int { max(0, configuration.maxActiveJobs - active.count - toDecode.count) }
+
     func taskOf(_ group: StepGroup) -> TaskKind { ModelCatalog.descriptor(for: group.shape.model)?.task ?? .textToVideo }
 
     /// Free device bytes for activations once `expert` is resident, after `extraHeld` more bytes of job state.
@@ -129,27 +158,44 @@ extension TurboScheduler {
     /// queued members, or the batched step. The batch takes the group's most urgent jobs while they fit in memory,
     /// stay under `maxBatchSize` (and any ceiling the engine taught), and — while the lead can still make its
     /// deadline — while the longer step does not cost the lead its deadline.
-    mutating func plan(for choice: Candidate, now: C.Instant) -> (PlanAction, StepGroup?)? {
+    mutating func plan(for choice: Candidate, frontier start: [FrontierEntry], now: C.Instant) -> (PlanAction, StepGroup?)? {
         let group = choice.group
         let shape = group.shape
         let floor = fairness.floor
         let limit = max(1, min(configuration.maxBatchSize, batchCeiling[group] ?? .max))
-        var options: [(id: JobID, key: C.Instant, bucket: QueueBuckets<C.Instant>.Key?, item: QueueBuckets<C.Instant>.Item?)] = []
+        var options: [(id: JobID, key: Duration, bucket: QueueBuckets.Key?, item: QueueBuckets.Item?)] = []
+        let number = groupNumbers[group]
         for id in active {
-            guard let job = jobs[id], job.group == group else { continue }
-            options.append((id, urgencyKey(job, now: now, floor: floor), nil, nil))
+            guard let job = jobs[id], job.groupNumber == number else { continue }
+            options.append((id, offset(urgencyKey(job, now: now, floor: floor)), nil, nil))
         }
-        let (jobs, held) = (self.jobs, self.held)
-        for key in Array(queue.keys) where key.group == group {
-            for item in queue.take(key, limit: limit, isWaiting: { Self.isWaiting($0, jobs: jobs, held: held) }) {
-                guard let job = jobs[item.id] else { continue }
-                options.append((item.id, urgencyKey(job, now: now, floor: floor), key, item))
+        // Merge the group's buckets head by head: only the (at most `limit`) most urgent queued jobs are popped.
+        var frontier = start
+        var popped = 0
+        let lags = decisionLags
+        while popped < min(limit, roomForNewJobs), let index = frontier.indices.min(by: { frontier[$0].urgency < frontier[$1].urgency }) {
+            let entry = frontier.remove(at: index)
+            queue.pop(entry.item, from: entry.key)
+            popped += 1
+            options.append((entry.item.id, entry.urgency, entry.key, entry.item))
+            let heads = queue.heads(entry.key, now: offset(now))
+            let lag = lags[entry.key.tenant]
+            var best: FrontierEntry?
+            if let item = heads.feasible { best = FrontierEntry(key: entry.key, item: item, urgency: urgencyKey(item, lag: lag, late: false)) }
+            if let item = heads.late {
+                let urgency = urgencyKey(item, lag: lag, late: true)
+                if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: entry.key, item: item, urgency: urgency) }
             }
+            if let best { frontier.append(best) }
         }
         options.sort { $0.key < $1.key }
         let perActivation = memory.activationBytes(shape: shape)
         let perState = memory.residentStateBytes(shape: shape)
-        let roomForNew = max(0, configuration.maxActiveJobs - active.count - toDecode.count)
+        let roomForNew = roomForNewJobs
+        // Free device bytes once the expert is resident (with the evictions even one more sample needs), before this
+        // batch's new job state and activations.
+        let minimum = memory.activationBytes(shape: shape) + memory.residentStateBytes(shape: shape)
+        let free = freeBytes(ifResident: group.expert, extraHeld: minimum) + minimum
         var batch: [JobID] = []
         var fresh: [JobID] = []
         var leadSlack = Duration.zero
@@ -159,7 +205,7 @@ extension TurboScheduler {
             let isNew = option.bucket != nil
             if isNew, fresh.count >= roomForNew { continue }
             let newState = Int64(fresh.count + (isNew ? 1 : 0)) * perState
-            guard freeBytes(ifResident: group.expert, extraHeld: newState) >= Int64(batch.count + 1) * perActivation else { break }
+            guard free - newState >= Int64(batch.count + 1) * perActivation else { break }
             if let leadID = batch.first, let lead = jobs[leadID] {
                 if batch.count == 1 {
                     leadSlack = lead.slack(at: now) - switchTime(to: group.expert)
@@ -180,12 +226,12 @@ extension TurboScheduler {
         let admitting = Set(fresh)
         func putBackAll(except keep: Set<JobID>) {
             for option in options {
-                if let bucket = option.bucket, let item = option.item, !keep.contains(option.id) { queue.putBack([item], key: bucket) }
+                if let bucket = option.bucket, let item = option.item, !keep.contains(option.id) { queue.putBack(item, key: bucket) }
             }
         }
         guard let leadID = batch.first else {
             putBackAll(except: [])
-            return unfittable(choice.lead, group: group)
+            return makeRoom(for: choice.lead, group: group)
         }
         let extra = heldBytes + Int64(fresh.count) * perState + Int64(batch.count) * perActivation - memoryCorrection
         switch residency.move(toward: group.expert, extraBytes: extra, protecting: []) {
@@ -203,16 +249,36 @@ extension TurboScheduler {
         }
         putBackAll(except: admitting)
         if !fresh.isEmpty {
-            for id in fresh { hold(id, shape: shape) }
+            for id in fresh {
+                leaveQueue(id)
+                hold(id, shape: shape)
+            }
             return (.admit(jobs: fresh, model: shape.model), group)
         }
         let steps = batch.compactMap { id in jobs[id].map { JobStep(job: id, index: $0.completed, total: $0.experts.count) } }
         return (.step(expert: group.expert, steps: steps), group)
     }
 
+    /// The lead does not fit beside the state other jobs hold: preempt the least urgent job of another group (its
+    /// state is released and it queues again); if it would not fit even on an empty device, it fails.
+    mutating func makeRoom(for lead: JobID, group: StepGroup) -> (PlanAction, StepGroup?) {
+        let shape = group.shape
+        let alone = memory.weightBytes(group.expert) + memory.activationBytes(shape: shape) + memory.residentStateBytes(shape: shape)
+        let pinnedBytes = residency.pinned.subtracting([group.expert]).reduce(Int64(0)) { $0 + memory.weightBytes($1) }
+        guard alone + pinnedBytes <= residency.capacity + memoryCorrection else { return unfittable(lead, group: group) }
+        let now = clock.now, floor = fairness.floor
+        let victim = active.filter { $0 != lead && jobs[$0]?.group != group }
+            .max { (jobs[$0].map { urgencyKey($0, now: now, floor: floor) } ?? now) < (jobs[$1].map { urgencyKey($0, now: now, floor: floor) } ?? now) }
+        guard let victim else { return unfittable(lead, group: group) }
+        active.removeAll { $0 == victim }
+        preempting.insert(victim)
+        return (.release(jobs: [victim]), nil)
+    }
+
     /// The lead job cannot fit on the device even alone: release it; it fails when the release is done.
     mutating func unfittable(_ id: JobID, group: StepGroup) -> (PlanAction, StepGroup?) {
         failing[id] = Event.Reason(code: .engineOutOfMemory, message: "the job (\(group.shape)) does not fit in device memory")
+        leaveQueue(id)
         active.removeAll { $0 == id }
         hold(id, shape: group.shape)
         return (.release(jobs: [id]), nil)

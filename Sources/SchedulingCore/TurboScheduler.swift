@@ -29,7 +29,9 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     let memory: any MemoryEstimating
 
     var jobs: [JobID: TrackedJob<C.Instant>] = [:]
-    var queue = QueueBuckets<C.Instant>()
+    var queue = QueueBuckets()
+    /// The clock's time at creation; the queue keeps times as offsets from it.
+    let epoch: C.Instant
     var fairness: FairShareLedger
     var residency: ResidencySet<C.Instant>
     /// Jobs holding engine state that still need denoise steps, in admission order.
@@ -47,6 +49,17 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     var batchCeiling: [StepGroup: Int] = [:]
     /// How much less free memory the engine reported than the core's estimate (≤ 0); shrinks budgets.
     var memoryCorrection: Int64 = 0
+    /// Jobs whose state is being released to make room; they queue again when the release is done.
+    var preempting: Set<JobID> = []
+    /// Jobs to queue again once the release of their old engine state is done.
+    var requeueAfterRelease: Set<JobID> = []
+    /// Interned step groups and tenants: queue buckets are keyed by these numbers, so planning never hashes strings.
+    var groupNumbers: [StepGroup: Int] = [:]
+    var groupList: [StepGroup] = []
+    var tenantNumbers: [TenantID: Int] = [:]
+    var tenantList: [TenantID] = []
+    /// Fair-share deadline shifts by tenant number, computed once per decision.
+    var decisionLags: [Duration] = []
     var outstanding: (plan: Plan, group: StepGroup?)?
     var planCounter: UInt64 = 0
     var submitted = 0
@@ -57,6 +70,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         self.cost = cost
         self.memory = memory
         self.configuration = configuration
+        epoch = clock.now
         fairness = FairShareLedger(weights: configuration.tenantWeights, scale: configuration.fairShareScale)
         residency = ResidencySet(memory: memory, capacity: configuration.deviceMemoryBytes - configuration.sharedBytes, maxModels: configuration.maxResident, keepAlive: configuration.keepAlive)
         residency.keepWarm = Set(configuration.preload)
@@ -70,7 +84,9 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
             throw TurboServeError(.queueFull, "the queue holds \(configuration.maxQueued) jobs; retry later")
         }
         guard jobs[job.id] == nil else { throw TurboServeError(.conflict, "job \(job.id) is already scheduled") }
-        let tracked = track(job)
+        var tracked = track(job)
+        tracked.tenantNumber = intern(job.tenant)
+        tracked.groupNumber = tracked.group.map { intern($0) }
         jobs[job.id] = tracked
         fairness.arrived(job.tenant)
         enqueue(tracked)
@@ -104,6 +120,8 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         memoryCorrection = 0
         toRelease = []
         failing = [:]
+        requeueAfterRelease = []
+        preempting = []
         let holders = held.keys.sorted { (jobs[$0]?.sequence ?? 0) < (jobs[$1]?.sequence ?? 0) }
         held = [:]
         heldBytes = 0
@@ -155,11 +173,40 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
 
     mutating func enqueue(_ job: TrackedJob<C.Instant>) {
         guard let group = job.group else { return }
-        queue.insert(.init(deadline: job.target, rank: job.rank, sequence: job.sequence, id: job.id), tenant: job.tenant, group: group)
+        let key = QueueBuckets.Key(tenant: intern(job.tenant), group: intern(group))
+        let work = job.admitWork + job.remaining[0]
+        let (target, deadline) = (offset(job.target), offset(job.deadline))
+        let ticket = queue.insert(target: target, deadline: deadline, work: work, rank: job.rank, sequence: job.sequence, id: job.id, key: key)
+        jobs[job.id]?.ticket = ticket
+    }
+
+    /// `instant` as an offset from the epoch (the queue's and the planner's time axis).
+    func offset(_ instant: C.Instant) -> Duration { epoch.duration(to: instant) }
+
+    /// The job no longer waits in the queue (handed to the engine, or gone).
+    mutating func leaveQueue(_ id: JobID) {
+        guard let ticket = jobs[id]?.ticket else { return }
+        queue.forget(ticket)
+        jobs[id]?.ticket = nil
+    }
+
+    mutating func intern(_ group: StepGroup) -> Int {
+        if let number = groupNumbers[group] { return number }
+        groupList.append(group)
+        groupNumbers[group] = groupList.count - 1
+        return groupList.count - 1
+    }
+
+    mutating func intern(_ tenant: TenantID) -> Int {
+        if let number = tenantNumbers[tenant] { return number }
+        tenantList.append(tenant)
+        tenantNumbers[tenant] = tenantList.count - 1
+        return tenantList.count - 1
     }
 
     /// Moves `id` to `next` (checked against the transition table) and returns the event. Terminal jobs leave.
     mutating func move(_ id: JobID, to next: JobState, reason: Event.Reason? = nil) -> Event? {
+        if next != .queued { leaveQueue(id) }
         guard var job = jobs[id] else { return nil }
         precondition(job.state.canTransition(to: next), "\(id): \(job.state) → \(next) is not allowed")
         let event = Event(job: id, from: job.state, to: next, at: clock.now, reason: reason)
@@ -170,6 +217,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         } else {
             if next == .queued { job.job.attempts += 1 }
             job.state = next
+            job.groupNumber = job.group.map { intern($0) }
             jobs[id] = job
         }
         return event
@@ -194,20 +242,26 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         heldBytes -= bytes
     }
 
-    /// Back to the queue with its engine state dropped, or `failed` when out of attempts.
+    /// Back to the queue with its engine state dropped (offered again once a pending release is done), or `failed`
+    /// when out of attempts.
     mutating func requeue(_ job: TrackedJob<C.Instant>, reason: Event.Reason) -> Event? {
         active.removeAll { $0 == job.id }
         toDecode.removeAll { $0 == job.id }
         if job.job.attempts + 1 >= configuration.maxAttempts {
             return move(job.id, to: .failed, reason: Event.Reason(code: reason.code, message: "\(reason.message) (after \(job.job.attempts + 1) attempts)"))
         }
+        let releasing = held[job.id] != nil
+        var event: Event?
         if job.state == .queued {
             jobs[job.id]?.job.attempts += 1
-            enqueue(job)
-            return nil
+        } else {
+            event = move(job.id, to: .queued, reason: reason)
         }
-        let event = move(job.id, to: .queued, reason: reason)
-        if let again = jobs[job.id] { enqueue(again) }
+        if releasing {
+            requeueAfterRelease.insert(job.id)
+        } else if let again = jobs[job.id] {
+            enqueue(again)
+        }
         return event
     }
 }

@@ -38,6 +38,8 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         // The engine or the server failed (HTTP 5xx or a failed job).
         case engineOutOfMemory = "engine_out_of_memory"
         case engineCrashed = "engine_crashed"
+        /// Engine state dropped at a step boundary to make room for more urgent work; the job runs again.
+        case preempted = "preempted"
         case engineError = "engine_error"
         case modelMissing = "model_missing"
         case cancelled = "cancelled"
