@@ -531,7 +531,7 @@ async function loadOperations() {
     el("td", { text: job.eta_seconds == null ? "–" : formatSeconds(job.eta_seconds) }))));
   $("ops-queue-empty").hidden = ops.unfinished.length > 0;
 
-  $("ops-failures").replaceChildren(...ops.recent_failures.map((failure) => el("li", {},
+  $("ops-failures").replaceChildren(...ops.recent_failures.map((failure) => el("li", { "data-video": failure.id },
     el("span", { class: "code", text: failure.code }), document.createTextNode(failure.message + " "),
     el("span", { class: "muted", text: `· ${failure.model} · ${failure.completed_at ? timeAgo(failure.completed_at) : ""}` }))));
   $("ops-failures-empty").hidden = ops.recent_failures.length > 0;
@@ -539,7 +539,8 @@ async function loadOperations() {
 
 /** The engine busy timeline: per worker, one lane per stage over the last 60 s, a bar per engine plan. */
 function renderTimeline(workers, now) {
-  const span = 60, left = 64, width = 640, lane = 22, gap = 6, axis = 20;
+  // Drawn at the container's pixel width so labels keep their size on a phone.
+  const span = 60, left = 64, width = Math.max(300, Math.round($("timeline").clientWidth) || 640), lane = 22, gap = 6, axis = 20;
   const lanes = ["load", "admit", "step", "decode", "other"];
   const laneOf = (stage) => (lanes.includes(stage) ? stage : "other");
   const laneCount = Math.max(1, workers.length) * lanes.length;

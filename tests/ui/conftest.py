@@ -107,10 +107,10 @@ class Page:
     def horizontal_overflow(self):
         return self.js("return document.documentElement.scrollWidth - window.innerWidth")
 
-    def shoot(self, name, anchor=None, phone_anchor=None):
+    def shoot(self, name, anchor=None, phone_anchor=None, full_page=False):
         """Saves `<name>-desktop.png` (1280×900) and `<name>-phone.png` (390×844), palette-reduced to stay small,
-        scrolled to the top or to `anchor` (`phone_anchor` on the phone); checks the phone layout has no
-        horizontal scroll."""
+        scrolled to the top or to `anchor` (`phone_anchor` on the phone), or the whole page's height with
+        `full_page`; checks the phone layout has no horizontal scroll."""
         from PIL import Image
 
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -122,14 +122,21 @@ class Page:
                     "if (e) e.scrollIntoView({block: 'start'}); else window.scrollTo(0, 0);", target)
             if label == "phone":
                 assert self.horizontal_overflow() <= 0, f"{name}: the phone layout scrolls sideways"
+            if full_page:
+                height = self.js("return document.documentElement.scrollHeight")
+                self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+                self.wait(lambda d: d.execute_script("return window.innerHeight") == height)
             image = Image.open(io.BytesIO(self.driver.get_screenshot_as_png())).convert("RGB")
-            image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(SHOTS / f"{name}-{label}.png", optimize=True)
+            image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(SHOTS / f"{name}-{label}.png", optimize=True)
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
 
     def backlog(self, count, **fields):
         """Queues `count` jobs through the API (interactive, so they run before a form job) to keep the engine busy."""
-        body = {"prompt": "backlog", "num_frames": 33, "steps": 4, "priority": "interactive", **fields}
-        return [requests.post(f"{self.server.url}/v1/videos", json=body, timeout=10).json()["id"] for _ in range(count)]
+        prompts = ["city lights at dusk, slow pan", "a hummingbird over red flowers", "rain on a tin roof, close-up",
+                   "northern lights over a frozen lake", "a sailboat at golden hour"]
+        body = {"num_frames": 33, "steps": 4, "priority": "interactive", **fields}
+        return [requests.post(f"{self.server.url}/v1/videos", json={"prompt": prompts[i % len(prompts)], **body}, timeout=10).json()["id"]
+                for i in range(count)]
 
 
 @pytest.fixture()

@@ -144,19 +144,28 @@ def test_cancel_stops_a_queued_job(page, server):
     assert requests.get(f"{server.url}/v1/videos/{video_id}", timeout=10).json()["error"]["code"] == "cancelled"
 
 
-def test_the_operations_view_shows_queue_engine_and_timeline(page, server):
-    page.backlog(6)
+def test_the_operations_view_shows_queue_engine_timeline_and_failures(page, server):
+    # A PNG header over garbage passes the upload check and fails in the engine: a real failure to list.
+    broken = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    failed = requests.post(f"{server.url}/v1/videos", data={"prompt": "broken frame", "model": "tiny-i2v", "priority": "interactive"},
+                           files={"input_reference": ("broken.png", broken, "image/png")}, timeout=10).json()["id"]
+    page.backlog(8)  # behind the broken job, so the queue is still busy when it has failed
     page.open("operations")
+    page.wait(lambda d: failed in page.js("return [...document.querySelectorAll('#ops-failures li')].map(l => l.dataset.video).join(' ')"),
+              message="the failed job is not among the recent failures")
     page.wait(lambda d: page.js("return document.querySelectorAll('#timeline-svg rect[data-stage]').length") > 0,
               message="the busy timeline has no plans")
     page.wait(lambda d: "tiny-t2v" in page.text("#ops-resident"), message="resident models are not shown")
-    for css in ("#ops-depth-interactive", "#ops-depth-standard", "#ops-depth-batch", "#ops-running", "#ops-busy"):
-        assert page.text(css).split("\n")[0] != ""
+    error = requests.get(f"{server.url}/v1/videos/{failed}", timeout=10).json()["error"]
+    assert error["message"] in page.text(f'#ops-failures li[data-video="{failed}"]')
+    for css in ("#ops-depth-interactive", "#ops-depth-standard", "#ops-depth-batch", "#ops-running"):
+        assert page.text(f"{css} .value").isdigit(), css
+    assert page.text("#ops-busy .value").endswith("%")
     stages = set(page.js("return [...document.querySelectorAll('#timeline-svg rect[data-stage]')].map(r => r.dataset.stage)"))
     assert {"step", "decode"} <= stages, stages
     page.wait(lambda d: page.js("return document.querySelector('#ops-queue tbody').children.length") > 0,
               message="the queue table never listed the backlog")
-    page.shoot("operations")
+    page.shoot("operations", full_page=True)
 
 
 def test_phone_width_is_one_column_without_sideways_scrolling(page):
