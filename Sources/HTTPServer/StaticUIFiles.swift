@@ -17,6 +17,7 @@ public struct StaticUIFiles: Sendable {
         self.directory = directory?.standardizedFileURL.resolvingSymlinksInPath()
     }
 
+    static let allowedCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
     static let contentTypes: [String: String] = [
         "html": "text/html; charset=utf-8", "css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8",
         "svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon", "json": "application/json",
@@ -43,9 +44,8 @@ public struct StaticUIFiles: Sendable {
     /// guarantees).
     public func resolve(_ name: String) -> (path: String, contentType: String)? {
         guard let directory else { return nil }
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard !name.isEmpty, !name.hasPrefix("."), name.allSatisfy(allowed.contains),
-              let ext = name.split(separator: ".").last.map({ String($0).lowercased() }), name.contains("."),
+        guard !name.hasPrefix("."), name.contains("."), name.allSatisfy(Self.allowedCharacters.contains),
+              let ext = name.split(separator: ".").last.map({ String($0).lowercased() }),
               let contentType = Self.contentTypes[ext] else { return nil }
         let file = directory.appendingPathComponent(name).resolvingSymlinksInPath()
         guard file.path.hasPrefix(directory.path + "/") else { return nil }
