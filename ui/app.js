@@ -474,7 +474,8 @@ function tile(video) {
     type: "button", class: "tile", "data-video": video.id, "aria-label": `${video.prompt} (${statusLabel(video)})`,
     onclick: () => { location.hash = "#generate"; openVideo(video.id); },
   },
-  el("div", { class: "thumb" }, thumb, el("span", { class: `badge ${video.status}`, text: statusLabel(video) })),
+  el("div", { class: "thumb" }, thumb,
+    video.status === "completed" ? null : el("span", { class: `badge ${video.status}`, text: statusLabel(video) })),
   el("div", { class: "tile-body" },
     el("p", { class: "tile-prompt", text: video.prompt }),
     el("p", { class: "tile-meta", text: `${video.model} · ${video.size} · ${timeAgo(video.created_at)}` })));
