@@ -28,6 +28,7 @@ const state = {
   opsTimer: null,
   jobOpsTimer: null,
   galleryAfter: null,
+  lastOps: null, // the latest /v1/operations answer, to redraw the timeline when the window resizes
 };
 
 /** An OpenAI-shaped API error: message, param (the request field), code, HTTP status. */
@@ -491,6 +492,7 @@ async function loadOperations() {
     return;
   }
   renderEstimate(ops);
+  state.lastOps = ops;
   $("ops-updated").textContent = `updated ${new Date(ops.generated_at * 1000).toLocaleTimeString()}`;
   const workers = ops.workers || [];
   const running = workers.flatMap((w) => w.running_jobs);
@@ -646,7 +648,13 @@ async function start() {
   $("reuse-seed").addEventListener("click", reuseSeed);
   $("gallery-refresh").addEventListener("click", () => loadGallery(true));
   $("gallery-more").addEventListener("click", () => loadGallery(false));
-  window.addEventListener("hashchange", () => showView(currentViewFromHash()));
+  window.addEventListener("resize", () => {
+    if (state.lastOps && !$("view-operations").hidden) renderTimeline(state.lastOps.workers || [], state.lastOps.generated_at);
+  });
+  window.addEventListener("hashchange", () => {
+    showView(currentViewFromHash());
+    $("main").focus({ preventScroll: true }); // screen readers continue in the new view, not in the top bar
+  });
 
   try {
     state.models = (await api("/v1/models")).data;
