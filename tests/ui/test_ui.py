@@ -2,13 +2,15 @@
 and a playable MP4, errors next to their fields, the gallery after a reload, the operations view, phone layout,
 labels and keyboard basics. Screenshots of every view at both widths go to docs/ui/."""
 
-import subprocess
+from pathlib import Path
 
 import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 from e2e_harness import ffprobe
+
+REPO = Path(__file__).resolve().parents[2]
 
 RECORD_PROGRESS = """
 window.__progress = [];
@@ -200,3 +202,13 @@ def test_every_control_has_a_label_and_tabs_work_from_the_keyboard(page):
         active = page.driver.switch_to.active_element
         order.append(active.get_attribute("id") or active.get_attribute("class"))
     assert order == ["skip-link", "brand", "nav-generate", "nav-gallery", "nav-operations", "tab-t2v"], order
+
+
+def test_the_page_loads_nothing_from_elsewhere(page, server):
+    page.open("operations")
+    page.wait(lambda d: page.js("return document.querySelectorAll('#ops-stats .stat').length") > 0)
+    resources = page.js("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources and all(url.startswith(server.url + "/") for url in resources), resources
+    for name in ("index.html", "app.css", "app.js"):
+        text = (REPO / "ui" / name).read_text()
+        assert "https://" not in text and "//cdn" not in text, f"ui/{name} refers to another site"
