@@ -84,6 +84,7 @@ def test_image_to_video_with_an_uploaded_image(page, server, png, tmp_path):
     page.find("#input_reference").send_keys(str(png))
     page.wait(lambda d: page.js("const i = document.getElementById('image-preview'); return !i.hidden && i.naturalWidth === 64"))
     type_prompt(page, "waves rolling onto a beach")
+    page.shoot("generate-i2v")
     page.js(RECORD_PROGRESS)
     video_id = page.wait_playable(page.submit())
     progress = page.js("return window.__progress")
