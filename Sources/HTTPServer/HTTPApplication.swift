@@ -5,10 +5,13 @@ import TurboServeDomain
 /// Builds the router: `/v1/videos…`, `/healthz` (the process is up) and `/readyz` (the engines answered their
 /// handshake and warmed up). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
 public enum HTTPApplication {
-    /// `metrics` renders the Prometheus text exposition served at `/metrics`.
+    /// `metrics` renders the Prometheus text exposition served at `/metrics`; `ui` serves the web UI at `/`;
+    /// `workers` snapshots each worker's engine for `/v1/operations`.
     public static func buildRouter(
         api: VideoAPI, isReady: @escaping @Sendable () async -> Bool = { true },
-        metrics: @escaping @Sendable () async -> String = { "" }
+        metrics: @escaping @Sendable () async -> String = { "" },
+        ui: StaticUIFiles = StaticUIFiles(directory: nil),
+        workers: @escaping @Sendable () async -> [EngineActivity] = { [] }
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("healthz") { _, _ in "ok\n" }
@@ -23,6 +26,9 @@ public enum HTTPApplication {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: await metrics())))
         }
         VideoController(api: api).addRoutes(to: router.group("v1"))
+        ModelsController(validator: api.validator).addRoutes(to: router.group("v1"))
+        OperationsController(store: api.store, workers: workers).addRoutes(to: router.group("v1"))
+        ui.addRoutes(to: router)
         return router
     }
 }

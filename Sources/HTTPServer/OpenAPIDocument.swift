@@ -83,6 +83,25 @@ enum OpenAPIDocument {
         "responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}
       }
     },
+    "/v1/models": {
+      "get": {
+        "operationId": "listModels",
+        "summary": "The models this server accepts (OpenAI list), each with its task, sizes per resolution and aspect ratio, defaults and which knobs apply.",
+        "responses": {"200": {"description": "The models.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelList"}}}}}
+      }
+    },
+    "/v1/operations": {
+      "get": {
+        "operationId": "operations",
+        "summary": "Operations view: queue depth by class, unfinished jobs in estimated service order (queue position, ETA), each worker's engine (running batch, resident models, recent plan intervals), recent failures.",
+        "responses": {"200": {"description": "A snapshot.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Operations"}}}}}
+      }
+    },
+    "/": {"get": {"operationId": "webUI", "summary": "The web UI (generate, progress, results, gallery, operations).", "responses": {"200": {"description": "index.html", "content": {"text/html": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/ui/{file}": {
+      "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*$"}}],
+      "get": {"operationId": "webUIFile", "summary": "A static file of the web UI (app.js, app.css, ...); plain names inside the UI folder only.", "responses": {"200": {"description": "The file."}, "404": {"$ref": "#/components/responses/Error"}}}
+    },
     "/healthz": {"get": {"operationId": "health", "summary": "The process is up.", "responses": {"200": {"description": "ok"}}}},
     "/readyz": {"get": {"operationId": "ready", "summary": "The engines finished their handshake and warm-up.", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text exposition (prefix turboserve_).", "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
@@ -141,6 +160,30 @@ enum OpenAPIDocument {
       "VideoList": {
         "type": "object",
         "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {"$ref": "#/components/schemas/Video"}}, "first_id": {"type": ["string", "null"]}, "last_id": {"type": ["string", "null"]}, "has_more": {"type": "boolean"}}
+      },
+      "ModelList": {"type": "object", "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {"$ref": "#/components/schemas/Model"}}}},
+      "Model": {
+        "type": "object",
+        "required": ["id", "object", "task"],
+        "properties": {
+          "id": {"type": "string"}, "object": {"const": "model"}, "created": {"type": "integer"}, "owned_by": {"type": "string"},
+          "task": {"type": "string", "enum": ["t2v", "i2v"]}, "experts": {"type": "array", "items": {"type": "string"}}, "tiny": {"type": "boolean"}, "is_default": {"type": "boolean"},
+          "resolutions": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "sizes": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+          "default_resolution": {"type": "string"}, "default_aspect_ratio": {"type": "string"}, "default_frames": {"type": "integer"}, "max_frames": {"type": "integer"}, "fps": {"type": "integer"},
+          "steps": {"type": "array", "items": {"type": "integer"}}, "default_steps": {"type": "integer"}, "samplers": {"type": "array", "items": {"type": "string"}}, "default_sampler": {"type": "string"},
+          "default_sigma_max": {"type": "number"}, "default_boundary": {"type": ["number", "null"]}, "attention": {"type": "array", "items": {"type": "string"}},
+          "supports_input_reference": {"type": "boolean"}, "supports_boundary": {"type": "boolean"}, "supports_adaptive_resolution": {"type": "boolean"}, "supports_quant_linear": {"type": "boolean"}
+        }
+      },
+      "Operations": {
+        "type": "object",
+        "properties": {
+          "object": {"const": "operations"}, "generated_at": {"type": "number"}, "window": {"type": "integer"}, "mean_run_seconds": {"type": ["number", "null"]},
+          "queue_depth": {"type": "object", "additionalProperties": {"type": "integer"}},
+          "unfinished": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "priority": {"type": "string"}, "status": {"type": "string"}, "stage": {"type": "string"}, "progress": {"type": "integer"}, "created_at": {"type": "integer"}, "queue_position": {"type": "integer"}, "eta_seconds": {"type": ["number", "null"]}}}},
+          "workers": {"type": "array", "items": {"type": "object", "properties": {"worker": {"type": "string"}, "running_stage": {"type": ["string", "null"]}, "running_jobs": {"type": "array", "items": {"type": "string"}}, "held_jobs": {"type": "array", "items": {"type": "string"}}, "resident_models": {"type": "array", "items": {"type": "string"}}, "busy_ratio": {"type": "number"}, "plans_executed": {"type": "integer"}, "timeline": {"type": "array", "items": {"type": "object", "properties": {"stage": {"type": "string"}, "started_at": {"type": "number"}, "seconds": {"type": "number"}, "jobs": {"type": "integer"}, "ok": {"type": "boolean"}}}}}}},
+          "recent_failures": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}, "completed_at": {"type": ["integer", "null"]}}}}
+        }
       },
       "VideoDeleted": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "video.deleted"}, "deleted": {"type": "boolean"}}},
       "Error": {

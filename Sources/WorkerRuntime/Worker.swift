@@ -50,6 +50,9 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private var stopping = false
     private var observers: [@Sendable (WorkerStatus) -> Void] = []
     private(set) public var status = WorkerStatus()
+    /// Recent plan intervals and the experts on the device, for the operations view (`activity`).
+    private var timeline = PlanTimeline(capacity: 240)
+    private var resident: Set<ModelKey> = []
 
     public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, metrics: ServiceMetrics? = nil, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
         self.metrics = metrics
@@ -102,6 +105,27 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         lastTick = now
     }
 
+    /// A snapshot for the operations view: the running plan and its jobs, resident experts, recent plans.
+    public var activity: EngineActivity {
+        EngineActivity(
+            worker: configuration.workerID, runningStage: status.currentPlan.map(ServiceMetrics.stage(of:)),
+            runningJobs: status.currentPlan.map { Self.jobs(of: $0).map(\.rawValue).sorted() } ?? [],
+            heldJobs: specs.keys.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
+            timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted)
+    }
+
+    private func noteActivity(_ action: PlanAction, startedAt: Date, duration: Duration, outcome: PlanOutcome) {
+        let ok = if case .completed = outcome { true } else { false }
+        timeline.append(.init(stage: ServiceMetrics.stage(of: action), startedAt: startedAt.timeIntervalSince1970,
+                              seconds: duration.seconds, jobs: Self.jobs(of: action).count, ok: ok))
+        switch (action, ok) {
+        case let (.load(key), true): resident.insert(key)
+        case let (.unload(key), true): resident.remove(key)
+        default: break
+        }
+        if case .failed(.engineCrashed, _, _, _) = outcome { resident.removeAll() }
+    }
+
     public func observe(_ observer: @escaping @Sendable (WorkerStatus) -> Void) { observers.append(observer) }
 
     public func run() async throws {
@@ -145,10 +169,11 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         let jobs = specs.filter { named.contains($0.key) }
         status.plansStarted += 1
         status.currentPlan = plan.action
-        let started = ContinuousClock.now
+        let (started, startedAt) = (ContinuousClock.now, Date())
         let executed = await engine.execute(plan.action, jobs: jobs)
         let duration = ContinuousClock.now - started
         status.busy += duration
+        noteActivity(plan.action, startedAt: startedAt, duration: duration, outcome: executed.outcome)
         metrics?.planExecuted(plan.action, duration: duration, outcome: executed.outcome)
         status.currentPlan = nil
         let events: [JobEvent<ContinuousClock.Instant>]

@@ -56,7 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let ratios = await workers.busyRatios()
                 await metrics.refresh(store: store, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
                 return metrics.exposition()
-            })
+            },
+            ui: StaticUIFiles(directory: StaticUIFiles.locate()), workers: { await workers.activity() })
         let (host, port) = (settings.server.host, settings.server.port)
         let app = Application(
             router: router,
@@ -111,6 +112,10 @@ final class WorkerHandle: Sendable {
     func busyRatios() async -> (life: Double, whilePending: Double)? {
         guard let worker = worker.withLock({ $0 }) else { return nil }
         return (await worker.busyRatio, await worker.busyRatioWhilePending)
+    }
+    func activity() async -> [EngineActivity] {
+        guard let worker = worker.withLock({ $0 }) else { return [] }
+        return [await worker.activity]
     }
 }
 

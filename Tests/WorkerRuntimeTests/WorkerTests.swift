@@ -50,6 +50,20 @@ struct WorkerTests {
         #expect(leftovers.isEmpty)
     }
 
+    @Test func activityShowsResidentModelsAndEveryPlanInTheTimeline() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        for i in 0..<2 { _ = try await store.create(NewJob(id: JobID("v\(i)"), spec: try spec("p\(i)"))) }
+        let worker = worker(store: store, engine: ScriptedEngine(directory: directory))
+        try await runUntilDone(worker, store: store, jobs: 2)
+        let activity = await worker.activity
+        #expect(activity.worker == "node-1")
+        #expect(activity.residentModels == ["tiny-t2v"])
+        #expect(activity.timeline.map(\.stage) == ["admit", "load", "step", "step", "decode", "admit", "step", "step", "decode"])
+        #expect(activity.timeline.allSatisfy(\.ok) && activity.plansExecuted == 9)
+        #expect(activity.runningStage == nil && activity.runningJobs.isEmpty && activity.heldJobs.isEmpty)
+    }
+
     @Test func jobsHeldByACrashedProcessAreRecoveredOnStart() async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()

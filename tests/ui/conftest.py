@@ -1,0 +1,144 @@
+"""Browser tests: a real `turboserve serve` (SQLite, the real engine with the tiny models) driven through its web UI
+by Debian's headless Chromium via Selenium and /usr/bin/chromedriver. Nothing is fetched from the internet."""
+
+import importlib.util
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+REPO = Path(__file__).resolve().parents[2]
+# The e2e suite's server harness (start, readiness, stop), loaded under its own name so both suites share it.
+_spec = importlib.util.spec_from_file_location("e2e_harness", REPO / "tests" / "e2e" / "conftest.py")
+e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(e2e)
+sys.modules["e2e_harness"] = e2e
+Server, ffprobe, png, models_dir = e2e.Server, e2e.ffprobe, e2e.png, e2e.models_dir
+
+SHOTS = Path(os.environ.get("TURBOSERVE_UI_SHOTS", REPO / "docs" / "ui"))
+DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, models_dir):
+    """One server for the whole session: the UI is found next to the repository (the process runs in it)."""
+    if not e2e.BINARY.exists():
+        pytest.fail(f"build the server first: {e2e.BINARY} is missing (swift build)")
+    instance = Server(tmp_path_factory.mktemp("serve"), models_dir).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    options = Options()
+    options.binary_location = os.environ.get("TURBOSERVE_CHROMIUM", "/usr/bin/chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,900", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(os.environ.get("TURBOSERVE_CHROMEDRIVER", "/usr/bin/chromedriver")))
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
+    yield driver
+    driver.quit()
+
+
+class Page:
+    """The UI in the browser, with waits on conditions (never sleeps) and screenshots at both widths."""
+
+    def __init__(self, driver, server):
+        self.driver, self.server = driver, server
+
+    def open(self, view="generate"):
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
+        self.driver.get("about:blank")  # a new document each time: the same URL with a #view would not reload
+        self.driver.get(f"{self.server.url}/#{view}")
+        self.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        return self
+
+    def wait(self, condition, timeout=90, message=""):
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(condition, message)
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def find(self, css):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def click(self, css):
+        """Clicks an element after centring it, so the sticky top bar never covers it."""
+        element = self.find(css)
+        self.js("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+
+    def text(self, css):
+        return self.find(css).text
+
+    def visible(self, css):
+        return self.js("const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null", css)
+
+    def video_playable(self, video_id):
+        return self.js("const v = document.getElementById('player');"
+                       "return !document.getElementById('result').hidden && v.dataset.video === arguments[0]"
+                       " && v.readyState >= 2 && v.duration > 0", video_id)
+
+    def wait_playable(self, video_id):
+        """Waits until the page's player holds `video_id` with decoded data and a duration."""
+        self.wait(lambda d: self.video_playable(video_id), timeout=180, message=f"{video_id} never became playable")
+        return video_id
+
+    def submit(self):
+        """Presses Generate; returns the id of the job the page now follows (not the one it showed before)."""
+        before = self.js("return localStorage.getItem('turboserve.lastVideo')")
+        self.click("#submit")
+        self.wait(lambda d: self.js("return localStorage.getItem('turboserve.lastVideo')") not in (before, None),
+                  message="the form did not create a job")
+        return self.js("return localStorage.getItem('turboserve.lastVideo')")
+
+    def horizontal_overflow(self):
+        return self.js("return document.documentElement.scrollWidth - window.innerWidth")
+
+    def shoot(self, name, anchor=None, phone_anchor=None, full_page=False):
+        """Saves `<name>-desktop.png` (1280×900) and `<name>-phone.png` (390×844), palette-reduced to stay small,
+        scrolled to the top or to `anchor` (`phone_anchor` on the phone), or the whole page's height with
+        `full_page`; checks the phone layout has no horizontal scroll."""
+        from PIL import Image
+
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for label, metrics in (("desktop", DESKTOP), ("phone", PHONE)):
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+            self.wait(lambda d: d.execute_script("return window.innerWidth") == metrics["width"])
+            target = phone_anchor if label == "phone" and phone_anchor else anchor
+            self.js("const e = arguments[0] && document.querySelector(arguments[0]);"
+                    "if (e) e.scrollIntoView({block: 'start'}); else window.scrollTo(0, 0);", target)
+            if label == "phone":
+                assert self.horizontal_overflow() <= 0, f"{name}: the phone layout scrolls sideways"
+            if full_page:
+                height = self.js("return document.documentElement.scrollHeight")
+                self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+                self.wait(lambda d: d.execute_script("return window.innerHeight") == height)
+            image = Image.open(io.BytesIO(self.driver.get_screenshot_as_png())).convert("RGB")
+            image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(SHOTS / f"{name}-{label}.png", optimize=True)
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
+
+    def backlog(self, count, **fields):
+        """Queues `count` jobs through the API (interactive, so they run before a form job) to keep the engine busy."""
+        prompts = ["city lights at dusk, slow pan", "a hummingbird over red flowers", "rain on a tin roof, close-up",
+                   "northern lights over a frozen lake", "a sailboat at golden hour"]
+        body = {"num_frames": 33, "steps": 4, "priority": "interactive", **fields}
+        return [requests.post(f"{self.server.url}/v1/videos", json={"prompt": prompts[i % len(prompts)], **body}, timeout=10).json()["id"]
+                for i in range(count)]
+
+
+@pytest.fixture()
+def page(browser, server):
+    return Page(browser, server).open()
