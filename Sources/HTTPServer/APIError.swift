@@ -17,6 +17,7 @@ public struct APIError: HTTPResponseError {
         case .payloadTooLarge: .contentTooLarge
         case .queueFull: .tooManyRequests
         case .notReady, .diskFull: .serviceUnavailable
+        case .waitTimeout: .gatewayTimeout
         case .engineOutOfMemory, .engineCrashed, .engineError, .modelMissing, .cancelled, .internalError: .internalServerError
         }
     }

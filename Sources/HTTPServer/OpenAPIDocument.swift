@@ -15,13 +15,7 @@ enum OpenAPIDocument {
         "operationId": "createVideo",
         "summary": "Queue a video generation job (JSON or multipart/form-data with input_reference for image-to-video).",
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "Replays return the first job; a different request under the same key is 409."}],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/CreateVideo"}},
-            "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideo"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB."}}}]}}
-          }
-        },
+        "requestBody": {"$ref": "#/components/requestBodies/CreateVideo"},
         "responses": {
           "200": {"description": "The queued job.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Video"}}}},
           "400": {"$ref": "#/components/responses/Error"},
@@ -41,6 +35,21 @@ enum OpenAPIDocument {
         "responses": {
           "200": {"description": "A page of videos.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoList"}}}},
           "400": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/v1/videos/sync": {
+      "post": {
+        "operationId": "createVideoSync",
+        "summary": "vLLM-Omni compatible: the same request as createVideo, answered with the finished MP4 once the job ends (bounded by limits.sync_timeout_seconds). Every answer about a created job carries its id in X-Video-Id.",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "A replay waits for (or returns) the first job."}],
+        "requestBody": {"$ref": "#/components/requestBodies/CreateVideo"},
+        "responses": {
+          "200": {"description": "The MP4 (H.264, yuv420p).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "429": {"$ref": "#/components/responses/Error"},
+          "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "504": {"description": "wait_timeout: the job did not finish in time and keeps running; poll it by the id in X-Video-Id.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
     },
@@ -91,6 +100,18 @@ enum OpenAPIDocument {
   "components": {
     "parameters": {
       "VideoID": {"name": "video_id", "in": "path", "required": true, "schema": {"type": "string"}}
+    },
+    "requestBodies": {
+      "CreateVideo": {
+        "required": true,
+        "content": {
+          "application/json": {"schema": {"$ref": "#/components/schemas/CreateVideo"}},
+          "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideo"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB."}}}]}}
+        }
+      }
+    },
+    "headers": {
+      "VideoID": {"description": "The id of the job this answer is about.", "schema": {"type": "string"}}
     },
     "responses": {
       "Error": {"description": "An OpenAI-shaped error naming the offending field in `param`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

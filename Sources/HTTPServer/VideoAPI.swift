@@ -13,6 +13,8 @@ public struct VideoAPI: Sendable {
         public var maxListLimit = 100
         /// New jobs are refused with `disk_full` (503) while the output volume has less free space than this.
         public var minFreeDiskBytes: Int64 = 0
+        /// How long `POST /v1/videos/sync` waits for its job before answering 504 `wait_timeout`.
+        public var syncTimeout: Duration = .seconds(600)
         public init() {}
     }
 

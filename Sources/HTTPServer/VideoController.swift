@@ -11,6 +11,7 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("videos", use: create)
+        group.post("videos/sync", use: createAndWait)
         group.get("videos", use: list)
         group.get("videos/{id}", use: retrieve)
         group.delete("videos/{id}", use: delete)
@@ -20,23 +21,26 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     @Sendable func create(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let contentType = request.headers[.contentType] ?? "application/json"
-            let fields: VideoRequestFields
-            var image: MultipartFormData.Part?
-            if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
-                let body = try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes)
-                let form = try MultipartFormData(body: body, boundary: boundary)
-                fields = VideoRequestFields(values: form.fields)
-                image = form.part(named: "input_reference")
-            } else if contentType.lowercased().hasPrefix("application/json") {
-                fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
-            } else {
-                throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(contentType)'")
-            }
-            let record = try await api.create(
-                fields: fields, image: image, tenant: .default, idempotencyKey: request.headers[.idempotencyKey])
-            return try JSONCoding.encoder.encode(VideoObject(record), from: request, context: context)
+            try JSONCoding.encoder.encode(VideoObject(try await createJob(request)), from: request, context: context)
         }
+    }
+
+    /// Reads a create request (JSON, or multipart with an optional `input_reference` image) and stores the job.
+    func createJob(_ request: Request) async throws -> JobRecord {
+        let contentType = request.headers[.contentType] ?? "application/json"
+        let fields: VideoRequestFields
+        var image: MultipartFormData.Part?
+        if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
+            let body = try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes)
+            let form = try MultipartFormData(body: body, boundary: boundary)
+            fields = VideoRequestFields(values: form.fields)
+            image = form.part(named: "input_reference")
+        } else if contentType.lowercased().hasPrefix("application/json") {
+            fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
+        } else {
+            throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(contentType)'")
+        }
+        return try await api.create(fields: fields, image: image, tenant: .default, idempotencyKey: request.headers[.idempotencyKey])
     }
 
     @Sendable func retrieve(request: Request, context: Context) async throws -> Response {
@@ -96,9 +100,7 @@ struct VideoController<Context: RequestContext>: Sendable {
             guard job.phase == .succeeded, let path else {
                 throw TurboServeError(.conflict, field: "video_id", "video '\(job.id)' has no content yet: its status is \(job.phase.apiStatus)")
             }
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil else {
-                throw TurboServeError(.notFound, field: "video_id", "the content of video '\(job.id)' is no longer stored")
-            }
+            let size = try Self.storedSize(of: path, job: job.id)
             var headers: HTTPFields = [.contentType: contentType, .acceptRanges: "bytes"]
             if let rangeHeader = request.headers[.range] {
                 guard let range = ByteRange.parse(rangeHeader, size: size) else {
@@ -148,6 +150,14 @@ struct VideoController<Context: RequestContext>: Sendable {
     static func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
         let json = (try? JSONCoding.encoder.encode(VideoObject(record))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ByteBuffer(string: "event: progress\ndata: \(json)\n\n")
+    }
+
+    /// The size of a stored artifact; `not_found` when the file is gone.
+    static func storedSize(of path: String, job: JobID) throws(TurboServeError) -> Int {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil else {
+            throw TurboServeError(.notFound, field: "video_id", "the content of video '\(job)' is no longer stored")
+        }
+        return size
     }
 
     private func record(_ context: Context) async throws -> JobRecord {

@@ -17,6 +17,7 @@ public enum ConfigurationLoader {
         ("limits.max_queued_jobs", { $0.limits.maxQueuedJobs = try $1.int() }),
         ("limits.max_upload_mb", { $0.limits.maxUploadMB = try $1.int() }),
         ("limits.max_attempts", { $0.limits.maxAttempts = try $1.int() }),
+        ("limits.sync_timeout_seconds", { $0.limits.syncTimeoutSeconds = try $1.seconds() }),
         ("model_cache.max_resident", { $0.modelCache.maxResident = try $1.int() }),
         ("model_cache.keep_alive", { $0.modelCache.keepAliveSeconds = try $1.seconds() }),
         ("model_cache.preload", { $0.modelCache.preload = try $1.list() }),

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var maxQueuedJobs = 10_000
         public var maxUploadMB = 16
         public var maxAttempts = 3
+        /// How long `POST /v1/videos/sync` waits for its video before answering 504 `wait_timeout`.
+        public var syncTimeoutSeconds = 600.0
     }
 
     public struct ModelCache: Sendable, Equatable {
@@ -80,6 +82,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         check(storage.minFreeDiskMB >= 0, "storage.min_free_disk_mb", "must be 0 or more; got \(storage.minFreeDiskMB)")
         check(limits.maxQueuedJobs >= 1, "limits.max_queued_jobs", "must be at least 1; got \(limits.maxQueuedJobs)")
         check((1...1024).contains(limits.maxUploadMB), "limits.max_upload_mb", "must be from 1 to 1024; got \(limits.maxUploadMB)")
+        check(limits.syncTimeoutSeconds > 0 && limits.syncTimeoutSeconds <= 86_400, "limits.sync_timeout_seconds", "must be more than 0 and at most 86400 seconds; got \(limits.syncTimeoutSeconds)")
         check((1...20).contains(limits.maxAttempts), "limits.max_attempts", "must be from 1 to 20; got \(limits.maxAttempts)")
         check(modelCache.maxResident >= 1, "model_cache.max_resident", "must be at least 1; got \(modelCache.maxResident)")
         check(modelCache.keepAliveSeconds >= 0, "model_cache.keep_alive", "must be 0 or more seconds; got \(modelCache.keepAliveSeconds)")

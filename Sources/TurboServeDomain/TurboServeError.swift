@@ -35,6 +35,8 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case queueFull = "queue_full"
         case notReady = "not_ready"
         case diskFull = "disk_full"
+        /// `POST /v1/videos/sync` stopped waiting (`limits.sync_timeout_seconds`); the job keeps running.
+        case waitTimeout = "wait_timeout"
         // The engine or the server failed (HTTP 5xx or a failed job).
         case engineOutOfMemory = "engine_out_of_memory"
         case engineCrashed = "engine_crashed"
