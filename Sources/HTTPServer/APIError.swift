@@ -12,7 +12,7 @@ public struct APIError: HTTPResponseError {
         switch error.code {
         case .invalidValue, .missingField, .unknownModel, .unsupportedForModel, .malformedRequest: .badRequest
         case .unauthorized: .unauthorized
-        case .notFound: .notFound
+        case .notFound, .videoExpired: .notFound
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .queueFull: .tooManyRequests

@@ -97,6 +97,9 @@ struct VideoController<Context: RequestContext>: Sendable {
             case "thumbnail": (path, contentType) = (job.thumbnailPath, "image/jpeg")
             default: throw TurboServeError(.invalidValue, field: "variant", "variant must be one of video, thumbnail; got '\(variant)'")
             }
+            if job.phase == .succeeded, let expiredAt = job.expiredAt {
+                throw TurboServeError(.videoExpired, field: "video_id", "the content of video '\(job.id)' expired: retention deleted it at \(expiredAt.formatted(.iso8601))")
+            }
             guard job.phase == .succeeded, let path else {
                 throw TurboServeError(.conflict, field: "video_id", "video '\(job.id)' has no content yet: its status is \(job.phase.apiStatus)")
             }

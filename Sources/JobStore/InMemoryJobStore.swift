@@ -118,6 +118,23 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
+    public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {
+        state.withLock { s in
+            let due = s.jobs.values.filter { $0.isExpirable(finishedBefore: cutoff) }
+            return Array(due.sorted { ($0.completedAt!, $0.sequence) < ($1.completedAt!, $1.sequence) }.prefix(limit))
+        }
+    }
+
+    public func markExpired(_ id: JobID) async throws -> JobRecord {
+        let at = now()
+        return try state.withLock { s throws(TurboServeError) in
+            guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
+            try job.expire(at: at)
+            s.jobs[id] = job
+            return job
+        }
+    }
+
     public func events(of id: JobID) async throws -> [StoredJobEvent] { state.withLock { $0.events[id] ?? [] } }
 
     public func countQueuedByClass() async throws -> [PriorityClass: Int] {

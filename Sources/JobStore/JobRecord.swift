@@ -25,6 +25,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var idempotencyKey: String?
     /// Monotonic insertion order; the cursor of `list`.
     public var sequence: Int64
+    /// When retention deleted this finished job's files (the record itself stays); nil while they are kept.
+    public var expiredAt: Date?
 
     public var state: JobState {
         switch phase {

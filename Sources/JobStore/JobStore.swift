@@ -12,7 +12,7 @@ import TurboServeDomain
 ///   (its claim was not requeued or cancelled meanwhile), so a result is delivered at most once.
 /// - `claim` hands each queued job to at most one worker (oldest first within priority order) and sets its lease;
 ///   `requeueExpired` returns jobs whose lease ran out to `queued` (attempts + 1) or fails them when out of
-///   attempts. Nothing is ever deleted except by retention.
+///   attempts. Nothing is ever deleted except by retention, which deletes files, never records.
 /// - Implementations are safe to call concurrently from any task.
 public protocol JobStore: Sendable {
     func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool)
@@ -36,6 +36,13 @@ public protocol JobStore: Sendable {
     /// Requeues (or fails, past `maxAttempts`) every non-terminal, non-queued job whose lease ended before `now`;
     /// with `worker`, every job that worker held regardless of lease (recovery after a restart). Returns their ids.
     func requeueExpired(now: Date, worker: String?, maxAttempts: Int) async throws -> [JobID]
+
+    /// Retention: up to `limit` finished jobs completed before `cutoff` whose files were not expired yet, oldest
+    /// completion first.
+    func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord]
+    /// Retention deleted job `id`'s files: records `expiredAt` and clears the artifact paths; the record stays.
+    /// Throws `not_found` for an unknown id and `conflict` for an unfinished job; idempotent otherwise.
+    func markExpired(_ id: JobID) async throws -> JobRecord
 
     func events(of id: JobID) async throws -> [StoredJobEvent]
     /// Queued jobs per priority class (the queue-depth gauge).

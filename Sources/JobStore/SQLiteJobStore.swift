@@ -131,6 +131,25 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {
+        try await pool.read { db in
+            try Self.fetch(db, "expired_at IS NULL AND completed_at < ? AND phase IN ('succeeded', 'failed', 'cancelled') ORDER BY completed_at, seq LIMIT ?",
+                           [cutoff.timeIntervalSince1970, limit])
+        }
+    }
+
+    public func markExpired(_ id: JobID) async throws -> JobRecord {
+        let at = now()
+        return try await pool.write { db in
+            guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
+                throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+            }
+            try job.expire(at: at)
+            try Self.update(db, job)
+            return job
+        }
+    }
+
     public func events(of id: JobID) async throws -> [StoredJobEvent] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_events WHERE job_id = ? ORDER BY id", arguments: [id.rawValue]).map { row in
@@ -196,7 +215,7 @@ public final class SQLiteJobStore: JobStore {
             createdAt: date("created_at")!, updatedAt: date("updated_at")!, startedAt: date("started_at"),
             completedAt: date("completed_at"), errorCode: row["error_code"], errorMessage: row["error_message"],
             videoPath: row["video_path"], thumbnailPath: row["thumbnail_path"], idempotencyKey: row["idempotency_key"],
-            sequence: row["seq"])
+            sequence: row["seq"], expiredAt: date("expired_at"))
     }
 
     private static func columns(of job: JobRecord) throws -> [String: (any DatabaseValueConvertible)?] {
@@ -210,6 +229,7 @@ public final class SQLiteJobStore: JobStore {
             "started_at": job.startedAt?.timeIntervalSince1970, "completed_at": job.completedAt?.timeIntervalSince1970,
             "error_code": job.errorCode, "error_message": job.errorMessage, "video_path": job.videoPath,
             "thumbnail_path": job.thumbnailPath, "idempotency_key": job.idempotencyKey,
+            "expired_at": job.expiredAt?.timeIntervalSince1970,
         ]
     }
 

@@ -13,6 +13,7 @@ public enum ConfigurationLoader {
         ("storage.database", { $0.storage.database = try $1.string() }),
         ("storage.output_dir", { $0.storage.outputDirectory = try $1.string() }),
         ("storage.retention_hours", { $0.storage.retentionHours = try $1.double() }),
+        ("storage.retention_sweep_interval", { $0.storage.retentionSweepSeconds = try $1.seconds() }),
         ("storage.min_free_disk_mb", { $0.storage.minFreeDiskMB = try $1.int() }),
         ("limits.max_queued_jobs", { $0.limits.maxQueuedJobs = try $1.int() }),
         ("limits.max_upload_mb", { $0.limits.maxUploadMB = try $1.int() }),

@@ -16,8 +16,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// `sqlite` (embedded default) or a `postgres://` URL (multi-node).
         public var database = "sqlite"
         public var outputDirectory: String?
-        /// Finished videos older than this are deleted (0 keeps them forever).
+        /// Finished videos older than this are deleted (0 keeps them forever); their job records stay.
         public var retentionHours = 168.0
+        /// How often retention looks for expired videos.
+        public var retentionSweepSeconds = 600.0
         /// New jobs are refused (and running ones fail clearly) below this much free disk.
         public var minFreeDiskMB = 1024
     }
@@ -79,6 +81,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         check(storage.database == "sqlite" || storage.database.hasPrefix("postgres://") || storage.database.hasPrefix("postgresql://"),
               "storage.database", "must be sqlite or a postgres:// URL; got '\(storage.database)'")
         check(storage.retentionHours >= 0, "storage.retention_hours", "must be 0 (keep forever) or more; got \(storage.retentionHours)")
+        check(storage.retentionSweepSeconds >= 1, "storage.retention_sweep_interval", "must be at least 1 second (e.g. 600, 10m, 1h); got \(storage.retentionSweepSeconds)")
         check(storage.minFreeDiskMB >= 0, "storage.min_free_disk_mb", "must be 0 or more; got \(storage.minFreeDiskMB)")
         check(limits.maxQueuedJobs >= 1, "limits.max_queued_jobs", "must be at least 1; got \(limits.maxQueuedJobs)")
         check((1...1024).contains(limits.maxUploadMB), "limits.max_upload_mb", "must be from 1 to 1024; got \(limits.maxUploadMB)")

@@ -31,6 +31,8 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case notFound = "not_found"
         case conflict = "conflict"
         case unauthorized = "unauthorized"
+        /// The job finished long enough ago that its files were deleted (`storage.retention_hours`).
+        case videoExpired = "video_expired"
         // Capacity: retry later (HTTP 429 / 503).
         case queueFull = "queue_full"
         case notReady = "not_ready"

@@ -68,6 +68,11 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger)
 
         var services: [any Service] = [app]
+        if settings.storage.retentionHours > 0 {
+            services.append(RetentionService(
+                store: store, retention: .seconds(settings.storage.retentionHours * 3600),
+                interval: .seconds(settings.storage.retentionSweepSeconds), clock: ContinuousClock(), logger: logger))
+        }
         if !noEngine {
             let locator = try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory)
             let (maxAttempts, maxQueued, log) = (settings.limits.maxAttempts, settings.limits.maxQueuedJobs, logger)
