@@ -11,6 +11,8 @@ public struct VideoAPI: Sendable {
         public var maxUploadBytes = 16 << 20
         public var defaultListLimit = 20
         public var maxListLimit = 100
+        /// New jobs are refused with `queue_full` (429) while this many jobs are queued; nil: unbounded.
+        public var maxQueuedJobs: Int?
         /// New jobs are refused with `disk_full` (503) while the output volume has less free space than this.
         public var minFreeDiskBytes: Int64 = 0
         /// How long `POST /v1/videos/sync` waits for its job before answering 504 `wait_timeout`.
@@ -63,7 +65,7 @@ public struct VideoAPI: Sendable {
             // the identical job (and the identical video) instead of looking like a different request.
             let keyedSeed = idempotencyKey.map { Self.seed(fromKey: $0, tenant: tenant) }
             let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
-            let (record, created) = try await store.create(NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey))
+            let (record, created) = try await store.create(NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs))
             if created { jobCreated(record) } else if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
             return record
         } catch {

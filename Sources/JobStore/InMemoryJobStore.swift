@@ -30,6 +30,7 @@ public final class InMemoryJobStore: JobStore {
                 return (existing, false)
             }
             guard s.jobs[job.id] == nil else { throw TurboServeError(.conflict, "job \(job.id) already exists") }
+            if job.maxQueued != nil { try job.checkRoom(queued: s.jobs.values.count(where: { $0.phase == .queued })) }
             s.sequence += 1
             let record = JobRecord.new(job, sequence: s.sequence, at: at)
             s.jobs[job.id] = record

@@ -35,6 +35,9 @@ public final class SQLiteJobStore: JobStore {
             guard try Self.fetch(db, "id = ?", [job.id.rawValue]).isEmpty else {
                 throw TurboServeError(.conflict, "job \(job.id) already exists")
             }
+            if job.maxQueued != nil {
+                try job.checkRoom(queued: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE phase = 'queued'") ?? 0)
+            }
             let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs")) ?? 1
             let record = JobRecord.new(job, sequence: sequence, at: at)
             try Self.insert(db, record)

@@ -52,6 +52,10 @@ enum SQLiteMigrations {
                 CREATE INDEX jobs_retention ON jobs(completed_at) WHERE expired_at IS NULL AND completed_at IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("2026-12-01-queued-count") { db in
+            // The bounded queue counts queued jobs on every create.
+            try db.execute(sql: "CREATE INDEX jobs_phase ON jobs(phase)")
+        }
         return migrator
     }
 }

@@ -25,6 +25,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     public struct Limits: Sendable, Equatable {
+        /// Beyond this many queued jobs, `POST /v1/videos` answers 429 `queue_full` and stores nothing.
         public var maxQueuedJobs = 10_000
         public var maxUploadMB = 16
         public var maxAttempts = 3

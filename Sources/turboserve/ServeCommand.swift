@@ -46,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
         var limits = VideoAPI.Limits()
         limits.maxUploadBytes = settings.limits.maxUploadMB << 20
         limits.minFreeDiskBytes = Int64(settings.storage.minFreeDiskMB) << 20
+        limits.maxQueuedJobs = settings.limits.maxQueuedJobs
         limits.syncTimeout = .milliseconds(Int64(settings.limits.syncTimeoutSeconds * 1000))
         let api = VideoAPI(
             store: store, validator: JobValidator(availableModels: models, defaultModel: settings.engines.defaultModel),

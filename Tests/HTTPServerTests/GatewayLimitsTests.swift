@@ -7,8 +7,31 @@ import JobStore
 import Testing
 import TurboServeDomain
 
-/// Retention seen from the API: expired content is 404 `video_expired`; the record stays.
+/// The gateway's limits: the bounded queue (429 `queue_full` with `Retry-After`, nothing stored) and retention
+/// (expired content is 404 `video_expired`; the record stays).
 struct GatewayLimitsTests {
+    @Test func aFullQueueAnswers429AndStoresNothing() async throws {
+        let store = InMemoryJobStore()
+        var limits = VideoAPI.Limits()
+        limits.maxQueuedJobs = 2
+        let counter = Counter((1...5).map { "video_\($0)" })
+        let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-uploads-\(UUID().uuidString)")
+        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits, makeJobID: { JobID(counter.next()) })
+        try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
+            for expected in [HTTPResponse.Status.ok, .ok, .tooManyRequests] {
+                try await client.execute(uri: "/v1/videos", method: .post, headers: SyncVideoTests.json, body: ByteBuffer(string: #"{"prompt": "p"}"#)) { (response: TestResponse) throws in
+                    #expect(response.status == expected)
+                    guard expected == .tooManyRequests else { return }
+                    #expect(response.headers[.retryAfter] != nil)
+                    let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                    #expect(error["code"] as? String == "queue_full" && error["type"] as? String == "rate_limit_error")
+                }
+            }
+        }
+        #expect(try await store.countByPhase() == [.queued: 2])
+        #expect(try await store.get("video_3") == nil)
+    }
+
     @Test func anExpiredVideoIs404VideoExpiredAndItsRecordStays() async throws {
         let store = InMemoryJobStore()
         let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, makeJobID: { "video_1" })
