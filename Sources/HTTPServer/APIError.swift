@@ -11,7 +11,7 @@ public struct APIError: HTTPResponseError {
     public var status: HTTPResponse.Status {
         switch error.code {
         case .invalidValue, .missingField, .unknownModel, .unsupportedForModel, .malformedRequest: .badRequest
-        case .unauthorized: .unauthorized
+        case .unauthorized, .invalidAPIKey: .unauthorized
         case .notFound, .videoExpired: .notFound
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
@@ -48,6 +48,7 @@ public struct APIError: HTTPResponseError {
         var response = try JSONCoding.encoder.encode(body, from: request, context: context)
         response.status = status
         if [.queueFull, .notReady, .diskFull].contains(error.code) { response.headers[.retryAfter] = "2" }
+        if error.code == .invalidAPIKey { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
 }

@@ -30,6 +30,8 @@ public struct VideoAPI: Sendable {
     public let jobCancelled: @Sendable (JobID) -> Void
     /// Live updates for SSE subscribers; the worker publishes into it.
     public let progress: ProgressHub
+    /// API keys and their tenants; empty: auth off.
+    public let keys: APIKeys
 
     public init(
         store: any JobStore, validator: JobValidator = JobValidator(), uploadsDirectory: URL, limits: Limits = Limits(),
@@ -37,9 +39,10 @@ public struct VideoAPI: Sendable {
         randomSeed: @escaping @Sendable () -> Int64 = { Int64.random(in: JobValidator.seedRange) },
         jobCreated: @escaping @Sendable (JobRecord) -> Void = { _ in },
         jobCancelled: @escaping @Sendable (JobID) -> Void = { _ in },
-        progress: ProgressHub = ProgressHub()
+        progress: ProgressHub = ProgressHub(), keys: APIKeys = APIKeys()
     ) {
         self.progress = progress
+        self.keys = keys
         self.store = store
         self.validator = validator
         self.uploadsDirectory = uploadsDirectory

@@ -40,12 +40,12 @@ struct VideoController<Context: RequestContext>: Sendable {
         } else {
             throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(contentType)'")
         }
-        return try await api.create(fields: fields, image: image, tenant: .default, idempotencyKey: request.headers[.idempotencyKey])
+        return try await api.create(fields: fields, image: image, tenant: try caller(request).tenant, idempotencyKey: request.headers[.idempotencyKey])
     }
 
     @Sendable func retrieve(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            try JSONCoding.encoder.encode(VideoObject(try await record(context)), from: request, context: context)
+            try JSONCoding.encoder.encode(VideoObject(try await record(request, context)), from: request, context: context)
         }
     }
 
@@ -63,11 +63,12 @@ struct VideoController<Context: RequestContext>: Sendable {
             guard let order = ListOrder(rawValue: orderText) else {
                 throw TurboServeError(.invalidValue, field: "order", "order must be one of asc, desc; got '\(orderText)'")
             }
+            let caller = try caller(request)
             let after = query["after"].map { JobID(String($0)) }
-            if let after, try await api.store.get(after) == nil {
+            if let after, try await api.store.get(after).map(caller.sees) != true {
                 throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(after)'")
             }
-            let page = try await api.store.list(tenant: .default, after: after, limit: limit, order: order)
+            let page = try await api.store.list(tenant: caller.listFilter, after: after, limit: limit, order: order)
             let videos = page.jobs.map(VideoObject.init)
             let list = VideoList(data: videos, firstId: videos.first?.id, lastId: videos.last?.id, hasMore: page.hasMore)
             return try JSONCoding.encoder.encode(list, from: request, context: context)
@@ -76,7 +77,7 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     @Sendable func delete(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let existing = try await record(context)
+            let existing = try await record(request, context)
             if !existing.phase.isTerminal {
                 if let cancelled = try await api.store.cancel(existing.id) { api.progress.publish(cancelled) }
                 api.jobCancelled(existing.id)
@@ -88,7 +89,7 @@ struct VideoController<Context: RequestContext>: Sendable {
     /// The MP4 (or `variant=thumbnail`), with single-range `Range: bytes=a-b` support.
     @Sendable func content(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let job = try await record(context)
+            let job = try await record(request, context)
             let variant = request.uri.queryParameters["variant"].map(String.init) ?? "video"
             let path: String?
             let contentType: String
@@ -126,7 +127,7 @@ struct VideoController<Context: RequestContext>: Sendable {
         try await Self.translatingErrors {
             let id = JobID(try context.parameters.require("id"))
             let updates = api.progress.subscribe(id)
-            let first = try await record(context)
+            let first = try await record(request, context)
             let (body, output) = AsyncStream.makeStream(of: ByteBuffer.self)
             let producer = Task {
                 var last = first
@@ -163,9 +164,17 @@ struct VideoController<Context: RequestContext>: Sendable {
         return size
     }
 
-    private func record(_ context: Context) async throws -> JobRecord {
+    /// The request's caller (tenant), from its `Authorization` header.
+    func caller(_ request: Request) throws(TurboServeError) -> Caller {
+        try api.keys.caller(authorization: request.headers[.authorization])
+    }
+
+    /// The job named by the `id` path parameter, if the caller may see it; `not_found` otherwise (another
+    /// tenant's job answers exactly like a missing one).
+    private func record(_ request: Request, _ context: Context) async throws -> JobRecord {
         let id = try context.parameters.require("id")
-        guard let record = try await api.store.get(JobID(id)) else {
+        let caller = try caller(request)
+        guard let record = try await api.store.get(JobID(id)), caller.sees(record) else {
             throw TurboServeError(.notFound, field: "video_id", "no video with id '\(id)'")
         }
         return record

@@ -62,12 +62,21 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var tenantWeights: [String: Double] = [:]
     }
 
+    public struct Auth: Sendable, Equatable {
+        /// API keys and the tenant each one acts for. Empty (and no keys file): auth is off, every job belongs to
+        /// tenant `default`.
+        public var apiKeys: [APIKey] = []
+        /// A file with more keys, one `tenant:key` per line (`#` comments), read when the configuration loads.
+        public var apiKeysFile: String?
+    }
+
     public var server = Server()
     public var storage = Storage()
     public var limits = Limits()
     public var modelCache = ModelCache()
     public var engines = Engines()
     public var scheduler = Scheduler()
+    public var auth = Auth()
 
     public init() {}
 
@@ -112,6 +121,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         for (tenant, weight) in scheduler.tenantWeights {
             check(weight > 0, "scheduler.tenant_weights.\(tenant)", "must be greater than 0; got \(weight)")
         }
+        problems += APIKey.problems(auth.apiKeys)
         return problems
     }
 }

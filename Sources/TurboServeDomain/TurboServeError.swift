@@ -31,6 +31,8 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case notFound = "not_found"
         case conflict = "conflict"
         case unauthorized = "unauthorized"
+        /// No `Authorization: Bearer <key>`, or a key the server does not know (API keys configured).
+        case invalidAPIKey = "invalid_api_key"
         /// The job finished long enough ago that its files were deleted (`storage.retention_hours`).
         case videoExpired = "video_expired"
         // Capacity: retry later (HTTP 429 / 503).

@@ -51,7 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
         let api = VideoAPI(
             store: store, validator: JobValidator(availableModels: models, defaultModel: settings.engines.defaultModel),
             uploadsDirectory: data.appendingPathComponent("uploads"), limits: limits,
-            jobCreated: { _ in workers.wake() }, jobCancelled: { id in workers.cancel(id) }, progress: progress)
+            jobCreated: { _ in workers.wake() }, jobCancelled: { id in workers.cancel(id) }, progress: progress,
+            keys: APIKeys(Dictionary(settings.auth.apiKeys.map { ($0.key, TenantID($0.tenant)) }, uniquingKeysWith: { first, _ in first })))
         let router = HTTPApplication.buildRouter(
             api: api, isReady: { noEngine || readiness.isReady },
             metrics: {
