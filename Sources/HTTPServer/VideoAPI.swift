@@ -17,6 +17,8 @@ public struct VideoAPI: Sendable {
         public var minFreeDiskBytes: Int64 = 0
         /// How long `POST /v1/videos/sync` waits for its job before answering 504 `wait_timeout`.
         public var syncTimeout: Duration = .seconds(600)
+        /// How long finished videos are kept (`storage.retention_hours`), reported as `expires_at`; nil: forever.
+        public var retention: Duration?
         public init() {}
     }
 
@@ -120,5 +122,13 @@ public struct VideoAPI: Sendable {
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpg" }
         if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "webp" }
         return nil
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }

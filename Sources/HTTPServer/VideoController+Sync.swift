@@ -17,8 +17,7 @@ extension VideoController {
             let job = try await createJob(request)
             let headers: HTTPFields = [.videoID: job.id.rawValue]
             guard let finished = try await api.waitUntilFinished(job.id, timeout: api.limits.syncTimeout) else {
-                let (whole, atto) = api.limits.syncTimeout.components
-                let seconds = VideoObject.format(seconds: Double(whole) + Double(atto) * 1e-18)
+                let seconds = VideoObject.format(seconds: api.limits.syncTimeout.timeInterval)
                 let error = TurboServeError(
                     .waitTimeout, "video '\(job.id)' did not finish within \(seconds) s; it keeps running: poll GET /v1/videos/\(job.id)")
                 return try Self.errorResponse(error, headers: headers, request: request, context: context)

@@ -21,7 +21,7 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     @Sendable func create(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            try JSONCoding.encoder.encode(VideoObject(try await createJob(request)), from: request, context: context)
+            try JSONCoding.encoder.encode(video(try await createJob(request)), from: request, context: context)
         }
     }
 
@@ -45,7 +45,7 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     @Sendable func retrieve(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            try JSONCoding.encoder.encode(VideoObject(try await record(request, context)), from: request, context: context)
+            try JSONCoding.encoder.encode(video(try await record(request, context)), from: request, context: context)
         }
     }
 
@@ -69,7 +69,7 @@ struct VideoController<Context: RequestContext>: Sendable {
                 throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(after)'")
             }
             let page = try await api.store.list(tenant: caller.listFilter, after: after, limit: limit, order: order)
-            let videos = page.jobs.map(VideoObject.init)
+            let videos = page.jobs.map(video)
             let list = VideoList(data: videos, firstId: videos.first?.id, lastId: videos.last?.id, hasMore: page.hasMore)
             return try JSONCoding.encoder.encode(list, from: request, context: context)
         }
@@ -131,12 +131,12 @@ struct VideoController<Context: RequestContext>: Sendable {
             let (body, output) = AsyncStream.makeStream(of: ByteBuffer.self)
             let producer = Task {
                 var last = first
-                output.yield(Self.serverSentEvent(first))
+                output.yield(serverSentEvent(first))
                 if !first.phase.isTerminal {
                     for await record in updates {
                         guard record.updatedAt >= last.updatedAt else { continue }
                         last = record
-                        output.yield(Self.serverSentEvent(record))
+                        output.yield(serverSentEvent(record))
                         if record.phase.isTerminal { break }
                     }
                 }
@@ -151,10 +151,13 @@ struct VideoController<Context: RequestContext>: Sendable {
         }
     }
 
-    static func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
-        let json = (try? JSONCoding.encoder.encode(VideoObject(record))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
+        let json = (try? JSONCoding.encoder.encode(video(record))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ByteBuffer(string: "event: progress\ndata: \(json)\n\n")
     }
+
+    /// The API object of a record, with this server's retention.
+    func video(_ record: JobRecord) -> VideoObject { VideoObject(record, retention: api.limits.retention) }
 
     /// The size of a stored artifact; `not_found` when the file is gone.
     static func storedSize(of path: String, job: JobID) throws(TurboServeError) -> Int {

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Logging
+import SchedulingCore
 import ServiceLifecycle
 import TurboServeDomain
 
@@ -52,8 +53,7 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
     /// (other than already gone) is logged and left for the next sweep.
     @discardableResult
     public func sweep() async throws -> [JobID] {
-        let (seconds, attoseconds) = retention.components
-        let cutoff = now().addingTimeInterval(-(Double(seconds) + Double(attoseconds) * 1e-18))
+        let cutoff = now().addingTimeInterval(-retention.seconds)
         var expired: [JobID] = []
         var skipped: Set<JobID> = []
         while true {

@@ -49,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         limits.minFreeDiskBytes = Int64(settings.storage.minFreeDiskMB) << 20
         limits.maxQueuedJobs = settings.limits.maxQueuedJobs
         limits.syncTimeout = .milliseconds(Int64(settings.limits.syncTimeoutSeconds * 1000))
+        limits.retention = settings.storage.retentionHours > 0 ? .seconds(settings.storage.retentionHours * 3600) : nil
         let api = VideoAPI(
             store: store, validator: JobValidator(availableModels: models, defaultModel: settings.engines.defaultModel),
             uploadsDirectory: data.appendingPathComponent("uploads"), limits: limits,
