@@ -9,6 +9,7 @@ enum OpenAPIDocument {
     "version": "0.1.0",
     "description": "OpenAI Videos API compatible endpoints with TurboDiffusion's knobs as extra fields. Errors use OpenAI's shape: {\"error\": {\"message\", \"type\", \"param\", \"code\"}}."
   },
+  "security": [{}, {"apiKey": []}],
   "paths": {
     "/v1/videos": {
       "post": {
@@ -100,6 +101,9 @@ enum OpenAPIDocument {
   "components": {
     "parameters": {
       "VideoID": {"name": "video_id", "in": "path", "required": true, "schema": {"type": "string"}}
+    },
+    "securitySchemes": {
+      "apiKey": {"type": "http", "scheme": "bearer", "description": "Required on /v1/* when the server has auth.api_keys; each key acts for one tenant and sees only its jobs (401 invalid_api_key otherwise)."}
     },
     "requestBodies": {
       "CreateVideo": {
