@@ -8,6 +8,7 @@ import TurboServeDomain
 /// Outcomes, each carrying the job id in `X-Video-Id`:
 /// - the job succeeded: 200 `video/mp4`, the whole file;
 /// - the job failed or was cancelled: the OpenAI-shaped error of the job's own code (status mapped by `APIError`);
+/// - a replayed job whose files retention deleted: 404 `video_expired`;
 /// - `limits.syncTimeout` passed first: 504 `wait_timeout`; the job keeps running and can be polled by its id.
 /// A request that is refused before a job exists (validation, queue full, disk full) gets the usual error and no
 /// header. An Idempotency-Key replay waits for (or returns) the first job.
@@ -23,15 +24,23 @@ extension VideoController {
                 return try Self.errorResponse(error, headers: headers, request: request, context: context)
             }
             guard finished.phase == .succeeded, let path = finished.videoPath else {
-                let code = finished.errorCode.flatMap(TurboServeError.Code.init(rawValue:)) ?? .internalError
-                let error = TurboServeError(code, finished.errorMessage ?? "video '\(job.id)' \(finished.phase.rawValue)")
-                return try Self.errorResponse(error, headers: headers, request: request, context: context)
+                return try Self.errorResponse(Self.failure(of: finished), headers: headers, request: request, context: context)
             }
             var fileHeaders = headers
             fileHeaders[.contentType] = "video/mp4"
             fileHeaders[.contentLength] = String(try Self.storedSize(of: path, job: job.id))
             return Response(status: .ok, headers: fileHeaders, body: try await FileIO().loadFile(path: path, context: context))
         }
+    }
+
+    /// Why a finished job has no video to send: its own error (failed, cancelled), or retention deleted it (an
+    /// Idempotency-Key replay of an old job).
+    static func failure(of job: JobRecord) -> TurboServeError {
+        if job.phase == .succeeded {
+            return TurboServeError(.videoExpired, field: "video_id", "the content of video '\(job.id)' expired: retention deleted it")
+        }
+        let code = job.errorCode.flatMap(TurboServeError.Code.init(rawValue:)) ?? .internalError
+        return TurboServeError(code, job.errorMessage ?? "video '\(job.id)' \(job.phase.rawValue)")
     }
 
     /// An `APIError` response with extra headers (the job id) that a thrown error could not carry.

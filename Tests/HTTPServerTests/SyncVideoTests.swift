@@ -95,4 +95,24 @@ struct SyncVideoTests {
         }
         #expect(try await store.countByPhase().isEmpty)
     }
+
+    @Test func aReplayOfAnExpiredVideoIs404VideoExpired() async throws {
+        let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: "once"]
+        let body = #"{"prompt": "a fox", "steps": 1}"#
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/videos", method: .post, headers: headers, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
+            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
+                _ = try await store.advance("video_1", worker: "w", to: state, reason: nil)
+            }
+            _ = try await store.complete("video_1", worker: "w", videoPath: "/gone.mp4", thumbnailPath: nil)
+            _ = try await store.markExpired("video_1")
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: headers, body: ByteBuffer(string: body)) { (response: TestResponse) throws in
+                #expect(response.status == .notFound)
+                #expect(response.headers[Self.videoID] == "video_1")
+                let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                #expect(error["code"] as? String == "video_expired")
+            }
+        }
+    }
 }

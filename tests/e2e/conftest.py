@@ -50,7 +50,7 @@ class Server:
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
-        subprocess.run(["pkill", "-9", "-f", f"--work-dir {self.data_dir}/work"], check=False)
+        subprocess.run(["pkill", "-9", "-f", "--", f"--work-dir {self.data_dir}/work"], check=False)  # "--": the pattern starts with a dash
 
     def stop(self):
         if self.process and self.process.poll() is None:
