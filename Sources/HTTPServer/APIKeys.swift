@@ -1,5 +1,4 @@
 import Foundation
-import JobStore
 import TurboServeDomain
 
 /// Who may call `/v1/*` and which tenant each caller acts for. With no keys, auth is off: anyone may call, new jobs
@@ -28,16 +27,4 @@ public struct APIKeys: Sendable {
         }
         return Caller(tenant: tenant, isolated: true)
     }
-}
-
-/// The tenant a request acts for, and whether it is confined to that tenant's jobs.
-public struct Caller: Sendable, Hashable {
-    public let tenant: TenantID
-    /// False when auth is off: the caller sees every job.
-    public let isolated: Bool
-
-    /// The tenant filter for `list`.
-    var listFilter: TenantID? { isolated ? tenant : nil }
-
-    func sees(_ record: JobRecord) -> Bool { !isolated || record.tenant == tenant }
 }

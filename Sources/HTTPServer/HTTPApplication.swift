@@ -11,6 +11,7 @@ public enum HTTPApplication {
         metrics: @escaping @Sendable () async -> String = { "" }
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        // First, so that every route added after it (Hummingbird applies middleware to later routes) is guarded.
         router.add(middleware: APIKeyMiddleware(keys: api.keys))
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
