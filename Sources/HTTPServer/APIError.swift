@@ -13,12 +13,12 @@ public struct APIError: HTTPResponseError {
         case .invalidValue, .missingField, .unknownModel, .unsupportedForModel, .malformedRequest: .badRequest
         case .unauthorized, .invalidAPIKey: .unauthorized
         case .notFound, .videoExpired: .notFound
-        case .conflict: .conflict
+        case .conflict, .cancelled: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .queueFull: .tooManyRequests
         case .notReady, .diskFull: .serviceUnavailable
         case .waitTimeout: .gatewayTimeout
-        case .engineOutOfMemory, .engineCrashed, .engineError, .modelMissing, .cancelled, .internalError: .internalServerError
+        case .engineOutOfMemory, .engineCrashed, .engineError, .modelMissing, .internalError: .internalServerError
         }
     }
 

@@ -48,6 +48,7 @@ enum OpenAPIDocument {
         "responses": {
           "200": {"description": "The MP4 (H.264, yuv420p).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
           "400": {"$ref": "#/components/responses/Error"},
+          "409": {"description": "cancelled: the job was deleted while the request waited.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "429": {"$ref": "#/components/responses/Error"},
           "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "504": {"description": "wait_timeout: the job did not finish in time and keeps running; poll it by the id in X-Video-Id.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

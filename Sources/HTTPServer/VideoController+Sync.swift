@@ -7,7 +7,8 @@ import TurboServeDomain
 ///
 /// Outcomes, each carrying the job id in `X-Video-Id`:
 /// - the job succeeded: 200 `video/mp4`, the whole file;
-/// - the job failed or was cancelled: the OpenAI-shaped error of the job's own code (status mapped by `APIError`);
+/// - the job failed: the OpenAI-shaped error of the job's own code (status mapped by `APIError`);
+/// - the job was cancelled (`DELETE`) meanwhile: 409 `cancelled`;
 /// - a replayed job whose files retention deleted: 404 `video_expired`;
 /// - `limits.syncTimeout` passed first: 504 `wait_timeout`; the job keeps running and can be polled by its id.
 /// A request that is refused before a job exists (validation, queue full, disk full) gets the usual error and no
@@ -39,8 +40,11 @@ extension VideoController {
         if job.phase == .succeeded {
             return TurboServeError(.videoExpired, field: "video_id", "the content of video '\(job.id)' expired: retention deleted it")
         }
+        if job.phase == .cancelled {
+            return TurboServeError(.cancelled, field: "video_id", "video '\(job.id)' was cancelled (DELETE /v1/videos/\(job.id)) before it finished")
+        }
         let code = job.errorCode.flatMap(TurboServeError.Code.init(rawValue:)) ?? .internalError
-        return TurboServeError(code, job.errorMessage ?? "video '\(job.id)' \(job.phase.rawValue)")
+        return TurboServeError(code, job.errorMessage ?? "video '\(job.id)' failed")
     }
 
     /// An `APIError` response with extra headers (the job id) that a thrown error could not carry.

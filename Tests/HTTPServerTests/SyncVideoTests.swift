@@ -115,4 +115,20 @@ struct SyncVideoTests {
             }
         }
     }
+
+    @Test func aJobCancelledWhileWaitingIs409Cancelled() async throws {
+        let canceller = Task { [store, hub] in
+            while hub.subscriberCount == 0 { await Task.yield() }
+            if let cancelled = try await store.cancel("video_1") { hub.publish(cancelled) } // what DELETE does
+        }
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in
+                #expect(response.status == .conflict)
+                #expect(response.headers[Self.videoID] == "video_1")
+                let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                #expect(error["code"] as? String == "cancelled")
+            }
+        }
+        try await canceller.value
+    }
 }
