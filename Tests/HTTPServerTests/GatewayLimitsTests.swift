@@ -23,7 +23,7 @@ struct GatewayLimitsTests {
                     #expect(response.status == expected)
                     guard expected == .tooManyRequests else { return }
                     #expect(response.headers[.retryAfter] != nil)
-                    let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                    let error = try response.apiError()
                     #expect(error["code"] as? String == "queue_full" && error["type"] as? String == "rate_limit_error")
                 }
             }
@@ -45,20 +45,20 @@ struct GatewayLimitsTests {
             }
             let done = try await store.complete("video_1", worker: "w", videoPath: "/gone.mp4", thumbnailPath: "/gone.jpg")
             try await client.execute(uri: "/v1/videos/video_1", method: .get) { (response: TestResponse) throws in
-                let video = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                let video = try response.jsonObject()
                 #expect(video["expires_at"] as? Int == Int(done.completedAt!.timeIntervalSince1970) + 3600)
             }
             let expired = try await store.markExpired("video_1")
             for variant in ["video", "thumbnail"] {
                 try await client.execute(uri: "/v1/videos/video_1/content?variant=\(variant)", method: .get) { (response: TestResponse) throws in
                     #expect(response.status == .notFound)
-                    let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                    let error = try response.apiError()
                     #expect(error["code"] as? String == "video_expired" && error["param"] as? String == "video_id")
                 }
             }
             try await client.execute(uri: "/v1/videos/video_1", method: .get) { (response: TestResponse) throws in
                 #expect(response.status == .ok)
-                let video = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                let video = try response.jsonObject()
                 #expect(video["status"] as? String == "completed")
                 #expect(video["expires_at"] as? Int == Int(expired.expiredAt!.timeIntervalSince1970))
             }

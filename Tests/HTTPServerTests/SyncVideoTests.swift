@@ -64,7 +64,7 @@ struct SyncVideoTests {
             try await client.execute(uri: "/v1/videos/sync", method: .post, headers: [.contentType: form.contentType], body: form.body) { (response: TestResponse) throws in
                 #expect(response.status == .internalServerError)
                 #expect(response.headers[Self.videoID] == "video_1")
-                let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                let error = try response.apiError()
                 #expect(error["code"] as? String == "engine_out_of_memory")
                 #expect(error["message"] as? String == "the engine ran out of memory")
             }
@@ -77,7 +77,7 @@ struct SyncVideoTests {
             try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in
                 #expect(response.status == .gatewayTimeout)
                 #expect(response.headers[Self.videoID] == "video_1")
-                let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                let error = try response.apiError()
                 #expect(error["code"] as? String == "wait_timeout")
                 #expect((error["message"] as? String)?.contains("/v1/videos/video_1") == true)
             }
@@ -110,7 +110,7 @@ struct SyncVideoTests {
             try await client.execute(uri: "/v1/videos/sync", method: .post, headers: headers, body: ByteBuffer(string: body)) { (response: TestResponse) throws in
                 #expect(response.status == .notFound)
                 #expect(response.headers[Self.videoID] == "video_1")
-                let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                let error = try response.apiError()
                 #expect(error["code"] as? String == "video_expired")
             }
         }
@@ -125,7 +125,7 @@ struct SyncVideoTests {
             try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in
                 #expect(response.status == .conflict)
                 #expect(response.headers[Self.videoID] == "video_1")
-                let error = try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+                let error = try response.apiError()
                 #expect(error["code"] as? String == "cancelled")
             }
         }

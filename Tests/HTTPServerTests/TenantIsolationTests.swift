@@ -21,11 +21,11 @@ struct TenantIsolationTests {
     }
 
     func error(_ response: TestResponse) throws -> [String: Any] {
-        try #require((try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["error"] as? [String: Any])
+        try response.apiError()
     }
 
     func ids(_ response: TestResponse) throws -> [String] {
-        let list = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+        let list = try response.jsonObject()
         return (list["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
     }
 
@@ -35,7 +35,7 @@ struct TenantIsolationTests {
                 try await client.execute(uri: "/v1/videos", method: .post, headers: headers, body: ByteBuffer(string: #"{"prompt": "p"}"#)) { (response: TestResponse) throws in
                     #expect(response.status == .unauthorized)
                     #expect(response.headers[.wwwAuthenticate] == "Bearer")
-                    let body = try error(response)
+                    let body = try response.apiError()
                     #expect(body["code"] as? String == "invalid_api_key" && body["type"] as? String == "authentication_error")
                 }
             }
@@ -57,7 +57,7 @@ struct TenantIsolationTests {
             for (uri, method) in [("/v1/videos/video_1", HTTPRequest.Method.get), ("/v1/videos/video_1/content", .get), ("/v1/videos/video_1/events", .get), ("/v1/videos/video_1", .delete)] {
                 try await client.execute(uri: uri, method: method, headers: Self.globex) { (response: TestResponse) throws in
                     #expect(response.status == .notFound, "\(method) \(uri)")
-                    #expect(try error(response)["message"] as? String == "no video with id 'video_1'")
+                    #expect(try response.apiError()["message"] as? String == "no video with id 'video_1'")
                 }
             }
             try await client.execute(uri: "/v1/videos?after=video_1", method: .get, headers: Self.globex) { #expect($0.status == .badRequest) }
