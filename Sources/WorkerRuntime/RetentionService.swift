@@ -22,10 +22,12 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
     let clock: C
     let now: @Sendable () -> Date
     let logger: Logger
+    let metrics: ServiceMetrics?
     /// Jobs expired per store call; a sweep loops until nothing is due.
     let batchSize: Int
 
-    public init(store: any JobStore, retention: Duration, interval: Duration, clock: C, now: @escaping @Sendable () -> Date = Date.init, logger: Logger, batchSize: Int = 100) {
+    public init(store: any JobStore, retention: Duration, interval: Duration, clock: C, now: @escaping @Sendable () -> Date = Date.init, logger: Logger, metrics: ServiceMetrics? = nil, batchSize: Int = 100) {
+        self.metrics = metrics
         self.store = store
         self.retention = retention
         self.interval = interval
@@ -40,7 +42,10 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
             while !Task.isCancelled {
                 do {
                     let expired = try await sweep()
-                    if !expired.isEmpty { logger.info("retention deleted outputs", metadata: ["jobs": "\(expired.count)"]) }
+                    if !expired.isEmpty {
+                        logger.info("retention deleted outputs", metadata: ["jobs": "\(expired.count)"])
+                        metrics?.videosExpired(expired.count)
+                    }
                 } catch {
                     logger.warning("retention sweep failed; retrying next interval", metadata: ["error": "\(error)"])
                 }

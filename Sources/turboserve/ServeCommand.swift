@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.storage.retentionHours > 0 {
             services.append(RetentionService(
                 store: store, retention: .seconds(settings.storage.retentionHours * 3600),
-                interval: .seconds(settings.storage.retentionSweepSeconds), clock: ContinuousClock(), logger: logger))
+                interval: .seconds(settings.storage.retentionSweepSeconds), clock: ContinuousClock(), logger: logger, metrics: metrics))
         }
         if !noEngine {
             let nodeWorkers = NodeWorkers(

@@ -49,9 +49,10 @@ struct RetentionServiceTests {
         let old = try #require(try await store.get("old"))
 
         let clock = ManualClock()
+        let metrics = ServiceMetrics()
         let service = RetentionService(
             store: store, retention: .seconds(3600), interval: .seconds(600), clock: clock,
-            now: { [wall] in wall.now }, logger: Logger(label: "test"))
+            now: { [wall] in wall.now }, logger: Logger(label: "test"), metrics: metrics)
         let running = Task { try await service.run() }
 
         await clock.sleepStarted(count: 1) // the sweep at start: nothing is an hour old yet
@@ -74,6 +75,7 @@ struct RetentionServiceTests {
         let waiting = try await store.get("waiting")
         #expect(waiting?.phase == .queued && waiting?.expiredAt == nil)
         #expect(try await store.expirable(finishedBefore: .distantFuture, limit: 10).isEmpty)
+        #expect(metrics.exposition().contains("turboserve_videos_expired_total 2"))
 
         running.cancel()
         await #expect(throws: CancellationError.self) { try await running.value }
