@@ -32,6 +32,13 @@ struct NodeWorkers {
     let logger: Logger
     let startupGate = StartupGate()
 
+    /// Gives back to the queue every job a worker of a previous `serve` process still held, before any worker
+    /// starts. The embedded store belongs to this node alone, so every holder is gone — including workers of
+    /// devices no longer in `engines.devices`, which their own start-up recovery would never reach.
+    func recoverJobsOfPreviousProcess() async throws -> [JobID] {
+        try await store.requeueExpired(now: .distantFuture, worker: nil, maxAttempts: maxAttempts)
+    }
+
     /// The service of the engine on `device`, the `index`-th of the node; `readiness` turns true once its engine
     /// has answered the handshake.
     func service(index: Int, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {

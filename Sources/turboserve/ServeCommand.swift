@@ -85,6 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
                 maxQueued: settings.limits.maxQueuedJobs,
                 claimWindow: settings.engines.devices.count > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
                 metrics: metrics, progress: progress, pool: workers, logger: logger)
+            let recovered = try await nodeWorkers.recoverJobsOfPreviousProcess()
+            if !recovered.isEmpty { logger.info("requeued jobs of the previous process", metadata: ["jobs": "\(recovered.count)"]) }
             for (index, (device, readiness)) in zip(settings.engines.devices, engineReadiness).enumerated() {
                 services.append(nodeWorkers.service(index: index, device: device, readiness: readiness))
             }

@@ -2,6 +2,7 @@
 both, every job done exactly once."""
 
 import subprocess
+import time
 from pathlib import Path
 
 import requests
@@ -29,3 +30,23 @@ def test_two_engines_share_the_queue(make_server):
     succeeded = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                     if line.startswith("turboserve_jobs_total{") and 'status="succeeded"' in line)
     assert succeeded == 12
+
+
+def test_jobs_held_by_a_removed_engine_are_recovered(make_server):
+    """SIGKILL while both engines work, restart with one: the jobs the second engine held complete too."""
+    server = make_server(TURBOSERVE_ENGINES_DEVICES="cpu,cpu", TURBOSERVE_SCHEDULER_MAX_BATCH_SIZE="1")
+    ids = [requests.post(server.url + "/v1/videos", json={"prompt": f"job {i}", "steps": 4, "num_frames": 33}, timeout=10).json()["id"]
+           for i in range(6)]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        statuses = [requests.get(f"{server.url}/v1/videos/{i}", timeout=10).json()["status"] for i in ids]
+        if statuses.count("in_progress") >= 2:
+            break
+        time.sleep(0.02)
+    assert statuses.count("in_progress") >= 2, statuses
+    server.kill()
+
+    server.env = {"TURBOSERVE_ENGINES_DEVICES": "cpu"}
+    server.start()
+    videos = server.wait_all_finished(ids, timeout=240)
+    assert {v["status"] for v in videos.values()} == {"completed"}
