@@ -11,13 +11,14 @@ public struct APIError: HTTPResponseError {
     public var status: HTTPResponse.Status {
         switch error.code {
         case .invalidValue, .missingField, .unknownModel, .unsupportedForModel, .malformedRequest: .badRequest
-        case .unauthorized: .unauthorized
-        case .notFound: .notFound
-        case .conflict: .conflict
+        case .unauthorized, .invalidAPIKey: .unauthorized
+        case .notFound, .videoExpired: .notFound
+        case .conflict, .cancelled: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .queueFull: .tooManyRequests
         case .notReady, .diskFull: .serviceUnavailable
-        case .engineOutOfMemory, .engineCrashed, .preempted, .engineError, .modelMissing, .cancelled, .internalError: .internalServerError
+        case .waitTimeout: .gatewayTimeout
+        case .engineOutOfMemory, .engineCrashed, .preempted, .engineError, .modelMissing, .internalError: .internalServerError
         }
     }
 
@@ -47,6 +48,7 @@ public struct APIError: HTTPResponseError {
         var response = try JSONCoding.encoder.encode(body, from: request, context: context)
         response.status = status
         if [.queueFull, .notReady, .diskFull].contains(error.code) { response.headers[.retryAfter] = "2" }
+        if error.code == .invalidAPIKey { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
 }

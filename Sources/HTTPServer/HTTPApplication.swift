@@ -2,8 +2,8 @@ import Hummingbird
 import JobStore
 import TurboServeDomain
 
-/// Builds the router: `/v1/videos…`, `/healthz` (the process is up) and `/readyz` (the engines answered their
-/// handshake and warmed up). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
+/// Builds the router: `/v1/videos…` (behind the API keys, when configured), `/healthz` (the process is up) and
+/// `/readyz` (the engines answered their handshake and warmed up). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
 public enum HTTPApplication {
     /// `metrics` renders the Prometheus text exposition served at `/metrics`; `ui` serves the web UI at `/`;
     /// `workers` snapshots each worker's engine for `/v1/operations`.
@@ -14,6 +14,8 @@ public enum HTTPApplication {
         workers: @escaping @Sendable () async -> [EngineActivity] = { [] }
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        // First, so that every route added after it (Hummingbird applies middleware to later routes) is guarded.
+        router.add(middleware: APIKeyMiddleware(keys: api.keys))
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             guard await isReady() else { throw APIError(TurboServeError(.notReady, "the engine is starting; retry shortly")) }

@@ -9,19 +9,14 @@ enum OpenAPIDocument {
     "version": "0.1.0",
     "description": "OpenAI Videos API compatible endpoints with TurboDiffusion's knobs as extra fields. Errors use OpenAI's shape: {\"error\": {\"message\", \"type\", \"param\", \"code\"}}."
   },
+  "security": [{}, {"apiKey": []}],
   "paths": {
     "/v1/videos": {
       "post": {
         "operationId": "createVideo",
         "summary": "Queue a video generation job (JSON or multipart/form-data with input_reference for image-to-video).",
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "Replays return the first job; a different request under the same key is 409."}],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/CreateVideo"}},
-            "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideo"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB."}}}]}}
-          }
-        },
+        "requestBody": {"$ref": "#/components/requestBodies/CreateVideo"},
         "responses": {
           "200": {"description": "The queued job.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Video"}}}},
           "400": {"$ref": "#/components/responses/Error"},
@@ -41,6 +36,22 @@ enum OpenAPIDocument {
         "responses": {
           "200": {"description": "A page of videos.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoList"}}}},
           "400": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/v1/videos/sync": {
+      "post": {
+        "operationId": "createVideoSync",
+        "summary": "vLLM-Omni compatible: the same request as createVideo, answered with the finished MP4 once the job ends (bounded by limits.sync_timeout_seconds). Every answer about a created job carries its id in X-Video-Id.",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "A replay waits for (or returns) the first job."}],
+        "requestBody": {"$ref": "#/components/requestBodies/CreateVideo"},
+        "responses": {
+          "200": {"description": "The MP4 (H.264, yuv420p).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "409": {"description": "cancelled: the job was deleted while the request waited.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "429": {"$ref": "#/components/responses/Error"},
+          "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "504": {"description": "wait_timeout: the job did not finish in time and keeps running; poll it by the id in X-Video-Id.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
     },
@@ -110,6 +121,21 @@ enum OpenAPIDocument {
   "components": {
     "parameters": {
       "VideoID": {"name": "video_id", "in": "path", "required": true, "schema": {"type": "string"}}
+    },
+    "securitySchemes": {
+      "apiKey": {"type": "http", "scheme": "bearer", "description": "Required on /v1/* when the server has auth.api_keys; each key acts for one tenant and sees only its jobs (401 invalid_api_key otherwise)."}
+    },
+    "requestBodies": {
+      "CreateVideo": {
+        "required": true,
+        "content": {
+          "application/json": {"schema": {"$ref": "#/components/schemas/CreateVideo"}},
+          "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideo"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB."}}}]}}
+        }
+      }
+    },
+    "headers": {
+      "VideoID": {"description": "The id of the job this answer is about.", "schema": {"type": "string"}}
     },
     "responses": {
       "Error": {"description": "An OpenAI-shaped error naming the offending field in `param`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -11,8 +11,14 @@ public struct VideoAPI: Sendable {
         public var maxUploadBytes = 16 << 20
         public var defaultListLimit = 20
         public var maxListLimit = 100
+        /// New jobs are refused with `queue_full` (429) while this many jobs are queued; nil: unbounded.
+        public var maxQueuedJobs: Int?
         /// New jobs are refused with `disk_full` (503) while the output volume has less free space than this.
         public var minFreeDiskBytes: Int64 = 0
+        /// How long `POST /v1/videos/sync` waits for its job before answering 504 `wait_timeout`.
+        public var syncTimeout: Duration = .seconds(600)
+        /// How long finished videos are kept (`storage.retention_hours`), reported as `expires_at`; nil: forever.
+        public var retention: Duration?
         public init() {}
     }
 
@@ -26,6 +32,8 @@ public struct VideoAPI: Sendable {
     public let jobCancelled: @Sendable (JobID) -> Void
     /// Live updates for SSE subscribers; the worker publishes into it.
     public let progress: ProgressHub
+    /// API keys and their tenants; empty: auth off.
+    public let keys: APIKeys
 
     public init(
         store: any JobStore, validator: JobValidator = JobValidator(), uploadsDirectory: URL, limits: Limits = Limits(),
@@ -33,9 +41,10 @@ public struct VideoAPI: Sendable {
         randomSeed: @escaping @Sendable () -> Int64 = { Int64.random(in: JobValidator.seedRange) },
         jobCreated: @escaping @Sendable (JobRecord) -> Void = { _ in },
         jobCancelled: @escaping @Sendable (JobID) -> Void = { _ in },
-        progress: ProgressHub = ProgressHub()
+        progress: ProgressHub = ProgressHub(), keys: APIKeys = APIKeys()
     ) {
         self.progress = progress
+        self.keys = keys
         self.store = store
         self.validator = validator
         self.uploadsDirectory = uploadsDirectory
@@ -61,7 +70,7 @@ public struct VideoAPI: Sendable {
             // the identical job (and the identical video) instead of looking like a different request.
             let keyedSeed = idempotencyKey.map { Self.seed(fromKey: $0, tenant: tenant) }
             let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
-            let (record, created) = try await store.create(NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey))
+            let (record, created) = try await store.create(NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs))
             if created { jobCreated(record) } else if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
             return record
         } catch {
@@ -113,5 +122,13 @@ public struct VideoAPI: Sendable {
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpg" }
         if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "webp" }
         return nil
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }

@@ -11,6 +11,7 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("videos", use: create)
+        group.post("videos/sync", use: createAndWait)
         group.get("videos", use: list)
         group.get("videos/{id}", use: retrieve)
         group.delete("videos/{id}", use: delete)
@@ -20,28 +21,31 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     @Sendable func create(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let contentType = request.headers[.contentType] ?? "application/json"
-            let fields: VideoRequestFields
-            var image: MultipartFormData.Part?
-            if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
-                let body = try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes)
-                let form = try MultipartFormData(body: body, boundary: boundary)
-                fields = VideoRequestFields(values: form.fields)
-                image = form.part(named: "input_reference")
-            } else if contentType.lowercased().hasPrefix("application/json") {
-                fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
-            } else {
-                throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(contentType)'")
-            }
-            let record = try await api.create(
-                fields: fields, image: image, tenant: .default, idempotencyKey: request.headers[.idempotencyKey])
-            return try JSONCoding.encoder.encode(VideoObject(record), from: request, context: context)
+            try JSONCoding.encoder.encode(video(try await createJob(request)), from: request, context: context)
         }
+    }
+
+    /// Reads a create request (JSON, or multipart with an optional `input_reference` image) and stores the job.
+    func createJob(_ request: Request) async throws -> JobRecord {
+        let contentType = request.headers[.contentType] ?? "application/json"
+        let fields: VideoRequestFields
+        var image: MultipartFormData.Part?
+        if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
+            let body = try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes)
+            let form = try MultipartFormData(body: body, boundary: boundary)
+            fields = VideoRequestFields(values: form.fields)
+            image = form.part(named: "input_reference")
+        } else if contentType.lowercased().hasPrefix("application/json") {
+            fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
+        } else {
+            throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(contentType)'")
+        }
+        return try await api.create(fields: fields, image: image, tenant: try caller(request).tenant, idempotencyKey: request.headers[.idempotencyKey])
     }
 
     @Sendable func retrieve(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            try JSONCoding.encoder.encode(VideoObject(try await record(context)), from: request, context: context)
+            try JSONCoding.encoder.encode(video(try await record(request, context)), from: request, context: context)
         }
     }
 
@@ -59,12 +63,13 @@ struct VideoController<Context: RequestContext>: Sendable {
             guard let order = ListOrder(rawValue: orderText) else {
                 throw TurboServeError(.invalidValue, field: "order", "order must be one of asc, desc; got '\(orderText)'")
             }
+            let caller = try caller(request)
             let after = query["after"].map { JobID(String($0)) }
-            if let after, try await api.store.get(after) == nil {
+            if let after, try await api.store.get(after).map(caller.sees) != true {
                 throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(after)'")
             }
-            let page = try await api.store.list(tenant: .default, after: after, limit: limit, order: order)
-            let videos = page.jobs.map(VideoObject.init)
+            let page = try await api.store.list(tenant: caller.listFilter, after: after, limit: limit, order: order)
+            let videos = page.jobs.map(video)
             let list = VideoList(data: videos, firstId: videos.first?.id, lastId: videos.last?.id, hasMore: page.hasMore)
             return try JSONCoding.encoder.encode(list, from: request, context: context)
         }
@@ -72,7 +77,7 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     @Sendable func delete(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let existing = try await record(context)
+            let existing = try await record(request, context)
             if !existing.phase.isTerminal {
                 if let cancelled = try await api.store.cancel(existing.id) { api.progress.publish(cancelled) }
                 api.jobCancelled(existing.id)
@@ -84,7 +89,7 @@ struct VideoController<Context: RequestContext>: Sendable {
     /// The MP4 (or `variant=thumbnail`), with single-range `Range: bytes=a-b` support.
     @Sendable func content(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let job = try await record(context)
+            let job = try await record(request, context)
             let variant = request.uri.queryParameters["variant"].map(String.init) ?? "video"
             let path: String?
             let contentType: String
@@ -93,12 +98,13 @@ struct VideoController<Context: RequestContext>: Sendable {
             case "thumbnail": (path, contentType) = (job.thumbnailPath, "image/jpeg")
             default: throw TurboServeError(.invalidValue, field: "variant", "variant must be one of video, thumbnail; got '\(variant)'")
             }
+            if job.phase == .succeeded, let expiredAt = job.expiredAt {
+                throw TurboServeError(.videoExpired, field: "video_id", "the content of video '\(job.id)' expired: retention deleted it at \(expiredAt.formatted(.iso8601))")
+            }
             guard job.phase == .succeeded, let path else {
                 throw TurboServeError(.conflict, field: "video_id", "video '\(job.id)' has no content yet: its status is \(job.phase.apiStatus)")
             }
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil else {
-                throw TurboServeError(.notFound, field: "video_id", "the content of video '\(job.id)' is no longer stored")
-            }
+            let size = try Self.storedSize(of: path, job: job.id)
             var headers: HTTPFields = [.contentType: contentType, .acceptRanges: "bytes"]
             if let rangeHeader = request.headers[.range] {
                 guard let range = ByteRange.parse(rangeHeader, size: size) else {
@@ -121,16 +127,16 @@ struct VideoController<Context: RequestContext>: Sendable {
         try await Self.translatingErrors {
             let id = JobID(try context.parameters.require("id"))
             let updates = api.progress.subscribe(id)
-            let first = try await record(context)
+            let first = try await record(request, context)
             let (body, output) = AsyncStream.makeStream(of: ByteBuffer.self)
             let producer = Task {
                 var last = first
-                output.yield(Self.serverSentEvent(first))
+                output.yield(serverSentEvent(first))
                 if !first.phase.isTerminal {
                     for await record in updates {
                         guard record.updatedAt >= last.updatedAt else { continue }
                         last = record
-                        output.yield(Self.serverSentEvent(record))
+                        output.yield(serverSentEvent(record))
                         if record.phase.isTerminal { break }
                     }
                 }
@@ -145,14 +151,33 @@ struct VideoController<Context: RequestContext>: Sendable {
         }
     }
 
-    static func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
-        let json = (try? JSONCoding.encoder.encode(VideoObject(record))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
+        let json = (try? JSONCoding.encoder.encode(video(record))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ByteBuffer(string: "event: progress\ndata: \(json)\n\n")
     }
 
-    private func record(_ context: Context) async throws -> JobRecord {
+    /// The API object of a record, with this server's retention.
+    func video(_ record: JobRecord) -> VideoObject { VideoObject(record, retention: api.limits.retention) }
+
+    /// The size of a stored artifact; `not_found` when the file is gone.
+    static func storedSize(of path: String, job: JobID) throws(TurboServeError) -> Int {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil else {
+            throw TurboServeError(.notFound, field: "video_id", "the content of video '\(job)' is no longer stored")
+        }
+        return size
+    }
+
+    /// The request's caller (tenant), from its `Authorization` header.
+    func caller(_ request: Request) throws(TurboServeError) -> Caller {
+        try api.keys.caller(authorization: request.headers[.authorization])
+    }
+
+    /// The job named by the `id` path parameter, if the caller may see it; `not_found` otherwise (another
+    /// tenant's job answers exactly like a missing one).
+    private func record(_ request: Request, _ context: Context) async throws -> JobRecord {
         let id = try context.parameters.require("id")
-        guard let record = try await api.store.get(JobID(id)) else {
+        let caller = try caller(request)
+        guard let record = try await api.store.get(JobID(id)), caller.sees(record) else {
             throw TurboServeError(.notFound, field: "video_id", "no video with id '\(id)'")
         }
         return record

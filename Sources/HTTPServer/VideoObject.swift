@@ -35,7 +35,9 @@ struct VideoObject: Encodable, Sendable {
         let message: String
     }
 
-    init(_ record: JobRecord) {
+    /// `retention` (how long finished videos are kept) sets `expires_at` of a succeeded video; once retention has
+    /// deleted the files it is the time that happened.
+    init(_ record: JobRecord, retention: Duration? = nil) {
         let spec = record.spec
         id = record.id.rawValue
         model = spec.model
@@ -43,7 +45,10 @@ struct VideoObject: Encodable, Sendable {
         progress = Self.progress(record)
         createdAt = Int(record.createdAt.timeIntervalSince1970)
         completedAt = record.completedAt.map { Int($0.timeIntervalSince1970) }
-        expiresAt = nil
+        let expiry = record.expiredAt ?? retention.flatMap { kept in
+            record.phase == .succeeded ? record.completedAt?.addingTimeInterval(kept.timeInterval) : nil
+        }
+        expiresAt = expiry.map { Int($0.timeIntervalSince1970) }
         size = "\(spec.width)x\(spec.height)"
         seconds = Self.format(seconds: Double(spec.frames - 1) / Double(spec.fps))
         error = record.phase == .failed || record.phase == .cancelled

@@ -30,6 +30,7 @@ public final class InMemoryJobStore: JobStore {
                 return (existing, false)
             }
             guard s.jobs[job.id] == nil else { throw TurboServeError(.conflict, "job \(job.id) already exists") }
+            if job.maxQueued != nil { try job.checkRoom(queued: s.jobs.values.count(where: { $0.phase == .queued })) }
             s.sequence += 1
             let record = JobRecord.new(job, sequence: s.sequence, at: at)
             s.jobs[job.id] = record
@@ -115,6 +116,23 @@ public final class InMemoryJobStore: JobStore {
                 requeued.append(id)
             }
             return requeued
+        }
+    }
+
+    public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {
+        state.withLock { s in
+            let due = s.jobs.values.filter { $0.isExpirable(finishedBefore: cutoff) }
+            return Array(due.sorted { ($0.completedAt!, $0.sequence) < ($1.completedAt!, $1.sequence) }.prefix(limit))
+        }
+    }
+
+    public func markExpired(_ id: JobID) async throws -> JobRecord {
+        let at = now()
+        return try state.withLock { s throws(TurboServeError) in
+            guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
+            try job.expire(at: at)
+            s.jobs[id] = job
+            return job
         }
     }
 

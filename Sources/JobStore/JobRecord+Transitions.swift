@@ -9,7 +9,26 @@ extension JobRecord {
             id: job.id, tenant: job.tenant, spec: job.spec, phase: .queued, stepsCompleted: 0, attempts: 0,
             workerID: nil, leaseExpiresAt: nil, createdAt: now, updatedAt: now, startedAt: nil, completedAt: nil,
             errorCode: nil, errorMessage: nil, videoPath: nil, thumbnailPath: nil,
-            idempotencyKey: job.idempotencyKey, sequence: sequence)
+            idempotencyKey: job.idempotencyKey, sequence: sequence, expiredAt: nil)
+    }
+
+    /// Whether retention should delete this job's files: finished before `cutoff` and not expired yet.
+    func isExpirable(finishedBefore cutoff: Date) -> Bool {
+        guard phase.isTerminal, expiredAt == nil, let completedAt else { return false }
+        return completedAt < cutoff
+    }
+
+    /// Retention deleted the files: the record stays, its artifact paths go. Only finished jobs expire; expiring
+    /// twice keeps the first time. Not a state transition (the phase is unchanged), so no event.
+    mutating func expire(at now: Date) throws(TurboServeError) {
+        guard phase.isTerminal else {
+            throw TurboServeError(.conflict, "job \(id) is \(phase.rawValue); only finished jobs expire")
+        }
+        guard expiredAt == nil else { return }
+        expiredAt = now
+        videoPath = nil
+        thumbnailPath = nil
+        updatedAt = now
     }
 
     /// Throws `conflict` unless `worker` holds this job.

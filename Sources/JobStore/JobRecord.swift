@@ -25,6 +25,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var idempotencyKey: String?
     /// Monotonic insertion order; the cursor of `list`.
     public var sequence: Int64
+    /// When retention deleted this finished job's files (the record itself stays); nil while they are kept.
+    public var expiredAt: Date?
 
     public var state: JobState {
         switch phase {
@@ -46,12 +48,22 @@ public struct NewJob: Sendable, Hashable {
     public var tenant: TenantID
     public var spec: ValidatedJob
     public var idempotencyKey: String?
+    /// The bounded queue: `create` throws `queue_full` (storing nothing) when this many jobs are queued already.
+    /// An idempotent replay of an existing job is answered even then. nil: unbounded.
+    public var maxQueued: Int?
 
-    public init(id: JobID, tenant: TenantID = .default, spec: ValidatedJob, idempotencyKey: String? = nil) {
+    public init(id: JobID, tenant: TenantID = .default, spec: ValidatedJob, idempotencyKey: String? = nil, maxQueued: Int? = nil) {
         self.id = id
         self.tenant = tenant
         self.spec = spec
         self.idempotencyKey = idempotencyKey
+        self.maxQueued = maxQueued
+    }
+
+    /// Throws `queue_full` when `queued` jobs already fill the bound.
+    func checkRoom(queued: Int) throws(TurboServeError) {
+        guard let maxQueued, queued >= maxQueued else { return }
+        throw TurboServeError(.queueFull, "the queue is full (\(queued) jobs waiting, limits.max_queued_jobs is \(maxQueued)); retry later")
     }
 }
 

@@ -5,14 +5,16 @@ import TurboServeDomain
 ///
 /// Contract (checked by one suite against every backend):
 /// - `create` is atomic. With an idempotency key, a second create by the same tenant with the same key returns the
-///   first job (`created == false`) when the request is identical and throws `conflict` when it differs.
+///   first job (`created == false`) when the request is identical and throws `conflict` when it differs. With
+///   `NewJob.maxQueued`, it throws `queue_full` and stores nothing when that many jobs are queued (the count and
+///   the insert are one atomic step, so concurrent creates never overshoot the bound).
 /// - Transitions follow `JobState.Phase.allowedNext`; an illegal one throws `conflict` and changes nothing.
 ///   Every accepted transition appends one `StoredJobEvent`.
 /// - Ownership is fenced: `advance`, `complete` and `fail` by a worker succeed only while that worker holds the job
 ///   (its claim was not requeued or cancelled meanwhile), so a result is delivered at most once.
 /// - `claim` hands each queued job to at most one worker (oldest first within priority order) and sets its lease;
 ///   `requeueExpired` returns jobs whose lease ran out to `queued` (attempts + 1) or fails them when out of
-///   attempts. Nothing is ever deleted except by retention.
+///   attempts. Nothing is ever deleted except by retention, which deletes files, never records.
 /// - Implementations are safe to call concurrently from any task.
 public protocol JobStore: Sendable {
     func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool)
@@ -36,6 +38,13 @@ public protocol JobStore: Sendable {
     /// Requeues (or fails, past `maxAttempts`) every non-terminal, non-queued job whose lease ended before `now`;
     /// with `worker`, every job that worker held regardless of lease (recovery after a restart). Returns their ids.
     func requeueExpired(now: Date, worker: String?, maxAttempts: Int) async throws -> [JobID]
+
+    /// Retention: up to `limit` finished jobs completed before `cutoff` whose files were not expired yet, oldest
+    /// completion first.
+    func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord]
+    /// Retention deleted job `id`'s files: records `expiredAt` and clears the artifact paths; the record stays.
+    /// Throws `not_found` for an unknown id and `conflict` for an unfinished job; idempotent otherwise.
+    func markExpired(_ id: JobID) async throws -> JobRecord
 
     func events(of id: JobID) async throws -> [StoredJobEvent]
     /// Queued jobs per priority class (the queue-depth gauge).

@@ -35,6 +35,9 @@ public final class SQLiteJobStore: JobStore {
             guard try Self.fetch(db, "id = ?", [job.id.rawValue]).isEmpty else {
                 throw TurboServeError(.conflict, "job \(job.id) already exists")
             }
+            if job.maxQueued != nil {
+                try job.checkRoom(queued: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE phase = 'queued'") ?? 0)
+            }
             let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs")) ?? 1
             let record = JobRecord.new(job, sequence: sequence, at: at)
             try Self.insert(db, record)
@@ -131,6 +134,25 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {
+        try await pool.read { db in
+            try Self.fetch(db, "expired_at IS NULL AND completed_at < ? AND phase IN ('succeeded', 'failed', 'cancelled') ORDER BY completed_at, seq LIMIT ?",
+                           [cutoff.timeIntervalSince1970, limit])
+        }
+    }
+
+    public func markExpired(_ id: JobID) async throws -> JobRecord {
+        let at = now()
+        return try await pool.write { db in
+            guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
+                throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+            }
+            try job.expire(at: at)
+            try Self.update(db, job)
+            return job
+        }
+    }
+
     public func events(of id: JobID) async throws -> [StoredJobEvent] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_events WHERE job_id = ? ORDER BY id", arguments: [id.rawValue]).map { row in
@@ -196,7 +218,7 @@ public final class SQLiteJobStore: JobStore {
             createdAt: date("created_at")!, updatedAt: date("updated_at")!, startedAt: date("started_at"),
             completedAt: date("completed_at"), errorCode: row["error_code"], errorMessage: row["error_message"],
             videoPath: row["video_path"], thumbnailPath: row["thumbnail_path"], idempotencyKey: row["idempotency_key"],
-            sequence: row["seq"])
+            sequence: row["seq"], expiredAt: date("expired_at"))
     }
 
     private static func columns(of job: JobRecord) throws -> [String: (any DatabaseValueConvertible)?] {
@@ -210,6 +232,7 @@ public final class SQLiteJobStore: JobStore {
             "started_at": job.startedAt?.timeIntervalSince1970, "completed_at": job.completedAt?.timeIntervalSince1970,
             "error_code": job.errorCode, "error_message": job.errorMessage, "video_path": job.videoPath,
             "thumbnail_path": job.thumbnailPath, "idempotency_key": job.idempotencyKey,
+            "expired_at": job.expiredAt?.timeIntervalSince1970,
         ]
     }
 

@@ -45,6 +45,17 @@ enum SQLiteMigrations {
                 CREATE INDEX job_events_job ON job_events(job_id, id);
                 """)
         }
+        migrator.registerMigration("2026-12-01-retention") { db in
+            // When retention deleted a finished job's files; the sweep looks for finished, unexpired jobs by age.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN expired_at REAL;
+                CREATE INDEX jobs_retention ON jobs(completed_at) WHERE expired_at IS NULL AND completed_at IS NOT NULL;
+                """)
+        }
+        migrator.registerMigration("2026-12-01-queued-count") { db in
+            // The bounded queue counts queued jobs on every create.
+            try db.execute(sql: "CREATE INDEX jobs_phase ON jobs(phase)")
+        }
         return migrator
     }
 }

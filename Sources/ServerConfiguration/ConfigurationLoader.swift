@@ -13,10 +13,12 @@ public enum ConfigurationLoader {
         ("storage.database", { $0.storage.database = try $1.string() }),
         ("storage.output_dir", { $0.storage.outputDirectory = try $1.string() }),
         ("storage.retention_hours", { $0.storage.retentionHours = try $1.double() }),
+        ("storage.retention_sweep_interval", { $0.storage.retentionSweepSeconds = try $1.seconds() }),
         ("storage.min_free_disk_mb", { $0.storage.minFreeDiskMB = try $1.int() }),
         ("limits.max_queued_jobs", { $0.limits.maxQueuedJobs = try $1.int() }),
         ("limits.max_upload_mb", { $0.limits.maxUploadMB = try $1.int() }),
         ("limits.max_attempts", { $0.limits.maxAttempts = try $1.int() }),
+        ("limits.sync_timeout_seconds", { $0.limits.syncTimeoutSeconds = try $1.seconds() }),
         ("model_cache.max_resident", { $0.modelCache.maxResident = try $1.int() }),
         ("model_cache.keep_alive", { $0.modelCache.keepAliveSeconds = try $1.seconds() }),
         ("model_cache.preload", { $0.modelCache.preload = try $1.list() }),
@@ -29,6 +31,8 @@ public enum ConfigurationLoader {
         ("scheduler.max_batch_size", { $0.scheduler.maxBatchSize = try $1.int() }),
         ("scheduler.slo_factors", { $0.scheduler.sloFactors = try $1.numberMap() }),
         ("scheduler.tenant_weights", { $0.scheduler.tenantWeights = try $1.numberMap() }),
+        ("auth.api_keys", { $0.auth.apiKeys = try $1.apiKeys() }),
+        ("auth.api_keys_file", { $0.auth.apiKeysFile = try $1.string() }),
     ]
 
     /// Loads `path` (nil: defaults only) and applies `environment`. Returns the configuration and every problem
@@ -48,6 +52,15 @@ public enum ConfigurationLoader {
             let key = String(name.dropFirst("TURBOSERVE_".count)).lowercased()
             guard let setting = settings.first(where: { $0.key.replacingOccurrences(of: ".", with: "_") == key }) else { continue }
             problems += applying(setting.apply, to: &configuration, Setting(key: setting.key, value: value))
+        }
+        if let keysFile = configuration.auth.apiKeysFile {
+            do {
+                configuration.auth.apiKeys += try APIKey.parseFile(try String(contentsOfFile: keysFile, encoding: .utf8), path: keysFile)
+            } catch let problem as ConfigurationProblem {
+                problems.append(problem)
+            } catch {
+                problems.append(ConfigurationProblem(key: "auth.api_keys_file", message: "cannot read \(keysFile): \(error.localizedDescription)"))
+            }
         }
         return (configuration, problems)
     }
@@ -138,6 +151,23 @@ struct Setting {
         if let items = value as? [Any] { return items.map { "\($0)" } }
         if let s = value as? String { return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         throw fail("a list")
+    }
+
+    /// `[{key, tenant}, …]` in YAML, or `tenant:key,tenant:key` in the environment.
+    func apiKeys() throws(ConfigurationProblem) -> [APIKey] {
+        if let items = value as? [Any] {
+            return try items.enumerated().map { (index, item) throws(ConfigurationProblem) in
+                guard let map = item as? [String: Any], Set(map.keys) == ["key", "tenant"] else {
+                    throw ConfigurationProblem(key: "\(key)[\(index)]", message: "must be a mapping with exactly key and tenant")
+                }
+                return APIKey(key: try Setting(key: "\(key)[\(index)].key", value: map["key"]!).string(),
+                              tenant: try Setting(key: "\(key)[\(index)].tenant", value: map["tenant"]!).string())
+            }
+        }
+        if let s = value as? String {
+            return try s.split(separator: ",").map { (entry) throws(ConfigurationProblem) in try APIKey.parse(String(entry), key: key) }
+        }
+        throw fail("a list of {key, tenant} mappings")
     }
 
     /// `{name: number}` in YAML, or `name=number,name=number` in the environment.

@@ -16,16 +16,21 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// `sqlite` (embedded default) or a `postgres://` URL (multi-node).
         public var database = "sqlite"
         public var outputDirectory: String?
-        /// Finished videos older than this are deleted (0 keeps them forever).
+        /// Finished videos older than this are deleted (0 keeps them forever); their job records stay.
         public var retentionHours = 168.0
+        /// How often retention looks for expired videos.
+        public var retentionSweepSeconds = 600.0
         /// New jobs are refused (and running ones fail clearly) below this much free disk.
         public var minFreeDiskMB = 1024
     }
 
     public struct Limits: Sendable, Equatable {
+        /// Beyond this many queued jobs, `POST /v1/videos` answers 429 `queue_full` and stores nothing.
         public var maxQueuedJobs = 10_000
         public var maxUploadMB = 16
         public var maxAttempts = 3
+        /// How long `POST /v1/videos/sync` waits for its video before answering 504 `wait_timeout`.
+        public var syncTimeoutSeconds = 600.0
     }
 
     public struct ModelCache: Sendable, Equatable {
@@ -57,12 +62,21 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var tenantWeights: [String: Double] = [:]
     }
 
+    public struct Auth: Sendable, Equatable {
+        /// API keys and the tenant each one acts for. Empty (and no keys file): auth is off, every job belongs to
+        /// tenant `default`.
+        public var apiKeys: [APIKey] = []
+        /// A file with more keys, one `tenant:key` per line (`#` comments), read when the configuration loads.
+        public var apiKeysFile: String?
+    }
+
     public var server = Server()
     public var storage = Storage()
     public var limits = Limits()
     public var modelCache = ModelCache()
     public var engines = Engines()
     public var scheduler = Scheduler()
+    public var auth = Auth()
 
     public init() {}
 
@@ -77,9 +91,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         check(storage.database == "sqlite" || storage.database.hasPrefix("postgres://") || storage.database.hasPrefix("postgresql://"),
               "storage.database", "must be sqlite or a postgres:// URL; got '\(storage.database)'")
         check(storage.retentionHours >= 0, "storage.retention_hours", "must be 0 (keep forever) or more; got \(storage.retentionHours)")
+        check(storage.retentionSweepSeconds >= 1, "storage.retention_sweep_interval", "must be at least 1 second (e.g. 600, 10m, 1h); got \(storage.retentionSweepSeconds)")
         check(storage.minFreeDiskMB >= 0, "storage.min_free_disk_mb", "must be 0 or more; got \(storage.minFreeDiskMB)")
         check(limits.maxQueuedJobs >= 1, "limits.max_queued_jobs", "must be at least 1; got \(limits.maxQueuedJobs)")
         check((1...1024).contains(limits.maxUploadMB), "limits.max_upload_mb", "must be from 1 to 1024; got \(limits.maxUploadMB)")
+        check(limits.syncTimeoutSeconds > 0 && limits.syncTimeoutSeconds <= 86_400, "limits.sync_timeout_seconds", "must be more than 0 and at most 86400 seconds; got \(limits.syncTimeoutSeconds)")
         check((1...20).contains(limits.maxAttempts), "limits.max_attempts", "must be from 1 to 20; got \(limits.maxAttempts)")
         check(modelCache.maxResident >= 1, "model_cache.max_resident", "must be at least 1; got \(modelCache.maxResident)")
         check(modelCache.keepAliveSeconds >= 0, "model_cache.keep_alive", "must be 0 or more seconds; got \(modelCache.keepAliveSeconds)")
@@ -105,6 +121,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         for (tenant, weight) in scheduler.tenantWeights {
             check(weight > 0, "scheduler.tenant_weights.\(tenant)", "must be greater than 0; got \(weight)")
         }
+        problems += APIKey.problems(auth.apiKeys)
         return problems
     }
 }

@@ -31,10 +31,16 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case notFound = "not_found"
         case conflict = "conflict"
         case unauthorized = "unauthorized"
+        /// No `Authorization: Bearer <key>`, or a key the server does not know (API keys configured).
+        case invalidAPIKey = "invalid_api_key"
+        /// The job finished long enough ago that its files were deleted (`storage.retention_hours`).
+        case videoExpired = "video_expired"
         // Capacity: retry later (HTTP 429 / 503).
         case queueFull = "queue_full"
         case notReady = "not_ready"
         case diskFull = "disk_full"
+        /// `POST /v1/videos/sync` stopped waiting (`limits.sync_timeout_seconds`); the job keeps running.
+        case waitTimeout = "wait_timeout"
         // The engine or the server failed (HTTP 5xx or a failed job).
         case engineOutOfMemory = "engine_out_of_memory"
         case engineCrashed = "engine_crashed"

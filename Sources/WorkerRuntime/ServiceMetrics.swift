@@ -50,6 +50,11 @@ public final class ServiceMetrics: Sendable {
         registry.makeDurationHistogram(descriptor: Self.name("stage_duration", "seconds", "Time per pipeline stage: engine plans (load, admit, step, decode, ...) and off-engine mux."), labels: [("stage", "mux")], buckets: Self.stageBuckets).recordNanoseconds(Int64(duration.seconds * 1e9))
     }
 
+    /// Retention deleted the files of `count` finished videos.
+    public func videosExpired(_ count: Int) {
+        registry.makeCounter(descriptor: Self.name("videos_expired", "total", "Finished videos whose files retention deleted.")).increment(by: Int64(count))
+    }
+
     /// A persisted record: finished jobs feed the latency, queue-wait and outcome families.
     public func recorded(_ record: JobRecord) {
         guard record.phase.isTerminal, let completed = record.completedAt else { return }

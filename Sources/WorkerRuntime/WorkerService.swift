@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The worker as a `Service` in the server's `ServiceGroup`: starts its engine (handshake, tiny models, warm-up),
-/// flags readiness, runs the worker loop, and on graceful shutdown lets the current plan finish before stopping
+/// The worker as a `Service` in the server's `ServiceGroup`: starts its engine (handshake, tiny models, warm-up;
+/// one engine at a time through `startupGate` when a node runs several), flags readiness, runs the worker loop, and on graceful shutdown lets the current plan finish before stopping
 /// the worker and tearing the engine down (SIGTERM, then SIGKILL).
 public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C == ContinuousClock {
     let makeWorker: @Sendable (any PlanExecuting) -> Worker<Policy>
@@ -15,8 +15,10 @@ public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C ==
     let readiness: Readiness
     let logger: Logger
     let onWorker: @Sendable (Worker<Policy>) -> Void
+    let startupGate: StartupGate
 
-    public init(locator: EngineLocator, workDirectory: String, device: String, threads: Int?, readiness: Readiness, logger: Logger, onWorker: @escaping @Sendable (Worker<Policy>) -> Void, makeWorker: @escaping @Sendable (any PlanExecuting) -> Worker<Policy>) {
+    public init(locator: EngineLocator, workDirectory: String, device: String, threads: Int?, readiness: Readiness, logger: Logger, startupGate: StartupGate = StartupGate(), onWorker: @escaping @Sendable (Worker<Policy>) -> Void, makeWorker: @escaping @Sendable (any PlanExecuting) -> Worker<Policy>) {
+        self.startupGate = startupGate
         self.locator = locator
         self.workDirectory = workDirectory
         self.device = device
@@ -28,9 +30,11 @@ public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C ==
     }
 
     public func run() async throws {
-        try locator.prepare()
         let (locator, work, device, threads) = (self.locator, workDirectory, self.device, self.threads)
-        let (client, hello) = try await locator.start(workDirectory: work, device: device, threads: threads)
+        let (client, hello) = try await startupGate.withTurn {
+            try locator.prepare()
+            return try await locator.start(workDirectory: work, device: device, threads: threads)
+        }
         logger.info("engine ready", metadata: ["device": "\(hello.device)", "pid": "\(hello.pid)", "models": "\(hello.models.map(\.id))"])
         let executor = EnginePlanExecutor(client: client, relaunch: {
             let (fresh, _) = try await locator.start(workDirectory: work, device: device, threads: threads)

@@ -24,7 +24,9 @@ struct ConfigCommand: AsyncParsableCommand {
                 for problem in problems { FileHandle.standardError.write(Data("error: \(problem)\n".utf8)) }
                 throw ExitCode(1)
             }
-            print("configuration OK (\(path ?? "built-in defaults")): listening on \(settings.server.host):\(settings.server.port), database \(settings.storage.database), models \(settings.engines.enabled.joined(separator: ", "))")
+            let tenants = Set(settings.auth.apiKeys.map(\.tenant)).sorted()
+            let auth = tenants.isEmpty ? "auth off" : "\(settings.auth.apiKeys.count) API keys for \(tenants.joined(separator: ", "))"
+            print("configuration OK (\(path ?? "built-in defaults")): listening on \(settings.server.host):\(settings.server.port), database \(settings.storage.database), models \(settings.engines.enabled.joined(separator: ", ")), engines \(settings.engines.devices.joined(separator: ", ")), \(auth)")
         }
     }
 }

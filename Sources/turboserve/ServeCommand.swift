@@ -10,9 +10,10 @@ import ServiceLifecycle
 import TurboServeDomain
 import WorkerRuntime
 
-/// `turboserve serve`: the single-node server — the OpenAI-compatible API, the SQLite store and one worker per
-/// engine device, in one `ServiceGroup` (SIGINT/SIGTERM shut down gracefully: the HTTP server stops accepting, the
-/// worker finishes its current plan, the engine is torn down; jobs in flight are recovered on the next start).
+/// `turboserve serve`: the single-node server — the OpenAI-compatible API, the SQLite store, output retention and
+/// one worker per engine device (`NodeWorkers`), in one `ServiceGroup` (SIGINT/SIGTERM shut down gracefully: the
+/// HTTP server stops accepting, each worker finishes its current plan, the engines are torn down; jobs in flight
+/// are recovered on the next start). Ready once every engine has answered its handshake.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -40,18 +41,22 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try SQLiteJobStore(path: data.appendingPathComponent("turboserve.sqlite").path)
         let metrics = ServiceMetrics()
         let progress = ProgressHub()
-        let readiness = Readiness()
-        let workers = WorkerHandle()
+        let engineReadiness = settings.engines.devices.map { _ in Readiness() }
+        let workers = WorkerPool()
         let models = ModelCatalog.all.filter { settings.engines.enabled.contains($0.id) }
         var limits = VideoAPI.Limits()
         limits.maxUploadBytes = settings.limits.maxUploadMB << 20
         limits.minFreeDiskBytes = Int64(settings.storage.minFreeDiskMB) << 20
+        limits.maxQueuedJobs = settings.limits.maxQueuedJobs
+        limits.syncTimeout = .milliseconds(Int64(settings.limits.syncTimeoutSeconds * 1000))
+        limits.retention = settings.storage.retentionHours > 0 ? .seconds(settings.storage.retentionHours * 3600) : nil
         let api = VideoAPI(
             store: store, validator: JobValidator(availableModels: models, defaultModel: settings.engines.defaultModel),
             uploadsDirectory: data.appendingPathComponent("uploads"), limits: limits,
-            jobCreated: { _ in workers.wake() }, jobCancelled: { id in workers.cancel(id) }, progress: progress)
+            jobCreated: { _ in workers.wake() }, jobCancelled: { id in workers.cancel(id) }, progress: progress,
+            keys: APIKeys(Dictionary(settings.auth.apiKeys.map { ($0.key, TenantID($0.tenant)) }, uniquingKeysWith: { first, _ in first })))
         let router = HTTPApplication.buildRouter(
-            api: api, isReady: { noEngine || readiness.isReady },
+            api: api, isReady: { noEngine || engineReadiness.allSatisfy(\.isReady) },
             metrics: {
                 let ratios = await workers.busyRatios()
                 await metrics.refresh(store: store, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
@@ -68,22 +73,24 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger)
 
         var services: [any Service] = [app]
+        if settings.storage.retentionHours > 0 {
+            services.append(RetentionService(
+                store: store, retention: .seconds(settings.storage.retentionHours * 3600),
+                interval: .seconds(settings.storage.retentionSweepSeconds), clock: ContinuousClock(), logger: logger, metrics: metrics))
+        }
         if !noEngine {
-            let locator = try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory)
-            let (maxAttempts, maxQueued, log) = (settings.limits.maxAttempts, settings.limits.maxQueuedJobs, logger)
-            services.append(WorkerService<SerialPolicy>(
-                locator: locator, workDirectory: data.appendingPathComponent("work").path,
-                device: settings.engines.devices.first ?? "auto", threads: settings.engines.threadsPerEngine,
-                readiness: readiness, logger: logger, onWorker: { workers.set($0) },
-                makeWorker: { executor in
-                    var configuration = Worker<SerialPolicy>.Configuration(workerID: "\(ProcessInfo.processInfo.hostName)-0", outputDirectory: outputs)
-                    configuration.maxAttempts = maxAttempts
-                    return Worker(
-                        policy: SerialPolicy(maxQueued: maxQueued, maxAttempts: maxAttempts), store: store,
-                        engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics,
-                        onStoreError: { id, error in log.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) },
-                        onRecorded: { record in progress.publish(record) })
-                }))
+            let nodeWorkers = NodeWorkers(
+                store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
+                workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
+                threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts,
+                maxQueued: settings.limits.maxQueuedJobs,
+                claimWindow: settings.engines.devices.count > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
+                metrics: metrics, progress: progress, pool: workers, logger: logger)
+            let recovered = try await nodeWorkers.recoverJobsOfPreviousProcess()
+            if !recovered.isEmpty { logger.info("requeued jobs of the previous process", metadata: ["jobs": "\(recovered.count)"]) }
+            for (index, (device, readiness)) in zip(settings.engines.devices, engineReadiness).enumerated() {
+                services.append(nodeWorkers.service(index: index, device: device, readiness: readiness))
+            }
         }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -99,24 +106,3 @@ struct ServeCommand: AsyncParsableCommand {
         return settings
     }
 }
-
-/// Lets HTTP handlers reach the worker once it exists (it is created after the engine's handshake).
-final class WorkerHandle: Sendable {
-    private let worker = Mutex<Worker<SerialPolicy>?>(nil)
-    func set(_ worker: Worker<SerialPolicy>) { self.worker.withLock { $0 = worker } }
-    func wake() { worker.withLock { $0 }?.wake() }
-    func cancel(_ id: JobID) {
-        guard let worker = worker.withLock({ $0 }) else { return }
-        Task { await worker.cancel(id) }
-    }
-    func busyRatios() async -> (life: Double, whilePending: Double)? {
-        guard let worker = worker.withLock({ $0 }) else { return nil }
-        return (await worker.busyRatio, await worker.busyRatioWhilePending)
-    }
-    func activity() async -> [EngineActivity] {
-        guard let worker = worker.withLock({ $0 }) else { return [] }
-        return [await worker.activity]
-    }
-}
-
-import Synchronization

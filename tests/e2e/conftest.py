@@ -23,15 +23,16 @@ def free_port() -> int:
 class Server:
     """One server process on a data directory; can be killed and started again on the same directory."""
 
-    def __init__(self, data_dir: Path, models_dir: Path):
+    def __init__(self, data_dir: Path, models_dir: Path, env: dict | None = None):
         self.data_dir = data_dir
         self.models_dir = models_dir
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
     def start(self, timeout: float = 120.0):
-        env = dict(os.environ, TURBOSERVE_MODELS_DIR=str(self.models_dir))
+        env = dict(os.environ, TURBOSERVE_MODELS_DIR=str(self.models_dir), **self.env)
         self.log = open(self.data_dir / f"serve-{int(time.time() * 1000)}.log", "w")
         self.process = subprocess.Popen([str(BINARY), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
                                         stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
@@ -49,7 +50,7 @@ class Server:
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
-        subprocess.run(["pkill", "-9", "-f", f"--work-dir {self.data_dir}/work"], check=False)
+        subprocess.run(["pkill", "-9", "-f", "--", f"--work-dir {self.data_dir}/work"], check=False)  # "--": the pattern starts with a dash
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -81,6 +82,24 @@ def server(tmp_path, models_dir):
     instance = Server(tmp_path, models_dir).start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture()
+def make_server(tmp_path, models_dir):
+    """Starts servers with extra environment (TURBOSERVE_* settings); stops them all at the end."""
+    if not BINARY.exists():
+        pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
+    started = []
+
+    def start(**env):
+        data_dir = tmp_path / f"server-{len(started)}"
+        data_dir.mkdir()
+        started.append(Server(data_dir, models_dir, env).start())
+        return started[-1]
+
+    yield start
+    for instance in started:
+        instance.stop()
 
 
 @pytest.fixture(scope="session")

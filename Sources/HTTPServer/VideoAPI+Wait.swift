@@ -1,0 +1,31 @@
+import JobStore
+import TurboServeDomain
+
+extension VideoAPI {
+    /// Waits until job `id` reaches a terminal state and returns that record, or nil once `timeout` has passed
+    /// (the job is left as it is). Woken by the `ProgressHub` (the worker publishes every record it persists and
+    /// `DELETE` publishes the cancellation), not by polling: it subscribes before reading the store, so a change
+    /// between the read and the wait is not missed. Throws `not_found` for an unknown id.
+    func waitUntilFinished(_ id: JobID, timeout: Duration) async throws -> JobRecord? {
+        let updates = progress.subscribe(id)
+        guard let current = try await store.get(id) else {
+            throw TurboServeError(.notFound, field: "video_id", "no video with id '\(id)'")
+        }
+        if current.phase.isTerminal { return current }
+        let store = self.store
+        return try await withThrowingTaskGroup(of: JobRecord?.self) { group in
+            group.addTask {
+                for await record in updates where record.phase.isTerminal { return record }
+                // The stream ended without a terminal record (cancelled): whatever the store holds now decides.
+                guard !Task.isCancelled, let latest = try await store.get(id), latest.phase.isTerminal else { return nil }
+                return latest
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import EngineBridge
+import Foundation
+import HTTPServer
+import JobStore
+import Logging
+import SchedulingCore
+import Synchronization
+import TurboServeDomain
+import WorkerRuntime
+
+/// The policy every worker of `serve` runs. One name to change when the node switches policy.
+typealias NodePolicy = SerialPolicy
+
+/// Builds the node's workers: one `WorkerService` per engine device (`engines.devices`), each with its own engine
+/// process and worker id `<host>-<index>`, all claiming from the same store (its claims are exclusive) and feeding
+/// the same metrics and progress hub. Engines start one at a time (they share the venv and the models directory).
+/// With several engines each worker holds at most `claimWindow` claimed jobs, so the rest of the queue stays in the
+/// store for whichever engine frees up first instead of piling up behind one.
+struct NodeWorkers {
+    let store: any JobStore
+    let locator: EngineLocator
+    let workDirectory: String
+    let outputDirectory: URL
+    let threads: Int
+    let maxAttempts: Int
+    let maxQueued: Int
+    /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).
+    let claimWindow: Int?
+    let metrics: ServiceMetrics
+    let progress: ProgressHub
+    let pool: WorkerPool
+    let logger: Logger
+    let startupGate = StartupGate()
+
+    /// Gives back to the queue every job a worker of a previous `serve` process still held, before any worker
+    /// starts. The embedded store belongs to this node alone, so every holder is gone — including workers of
+    /// devices no longer in `engines.devices`, which their own start-up recovery would never reach.
+    func recoverJobsOfPreviousProcess() async throws -> [JobID] {
+        try await store.requeueExpired(now: .distantFuture, worker: nil, maxAttempts: maxAttempts)
+    }
+
+    /// The service of the engine on `device`, the `index`-th of the node; `readiness` turns true once its engine
+    /// has answered the handshake.
+    func service(index: Int, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
+        let (store, outputs, maxAttempts, maxQueued, claimWindow, metrics, progress) = (store, outputDirectory, maxAttempts, maxQueued, claimWindow, metrics, progress)
+        let workerID = "\(ProcessInfo.processInfo.hostName)-\(index)"
+        let workerLogger = {
+            var logger = self.logger
+            logger[metadataKey: "worker"] = "\(workerID)"
+            return logger
+        }()
+        return WorkerService<NodePolicy>(
+            locator: locator, workDirectory: workDirectory, device: device, threads: threads, readiness: readiness,
+            logger: workerLogger, startupGate: startupGate, onWorker: { pool.add($0) },
+            makeWorker: { executor in
+                var configuration = Worker<NodePolicy>.Configuration(workerID: workerID, outputDirectory: outputs)
+                configuration.maxAttempts = maxAttempts
+                if let claimWindow { configuration.maxClaimed = claimWindow }
+                return Worker(
+                    policy: NodePolicy(maxQueued: maxQueued, maxAttempts: maxAttempts), store: store,
+                    engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics,
+                    onStoreError: { id, error in workerLogger.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) },
+                    onRecorded: { record in progress.publish(record) })
+            })
+    }
+}
+
+/// Lets HTTP handlers reach the node's workers once they exist (each is created after its engine's handshake).
+///
+/// Thread-safety: a `Mutex` guards the list; every method may be called from any task.
+final class WorkerPool: Sendable {
+    private let workers = Mutex<[Worker<NodePolicy>]>([])
+
+    func add(_ worker: Worker<NodePolicy>) { workers.withLock { $0.append(worker) } }
+
+    private var all: [Worker<NodePolicy>] { workers.withLock { $0 } }
+
+    /// A job was created: every worker looks; the store's exclusive claim gives it to one.
+    func wake() { for worker in all { worker.wake() } }
+
+    /// A job was cancelled in the store: the worker holding it frees its engine state (the others hold nothing).
+    func cancel(_ id: JobID) {
+        for worker in all { Task { await worker.cancel(id) } }
+    }
+
+    /// Busy ratios averaged over the workers (each engine counts equally); nil before any worker exists.
+    func busyRatios() async -> (life: Double, whilePending: Double)? {
+        let workers = all
+        guard !workers.isEmpty else { return nil }
+        var (life, pending) = (0.0, 0.0)
+        for worker in workers {
+            life += await worker.busyRatio
+            pending += await worker.busyRatioWhilePending
+        }
+        return (life / Double(workers.count), pending / Double(workers.count))
+    }
+
+    /// What each worker's engine is doing (for the operations view), one entry per worker.
+    func activity() async -> [EngineActivity] {
+        var result: [EngineActivity] = []
+        for worker in all { result.append(await worker.activity) }
+        return result
+    }
+}

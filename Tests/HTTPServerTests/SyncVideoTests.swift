@@ -1,0 +1,134 @@
+import Foundation
+import HTTPServer
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JobStore
+import Testing
+import TurboServeDomain
+
+/// `POST /v1/videos/sync`: the MP4 when the job succeeds, the job's own error when it fails, 504 with the id when
+/// the wait runs out. The test plays the worker: it drives the store and publishes into the hub, the way the
+/// worker's recorder does, once the handler has subscribed.
+struct SyncVideoTests {
+    let store = InMemoryJobStore()
+    let hub = ProgressHub()
+    let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-uploads-\(UUID().uuidString)")
+    static let json: HTTPFields = [.contentType: "application/json"]
+    static let videoID = HTTPField.Name("X-Video-Id")!
+
+    func app(syncTimeout: Duration = .seconds(30)) -> some ApplicationProtocol {
+        var limits = VideoAPI.Limits()
+        limits.syncTimeout = syncTimeout
+        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits, makeJobID: { "video_1" }, progress: hub)
+        return Application(router: HTTPApplication.buildRouter(api: api))
+    }
+
+    /// Waits until the handler listens, then runs job `video_1` to its end: `succeeded` with `file`, or `failed`.
+    func playWorker(succeedingWith file: URL?) -> Task<Void, any Error> {
+        Task { [store, hub] in
+            while hub.subscriberCount == 0 { await Task.yield() }
+            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            hub.publish(try await store.advance("video_1", worker: "w", to: .admitted, reason: nil))
+            guard let file else {
+                hub.publish(try await store.fail("video_1", worker: "w", code: "engine_out_of_memory", message: "the engine ran out of memory"))
+                return
+            }
+            for state: JobState in [.denoising(completed: 1, total: 1), .decoding, .muxing] {
+                hub.publish(try await store.advance("video_1", worker: "w", to: state, reason: nil))
+            }
+            hub.publish(try await store.complete("video_1", worker: "w", videoPath: file.path, thumbnailPath: nil))
+        }
+    }
+
+    @Test func answersWithTheMP4OnceTheJobSucceeds() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).mp4")
+        let bytes = (0..<64).map { UInt8($0) }
+        try Data(bytes).write(to: file)
+        let worker = playWorker(succeedingWith: file)
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox", "steps": 1}"#)) { (response: TestResponse) throws in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "video/mp4")
+                #expect(response.headers[Self.videoID] == "video_1")
+                #expect(Array(buffer: response.body) == bytes)
+            }
+        }
+        try await worker.value
+    }
+
+    @Test func aFailedJobAnswersWithItsOwnErrorAndId() async throws {
+        let worker = playWorker(succeedingWith: nil)
+        try await app().test(.router) { client in
+            let form = Multipart(fields: ["prompt": "a fox", "num_inference_steps": "1"], file: nil)
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: [.contentType: form.contentType], body: form.body) { (response: TestResponse) throws in
+                #expect(response.status == .internalServerError)
+                #expect(response.headers[Self.videoID] == "video_1")
+                let error = try response.apiError()
+                #expect(error["code"] as? String == "engine_out_of_memory")
+                #expect(error["message"] as? String == "the engine ran out of memory")
+            }
+        }
+        try await worker.value
+    }
+
+    @Test func aTimedOutWaitIs504AndTheJobKeepsItsPlace() async throws {
+        try await app(syncTimeout: .milliseconds(20)).test(.router) { client in
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in
+                #expect(response.status == .gatewayTimeout)
+                #expect(response.headers[Self.videoID] == "video_1")
+                let error = try response.apiError()
+                #expect(error["code"] as? String == "wait_timeout")
+                #expect((error["message"] as? String)?.contains("/v1/videos/video_1") == true)
+            }
+        }
+        #expect(try await store.get("video_1")?.phase == .queued)
+        #expect(hub.subscriberCount == 0)
+    }
+
+    @Test func anInvalidRequestIsRefusedBeforeAnyJobExists() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "p", "steps": 9}"#)) { (response: TestResponse) throws in
+                #expect(response.status == .badRequest)
+                #expect(response.headers[Self.videoID] == nil)
+            }
+        }
+        #expect(try await store.countByPhase().isEmpty)
+    }
+
+    @Test func aReplayOfAnExpiredVideoIs404VideoExpired() async throws {
+        let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: "once"]
+        let body = #"{"prompt": "a fox", "steps": 1}"#
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/videos", method: .post, headers: headers, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
+            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
+                _ = try await store.advance("video_1", worker: "w", to: state, reason: nil)
+            }
+            _ = try await store.complete("video_1", worker: "w", videoPath: "/gone.mp4", thumbnailPath: nil)
+            _ = try await store.markExpired("video_1")
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: headers, body: ByteBuffer(string: body)) { (response: TestResponse) throws in
+                #expect(response.status == .notFound)
+                #expect(response.headers[Self.videoID] == "video_1")
+                let error = try response.apiError()
+                #expect(error["code"] as? String == "video_expired")
+            }
+        }
+    }
+
+    @Test func aJobCancelledWhileWaitingIs409Cancelled() async throws {
+        let canceller = Task { [store, hub] in
+            while hub.subscriberCount == 0 { await Task.yield() }
+            if let cancelled = try await store.cancel("video_1") { hub.publish(cancelled) } // what DELETE does
+        }
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in
+                #expect(response.status == .conflict)
+                #expect(response.headers[Self.videoID] == "video_1")
+                let error = try response.apiError()
+                #expect(error["code"] as? String == "cancelled")
+            }
+        }
+        try await canceller.value
+    }
+}

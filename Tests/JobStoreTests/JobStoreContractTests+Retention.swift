@@ -1,0 +1,48 @@
+import Foundation
+import JobStore
+import Testing
+import TurboServeDomain
+
+/// Retention's store verbs: which jobs are due, and that expiring keeps the record but drops the artifacts.
+extension JobStoreContractTests {
+    /// Runs `id` through its whole life to `succeeded` with artifacts.
+    func succeed(_ id: JobID, in store: any JobStore) async throws {
+        _ = try await store.create(NewJob(id: id, spec: Fixtures.spec(steps: 1)))
+        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
+            _ = try await store.advance(id, worker: "w", to: state, reason: nil)
+        }
+        _ = try await store.complete(id, worker: "w", videoPath: "/out/\(id).mp4", thumbnailPath: "/out/\(id).jpg")
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func expirableListsFinishedJobsByAgeAndExpiringKeepsTheRecord(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        try await succeed("first", in: store)
+        time.advance(10)
+        _ = try await store.create(NewJob(id: "cancelled", spec: Fixtures.spec()))
+        _ = try await store.cancel("cancelled")
+        time.advance(10)
+        try await succeed("recent", in: store)
+        _ = try await store.create(NewJob(id: "queued", spec: Fixtures.spec()))
+        let cutoff = time.now.addingTimeInterval(-5)
+
+        #expect(try await store.expirable(finishedBefore: cutoff, limit: 10).map(\.id) == ["first", "cancelled"])
+        #expect(try await store.expirable(finishedBefore: cutoff, limit: 1).map(\.id) == ["first"])
+
+        time.advance(1)
+        let expired = try await store.markExpired("first")
+        #expect(expired.expiredAt == time.now && expired.videoPath == nil && expired.thumbnailPath == nil)
+        #expect(try await store.get("first") == expired)
+        #expect(expired.phase == .succeeded && expired.completedAt != nil)
+        time.advance(1)
+        #expect(try await store.markExpired("first").expiredAt == expired.expiredAt)
+        #expect(try await store.expirable(finishedBefore: cutoff, limit: 10).map(\.id) == ["cancelled"])
+        #expect(try await store.expirable(finishedBefore: .distantFuture, limit: 10).map(\.id) == ["cancelled", "recent"])
+        #expect(try await store.events(of: "first").last?.to == "succeeded")
+
+        await #expect(throws: TurboServeError.self) { try await store.markExpired("queued") }
+        await #expect(throws: TurboServeError.self) { try await store.markExpired("missing") }
+        #expect(try await store.get("queued")?.expiredAt == nil)
+    }
+}

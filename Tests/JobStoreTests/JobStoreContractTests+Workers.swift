@@ -1,0 +1,41 @@
+import Foundation
+import JobStore
+import Testing
+import TurboServeDomain
+
+/// Several workers on one store (one per engine on a node, or one per GPU pod): each job goes to exactly one.
+extension JobStoreContractTests {
+    @Test(arguments: StoreBackend.allCases)
+    func racingWorkersEachGetDisjointJobsAndCannotTouchTheOthers(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        for i in 0..<40 { _ = try await store.create(NewJob(id: JobID("j\(i)"), spec: Fixtures.spec())) }
+        let lease = time.now.addingTimeInterval(60)
+        // Two workers claim in small bites until the queue is dry, concurrently.
+        let claims = try await withThrowingTaskGroup(of: (String, [JobID]).self) { group in
+            for worker in ["node-0", "node-1"] {
+                group.addTask {
+                    var mine: [JobID] = []
+                    while true {
+                        let batch = try await store.claim(worker: worker, limit: 3, leaseUntil: lease)
+                        if batch.isEmpty { return (worker, mine) }
+                        mine += batch.map(\.id)
+                    }
+                }
+            }
+            return try await group.reduce(into: [String: [JobID]]()) { $0[$1.0] = $1.1 }
+        }
+        let all = claims.values.flatMap { $0 }
+        #expect(all.count == 40 && Set(all).count == 40)
+        for (worker, jobs) in claims {
+            for id in jobs { #expect(try await store.get(id)?.workerID == worker) }
+        }
+        // Fencing: a worker cannot advance, complete or fail a job the other holds.
+        let other = try #require(claims["node-1"]?.first ?? claims["node-0"]?.first)
+        let holder = try #require(try await store.get(other)?.workerID)
+        let intruder = holder == "node-0" ? "node-1" : "node-0"
+        await #expect(throws: TurboServeError.self) { try await store.advance(other, worker: intruder, to: .admitted, reason: nil) }
+        await #expect(throws: TurboServeError.self) { try await store.fail(other, worker: intruder, code: "x", message: "y") }
+        try await store.unclaim(other, worker: intruder)
+        #expect(try await store.get(other)?.workerID == holder)
+    }
+}
