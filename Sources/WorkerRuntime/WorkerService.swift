@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// one engine at a time through `startupGate` when a node runs several), flags readiness, runs the worker loop, and on graceful shutdown lets the current plan finish before stopping
 /// the worker and tearing the engine down (SIGTERM, then SIGKILL).
 public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C == ContinuousClock {
-    let makeWorker: @Sendable (any PlanExecuting) -> Worker<Policy>
+    let makeWorker: @Sendable (any PlanExecuting, EngineMessages.Hello) -> Worker<Policy>
     let locator: EngineLocator
     let workDirectory: String
     let device: String
@@ -17,7 +17,7 @@ public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C ==
     let onWorker: @Sendable (Worker<Policy>) -> Void
     let startupGate: StartupGate
 
-    public init(locator: EngineLocator, workDirectory: String, device: String, threads: Int?, readiness: Readiness, logger: Logger, startupGate: StartupGate = StartupGate(), onWorker: @escaping @Sendable (Worker<Policy>) -> Void, makeWorker: @escaping @Sendable (any PlanExecuting) -> Worker<Policy>) {
+    public init(locator: EngineLocator, workDirectory: String, device: String, threads: Int?, readiness: Readiness, logger: Logger, startupGate: StartupGate = StartupGate(), onWorker: @escaping @Sendable (Worker<Policy>) -> Void, makeWorker: @escaping @Sendable (any PlanExecuting, EngineMessages.Hello) -> Worker<Policy>) {
         self.startupGate = startupGate
         self.locator = locator
         self.workDirectory = workDirectory
@@ -40,7 +40,7 @@ public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C ==
             let (fresh, _) = try await locator.start(workDirectory: work, device: device, threads: threads)
             return fresh
         })
-        let worker = makeWorker(executor)
+        let worker = makeWorker(executor, hello)
         onWorker(worker)
         readiness.set(true)
         try await withGracefulShutdownHandler {

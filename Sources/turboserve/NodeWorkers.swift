@@ -8,8 +8,8 @@ import Synchronization
 import TurboServeDomain
 import WorkerRuntime
 
-/// The policy every worker of `serve` runs. One name to change when the node switches policy.
-typealias NodePolicy = SerialPolicy
+/// The policy every worker of `serve` runs: TurboServe's scheduling core on the wall clock.
+typealias NodePolicy = TurboScheduler<ContinuousClock>
 
 /// Builds the node's workers: one `WorkerService` per engine device (`engines.devices`), each with its own engine
 /// process and worker id `<host>-<index>`, all claiming from the same store (its claims are exclusive) and feeding
@@ -24,6 +24,8 @@ struct NodeWorkers {
     let threads: Int
     let maxAttempts: Int
     let maxQueued: Int
+    /// The scheduler's settings for an engine that reported this much device memory.
+    let scheduler: @Sendable (_ deviceMemoryBytes: Int64) -> TurboSchedulerConfiguration
     /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).
     let claimWindow: Int?
     let metrics: ServiceMetrics
@@ -42,7 +44,7 @@ struct NodeWorkers {
     /// The service of the engine on `device`, the `index`-th of the node; `readiness` turns true once its engine
     /// has answered the handshake.
     func service(index: Int, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
-        let (store, outputs, maxAttempts, maxQueued, claimWindow, metrics, progress) = (store, outputDirectory, maxAttempts, maxQueued, claimWindow, metrics, progress)
+        let (store, outputs, maxAttempts, claimWindow, metrics, progress, scheduler) = (store, outputDirectory, maxAttempts, claimWindow, metrics, progress, scheduler)
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(index)"
         let workerLogger = {
             var logger = self.logger
@@ -52,12 +54,12 @@ struct NodeWorkers {
         return WorkerService<NodePolicy>(
             locator: locator, workDirectory: workDirectory, device: device, threads: threads, readiness: readiness,
             logger: workerLogger, startupGate: startupGate, onWorker: { pool.add($0) },
-            makeWorker: { executor in
+            makeWorker: { executor, hello in
                 var configuration = Worker<NodePolicy>.Configuration(workerID: workerID, outputDirectory: outputs)
                 configuration.maxAttempts = maxAttempts
                 if let claimWindow { configuration.maxClaimed = claimWindow }
                 return Worker(
-                    policy: NodePolicy(maxQueued: maxQueued, maxAttempts: maxAttempts), store: store,
+                    policy: NodePolicy(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: scheduler(hello.totalMemoryBytes)), store: store,
                     engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics,
                     onStoreError: { id, error in workerLogger.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) },
                     onRecorded: { record in progress.publish(record) })

@@ -6,6 +6,7 @@ import Hummingbird
 import JobStore
 import Logging
 import ServerConfiguration
+import SchedulingCore
 import ServiceLifecycle
 import TurboServeDomain
 import WorkerRuntime
@@ -84,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
                 workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
                 threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts,
                 maxQueued: settings.limits.maxQueuedJobs,
+                scheduler: { [settings] memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
                 claimWindow: settings.engines.devices.count > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
                 metrics: metrics, progress: progress, pool: workers, logger: logger)
             let recovered = try await nodeWorkers.recoverJobsOfPreviousProcess()
