@@ -4,18 +4,6 @@ import TurboServeDomain
 /// then the denoise work of one step group (with the admit and weight moves it needs first), then — only when no
 /// job needs the engine — keep-alive evictions and preloads.
 extension TurboScheduler {
-    /// The best candidate of one step group at this boundary.
-    struct Candidate {
-        let group: StepGroup
-        /// Urgency: target (+ late penalty, + fair-share lag), as an offset from the epoch; smaller is more urgent.
-        var key: Duration
-        var lead: JobID
-        /// Jobs of the group ready now (active ones + queued bucket heads seen).
-        var size: Int
-        var hasQueued: Bool
-        /// Earliest deadline among the group's jobs seen (offset from the epoch).
-        var deadline: Duration
-    }
 
     mutating func nextAction() -> (PlanAction, StepGroup?)? {
         if !toRelease.isEmpty {
@@ -24,7 +12,7 @@ extension TurboScheduler {
         }
         if !toDecode.isEmpty { return (.decode(jobs: toDecode), nil) }
         let now = clock.now
-        let (candidates, frontier) = collectCandidates(now: now)
+        let candidates = collectCandidates(now: now)
         guard let lead = candidates.min(by: { $0.key < $1.key }) else { return idleAction(now: now).map { ($0, nil) } }
         var choice = lead
         if let leadJob = jobs[lead.lead] {
@@ -47,64 +35,77 @@ extension TurboScheduler {
             }.min { $0.deadline < $1.deadline }
             if let passer { choice = passer }
         }
-        return plan(for: choice, frontier: frontier[groupNumbers[choice.group] ?? -1] ?? [], now: now)
+        let start = roomForNewJobs > 0 ? frontier(ofGroup: groupNumbers[choice.group]) : []
+        return plan(for: choice, frontier: start, now: now)
     }
 
-    /// The queue bucket heads of one step group at this boundary: where `plan(for:)` starts merging.
-    typealias Frontier = [Int: [FrontierEntry]]
-
-    /// One queue bucket's most urgent waiting job.
-    struct FrontierEntry {
-        let key: QueueBuckets.Key
-        let item: QueueBuckets.Item
-        let urgency: Duration
-    }
-
-    /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket (the best head of
-    /// each bucket also goes into the frontier, by group number).
-    mutating func collectCandidates(now: C.Instant) -> (candidates: [Candidate], frontier: Frontier) {
+    /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket. The hot loop
+    /// reads only plain fields of the cached bucket summaries; a queued lead is resolved to its job at the end.
+    mutating func collectCandidates(now: C.Instant) -> [Candidate] {
         var result = [Candidate?](repeating: nil, count: groupList.count)
-        var frontier: Frontier = [:]
+        var queuedLead = [(summary: Int, late: Bool)?](repeating: nil, count: groupList.count)
         let floor = fairness.floor
         let lags = tenantList.map { fairness.lag($0, floor: floor) }
         decisionLags = lags
-        func offer(_ number: Int, _ id: JobID, _ key: Duration, deadline: Duration, queued: Bool) {
+        func offer(_ number: Int, _ id: JobID?, _ key: Duration, deadline: Duration, queued: Bool) -> Bool {
             if result[number] == nil {
-                result[number] = Candidate(group: groupList[number], key: key, lead: id, size: 1, hasQueued: queued, deadline: deadline)
-                return
+                result[number] = Candidate(group: groupList[number], key: key, lead: id ?? JobID(""), size: 1, hasQueued: queued, deadline: deadline)
+                return true
             }
             result[number]!.size += 1
             if queued { result[number]!.hasQueued = true }
-            if key < result[number]!.key {
-                result[number]!.key = key
-                result[number]!.lead = id
-            }
             if deadline < result[number]!.deadline { result[number]!.deadline = deadline }
+            guard key < result[number]!.key else { return false }
+            result[number]!.key = key
+            if let id { result[number]!.lead = id }
+            return true
         }
         for id in active {
             guard let job = jobs[id], let number = job.groupNumber else { continue }
-            offer(number, id, offset(urgencyKey(job, now: now, floor: floor)), deadline: offset(job.deadline), queued: false)
+            if offer(number, id, offset(urgencyKey(job, now: now, floor: floor)), deadline: offset(job.deadline), queued: false) {
+                queuedLead[number] = nil
+            }
         }
         // Queued jobs compete only while a new job may take engine state.
-        guard roomForNewJobs > 0 else { return (result.compactMap { $0 }, frontier) }
-        queue.refresh(now: offset(now))
-        for summary in queue.summaries {
-            let (key, heads) = (summary.key, summary.heads)
-            let lag = lags[key.tenant]
-            var best: FrontierEntry?
-            if let item = heads.feasible {
-                let urgency = urgencyKey(item, lag: lag, late: false)
-                offer(key.group, item.id, urgency, deadline: item.deadline, queued: true)
-                best = FrontierEntry(key: key, item: item, urgency: urgency)
+        if roomForNewJobs > 0 {
+            queue.refresh(now: offset(now))
+            let penalty = configuration.latePenalty
+            for index in queue.summaries.indices {
+                let key = queue.summaries[index].key
+                let lag = lags[key.tenant]
+                if let target = queue.summaries[index].heads.feasible?.target, let deadline = queue.summaries[index].heads.feasible?.deadline,
+                   offer(key.group, nil, target + lag, deadline: deadline, queued: true) {
+                    queuedLead[key.group] = (index, false)
+                }
+                if let target = queue.summaries[index].heads.late?.target, let deadline = queue.summaries[index].heads.late?.deadline,
+                   offer(key.group, nil, target + lag + penalty, deadline: deadline, queued: true) {
+                    queuedLead[key.group] = (index, true)
+                }
             }
-            if let item = heads.late {
-                let urgency = urgencyKey(item, lag: lag, late: true)
-                offer(key.group, item.id, urgency, deadline: item.deadline, queued: true)
-                if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: key, item: item, urgency: urgency) }
-            }
-            if let best { frontier[key.group, default: []].append(best) }
         }
-        return (result.compactMap { $0 }, frontier)
+        for number in result.indices {
+            guard let (index, late) = queuedLead[number], let heads = Optional(queue.summaries[index].heads),
+                  let item = late ? heads.late : heads.feasible else { continue }
+            result[number]?.lead = item.id
+        }
+        return result.compactMap { $0 }
+    }
+
+    /// The bucket heads of step group `number`: where `plan(for:)` starts merging.
+    func frontier(ofGroup number: Int?) -> [FrontierEntry] {
+        guard let number else { return [] }
+        var entries: [FrontierEntry] = []
+        for summary in queue.summaries where summary.key.group == number {
+            let lag = decisionLags[summary.key.tenant]
+            var best: FrontierEntry?
+            if let item = summary.heads.feasible { best = FrontierEntry(key: summary.key, item: item, urgency: urgencyKey(item, lag: lag, late: false)) }
+            if let item = summary.heads.late {
+                let urgency = urgencyKey(item, lag: lag, late: true)
+                if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: summary.key, item: item, urgency: urgency) }
+            }
+            if let best { entries.append(best) }
+        }
+        return entries
     }
 
     func urgencyKey(_ job: TrackedJob<C.Instant>, now: C.Instant, floor: Double) -> C.Instant {
@@ -293,4 +294,24 @@ extension TurboScheduler {
         }
         return nil
     }
+}
+
+/// The best candidate of one step group at this boundary.
+struct Candidate {
+    let group: StepGroup
+    /// Urgency: target (+ late penalty, + fair-share lag), as an offset from the epoch; smaller is more urgent.
+    var key: Duration
+    var lead: JobID
+    /// Jobs of the group ready now (active ones + queued bucket heads seen).
+    var size: Int
+    var hasQueued: Bool
+    /// Earliest deadline among the group's jobs seen (offset from the epoch).
+    var deadline: Duration
+}
+
+/// One queue bucket's most urgent waiting job.
+struct FrontierEntry {
+    let key: QueueBuckets.Key
+    let item: QueueBuckets.Item
+    let urgency: Duration
 }
