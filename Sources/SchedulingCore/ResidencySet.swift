@@ -51,6 +51,8 @@ public struct ResidencySet<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     /// Free bytes once `key` is resident (after the evictions `move(toward:)` would make with nothing extra).
     public func freeBytes(ifResident key: ModelKey, heldBytes: Int64) -> Int64 {
+        let current = weightBytes
+        if contains(key), current + heldBytes <= capacity { return capacity - current - heldBytes }
         var copy = self
         var guardrail = 0
         while guardrail < 16, case let .unload(victim) = copy.move(toward: key, extraBytes: heldBytes, protecting: []) {

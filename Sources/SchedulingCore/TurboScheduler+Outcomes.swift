@@ -110,7 +110,7 @@ extension TurboScheduler {
     mutating func charge(_ ids: [JobID], _ engineTime: Duration) {
         guard !ids.isEmpty else { return }
         let share = engineTime.seconds / Double(ids.count)
-        for id in ids { if let tenant = jobs[id]?.tenant { fairness.charge(tenant, seconds: share) } }
+        for id in ids { if let tenant = jobs[id]?.tenantNumber { fairness.charge(tenant, seconds: share) } }
     }
 
     static func jobs(of action: PlanAction) -> [JobID] {

@@ -45,7 +45,7 @@ extension TurboScheduler {
         var result = [Candidate?](repeating: nil, count: groupList.count)
         var queuedLead = [(summary: Int, late: Bool)?](repeating: nil, count: groupList.count)
         let floor = fairness.floor
-        let lags = tenantList.map { fairness.lag($0, floor: floor) }
+        let lags = fairness.lags(floor: floor)
         decisionLags = lags
         func offer(_ number: Int, _ id: JobID?, _ key: Duration, deadline: Duration, queued: Bool) -> Bool {
             if result[number] == nil {
@@ -109,7 +109,7 @@ extension TurboScheduler {
     }
 
     func urgencyKey(_ job: TrackedJob<C.Instant>, now: C.Instant, floor: Double) -> C.Instant {
-        let lag = job.tenantNumber < decisionLags.count ? decisionLags[job.tenantNumber] : fairness.lag(job.tenant, floor: floor)
+        let lag = job.tenantNumber < decisionLags.count ? decisionLags[job.tenantNumber] : fairness.lags(floor: floor)[job.tenantNumber]
         var key = job.target.advanced(by: lag)
         if job.isLate(at: now) { key = key.advanced(by: configuration.latePenalty) }
         return key

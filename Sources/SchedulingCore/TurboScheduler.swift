@@ -71,7 +71,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         self.memory = memory
         self.configuration = configuration
         epoch = clock.now
-        fairness = FairShareLedger(weights: configuration.tenantWeights, scale: configuration.fairShareScale)
+        fairness = FairShareLedger(scale: configuration.fairShareScale)
         residency = ResidencySet(memory: memory, capacity: configuration.deviceMemoryBytes - configuration.sharedBytes, maxModels: configuration.maxResident, keepAlive: configuration.keepAlive)
         residency.keepWarm = Set(configuration.preload)
         residency.pinned = configuration.pinned
@@ -88,7 +88,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         tracked.tenantNumber = intern(job.tenant)
         tracked.groupNumber = tracked.group.map { intern($0) }
         jobs[job.id] = tracked
-        fairness.arrived(job.tenant)
+        fairness.arrived(tracked.tenantNumber)
         enqueue(tracked)
         return []
     }
@@ -201,6 +201,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         if let number = tenantNumbers[tenant] { return number }
         tenantList.append(tenant)
         tenantNumbers[tenant] = tenantList.count - 1
+        fairness.register(tenantList.count - 1, weight: configuration.weight(of: tenant))
         return tenantList.count - 1
     }
 
@@ -211,7 +212,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         precondition(job.state.canTransition(to: next), "\(id): \(job.state) → \(next) is not allowed")
         let event = Event(job: id, from: job.state, to: next, at: clock.now, reason: reason)
         let leavesEngineWork = (next == .muxing || next.isTerminal) && job.state != .muxing
-        if leavesEngineWork { fairness.left(job.tenant) }
+        if leavesEngineWork { fairness.left(job.tenantNumber) }
         if next.isTerminal {
             jobs[id] = nil
         } else {
