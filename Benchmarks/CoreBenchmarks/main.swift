@@ -1,5 +1,5 @@
 // Micro-benchmarks of the scheduling core, measured side by side in one run and reported as medians.
-// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 2000]
+// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 6000]
 import Foundation
 import SchedulingCore
 import Simulation
@@ -81,7 +81,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
     return value
 }
 
-let jobs = option("--jobs", 10_000), tenants = option("--tenants", 50), decisions = option("--decisions", 2_000)
+let jobs = option("--jobs", 10_000), tenants = option("--tenants", 50), decisions = option("--decisions", 6_000)
 print("TurboScheduler.nextPlan, steady state (microseconds; \(decisions) decisions each)")
 print("queued jobs  tenants   median      p90      p99")
 for (size, tenantCount) in [(100, 5), (1_000, 50), (jobs, tenants)] {
