@@ -34,7 +34,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     public struct ModelCache: Sendable, Equatable {
-        /// Residency units (model experts) kept on each device at most.
+        /// Distinct models kept on each device at most (an I2V model's two experts count once).
         public var maxResident = 2
         /// An idle expert is evicted after this long.
         public var keepAliveSeconds = 300.0
