@@ -1,0 +1,42 @@
+import Foundation
+import JobStore
+import SchedulingCore
+import Testing
+import TurboServeDomain
+@testable import WorkerRuntime
+
+/// The shell driving TurboServe's own core (as `serve` does) with the scripted engine: jobs claimed from the store
+/// share denoise calls, every state change lands in the store, and the output pipeline finishes them.
+struct WorkerTurboSchedulerTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-turbo-\(UUID().uuidString)")
+
+    @Test func claimedJobsAreBatchedAndEveryOneCompletesWithItsHistory() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        for i in 0..<4 {
+            let spec = try JobValidator().validate(JobSpec(prompt: "p\(i)", model: "tiny-t2v", steps: 2, seed: Int64(i)), randomSeed: { 0 })
+            _ = try await store.create(NewJob(id: JobID("v\(i)"), spec: spec))
+        }
+        var configuration = TurboSchedulerConfiguration()
+        configuration.sharedBytes = 0
+        configuration.maxBatchSize = 4
+        let policy = TurboScheduler(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: configuration)
+        let engine = ScriptedEngine(directory: directory)
+        let worker = Worker(policy: policy, store: store, engine: engine, encoder: FileWritingEncoder(),
+                            configuration: .init(workerID: "node-1", outputDirectory: directory))
+        let running = Task { try await worker.run() }
+        while (try await store.countByPhase()[.succeeded] ?? 0) < 4 { await Task.yield() }
+        await worker.stop()
+        try await running.value
+        for i in 0..<4 {
+            let events = try await store.events(of: JobID("v\(i)")).map(\.to)
+            #expect(events == ["queued", "admitted", "denoising(1/2)", "denoising(2/2)", "decoding", "muxing", "succeeded"])
+        }
+        let stepSizes = engine.actions.compactMap { action -> Int? in
+            if case let .step(_, steps) = action { return steps.count }
+            return nil
+        }
+        #expect(stepSizes.reduce(0, +) == 8, "4 jobs × 2 steps")
+        #expect(stepSizes.max() ?? 0 > 1, "claimed jobs shared denoise calls: \(stepSizes)")
+    }
+}
