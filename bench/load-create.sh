@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load test of POST /v1/videos against a running `turboserve serve` on a fresh SQLite file (durable commits:
-# WAL + synchronous=FULL). Jobs only queue here; the engine is not the point. Needs wrk (apt-get install wrk).
+# WAL + synchronous=FULL). Jobs only queue here; the engine is not the point, and the queue bound is raised (unless
+# TURBOSERVE_LIMITS_MAX_QUEUED_JOBS is set) so every request creates a job. Needs wrk (apt-get install wrk).
 #   bench/load-create.sh [connections=16] [seconds=10]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -8,7 +9,7 @@ connections="${1:-16}"; seconds="${2:-10}"; port=18181
 data="$(mktemp -d)"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 swift build -c release --product turboserve --package-path "$root" >/dev/null
-"$root/.build/release/turboserve" serve --no-engine --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
+TURBOSERVE_LIMITS_MAX_QUEUED_JOBS="${TURBOSERVE_LIMITS_MAX_QUEUED_JOBS:-1000000}" "$root/.build/release/turboserve" serve --no-engine --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done

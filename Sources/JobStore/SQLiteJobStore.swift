@@ -36,9 +36,9 @@ public final class SQLiteJobStore: JobStore {
                 throw TurboServeError(.conflict, "job \(job.id) already exists")
             }
             if job.maxQueued != nil {
-                try job.checkRoom(queued: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE phase = 'queued'") ?? 0)
+                try job.checkRoom(queued: try Int.fetchOne(db.cachedStatement(sql: "SELECT queued FROM queue_counter WHERE id = 0")) ?? 0)
             }
-            let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs")) ?? 1
+            let sequence = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs"))) ?? 1
             let record = JobRecord.new(job, sequence: sequence, at: at)
             try Self.insert(db, record)
             try Self.insert(db, StoredJobEvent(job: job.id, at: at, from: "", to: JobState.queued.description))
@@ -204,7 +204,7 @@ public final class SQLiteJobStore: JobStore {
     }()
 
     private static func fetch(_ db: Database, _ whereClause: String, _ arguments: StatementArguments) throws -> [JobRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE \(whereClause)", arguments: arguments).map(record(from:))
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM jobs WHERE \(whereClause)"), arguments: arguments).map(record(from:))
     }
 
     private static func record(from row: Row) throws -> JobRecord {
@@ -239,22 +239,21 @@ public final class SQLiteJobStore: JobStore {
     private static func insert(_ db: Database, _ job: JobRecord) throws {
         let values = try columns(of: job)
         let names = values.keys.sorted()
-        try db.execute(
-            sql: "INSERT INTO jobs (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))",
-            arguments: StatementArguments(names.map { values[$0]! }))
+        let statement = try db.cachedStatement(sql: "INSERT INTO jobs (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))")
+        let arguments: [(any DatabaseValueConvertible)?] = names.map { values[$0] ?? nil }
+        try statement.execute(arguments: StatementArguments(arguments))
     }
 
     private static func update(_ db: Database, _ job: JobRecord) throws {
         let values = try columns(of: job)
         let names = values.keys.sorted().filter { $0 != "id" }
-        try db.execute(
-            sql: "UPDATE jobs SET \(names.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?",
-            arguments: StatementArguments(names.map { values[$0]! } + [job.id.rawValue]))
+        let statement = try db.cachedStatement(sql: "UPDATE jobs SET \(names.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?")
+        let arguments: [(any DatabaseValueConvertible)?] = names.map { values[$0] ?? nil } + [job.id.rawValue]
+        try statement.execute(arguments: StatementArguments(arguments))
     }
 
     private static func insert(_ db: Database, _ event: StoredJobEvent) throws {
-        try db.execute(
-            sql: "INSERT INTO job_events (job_id, at, from_state, to_state, reason_code, message) VALUES (?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO job_events (job_id, at, from_state, to_state, reason_code, message) VALUES (?, ?, ?, ?, ?, ?)").execute(
             arguments: [event.job.rawValue, event.at.timeIntervalSince1970, event.from, event.to, event.reasonCode, event.message])
     }
 }

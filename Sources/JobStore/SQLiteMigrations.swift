@@ -56,6 +56,20 @@ enum SQLiteMigrations {
             // The bounded queue counts queued jobs on every create.
             try db.execute(sql: "CREATE INDEX jobs_phase ON jobs(phase)")
         }
+        migrator.registerMigration("2026-12-01-queued-counter") { db in
+            // The bounded queue reads one row instead of counting queued jobs on every create; triggers keep it
+            // equal to COUNT(*) WHERE phase = 'queued' in the same transaction as every change.
+            try db.execute(sql: """
+                CREATE TABLE queue_counter (id INTEGER PRIMARY KEY CHECK (id = 0), queued INTEGER NOT NULL);
+                INSERT INTO queue_counter (id, queued) SELECT 0, COUNT(*) FROM jobs WHERE phase = 'queued';
+                CREATE TRIGGER jobs_queued_insert AFTER INSERT ON jobs WHEN NEW.phase = 'queued'
+                    BEGIN UPDATE queue_counter SET queued = queued + 1 WHERE id = 0; END;
+                CREATE TRIGGER jobs_queued_delete AFTER DELETE ON jobs WHEN OLD.phase = 'queued'
+                    BEGIN UPDATE queue_counter SET queued = queued - 1 WHERE id = 0; END;
+                CREATE TRIGGER jobs_queued_update AFTER UPDATE OF phase ON jobs WHEN (OLD.phase = 'queued') != (NEW.phase = 'queued')
+                    BEGIN UPDATE queue_counter SET queued = queued + (CASE WHEN NEW.phase = 'queued' THEN 1 ELSE -1 END) WHERE id = 0; END;
+                """)
+        }
         return migrator
     }
 }

@@ -22,6 +22,12 @@ extension JobStoreContractTests {
         _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
         _ = try await store.advance("a", worker: "w", to: .admitted, reason: nil)
         #expect(try await store.create(NewJob(id: "c", spec: Fixtures.spec(), maxQueued: 2)).created)
+        // Requeued, it takes a place again; a cancelled queued job gives its place up.
+        _ = try await store.requeue("a", worker: "w", reason: "engine lost", maxAttempts: 3)
+        await #expect(throws: TurboServeError.self) { _ = try await store.create(NewJob(id: "d", spec: Fixtures.spec(), maxQueued: 3)) }
+        _ = try await store.cancel("b")
+        #expect(try await store.create(NewJob(id: "d", spec: Fixtures.spec(), maxQueued: 3)).created)
+        #expect(try await store.countByPhase()[.queued] == 3)
     }
 
     @Test(arguments: StoreBackend.allCases)
