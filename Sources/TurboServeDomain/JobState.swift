@@ -6,6 +6,7 @@
 ///   │           │              │  ▲ (k+1)        │            │
 ///   └───────────┴──────────────┴──┴──────────────┴────────────┴──▶ failed | cancelled
 /// admitted / denoising / decoding ──▶ queued   (engine lost or preempted with state dropped; attempts bounded)
+/// muxing ──▶ queued                           (the process died while the video was being encoded: run it again)
 /// ```
 public enum JobState: Sendable, Hashable, Codable, CustomStringConvertible {
     case queued
@@ -52,7 +53,7 @@ public enum JobState: Sendable, Hashable, Codable, CustomStringConvertible {
             case .admitted: [.denoising, .queued, .failed, .cancelled]
             case .denoising: [.denoising, .decoding, .queued, .failed, .cancelled]
             case .decoding: [.muxing, .queued, .failed, .cancelled]
-            case .muxing: [.succeeded, .failed, .cancelled]
+            case .muxing: [.succeeded, .queued, .failed, .cancelled]
             case .succeeded, .failed, .cancelled: []
             }
         }

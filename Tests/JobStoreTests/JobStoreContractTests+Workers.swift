@@ -39,3 +39,22 @@ extension JobStoreContractTests {
         #expect(try await store.get(other)?.workerID == holder)
     }
 }
+
+extension JobStoreContractTests {
+    /// A process that died while a video was being encoded must not keep the next one from starting: the job is
+    /// queued again (its seed makes the rerun the same video).
+    @Test(arguments: StoreBackend.allCases)
+    func aJobCaughtMuxingByACrashIsQueuedAgain(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "m", spec: Fixtures.spec()))
+        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        let steps = Fixtures.spec().steps
+        var path: [JobState] = [.admitted]
+        path += (1...steps).map { JobState.denoising(completed: $0, total: steps) }
+        path += [.decoding, .muxing]
+        for state in path { _ = try await store.advance("m", worker: "w", to: state, reason: nil) }
+        let requeued = try await store.requeueExpired(now: .distantFuture, worker: nil, maxAttempts: 3)
+        #expect(requeued == ["m"])
+        #expect(try await store.get("m")?.phase == .queued)
+    }
+}
