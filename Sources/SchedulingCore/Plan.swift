@@ -49,6 +49,17 @@ public enum PlanAction: Hashable, Sendable {
     }
 }
 
+extension PlanAction {
+    /// The jobs the action names, in its order (none for weight moves).
+    public var jobs: [JobID] {
+        switch self {
+        case .load, .unload: []
+        case let .admit(jobs, _), let .decode(jobs), let .release(jobs), let .onEnginePath(_, jobs): jobs
+        case let .step(_, steps): steps.map(\.job)
+        }
+    }
+}
+
 public struct Plan: Hashable, Sendable {
     public let id: PlanID
     public let action: PlanAction

@@ -85,7 +85,7 @@ extension TurboScheduler {
             for id in victims.sorted() { events += failJob(id, reason: reason) }
             return events
         default:
-            let affected = named ?? Self.jobs(of: action)
+            let affected = named ?? action.jobs
             for id in affected {
                 guard let job = jobs[id] else { continue }
                 if retryable {
@@ -111,13 +111,5 @@ extension TurboScheduler {
         guard !ids.isEmpty else { return }
         let share = engineTime.seconds / Double(ids.count)
         for id in ids { if let tenant = jobs[id]?.tenantNumber { fairness.charge(tenant, seconds: share) } }
-    }
-
-    static func jobs(of action: PlanAction) -> [JobID] {
-        switch action {
-        case .load, .unload: []
-        case let .admit(jobs, _), let .decode(jobs), let .release(jobs), let .onEnginePath(_, jobs): jobs
-        case let .step(_, steps): steps.map(\.job)
-        }
     }
 }

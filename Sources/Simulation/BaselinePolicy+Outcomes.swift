@@ -9,7 +9,7 @@ extension BaselinePolicy {
         outstanding = nil
         let now = clock.now
         if case let .failed(code, message, _, jobs) = outcome {
-            return fail(jobs ?? Self.jobs(of: plan.action), code: code, message: message)
+            return fail(jobs ?? plan.action.jobs, code: code, message: message)
         }
         var events: [JobEvent<C.Instant>] = []
         func move(_ job: JobID, _ state: JobState) {
@@ -66,13 +66,5 @@ extension BaselinePolicy {
             }
         }
         return events
-    }
-
-    static func jobs(of action: PlanAction) -> [JobID] {
-        switch action {
-        case .load, .unload: []
-        case let .admit(jobs, _), let .decode(jobs), let .release(jobs), let .onEnginePath(_, jobs): jobs
-        case let .step(_, steps): steps.map(\.job)
-        }
     }
 }

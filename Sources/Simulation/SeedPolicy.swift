@@ -75,7 +75,7 @@ public struct SeedPolicy<C: Clock>: SchedulingPolicy where C.Duration == Duratio
             if let event = book.move(job, to: state, at: now, reason: reason) { events.append(event) }
         }
         if case let .failed(code, message, _, jobs) = outcome {
-            for job in jobs ?? BaselinePolicy<C, SerialRule>.jobs(of: plan.action) where book.state(of: job) != nil {
+            for job in jobs ?? plan.action.jobs where book.state(of: job) != nil {
                 if progress.removeValue(forKey: job) != nil { releases.append(job) }
                 toDecode.removeAll { $0 == job }
                 move(job, .failed, .init(code: code, message: message))

@@ -109,7 +109,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     public var activity: EngineActivity {
         EngineActivity(
             worker: configuration.workerID, runningStage: status.currentPlan.map(ServiceMetrics.stage(of:)),
-            runningJobs: status.currentPlan.map { Self.jobs(of: $0).map(\.rawValue).sorted() } ?? [],
+            runningJobs: status.currentPlan.map { Set($0.jobs).map(\.rawValue).sorted() } ?? [],
             heldJobs: specs.keys.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
             timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted)
     }
@@ -117,7 +117,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private func noteActivity(_ action: PlanAction, startedAt: Date, duration: Duration, outcome: PlanOutcome) {
         let ok = if case .completed = outcome { true } else { false }
         timeline.append(.init(stage: ServiceMetrics.stage(of: action), startedAt: startedAt.timeIntervalSince1970,
-                              seconds: duration.seconds, jobs: Self.jobs(of: action).count, ok: ok))
+                              seconds: duration.seconds, jobs: Set(action.jobs).count, ok: ok))
         switch (action, ok) {
         case let (.load(key), true): resident.insert(key)
         case let (.unload(key), true): resident.remove(key)
@@ -165,7 +165,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     }
 
     private func perform(_ plan: Plan) async throws {
-        let named = Self.jobs(of: plan.action)
+        let named = Set(plan.action.jobs)
         let jobs = specs.filter { named.contains($0.key) }
         status.plansStarted += 1
         status.currentPlan = plan.action
@@ -238,14 +238,6 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         _ = await signals.next(isolation: self)
         tick()
         timer?.cancel()
-    }
-
-    static func jobs(of action: PlanAction) -> Set<JobID> {
-        switch action {
-        case .load, .unload: []
-        case let .admit(jobs, _), let .decode(jobs), let .release(jobs), let .onEnginePath(_, jobs): Set(jobs)
-        case let .step(_, steps): Set(steps.map(\.job))
-        }
     }
 }
 
