@@ -99,7 +99,6 @@ struct QueueBuckets {
         if let key = ticketKeys.removeValue(forKey: ticket) { touch(key) }
     }
 
-    func isLive(_ ticket: Int) -> Bool { live.contains(ticket) }
 
     /// Mutates one bucket in place: it is moved out of the dictionary first, so its heaps are uniquely referenced
     /// and never copied (copy-on-write would make every decision O(queue length)). Empty buckets are dropped.

@@ -84,9 +84,9 @@ extension TurboScheduler {
             }
         }
         for number in result.indices {
-            guard let (index, late) = queuedLead[number], let heads = Optional(queue.summaries[index].heads),
-                  let item = late ? heads.late : heads.feasible else { continue }
-            result[number]?.lead = item.id
+            guard let (index, late) = queuedLead[number] else { continue }
+            let heads = queue.summaries[index].heads
+            if let item = late ? heads.late : heads.feasible { result[number]?.lead = item.id }
         }
         return result.compactMap { $0 }
     }
@@ -96,14 +96,7 @@ extension TurboScheduler {
         guard let number else { return [] }
         var entries: [FrontierEntry] = []
         for summary in queue.summaries where summary.key.group == number {
-            let lag = decisionLags[summary.key.tenant]
-            var best: FrontierEntry?
-            if let item = summary.heads.feasible { best = FrontierEntry(key: summary.key, item: item, urgency: urgencyKey(item, lag: lag, late: false)) }
-            if let item = summary.heads.late {
-                let urgency = urgencyKey(item, lag: lag, late: true)
-                if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: summary.key, item: item, urgency: urgency) }
-            }
-            if let best { entries.append(best) }
+            if let best = bestHead(summary.heads, key: summary.key) { entries.append(best) }
         }
         return entries
     }
@@ -117,6 +110,17 @@ extension TurboScheduler {
 
     func urgencyKey(_ item: QueueBuckets.Item, lag: Duration, late: Bool) -> Duration {
         item.target + (late ? lag + configuration.latePenalty : lag)
+    }
+
+    /// The more urgent of a bucket's two heads (the late one carries the late penalty), with its urgency.
+    func bestHead(_ heads: QueueBuckets.Heads, key: QueueBuckets.Key) -> FrontierEntry? {
+        let lag = decisionLags[key.tenant]
+        var best = heads.feasible.map { FrontierEntry(key: key, item: $0, urgency: urgencyKey($0, lag: lag, late: false)) }
+        if let item = heads.late {
+            let urgency = urgencyKey(item, lag: lag, late: true)
+            if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: key, item: item, urgency: urgency) }
+        }
+        return best
     }
 
     /// Engine time to make `expert` resident: the evictions it needs plus the load.
@@ -173,20 +177,12 @@ extension TurboScheduler {
         // Merge the group's buckets head by head: only the (at most `limit`) most urgent queued jobs are popped.
         var frontier = start
         var popped = 0
-        let lags = decisionLags
         while popped < min(limit, roomForNewJobs), let index = frontier.indices.min(by: { frontier[$0].urgency < frontier[$1].urgency }) {
             let entry = frontier.remove(at: index)
             queue.pop(entry.item, from: entry.key)
             popped += 1
             options.append((entry.item.id, entry.urgency, entry.key, entry.item))
-            let heads = queue.heads(entry.key, now: offset(now))
-            let lag = lags[entry.key.tenant]
-            var best: FrontierEntry?
-            if let item = heads.feasible { best = FrontierEntry(key: entry.key, item: item, urgency: urgencyKey(item, lag: lag, late: false)) }
-            if let item = heads.late {
-                let urgency = urgencyKey(item, lag: lag, late: true)
-                if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: entry.key, item: item, urgency: urgency) }
-            }
+            let best = bestHead(queue.heads(entry.key, now: offset(now)), key: entry.key)
             if let best { frontier.append(best) }
         }
         options.sort { $0.key < $1.key }
@@ -195,7 +191,7 @@ extension TurboScheduler {
         let roomForNew = roomForNewJobs
         // Free device bytes once the expert is resident (with the evictions even one more sample needs), before this
         // batch's new job state and activations.
-        let minimum = memory.activationBytes(shape: shape) + memory.residentStateBytes(shape: shape)
+        let minimum = perActivation + perState
         let free = freeBytes(ifResident: group.expert, extraHeld: minimum) + minimum
         var batch: [JobID] = []
         var fresh: [JobID] = []

@@ -23,7 +23,6 @@ struct NodeWorkers {
     let outputDirectory: URL
     let threads: Int
     let maxAttempts: Int
-    let maxQueued: Int
     /// The scheduler's settings for an engine that reported this much device memory.
     let scheduler: @Sendable (_ deviceMemoryBytes: Int64) -> TurboSchedulerConfiguration
     /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).

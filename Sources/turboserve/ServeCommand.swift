@@ -84,7 +84,6 @@ struct ServeCommand: AsyncParsableCommand {
                 store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
                 workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
                 threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts,
-                maxQueued: settings.limits.maxQueuedJobs,
                 scheduler: { [settings] memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
                 claimWindow: settings.engines.devices.count > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
                 metrics: metrics, progress: progress, pool: workers, logger: logger)
