@@ -124,11 +124,3 @@ public struct VideoAPI: Sendable {
         return nil
     }
 }
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) * 1e-18
-    }
-}

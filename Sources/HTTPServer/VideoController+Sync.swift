@@ -19,7 +19,7 @@ extension VideoController {
             let job = try await createJob(request)
             let headers: HTTPFields = [.videoID: job.id.rawValue]
             guard let finished = try await api.waitUntilFinished(job.id, timeout: api.limits.syncTimeout) else {
-                let seconds = VideoObject.format(seconds: api.limits.syncTimeout.timeInterval)
+                let seconds = VideoObject.format(seconds: api.limits.syncTimeout.seconds)
                 let error = TurboServeError(
                     .waitTimeout, "video '\(job.id)' did not finish within \(seconds) s; it keeps running: poll GET /v1/videos/\(job.id)")
                 return try Self.errorResponse(error, headers: headers, request: request, context: context)

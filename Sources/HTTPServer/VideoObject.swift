@@ -46,7 +46,7 @@ struct VideoObject: Encodable, Sendable {
         createdAt = Int(record.createdAt.timeIntervalSince1970)
         completedAt = record.completedAt.map { Int($0.timeIntervalSince1970) }
         let expiry = record.expiredAt ?? retention.flatMap { kept in
-            record.phase == .succeeded ? record.completedAt?.addingTimeInterval(kept.timeInterval) : nil
+            record.phase == .succeeded ? record.completedAt?.addingTimeInterval(kept.seconds) : nil
         }
         expiresAt = expiry.map { Int($0.timeIntervalSince1970) }
         size = "\(spec.width)x\(spec.height)"

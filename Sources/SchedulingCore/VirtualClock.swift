@@ -41,12 +41,3 @@ public final class VirtualClock: Clock, Sendable {
         throw CancellationError()
     }
 }
-
-extension Duration {
-    /// The duration as floating-point seconds.
-    public var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) * 1e-18
-    }
-
-}
