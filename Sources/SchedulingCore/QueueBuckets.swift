@@ -15,7 +15,11 @@ struct QueueBuckets {
     struct Item: Comparable {
         let target: Duration
         let deadline: Duration
-        /// Engine + output time the job needs from the queue (admit included): lateness is `now + work > deadline`.
+        /// Late once `now + work` passes this (the deadline, or the target under the `tail` objective).
+        let lateAt: Duration
+        /// How far a late item's urgency moves back.
+        let yield: Duration
+        /// Engine + output time the job needs from the queue (admit included): lateness is `now + work > lateAt`.
         let work: Duration
         let rank: Int
         let sequence: Int
@@ -23,7 +27,17 @@ struct QueueBuckets {
         let id: JobID
         static func < (a: Item, b: Item) -> Bool { (a.target, a.rank, a.sequence) < (b.target, b.rank, b.sequence) }
         static func == (a: Item, b: Item) -> Bool { a.ticket == b.ticket }
-        func isLate(at now: Duration) -> Bool { now + work > deadline }
+        func isLate(at now: Duration) -> Bool { now + work > lateAt }
+    }
+
+    /// An item in a late heap: ordered by its urgency once late (target + yield), which differs from the target
+    /// order when jobs yield by different amounts (the `tail` objective).
+    struct LateItem: Comparable {
+        let item: Item
+        static func < (a: LateItem, b: LateItem) -> Bool {
+            (a.item.target + a.item.yield, a.item.rank, a.item.sequence) < (b.item.target + b.item.yield, b.item.rank, b.item.sequence)
+        }
+        static func == (a: LateItem, b: LateItem) -> Bool { a.item == b.item }
     }
 
     /// Interned tenant and step-group numbers (see `TurboScheduler.intern`).
@@ -34,7 +48,7 @@ struct QueueBuckets {
 
     struct Bucket {
         var feasible = Heap<Item>()
-        var late = Heap<Item>()
+        var late = Heap<LateItem>()
         var isEmpty: Bool { feasible.isEmpty && late.isEmpty }
     }
 
@@ -77,16 +91,17 @@ struct QueueBuckets {
             guard summary.dirty || (summary.heads.feasible != nil && now > summary.recheckAt) else { continue }
             let heads = self.heads(summary.key, now: now)
             summaries[index].heads = heads
-            summaries[index].recheckAt = heads.feasible.map { $0.deadline - $0.work } ?? .zero
+            summaries[index].recheckAt = heads.feasible.map { $0.lateAt - $0.work } ?? .zero
             summaries[index].dirty = false
         }
     }
 
-    /// Queues an item for the job; returns its ticket (the job's handle for `forget`).
-    mutating func insert(target: Duration, deadline: Duration, work: Duration, rank: Int, sequence: Int, id: JobID, key: Key) -> Int {
+    /// Queues `job` (its `ticket` is replaced by a fresh one); returns the ticket (the job's handle for `forget`).
+    mutating func insert(_ job: Item, key: Key) -> Int {
         nextTicket += 1
         live.insert(nextTicket)
-        let item = Item(target: target, deadline: deadline, work: work, rank: rank, sequence: sequence, ticket: nextTicket, id: id)
+        let item = Item(target: job.target, deadline: job.deadline, lateAt: job.lateAt, yield: job.yield, work: job.work, rank: job.rank,
+                        sequence: job.sequence, ticket: nextTicket, id: job.id)
         buckets[key, default: Bucket()].feasible.insert(item)
         ticketKeys[nextTicket] = key
         touch(key)
@@ -117,13 +132,13 @@ struct QueueBuckets {
                 if !live.contains(head.ticket) {
                     _ = bucket.feasible.removeMin()
                 } else if head.isLate(at: now) {
-                    bucket.late.insert(bucket.feasible.removeMin())
+                    bucket.late.insert(LateItem(item: bucket.feasible.removeMin()))
                 } else {
                     break
                 }
             }
-            while let head = bucket.late.min, !live.contains(head.ticket) { _ = bucket.late.removeMin() }
-            return Heads(feasible: bucket.feasible.min, late: bucket.late.min)
+            while let head = bucket.late.min, !live.contains(head.item.ticket) { _ = bucket.late.removeMin() }
+            return Heads(feasible: bucket.feasible.min, late: bucket.late.min?.item)
         } ?? Heads()
     }
 
@@ -133,7 +148,7 @@ struct QueueBuckets {
         withBucket(key) { bucket in
             if bucket.feasible.min?.ticket == item.ticket {
                 _ = bucket.feasible.removeMin()
-            } else if bucket.late.min?.ticket == item.ticket {
+            } else if bucket.late.min?.item.ticket == item.ticket {
                 _ = bucket.late.removeMin()
             }
         }

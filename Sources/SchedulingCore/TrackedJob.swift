@@ -10,6 +10,11 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     /// When the scheduler aims to finish it: `deadline`, or earlier when isolated latency + `targetWait` after
     /// arrival comes first. Ordering and slack use the target; lateness uses the deadline.
     let target: Instant
+    /// The job counts as late once it could not finish by this even if it ran alone from now: its deadline, or its
+    /// target under the `tail` objective.
+    let lateAt: Instant
+    /// How far a late job's urgency moves back (`latePenalty`, or a multiple of its own work under `tail`).
+    let yield: Duration
     /// Expert of each denoise step, in order.
     let experts: [ModelKey]
     /// `remaining[k]`: engine + output time still needed once `k` steps are done (steps k..<n alone, decode,
@@ -44,8 +49,8 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     /// Time this job still needs from `state` (admit too when still queued).
     var work: Duration { (state == .queued ? admitWork : .zero) + remaining[min(completed, remaining.count - 1)] }
 
-    /// Whether the job can no longer finish by its deadline even if it ran alone from `now`.
-    func isLate(at now: Instant) -> Bool { now.advanced(by: work) > deadline }
+    /// Whether the job can no longer finish by `lateAt` even if it ran alone from `now`.
+    func isLate(at now: Instant) -> Bool { now.advanced(by: work) > lateAt }
 
     /// Seconds to spare before the target if the job ran alone from `now` (negative when behind it).
     func slack(at now: Instant) -> Duration { now.advanced(by: work).duration(to: target) }

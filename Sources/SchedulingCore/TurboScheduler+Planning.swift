@@ -35,6 +35,9 @@ extension TurboScheduler {
             }.min { $0.deadline < $1.deadline }
             if let passer { choice = passer }
         }
+        if configuration.objective == .tail, !residency.contains(choice.group.expert), let started = startedWork(besides: choice.group, among: candidates) {
+            choice = started
+        }
         let start = roomForNewJobs > 0 ? frontier(ofGroup: groupNumbers[choice.group]) : []
         return plan(for: choice, frontier: start, now: now)
     }
@@ -69,7 +72,6 @@ extension TurboScheduler {
         // Queued jobs compete only while a new job may take engine state.
         if roomForNewJobs > 0 {
             queue.refresh(now: offset(now))
-            let penalty = configuration.latePenalty
             for index in queue.summaries.indices {
                 let key = queue.summaries[index].key
                 let lag = lags[key.tenant]
@@ -77,8 +79,8 @@ extension TurboScheduler {
                    offer(key.group, nil, target + lag, deadline: deadline, queued: true) {
                     queuedLead[key.group] = (index, false)
                 }
-                if let target = queue.summaries[index].heads.late?.target, let deadline = queue.summaries[index].heads.late?.deadline,
-                   offer(key.group, nil, target + lag + penalty, deadline: deadline, queued: true) {
+                if let late = queue.summaries[index].heads.late,
+                   offer(key.group, nil, late.target + lag + late.yield, deadline: late.deadline, queued: true) {
                     queuedLead[key.group] = (index, true)
                 }
             }
@@ -89,6 +91,13 @@ extension TurboScheduler {
             if let item = late ? heads.late : heads.feasible { result[number]?.lead = item.id }
         }
         return result.compactMap { $0 }
+    }
+
+    /// Under the `tail` objective, work already started goes before a weight switch for anything else: the most
+    /// urgent group (other than `group`) that holds a job with engine state, if any.
+    func startedWork(besides group: StepGroup, among candidates: [Candidate]) -> Candidate? {
+        let startedGroups = Set(active.compactMap { jobs[$0]?.groupNumber })
+        return candidates.filter { $0.group != group && groupNumbers[$0.group].map(startedGroups.contains) == true }.min { $0.key < $1.key }
     }
 
     /// The bucket heads of step group `number`: where `plan(for:)` starts merging.
@@ -104,12 +113,12 @@ extension TurboScheduler {
     func urgencyKey(_ job: TrackedJob<C.Instant>, now: C.Instant, floor: Double) -> C.Instant {
         let lag = job.tenantNumber < decisionLags.count ? decisionLags[job.tenantNumber] : fairness.lags(floor: floor)[job.tenantNumber]
         var key = job.target.advanced(by: lag)
-        if job.isLate(at: now) { key = key.advanced(by: configuration.latePenalty) }
+        if job.isLate(at: now) { key = key.advanced(by: job.yield) }
         return key
     }
 
     func urgencyKey(_ item: QueueBuckets.Item, lag: Duration, late: Bool) -> Duration {
-        item.target + (late ? lag + configuration.latePenalty : lag)
+        item.target + (late ? lag + item.yield : lag)
     }
 
     /// The more urgent of a bucket's two heads (the late one carries the late penalty), with its urgency.

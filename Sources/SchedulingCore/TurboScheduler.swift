@@ -167,16 +167,21 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         submitted += 1
         let isolated = cost.isolatedLatency(of: spec)
         let aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
-        return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim), experts: experts,
-                          remaining: remaining, admitWork: cost.admitTime(shape: shape, task: spec.task, batchSize: 1), sequence: submitted)
+        let admitWork = cost.admitTime(shape: shape, task: spec.task, batchSize: 1)
+        let forTail = configuration.objective == .tail
+        return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim),
+                          lateAt: job.arrival.advanced(by: forTail ? aim : budget),
+                          yield: forTail ? (admitWork + remaining[0]) * configuration.tailYieldFactor : configuration.latePenalty,
+                          experts: experts, remaining: remaining, admitWork: admitWork, sequence: submitted)
     }
 
     mutating func enqueue(_ job: TrackedJob<C.Instant>) {
         guard let group = job.group else { return }
         let key = QueueBuckets.Key(tenant: intern(job.tenant), group: intern(group))
         let work = job.admitWork + job.remaining[0]
-        let (target, deadline) = (offset(job.target), offset(job.deadline))
-        let ticket = queue.insert(target: target, deadline: deadline, work: work, rank: job.rank, sequence: job.sequence, id: job.id, key: key)
+        let item = QueueBuckets.Item(target: offset(job.target), deadline: offset(job.deadline), lateAt: offset(job.lateAt), yield: job.yield,
+                                     work: work, rank: job.rank, sequence: job.sequence, ticket: 0, id: job.id)
+        let ticket = queue.insert(item, key: key)
         jobs[job.id]?.ticket = ticket
     }
 

@@ -30,6 +30,10 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// much after its own. It is still bounded: a late job is served at most this long after its deadline's turn,
     /// so nothing starves (the aging bound).
     public var latePenalty: Duration = .seconds(200)
+    /// What to favour under contention: deadlines met (default) or a short tail (`SchedulingObjective`).
+    public var objective: SchedulingObjective = .deadlines
+    /// Under `.tail`, a late job yields by this multiple of its own work (instead of `latePenalty`).
+    public var tailYieldFactor = 2.0
     /// Deadline shift per second of engine service a tenant received beyond the least-served backlogged tenant
     /// (weighted fair share). 0 turns fair share off.
     public var fairShareScale = 1.0

@@ -1,4 +1,5 @@
 import Foundation
+import TurboServeDomain
 import Yams
 
 /// Reads a `ServerConfiguration`: defaults ← YAML file ← environment (`TURBOSERVE_SERVER_PORT=9000`, i.e.
@@ -31,6 +32,7 @@ public enum ConfigurationLoader {
         ("scheduler.max_batch_size", { $0.scheduler.maxBatchSize = try $1.int() }),
         ("scheduler.slo_factors", { $0.scheduler.sloFactors = try $1.numberMap() }),
         ("scheduler.tenant_weights", { $0.scheduler.tenantWeights = try $1.numberMap() }),
+        ("scheduler.objective", { $0.scheduler.objective = try $1.oneOf(SchedulingObjective.self) }),
         ("auth.api_keys", { $0.auth.apiKeys = try $1.apiKeys() }),
         ("auth.api_keys_file", { $0.auth.apiKeysFile = try $1.string() }),
     ]
@@ -120,6 +122,13 @@ struct Setting {
         if let s = value as? String { return s }
         if let i = value as? Int { return String(i) }
         throw fail("a string")
+    }
+
+    /// A value of a string enumeration; the message lists the allowed values.
+    func oneOf<Value: RawRepresentable & CaseIterable>(_ type: Value.Type) throws(ConfigurationProblem) -> Value where Value.RawValue == String {
+        let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let value = Value(rawValue: try string()) else { throw fail("one of \(allowed)") }
+        return value
     }
 
     func int() throws(ConfigurationProblem) -> Int {

@@ -60,6 +60,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var sloFactors: [String: Double] = ["interactive": 3, "standard": 5, "batch": 20]
         /// Fair-share weights by tenant (absent tenants weigh 1).
         public var tenantWeights: [String: Double] = [:]
+        /// What the scheduler favours under contention: deadlines met, or a short tail (`SchedulingObjective`).
+        public var objective: SchedulingObjective = .deadlines
     }
 
     public struct Auth: Sendable, Equatable {

@@ -6,13 +6,18 @@ extension PolicyCatalog {
     /// cost model as both estimators, the workload's deadlines (every job carries its own), the published policy's
     /// preload list and 300 s keep-alive, batches bounded by the memory model.
     static var extraNames: [String] { ["turboserve"] }
+    /// Run only when named: the same scheduler with `objective: tail` (`SchedulingObjective`).
+    public static var optionalNames: [String] { ["turboserve-tail"] }
 
     static func extraEntry(named name: String, calibration: Calibration) -> PolicyEntry? {
-        guard name == "turboserve" else { return nil }
+        let objectives: [String: SchedulingObjective] = ["turboserve": .deadlines, "turboserve-tail": .tail]
+        guard let objective = objectives[name] else { return nil }
         let published = calibration.publishedExperiment.scheduledPolicy
         return PolicyEntry(name: name) { setup in
             let clock = VirtualClock()
-            let policy = TurboScheduler(clock: clock, cost: setup.cost, memory: setup.cost, configuration: turboConfiguration(setup: setup, published: published))
+            var configuration = turboConfiguration(setup: setup, published: published)
+            configuration.objective = objective
+            let policy = TurboScheduler(name: name, clock: clock, cost: setup.cost, memory: setup.cost, configuration: configuration)
             return Simulator.run(policy, clock: clock, setup: setup)
         }
     }

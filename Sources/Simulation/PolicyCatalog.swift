@@ -23,14 +23,15 @@ public struct PolicyEntry: Sendable {
 }
 
 public enum PolicyCatalog {
-    /// In the order the comparison table lists them; `serial` first (the reference for ratios).
+    /// The policies `all` runs, in the order the comparison table lists them; `serial` first (the reference for
+    /// ratios). `optionalNames` run only when named.
     public static var names: [String] { ["serial", "seed", "dynamic-batch"] + extraNames }
 
     /// The entries for `names` (or all) built for this calibration.
     public static func entries(_ names: [String]? = nil, calibration: Calibration) throws -> [PolicyEntry] {
         try (names ?? Self.names).map { name in
             guard let entry = entry(named: name, calibration: calibration) else {
-                throw WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \(Self.names.joined(separator: ", ")), all")
+                throw WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \((Self.names + optionalNames).joined(separator: ", ")), all")
             }
             return entry
         }

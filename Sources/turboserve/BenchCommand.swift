@@ -18,7 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Workload file, e.g. ../shared/workloads/seed-mix.json.")
     var workload: String?
 
-    @Option(help: "A policy (serial, seed, dynamic-batch, turboserve) or 'all'.")
+    @Option(help: "Policies, comma-separated (serial, seed, dynamic-batch, turboserve, turboserve-tail); 'all' is the first four.")
     var policy = "all"
 
     @Flag(name: .customLong("calibration-check"), help: "Check the cost model against the calibration file (exit 1 if an isolated run is off by more than 5%).")
@@ -48,7 +48,7 @@ struct BenchCommand: AsyncParsableCommand {
             return
         }
         guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
-        let names = policy == "all" ? nil : policy.split(separator: ",").map(String.init)
+        let names = policy == "all" ? nil : policy.split(separator: ",").flatMap { $0 == "all" ? PolicyCatalog.names : [String($0)] }
         let runner = try BenchRunner(workload: loaded, policies: names, seed: seed)
         let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)", isDirectory: true)
         let report = BenchReport.make(runner: runner, progress: { note($0) })

@@ -58,6 +58,15 @@ struct ConfigurationTests {
         #expect(configuration.problems().first { $0.key == "engines.devices" }?.message.contains("cuda:N") == true)
     }
 
+    @Test func schedulerObjective() throws {
+        let (tail, problems) = try load("scheduler: {objective: tail}")
+        #expect(problems.isEmpty && tail.scheduler.objective == .tail)
+        #expect(try load(nil).0.scheduler.objective == .deadlines)
+        let (_, wrong) = try load(nil, env: ["TURBOSERVE_SCHEDULER_OBJECTIVE": "fastest"])
+        let problem = try #require(wrong.first { $0.key == "scheduler.objective" })
+        #expect(problem.message.contains("deadlines, tail") && problem.message.contains("fastest"))
+    }
+
     @Test func invalidYAMLIsAProblemNotACrash() throws {
         let (_, problems) = try load("server: [unclosed")
         #expect(problems.first?.key == "(file)")
