@@ -23,11 +23,13 @@ struct QueueBuckets {
         let work: Duration
         let rank: Int
         let sequence: Int
-        let ticket: Int
+        var ticket: Int
         let id: JobID
         static func < (a: Item, b: Item) -> Bool { (a.target, a.rank, a.sequence) < (b.target, b.rank, b.sequence) }
         static func == (a: Item, b: Item) -> Bool { a.ticket == b.ticket }
         func isLate(at now: Duration) -> Bool { now + work > lateAt }
+        /// Urgency once late, before the fair-share lag: the target moved back by the item's yield.
+        var lateUrgency: Duration { target + yield }
     }
 
     /// An item in a late heap: ordered by its urgency once late (target + yield), which differs from the target
@@ -35,7 +37,7 @@ struct QueueBuckets {
     struct LateItem: Comparable {
         let item: Item
         static func < (a: LateItem, b: LateItem) -> Bool {
-            (a.item.target + a.item.yield, a.item.rank, a.item.sequence) < (b.item.target + b.item.yield, b.item.rank, b.item.sequence)
+            (a.item.lateUrgency, a.item.rank, a.item.sequence) < (b.item.lateUrgency, b.item.rank, b.item.sequence)
         }
         static func == (a: LateItem, b: LateItem) -> Bool { a.item == b.item }
     }
@@ -100,8 +102,8 @@ struct QueueBuckets {
     mutating func insert(_ job: Item, key: Key) -> Int {
         nextTicket += 1
         live.insert(nextTicket)
-        let item = Item(target: job.target, deadline: job.deadline, lateAt: job.lateAt, yield: job.yield, work: job.work, rank: job.rank,
-                        sequence: job.sequence, ticket: nextTicket, id: job.id)
+        var item = job
+        item.ticket = nextTicket
         buckets[key, default: Bucket()].feasible.insert(item)
         ticketKeys[nextTicket] = key
         touch(key)

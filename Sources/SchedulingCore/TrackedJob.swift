@@ -8,7 +8,7 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     var state: JobState
     let deadline: Instant
     /// When the scheduler aims to finish it: `deadline`, or earlier when isolated latency + `targetWait` after
-    /// arrival comes first. Ordering and slack use the target; lateness uses the deadline.
+    /// arrival comes first. Ordering and slack use the target; lateness uses `lateAt`.
     let target: Instant
     /// The job counts as late once it could not finish by this even if it ran alone from now: its deadline, or its
     /// target under the `tail` objective.

@@ -80,7 +80,7 @@ extension TurboScheduler {
                     queuedLead[key.group] = (index, false)
                 }
                 if let late = queue.summaries[index].heads.late,
-                   offer(key.group, nil, late.target + lag + late.yield, deadline: late.deadline, queued: true) {
+                   offer(key.group, nil, late.lateUrgency + lag, deadline: late.deadline, queued: true) {
                     queuedLead[key.group] = (index, true)
                 }
             }
@@ -118,7 +118,7 @@ extension TurboScheduler {
     }
 
     func urgencyKey(_ item: QueueBuckets.Item, lag: Duration, late: Bool) -> Duration {
-        item.target + (late ? lag + item.yield : lag)
+        (late ? item.lateUrgency : item.target) + lag
     }
 
     /// The more urgent of a bucket's two heads (the late one carries the late penalty), with its urgency.

@@ -48,7 +48,7 @@ struct BenchCommand: AsyncParsableCommand {
             return
         }
         guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
-        let names = policy == "all" ? nil : policy.split(separator: ",").flatMap { $0 == "all" ? PolicyCatalog.names : [String($0)] }
+        let names = policy.split(separator: ",").flatMap { $0 == "all" ? PolicyCatalog.names : [String($0)] }
         let runner = try BenchRunner(workload: loaded, policies: names, seed: seed)
         let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)", isDirectory: true)
         let report = BenchReport.make(runner: runner, progress: { note($0) })
