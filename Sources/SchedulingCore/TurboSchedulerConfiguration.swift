@@ -31,7 +31,7 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// so nothing starves (the aging bound).
     public var latePenalty: Duration = .seconds(200)
     /// What to favour under contention: deadlines met (default) or a short tail (`SchedulingObjective`).
-    public var objective: SchedulingObjective = .deadlines
+    public var objective: SchedulingObjective = .tail
     /// Under `.tail`, a late job yields by this multiple of its own work (instead of `latePenalty`).
     public var tailYieldFactor = 2.0
     /// Deadline shift per second of engine service a tenant received beyond the least-served backlogged tenant

@@ -61,7 +61,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// Fair-share weights by tenant (absent tenants weigh 1).
         public var tenantWeights: [String: Double] = [:]
         /// What the scheduler favours under contention: deadlines met, or a short tail (`SchedulingObjective`).
-        public var objective: SchedulingObjective = .deadlines
+        public var objective: SchedulingObjective = .tail
     }
 
     public struct Auth: Sendable, Equatable {

@@ -16,8 +16,9 @@ import TurboServeDomain
 ///   sublinear in batch for the 1.3B at 480p, nearly linear for the 14B models;
 /// - VAE decode (`decodeTime`), proportional to tokens (pixels × frames);
 /// - video encode + storage on the CPU (`muxTime`);
-/// - moving weights: `loadTime` / `unloadTime` = fixed + bytes / bandwidth, the same in both directions (upstream
-///   offloads by copying the weights back to host memory).
+/// - moving weights: a transfer is fixed + bytes / bandwidth. How much of it the engine waits for depends on
+///   `transfers` (`WeightTransfers`): upstream copies the weights back to host memory on unload and waits for
+///   every load; TurboServe's engine drops the device copy on unload and streams a load under the next step.
 ///
 /// Pure and cheap: safe to call while planning. A value type; `Sendable`.
 public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
@@ -57,6 +58,11 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
     public var deviceMemoryBytes: Int64
     /// Engine bookkeeping for a `release` plan.
     public var releaseSeconds: Double
+    /// How the engine moves weights (upstream's offload-and-wait, or TurboServe's host copy + streamed loads).
+    public var transfers: WeightTransfers = .upstream
+    /// Transformer blocks a streamed load arrives in (Wan 14B has 40, the 1.3B 30; the larger is the conservative
+    /// choice): the first step after a load cannot finish before the last block has arrived and been computed.
+    public var streamedBlocks = 40
 
     public init(
         stepProfiles: [String: StepProfile], tokenExponent: Double, textEncodeSeconds: Double,
@@ -80,7 +86,8 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
 
     /// Parse + admit + every step + decode + mux, with the model resident; for two-expert models plus upstream's
     /// per-request expert swap (each expert copied in and back out), which the calibration's isolated I2V run
-    /// includes (its "cold start"). This is the latency a request sees from the serial server when it is alone.
+    /// includes (its "cold start"). This is the latency a request sees from the serial server when it is alone,
+    /// whatever `transfers` says (deadlines and targets are set against upstream).
     public func isolatedLatency(of job: ValidatedJob) -> Duration {
         .seconds(isolatedSeconds(of: job))
     }
@@ -97,7 +104,7 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
         if distinct.count > 1 {
             for expert in distinct {
                 let key = ModelKey(model: job.model, expert: expert)
-                total += loadSeconds(key) + unloadSeconds(key)
+                total += 2 * transferSeconds(bytes: weightBytes(key))
             }
         }
         return total
@@ -113,7 +120,14 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
 
     public func decodeTime(shape: ShapeKey) -> Duration { .seconds(decodeSeconds(shape)) }
 
-    public func loadTime(_ expert: ModelKey) -> Duration { .seconds(loadSeconds(expert)) }
+    /// How long a switch to `expert` delays its first step: the whole transfer upstream; with streamed loads, only
+    /// the part of the transfer that one batch-1 step at the model's reference shape does not cover.
+    public func loadTime(_ expert: ModelKey) -> Duration {
+        switch transfers {
+        case .upstream: .seconds(loadSeconds(expert))
+        case .streamed: .seconds(transferFixedSeconds + streamedWaitSeconds(expert, stepSeconds: stepProfile(for: expert.model).seconds))
+        }
+    }
 
     public func unloadTime(_ expert: ModelKey) -> Duration { .seconds(unloadSeconds(expert)) }
 
@@ -142,10 +156,28 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
     /// CPU: encode the MP4 + thumbnail and store it.
     public func muxSeconds(_ shape: ShapeKey) -> Double { cpuStage(mux, shape).time(tokens: shape.tokens) }
 
+    /// The whole transfer of `expert`'s weights onto the device.
     public func loadSeconds(_ expert: ModelKey) -> Double { transferSeconds(bytes: weightBytes(expert)) }
 
-    /// Offloading copies the weights back to host memory: the same cost as a load.
-    public func unloadSeconds(_ expert: ModelKey) -> Double { transferSeconds(bytes: weightBytes(expert)) }
+    /// Upstream offloading copies the weights back to host memory: the same cost as a load. With a host copy kept,
+    /// unloading frees the device memory only: the fixed part of a transfer (synchronise, return the allocation).
+    public func unloadSeconds(_ expert: ModelKey) -> Double {
+        switch transfers {
+        case .upstream: transferSeconds(bytes: weightBytes(expert))
+        case .streamed: transferFixedSeconds
+        }
+    }
+
+    /// How much longer than `stepSeconds` a step takes when its weights are still arriving, `transferLeft`
+    /// seconds of copying from now, in `streamedBlocks` equal blocks: block i can start once it has arrived and
+    /// block i−1 is computed, so the step ends at max(step, last arrival + one block of compute).
+    public func streamedWaitSeconds(transferLeft: Double, stepSeconds: Double) -> Double {
+        max(0, transferLeft + stepSeconds / Double(streamedBlocks) - stepSeconds)
+    }
+
+    func streamedWaitSeconds(_ expert: ModelKey, stepSeconds: Double) -> Double {
+        streamedWaitSeconds(transferLeft: Double(weightBytes(expert)) / transferBytesPerSecond, stepSeconds: stepSeconds)
+    }
 
     public func transferSeconds(bytes: Int64) -> Double {
         transferFixedSeconds + Double(bytes) / transferBytesPerSecond

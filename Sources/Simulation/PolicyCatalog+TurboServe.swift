@@ -4,16 +4,17 @@ import TurboServeDomain
 extension PolicyCatalog {
     /// TurboServe's own scheduler (`TurboScheduler`), configured as `turboserve serve` would be on this GPU: the
     /// cost model as both estimators, the workload's deadlines (every job carries its own), the published policy's
-    /// preload list and 300 s keep-alive, batches bounded by the memory model.
+    /// preload list and 300 s keep-alive, batches bounded by the memory model, on TurboServe's engine (host copies,
+/// streamed loads: `WeightTransfers.streamed`).
     static var extraNames: [String] { ["turboserve"] }
-    /// Run only when named: the same scheduler with `objective: tail` (`SchedulingObjective`).
-    public static var optionalNames: [String] { ["turboserve-tail"] }
+    /// Run only when named: the same scheduler with `objective: deadlines` (`SchedulingObjective`).
+    public static var optionalNames: [String] { ["turboserve-deadlines"] }
 
     static func extraEntry(named name: String, calibration: Calibration) -> PolicyEntry? {
-        let objectives: [String: SchedulingObjective] = ["turboserve": .deadlines, "turboserve-tail": .tail]
+        let objectives: [String: SchedulingObjective] = ["turboserve": .tail, "turboserve-deadlines": .deadlines]
         guard let objective = objectives[name] else { return nil }
         let published = calibration.publishedExperiment.scheduledPolicy
-        return PolicyEntry(name: name) { setup in
+        return PolicyEntry(name: name, transfers: .streamed) { setup in
             let clock = VirtualClock()
             var configuration = turboConfiguration(setup: setup, published: published)
             configuration.objective = objective

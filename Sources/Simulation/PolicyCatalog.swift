@@ -2,22 +2,30 @@ import SchedulingCore
 import TurboServeDomain
 
 /// The policies `turboserve bench` can compare, by name, each ready to simulate on a setup. Every policy gets a
-/// fresh `VirtualClock` and the same setup (arrivals, cost model, deadlines); only `stagesOnEnginePath` differs,
-/// and it is what the policy itself declares (the serial baseline parses and saves on the engine path).
+/// fresh `VirtualClock` and the same setup (arrivals, cost model, deadlines). Two things differ, and each is what
+/// the system behind the policy does: `stagesOnEnginePath` (the serial baseline parses and saves on the engine
+/// path) and `transfers`, the engine it drives (the baselines drive upstream's, `turboserve` its own; `turboserve
+/// bench --baseline-engine streamed` puts the baselines on TurboServe's engine too).
 public struct PolicyEntry: Sendable {
     public let name: String
     public let stagesOnEnginePath: Set<PlanAction.OnPathWork>
+    public var transfers: WeightTransfers
     private let simulate: @Sendable (SimulationSetup) -> SimulationResult
 
-    public init(name: String, stagesOnEnginePath: Set<PlanAction.OnPathWork> = [], simulate: @escaping @Sendable (SimulationSetup) -> SimulationResult) {
+    public init(
+        name: String, stagesOnEnginePath: Set<PlanAction.OnPathWork> = [], transfers: WeightTransfers = .upstream,
+        simulate: @escaping @Sendable (SimulationSetup) -> SimulationResult
+    ) {
         self.name = name
         self.stagesOnEnginePath = stagesOnEnginePath
+        self.transfers = transfers
         self.simulate = simulate
     }
 
     public func run(_ setup: SimulationSetup) -> SimulationResult {
         var setup = setup
         setup.stagesOnEnginePath = stagesOnEnginePath
+        setup.cost.transfers = transfers
         return simulate(setup)
     }
 }
@@ -27,12 +35,14 @@ public enum PolicyCatalog {
     /// ratios). `optionalNames` run only when named.
     public static var names: [String] { ["serial", "seed", "dynamic-batch"] + extraNames }
 
-    /// The entries for `names` (or all) built for this calibration.
-    public static func entries(_ names: [String]? = nil, calibration: Calibration) throws -> [PolicyEntry] {
+    /// The entries for `names` (or all) built for this calibration; `baselineTransfers` is the engine the
+    /// baselines drive (upstream's unless asked otherwise).
+    public static func entries(_ names: [String]? = nil, calibration: Calibration, baselineTransfers: WeightTransfers = .upstream) throws -> [PolicyEntry] {
         try (names ?? Self.names).map { name in
-            guard let entry = entry(named: name, calibration: calibration) else {
+            guard var entry = entry(named: name, calibration: calibration) else {
                 throw WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \((Self.names + optionalNames).joined(separator: ", ")), all")
             }
+            if !(extraNames + optionalNames).contains(name) { entry.transfers = baselineTransfers }
             return entry
         }
     }

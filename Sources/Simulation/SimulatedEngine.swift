@@ -17,12 +17,22 @@ public enum EngineActivity: String, Sendable, Hashable, Codable, CaseIterable {
 /// true state (resident weights, jobs with state on the device) so that a policy's plans are checked the way the
 /// real engine checks them: a step needs its expert resident, all samples of a step share a shape, and weights +
 /// job state + the step's activations must fit in device memory (else the plan fails `engine_out_of_memory`).
+///
+/// Weight transfers follow `cost.transfers`. Upstream, a load or an unload holds the engine for the whole copy.
+/// Streamed, a load reserves the memory and returns after the fixed part; the bytes then arrive on one copy lane
+/// (transfers queue behind each other) while the engine computes anything else, and the first step on that
+/// expert waits only for what its compute cannot cover (`CalibratedCostModel.streamedWaitSeconds`). Copying is
+/// assumed not to slow compute (a separate copy engine; the steps are compute-bound).
 /// A value type owned by the simulator's loop.
 struct SimulatedEngine {
     let cost: CalibratedCostModel
     private(set) var resident: Set<ModelKey> = []
     private var held: [JobID: ShapeKey] = [:]
     private var heldBytes: Int64 = 0
+    /// Streamed loads still arriving: when each one's last byte is on the device (simulated seconds).
+    private var arriving: [ModelKey: Double] = [:]
+    /// When the copy lane is free for the next streamed load.
+    private var copyLaneFree = 0.0
     private(set) var loads = 0
     private(set) var unloads = 0
     private(set) var stepCalls = 0
@@ -40,24 +50,34 @@ struct SimulatedEngine {
     }
 
     struct Execution {
+        /// Seconds the plan held the engine, `waitSeconds` included.
         let seconds: Double
         let activity: EngineActivity
         let outcome: PlanOutcome
+        /// The first part of `seconds` spent waiting for streamed weights (drawn as switching).
+        var waitSeconds = 0.0
     }
 
-    /// Performs `action` on the device state and says how long it took. `specs` has every job the plan names.
-    mutating func perform(_ action: PlanAction, specs: [JobID: ValidatedJob]) -> Execution {
+    /// Performs `action` at simulated time `now` on the device state and says how long it took. `specs` has every
+    /// job the plan names.
+    mutating func perform(_ action: PlanAction, specs: [JobID: ValidatedJob], now: Double) -> Execution {
         switch action {
         case let .load(key):
             guard !resident.contains(key) else { return done(0, .switching, stage: "switch") }
             guard cost.weightBytes(key) <= freeBytes else { return refuse(.engineOutOfMemory, "loading \(key) does not fit") }
             resident.insert(key)
             loads += 1
-            return done(cost.loadSeconds(key), .switching, stage: "switch")
+            guard cost.transfers == .streamed else { return done(cost.loadSeconds(key), .switching, stage: "switch") }
+            let start = max(now + cost.transferFixedSeconds, copyLaneFree)
+            copyLaneFree = start + cost.loadSeconds(key) - cost.transferFixedSeconds
+            arriving[key] = copyLaneFree
+            return done(cost.transferFixedSeconds, .switching, stage: "switch")
         case let .unload(key):
             guard resident.remove(key) != nil else { return done(0, .switching, stage: "switch") }
             unloads += 1
-            return done(cost.unloadSeconds(key), .switching, stage: "switch")
+            // Freeing memory that is still being written waits for the copy to land first.
+            let pending = arriving.removeValue(forKey: key).map { max(0, $0 - now) } ?? 0
+            return done(pending + cost.unloadSeconds(key), .switching, stage: "switch")
         case let .admit(jobs, _):
             var groups: [ShapeKey: (task: TaskKind, count: Int)] = [:]
             for job in jobs {
@@ -68,7 +88,7 @@ struct SimulatedEngine {
             let seconds = groups.reduce(0.0) { $0 + cost.admitSeconds(shape: $1.key, task: $1.value.task, batchSize: $1.value.count) }
             return done(seconds, .compute, stage: "compute")
         case let .step(expert, steps):
-            return step(expert, steps)
+            return step(expert, steps, now: now)
         case let .decode(jobs):
             let seconds = jobs.reduce(0.0) { $0 + (held[$1].map(cost.decodeSeconds) ?? 0) }
             for job in jobs { drop(job) }
@@ -88,11 +108,12 @@ struct SimulatedEngine {
     /// The engine process died: everything on the device is gone.
     mutating func lose() {
         resident.removeAll()
+        arriving.removeAll()
         held.removeAll()
         heldBytes = 0
     }
 
-    private mutating func step(_ expert: ModelKey, _ steps: [JobStep]) -> Execution {
+    private mutating func step(_ expert: ModelKey, _ steps: [JobStep], now: Double) -> Execution {
         guard resident.contains(expert) else { return refuse(.engineError, "step on \(expert), which is not resident") }
         let shapes = Set(steps.compactMap { held[$0.job] })
         guard shapes.count == 1, let shape = shapes.first, steps.allSatisfy({ held[$0.job] != nil }) else {
@@ -104,7 +125,14 @@ struct SimulatedEngine {
         }
         stepCalls += 1
         stepSamples += steps.count
-        return done(cost.stepSeconds(shape: shape, expert: expert, batchSize: steps.count), .compute, stage: "compute")
+        let seconds = cost.stepSeconds(shape: shape, expert: expert, batchSize: steps.count)
+        let wait = arriving.removeValue(forKey: expert).map {
+            cost.streamedWaitSeconds(transferLeft: max(0, $0 - now), stepSeconds: seconds)
+        } ?? 0
+        guard wait > 0 else { return done(seconds, .compute, stage: "compute") }
+        _ = done(wait, .switching, stage: "switch")
+        let computed = done(seconds, .compute, stage: "compute")
+        return Execution(seconds: seconds + wait, activity: .compute, outcome: computed.outcome, waitSeconds: wait)
     }
 
     private mutating func hold(_ job: JobID, _ shape: ShapeKey) {

@@ -164,9 +164,10 @@ struct SimulationLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
     mutating func drive() {
         guard running == nil else { return }
         if let plan = policy.nextPlan() {
-            let execution = engine.perform(plan.action, specs: specs)
+            let execution = engine.perform(plan.action, specs: specs, now: now)
             running = (plan, now, execution)
-            record(EngineInterval(start: now, end: now + execution.seconds, activity: execution.activity))
+            record(EngineInterval(start: now, end: now + execution.waitSeconds, activity: .switching))
+            record(EngineInterval(start: now + execution.waitSeconds, end: now + execution.seconds, activity: execution.activity))
             events.push(.planDone(plan.id), at: instant(now + execution.seconds))
             return
         }

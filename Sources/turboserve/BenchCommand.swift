@@ -18,7 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Workload file, e.g. ../shared/workloads/seed-mix.json.")
     var workload: String?
 
-    @Option(help: "Policies, comma-separated (serial, seed, dynamic-batch, turboserve, turboserve-tail); 'all' is the first four.")
+    @Option(help: "Policies, comma-separated (serial, seed, dynamic-batch, turboserve, turboserve-deadlines); 'all' is the first four.")
     var policy = "all"
 
     @Flag(name: .customLong("calibration-check"), help: "Check the cost model against the calibration file (exit 1 if an isolated run is off by more than 5%).")
@@ -32,6 +32,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Override the workload's rng_seed.")
     var seed: UInt64?
+
+    @Option(name: .customLong("baseline-engine"), help: "The engine the baselines drive: upstream (copies weights back on unload, waits for every load) or streamed (TurboServe's: host copies, loads streamed under compute).")
+    var baselineEngine: WeightTransfers = .upstream
 
     func run() async throws {
         let loaded = try workload.map { try Workload.load(from: URL(fileURLWithPath: $0)) }
@@ -49,7 +52,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
         let names = policy.split(separator: ",").flatMap { $0 == "all" ? PolicyCatalog.names : [String($0)] }
-        let runner = try BenchRunner(workload: loaded, policies: names, seed: seed)
+        let runner = try BenchRunner(workload: loaded, policies: names, seed: seed, baselineTransfers: baselineEngine)
         let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)", isDirectory: true)
         let report = BenchReport.make(runner: runner, progress: { note($0) })
         print(report.text)
@@ -79,3 +82,5 @@ struct BenchCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data(("[bench] " + line + "\n").utf8))
     }
 }
+
+extension WeightTransfers: ExpressibleByArgument {}

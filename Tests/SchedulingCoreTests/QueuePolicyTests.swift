@@ -58,8 +58,8 @@ struct QueuePolicyTests {
 
     @Test("a long job with a far deadline is aimed at isolated latency + target wait, not left to the last moment")
     func targetWait() {
-        for wait in [Duration?.none, .seconds(10)] {
-            var engine = EnginePlayer { $0.maxBatchSize = 1; $0.targetWait = wait }
+        for (wait, objective) in [(Duration?.none, SchedulingObjective.deadlines), (.seconds(10), .deadlines), (.seconds(10), .tail)] {
+            var engine = EnginePlayer { $0.maxBatchSize = 1; $0.targetWait = wait; $0.objective = objective }
             engine.submit("long", Jobs.spec(Models.large, steps: 4, priority: .batch, deadline: 1_000))
             var next = 0
             while engine.finished["long"] == nil, engine.now < 1_000 {
@@ -70,11 +70,16 @@ struct QueuePolicyTests {
                 engine.runOne()
             }
             let long = try! #require(engine.finished["long"]).seconds
-            if wait == nil {
+            switch (wait, objective) {
+            case (nil, _):
                 #expect(long > 600, "pure EDF: the long job waits until its deadline is the earliest (\(long) s)")
-            } else {
+            case (_, .deadlines):
                 // Isolated 16.6 s + 10 s wait = 26.6 s target; fresh short jobs aim later than that after t ≈ 20 s.
                 #expect(long < 60, "with a target wait it runs near its target (\(long) s)")
+            case (_, .tail):
+                // Late against its target it yields by twice its own work (≈ 33 s) and then runs: still an order of
+                // magnitude before pure EDF's last moment.
+                #expect(long < 120, "under tail it runs soon after its target + yield (\(long) s)")
             }
         }
     }

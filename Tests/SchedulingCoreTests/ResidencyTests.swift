@@ -61,9 +61,11 @@ struct ResidencyTests {
         #expect(engine.unloads.isEmpty, "the 1.3B fits beside the 14B: nothing is swapped out")
     }
 
-    @Test("work for the resident expert goes first when the other job's slack covers it, saving a swap")
+    @Test("deadlines: work for the resident expert goes first when the other job's slack covers it, saving a swap")
     func preferResident() {
-        var engine = EnginePlayer { $0.targetWait = nil }
+        // Under `tail` the started I2V job would keep the slot to the end (TailObjectiveTests); this is the
+        // `deadlines` objective's slack reclaiming.
+        var engine = EnginePlayer { $0.targetWait = nil; $0.objective = .deadlines }
         engine.submit("i", Jobs.spec(Models.i2v, steps: 4, priority: .batch, deadline: 400))
         engine.runOne(); engine.runOne(); engine.runOne()   // load high, admit, high step 0
         engine.submit("t", Jobs.spec(Models.large, steps: 2, deadline: 120))

@@ -59,12 +59,12 @@ struct ConfigurationTests {
     }
 
     @Test func schedulerObjective() throws {
-        let (tail, problems) = try load("scheduler: {objective: tail}")
-        #expect(problems.isEmpty && tail.scheduler.objective == .tail)
-        #expect(try load(nil).0.scheduler.objective == .deadlines)
+        let (deadlines, problems) = try load("scheduler: {objective: deadlines}")
+        #expect(problems.isEmpty && deadlines.scheduler.objective == .deadlines)
+        #expect(try load(nil).0.scheduler.objective == .tail)
         let (_, wrong) = try load(nil, env: ["TURBOSERVE_SCHEDULER_OBJECTIVE": "fastest"])
         let problem = try #require(wrong.first { $0.key == "scheduler.objective" })
-        #expect(problem.message.contains("deadlines, tail") && problem.message.contains("fastest"))
+        #expect(problem.message.contains("tail, deadlines") && problem.message.contains("fastest"))
     }
 
     @Test func invalidYAMLIsAProblemNotACrash() throws {

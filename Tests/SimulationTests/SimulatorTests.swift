@@ -87,14 +87,14 @@ struct SimulatorTests {
     func engineChecks() throws {
         var engine = SimulatedEngine(cost: try TestSupport.cost())
         let spec = try TestSupport.t2v.validatedJob(seed: 0, deadlineSeconds: nil)
-        _ = engine.perform(.admit(jobs: ["a"], model: spec.model), specs: ["a": spec])
-        let refused = engine.perform(.step(expert: ModelKey(model: spec.model), steps: [JobStep(job: "a", index: 0, total: 2)]), specs: ["a": spec])
+        _ = engine.perform(.admit(jobs: ["a"], model: spec.model), specs: ["a": spec], now: 0)
+        let refused = engine.perform(.step(expert: ModelKey(model: spec.model), steps: [JobStep(job: "a", index: 0, total: 2)]), specs: ["a": spec], now: 0)
         guard case .failed = refused.outcome else {
             Issue.record("expected a failed step, got \(refused.outcome)")
             return
         }
-        _ = engine.perform(.load(ModelKey(model: spec.model)), specs: [:])
-        let done = engine.perform(.step(expert: ModelKey(model: spec.model), steps: [JobStep(job: "a", index: 0, total: 2)]), specs: ["a": spec])
+        _ = engine.perform(.load(ModelKey(model: spec.model)), specs: [:], now: 0)
+        let done = engine.perform(.step(expert: ModelKey(model: spec.model), steps: [JobStep(job: "a", index: 0, total: 2)]), specs: ["a": spec], now: 0)
         #expect(done.seconds > 1 && done.activity == .compute)
     }
 }
