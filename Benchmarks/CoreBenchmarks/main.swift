@@ -18,6 +18,7 @@ struct DecisionBenchmark {
         let clock = VirtualClock()
         var configuration = TurboSchedulerConfiguration()
         configuration.maxQueued = jobs * 2
+        if CommandLine.arguments.contains("--deadlines") { configuration.objective = .deadlines }
         configuration.deviceMemoryBytes = cost.deviceMemoryBytes
         configuration.sharedBytes = cost.sharedBytes
         var scheduler = TurboScheduler(clock: clock, cost: cost, memory: cost, configuration: configuration)

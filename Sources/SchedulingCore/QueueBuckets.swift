@@ -65,33 +65,48 @@ struct QueueBuckets {
     /// buckets without touching their heaps, so a decision costs little more than reading these.
     struct Summary {
         let key: Key
-        var heads = Heads()
+        var heads = Heads() {
+            didSet {
+                feasibleUrgency = heads.feasible.map { ($0.target, $0.deadline) }
+                lateUrgency = heads.late.map { ($0.lateUrgency, $0.deadline) }
+            }
+        }
+        /// The heads' urgency (before the fair-share lag) and deadline, as plain numbers: what a decision reads
+        /// for every bucket, without copying the items.
+        private(set) var feasibleUrgency: (urgency: Duration, deadline: Duration)?
+        private(set) var lateUrgency: (urgency: Duration, deadline: Duration)?
         var recheckAt: Duration = .zero
         var dirty = true
     }
 
-    private(set) var buckets: [Key: Bucket] = [:]
+    /// Bucket `i` belongs to `summaries[i]`: buckets live in an array beside their summaries (never removed;
+    /// an emptied bucket is only empty), so a bucket is reached by index and mutated in place, without hashing its
+    /// key or copying its heaps.
+    private var buckets: [Bucket] = []
     private(set) var summaries: [Summary] = []
     private var summaryIndex: [Key: Int] = [:]
     private var ticketKeys: [Int: Key] = [:]
     private var live: Set<Int> = []
     private var nextTicket = 0
 
-    private mutating func touch(_ key: Key) {
+    /// Marks `key`'s summary for refreshing (creating the bucket on first use); returns its index.
+    @discardableResult
+    private mutating func touch(_ key: Key) -> Int {
         if let index = summaryIndex[key] {
             summaries[index].dirty = true
-        } else {
-            summaryIndex[key] = summaries.count
-            summaries.append(Summary(key: key))
+            return index
         }
+        summaryIndex[key] = summaries.count
+        summaries.append(Summary(key: key))
+        buckets.append(Bucket())
+        return summaries.count - 1
     }
 
     /// Brings every summary up to date at `now` (cleaning the heads of changed or due buckets).
     mutating func refresh(now: Duration) {
         for index in summaries.indices {
-            let summary = summaries[index]
-            guard summary.dirty || (summary.heads.feasible != nil && now > summary.recheckAt) else { continue }
-            let heads = self.heads(summary.key, now: now)
+            guard summaries[index].dirty || (summaries[index].feasibleUrgency != nil && now > summaries[index].recheckAt) else { continue }
+            let heads = self.heads(at: index, now: now)
             summaries[index].heads = heads
             summaries[index].recheckAt = heads.feasible.map { $0.lateAt - $0.work } ?? .zero
             summaries[index].dirty = false
@@ -104,9 +119,8 @@ struct QueueBuckets {
         live.insert(nextTicket)
         var item = job
         item.ticket = nextTicket
-        buckets[key, default: Bucket()].feasible.insert(item)
+        buckets[touch(key)].feasible.insert(item)
         ticketKeys[nextTicket] = key
-        touch(key)
         return nextTicket
     }
 
@@ -116,50 +130,39 @@ struct QueueBuckets {
         if let key = ticketKeys.removeValue(forKey: ticket) { touch(key) }
     }
 
-
-    /// Mutates one bucket in place: it is moved out of the dictionary first, so its heaps are uniquely referenced
-    /// and never copied (copy-on-write would make every decision O(queue length)). Empty buckets are dropped.
-    private mutating func withBucket<R>(_ key: Key, _ body: (inout Bucket) -> R) -> R? {
-        guard var bucket = buckets.removeValue(forKey: key) else { return nil }
-        let result = body(&bucket)
-        if !bucket.isEmpty { buckets[key] = bucket }
-        return result
-    }
-
     /// Discards dead heads, moves late heads to the late heap, and returns the waiting heads.
     mutating func heads(_ key: Key, now: Duration) -> Heads {
+        guard let index = summaryIndex[key] else { return Heads() }
+        return heads(at: index, now: now)
+    }
+
+    private mutating func heads(at index: Int, now: Duration) -> Heads {
         let live = self.live
-        return withBucket(key) { bucket in
-            while let head = bucket.feasible.min {
-                if !live.contains(head.ticket) {
-                    _ = bucket.feasible.removeMin()
-                } else if head.isLate(at: now) {
-                    bucket.late.insert(LateItem(item: bucket.feasible.removeMin()))
-                } else {
-                    break
-                }
+        while let head = buckets[index].feasible.min {
+            if !live.contains(head.ticket) {
+                _ = buckets[index].feasible.removeMin()
+            } else if head.isLate(at: now) {
+                buckets[index].late.insert(LateItem(item: buckets[index].feasible.removeMin()))
+            } else {
+                break
             }
-            while let head = bucket.late.min, !live.contains(head.item.ticket) { _ = bucket.late.removeMin() }
-            return Heads(feasible: bucket.feasible.min, late: bucket.late.min?.item)
-        } ?? Heads()
+        }
+        while let head = buckets[index].late.min, !live.contains(head.item.ticket) { _ = buckets[index].late.removeMin() }
+        return Heads(feasible: buckets[index].feasible.min, late: buckets[index].late.min?.item)
     }
 
     /// Removes the head `item` (as returned by `heads`) from its bucket. It stays live until `forget`.
     mutating func pop(_ item: Item, from key: Key) {
-        touch(key)
-        withBucket(key) { bucket in
-            if bucket.feasible.min?.ticket == item.ticket {
-                _ = bucket.feasible.removeMin()
-            } else if bucket.late.min?.item.ticket == item.ticket {
-                _ = bucket.late.removeMin()
-            }
+        let index = touch(key)
+        if buckets[index].feasible.min?.ticket == item.ticket {
+            _ = buckets[index].feasible.removeMin()
+        } else if buckets[index].late.min?.item.ticket == item.ticket {
+            _ = buckets[index].late.removeMin()
         }
     }
 
     /// Puts back an item `pop` removed (into the feasible heap; lateness is re-checked at the head).
     mutating func putBack(_ item: Item, key: Key) {
-        touch(key)
-        buckets[key, default: Bucket()].feasible.insert(item)
+        buckets[touch(key)].feasible.insert(item)
     }
-
 }

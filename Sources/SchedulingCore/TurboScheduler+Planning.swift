@@ -75,12 +75,12 @@ extension TurboScheduler {
             for index in queue.summaries.indices {
                 let key = queue.summaries[index].key
                 let lag = lags[key.tenant]
-                if let target = queue.summaries[index].heads.feasible?.target, let deadline = queue.summaries[index].heads.feasible?.deadline,
+                if let (target, deadline) = queue.summaries[index].feasibleUrgency,
                    offer(key.group, nil, target + lag, deadline: deadline, queued: true) {
                     queuedLead[key.group] = (index, false)
                 }
-                if let late = queue.summaries[index].heads.late,
-                   offer(key.group, nil, late.lateUrgency + lag, deadline: late.deadline, queued: true) {
+                if let (urgency, deadline) = queue.summaries[index].lateUrgency,
+                   offer(key.group, nil, urgency + lag, deadline: deadline, queued: true) {
                     queuedLead[key.group] = (index, true)
                 }
             }
@@ -191,8 +191,10 @@ extension TurboScheduler {
             queue.pop(entry.item, from: entry.key)
             popped += 1
             options.append((entry.item.id, entry.urgency, entry.key, entry.item))
-            let best = bestHead(queue.heads(entry.key, now: offset(now)), key: entry.key)
-            if let best { frontier.append(best) }
+            // Two statements on purpose: in `bestHead(queue.heads(…))` the call copies `self` before the argument
+            // mutates `queue`, and that copy makes the bucket dictionary copy itself on write (O(buckets)).
+            let heads = queue.heads(entry.key, now: offset(now))
+            if let best = bestHead(heads, key: entry.key) { frontier.append(best) }
         }
         options.sort { $0.key < $1.key }
         let perActivation = memory.activationBytes(shape: shape)

@@ -51,8 +51,8 @@ public struct BenchReport: Sendable {
         let interpolated = policies.map { sweep.interpolatedGoodput(of: $0, target: target) }
         rows.append(["goodput", "jobs/s"] + goodputs.map { String(format: "%.4f", $0) })
         rows.append(["interpolated", "jobs/s"] + interpolated.map { String(format: "%.4f", $0) })
-        rows.append(["vs best other", ""] + policies.indices.map { i in
-            let others = goodputs.enumerated().filter { $0.offset != i }.map(\.element)
+        rows.append(["vs best baseline", ""] + policies.indices.map { i in
+            let others = goodputs.indices.filter { $0 != i && PolicyCatalog.baselineNames.contains(policies[$0]) }.map { goodputs[$0] }
             guard let best = others.max(), best > 0 else { return "—" }
             return String(format: "%.2f×", goodputs[i] / best)
         })

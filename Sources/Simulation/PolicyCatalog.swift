@@ -33,7 +33,9 @@ public struct PolicyEntry: Sendable {
 public enum PolicyCatalog {
     /// The policies `all` runs, in the order the comparison table lists them; `serial` first (the reference for
     /// ratios). `optionalNames` run only when named.
-    public static var names: [String] { ["serial", "seed", "dynamic-batch"] + extraNames }
+    public static var names: [String] { baselineNames + extraNames }
+    /// The policies TurboServe is compared against (the workloads README's first three).
+    public static let baselineNames = ["serial", "seed", "dynamic-batch"]
 
     /// The entries for `names` (or all) built for this calibration; `baselineTransfers` is the engine the
     /// baselines drive (upstream's unless asked otherwise).
@@ -42,7 +44,7 @@ public enum PolicyCatalog {
             guard var entry = entry(named: name, calibration: calibration) else {
                 throw WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \((Self.names + optionalNames).joined(separator: ", ")), all")
             }
-            if !(extraNames + optionalNames).contains(name) { entry.transfers = baselineTransfers }
+            if baselineNames.contains(name) { entry.transfers = baselineTransfers }
             return entry
         }
     }
