@@ -183,10 +183,22 @@ extension TurboScheduler {
             guard let job = jobs[id], job.groupNumber == number else { continue }
             options.append((id, offset(urgencyKey(job, now: now, floor: floor)), nil, nil))
         }
-        // Merge the group's buckets head by head: only the (at most `limit`) most urgent queued jobs are popped.
+        let perActivation = memory.activationBytes(shape: shape)
+        let perState = memory.residentStateBytes(shape: shape)
+        let roomForNew = roomForNewJobs
+        // Free device bytes once the expert is resident (with the evictions even one more sample needs), before this
+        // batch's new job state and activations.
+        let minimum = perActivation + perState
+        let free = freeBytes(ifResident: group.expert, extraHeld: minimum) + minimum
+        // Merge the group's buckets head by head: only the most urgent queued jobs that could join are popped (at most
+        // `limit`, the free engine slots, and what memory holds with each new job's state and activations).
+        // A queued job less urgent than the `limit`-th job already holding state in this group cannot make the batch.
+        let memoryRoom = Int(max(0, free) / max(1, perActivation + perState))
+        let cutoff = options.count >= limit ? options.map(\.key).sorted()[limit - 1] : nil
         var frontier = start
         var popped = 0
-        while popped < min(limit, roomForNewJobs), let index = frontier.indices.min(by: { frontier[$0].urgency < frontier[$1].urgency }) {
+        while popped < min(limit, roomForNew, memoryRoom), let index = frontier.indices.min(by: { frontier[$0].urgency < frontier[$1].urgency }) {
+            if let cutoff, frontier[index].urgency >= cutoff { break }
             let entry = frontier.remove(at: index)
             queue.pop(entry.item, from: entry.key)
             popped += 1
@@ -197,13 +209,6 @@ extension TurboScheduler {
             if let best = bestHead(heads, key: entry.key) { frontier.append(best) }
         }
         options.sort { $0.key < $1.key }
-        let perActivation = memory.activationBytes(shape: shape)
-        let perState = memory.residentStateBytes(shape: shape)
-        let roomForNew = roomForNewJobs
-        // Free device bytes once the expert is resident (with the evictions even one more sample needs), before this
-        // batch's new job state and activations.
-        let minimum = perActivation + perState
-        let free = freeBytes(ifResident: group.expert, extraHeld: minimum) + minimum
         var batch: [JobID] = []
         var fresh: [JobID] = []
         var leadSlack = Duration.zero
