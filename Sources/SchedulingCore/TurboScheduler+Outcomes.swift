@@ -85,6 +85,9 @@ extension TurboScheduler {
             for id in victims.sorted() { events += failJob(id, reason: reason) }
             return events
         default:
+            // A failed step leaves its expert's weights in doubt (the engine drops an expert whose streamed copy
+            // failed): count it as gone, so the next step on it loads it again — a no-op if it was still there.
+            if case let .step(expert, _) = action { residency.unloaded(expert) }
             let affected = named ?? action.jobs
             for id in affected {
                 guard let job = jobs[id] else { continue }

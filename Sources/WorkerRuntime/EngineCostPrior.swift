@@ -64,6 +64,11 @@ public struct EngineCostPrior: CostEstimating, MemoryEstimating, Sendable {
         isTiny(expert.model) ? .milliseconds(50) : .seconds(0.15 + Double(memory.weightBytes(expert)) / 7.19e9)
     }
 
+    /// The engine keeps a host copy of every expert it loaded, so unloading only frees device memory.
+    public func unloadTime(_ expert: ModelKey) -> Duration {
+        isTiny(expert.model) ? .milliseconds(5) : .milliseconds(150)
+    }
+
     public func outputTime(shape: ShapeKey) -> Duration {
         isTiny(shape.model) ? scaled(0.01, reference: 80, shape) : scaled(0.5, reference: 32_760, shape)
     }

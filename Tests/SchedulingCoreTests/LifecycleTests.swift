@@ -69,6 +69,21 @@ struct LifecycleTests {
         #expect(!engine.events.contains { $0.to == .failed })
     }
 
+    @Test("a failed step counts its expert as gone: the engine dropped it, so the retry loads it again first")
+    func failedStepReloads() {
+        var engine = EnginePlayer()
+        engine.submit("a", Jobs.spec(steps: 2))
+        engine.runOne(); engine.runOne()                   // load, admit
+        let plan = engine.scheduler.nextPlan()!
+        guard case let .step(expert, _) = plan.action else { Issue.record("expected a step"); return }
+        engine.resident.remove(expert)                     // the engine's copy of the weights failed and was dropped
+        engine.record(engine.scheduler.planFinished(plan.id, outcome: .failed(code: .engineError, message: "copy failed", retryable: true, jobs: nil)))
+        engine.runUntilIdle()
+        #expect(engine.plans.filter { $0 == .load(expert) }.count == 2, "\(engine.plans)")
+        #expect(engine.finished["a"] != nil)
+        #expect(engine.violations.isEmpty, "\(engine.violations)")
+    }
+
     @Test("every event is an allowed transition and each job's events form one path to its end")
     func eventPaths() {
         var engine = EnginePlayer()

@@ -65,7 +65,7 @@ class Engine:
         return self.families[model]
 
     def resident(self) -> list[dict]:
-        return [{"model": m, "expert": e} for m, f in sorted(self.families.items()) for e in sorted(f.experts)]
+        return [{"model": m, "expert": e} for m, f in sorted(self.families.items()) for e in f.resident_experts]
 
     def job(self, job_id: str) -> JobState:
         if job_id not in self.jobs:
@@ -89,7 +89,7 @@ class Engine:
             "device": self.device.type if self.device.index is None else f"{self.device.type}:{self.device.index}",
             "device_name": name, "total_memory_bytes": total, "free_memory_bytes": free,
             "threads": torch.get_num_threads(), "kernels": {k: _kernel_available(k) for k in KERNEL_MODULES},
-            "models": models,
+            "weight_transfers": "streamed", "models": models,
         }
 
     def ensure_tiny(self, args: dict) -> dict:
@@ -97,8 +97,8 @@ class Engine:
 
     def load(self, args: dict) -> dict:
         family = self.family(_require(args, "model", str))
-        family.load(args.get("expert", "main"))
-        return {"resident": self.resident(), "free_memory_bytes": self.free_memory()[0]}
+        streaming = family.load(args.get("expert", "main"))
+        return {"resident": self.resident(), "free_memory_bytes": self.free_memory()[0], "streaming": streaming}
 
     def unload(self, args: dict) -> dict:
         model = _require(args, "model", str)
@@ -109,13 +109,14 @@ class Engine:
     def warmup(self, args: dict) -> dict:
         family = self.family(_require(args, "model", str))
         family.ensure_shared()
-        for expert, transformer in family.experts.items():
+        for expert in family.resident_experts:
+            transformer = family.transformer(expert)
             config = transformer.config
             x = torch.zeros(1, config.in_channels, 1, 2, 2, device=self.device, dtype=self.dtype)
             text = torch.zeros(1, 4, config.text_dim, device=self.device, dtype=self.dtype)
             with torch.inference_mode():
                 transformer(hidden_states=x, timestep=torch.tensor([500.0], device=self.device), encoder_hidden_states=text, return_dict=False)
-        return {"warmed": sorted(family.experts)}
+        return {"warmed": family.resident_experts}
 
     def admit(self, args: dict) -> dict:
         specs = _require(args, "jobs", list)
@@ -169,7 +170,7 @@ class Engine:
                 raise EngineError("step_mismatch", f"job '{job.job_id}' has latent shape {job.latent_shape}, not {jobs[0].latent_shape}; a batch must share one shape", [job.job_id])
             jobs.append(job)
         family = self.family(model)
-        transformer = family.experts.get(expert)
+        transformer = family.transformer(expert)
         if transformer is None:
             raise EngineError("not_loaded", f"{model}/{expert} is not loaded; send load first")
         x = torch.cat([job.x for job in jobs]).to(self.device, self.dtype)

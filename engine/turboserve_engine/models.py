@@ -16,6 +16,7 @@ import torch
 
 from .convert import turbodiffusion_to_diffusers
 from .errors import EngineError
+from .weights import StreamedWeights
 
 EXPERT_FOLDERS = {"main": "transformer", "high": "transformer", "low": "transformer_2"}
 
@@ -34,7 +35,10 @@ def read_manifests(models_dir: Path) -> dict[str, dict]:
 
 class ModelFamily:
     """One model's parts. The tokenizer, text encoder and VAE load with the first expert (or admit) and stay;
-    experts load and unload individually. Not thread-safe: the engine is single-threaded by design."""
+    experts load and unload individually. An expert's weights are read from disk once and kept on the host
+    (`weights.StreamedWeights`): `unload` frees only the device copy, and `load` streams the blocks back to the device
+    and returns while they are still arriving. Not thread-safe: the engine is single-threaded by design (the copier
+    thread of `weights.py` is the only other one)."""
 
     def __init__(self, manifest: dict, device: torch.device, dtype: torch.dtype):
         self.manifest = manifest
@@ -44,11 +48,21 @@ class ModelFamily:
         self.tokenizer = None
         self.text_encoder = None
         self.vae = None
-        self.experts: dict[str, torch.nn.Module] = {}
+        self.weights: dict[str, StreamedWeights] = {}
 
     @property
     def task(self) -> str:
         return self.manifest["task"]
+
+    @property
+    def resident_experts(self) -> list[str]:
+        return sorted(name for name, weights in self.weights.items() if weights.resident)
+
+    @property
+    def experts(self) -> dict[str, torch.nn.Module]:
+        """The loaded experts' device copies once every copy under way has finished (for reading tensors directly);
+        a forward should use `transformer`, which does not wait for the whole copy."""
+        return {name: self.weights[name].module(wait=True) for name in self.resident_experts}
 
     def ensure_shared(self) -> None:
         if self.text_encoder is not None:
@@ -60,22 +74,31 @@ class ModelFamily:
         self.text_encoder = UMT5EncoderModel.from_pretrained(self.path / "text_encoder", torch_dtype=self.dtype).to(self.device).eval()
         self.vae = AutoencoderKLWan.from_pretrained(self.path / "vae", torch_dtype=torch.float32).to(self.device).eval()
 
-    def load(self, expert: str) -> None:
+    def load(self, expert: str) -> bool:
+        """Makes the expert resident (reading disk only the first time) and returns whether its blocks are still
+        arriving. Raises the error of an earlier copy of this expert that failed (the next load starts afresh)."""
         if expert not in self.manifest["experts"]:
             raise EngineError("bad_input", f"model '{self.manifest['id']}' has experts {self.manifest['experts']}, not '{expert}'")
         self.ensure_shared()
-        if expert in self.experts:
-            return
-        try:
-            self.experts[expert] = self._load_transformer(expert).to(self.device).eval()
-        except torch.cuda.OutOfMemoryError as error:
-            raise EngineError("out_of_memory", f"loading {self.manifest['id']}/{expert}: {error}") from None
+        weights = self.weights.get(expert)
+        if weights is None:
+            host = self._load_transformer(expert).eval()
+            weights = self.weights[expert] = StreamedWeights(host, self.device, f"{self.manifest['id']}/{expert}")
+        weights.load()
+        return weights.streaming
 
     def unload(self, expert: str) -> None:
-        module = self.experts.pop(expert, None)
-        del module
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
+        """Frees the expert's device copy (after a copy still under way has finished); its host copy stays."""
+        weights = self.weights.get(expert)
+        if weights is not None and weights.resident:
+            weights.unload()
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    def transformer(self, expert: str) -> torch.nn.Module | None:
+        """The expert's device copy for a forward, or None if it is not loaded. Raises a failed copy's error."""
+        weights = self.weights.get(expert)
+        return weights.module() if weights is not None else None
 
     def _load_transformer(self, expert: str) -> torch.nn.Module:
         from diffusers import WanTransformer3DModel
