@@ -51,7 +51,6 @@ struct QueueBuckets {
     struct Bucket {
         var feasible = Heap<Item>()
         var late = Heap<LateItem>()
-        var isEmpty: Bool { feasible.isEmpty && late.isEmpty }
     }
 
     /// The waiting heads of one bucket after cleaning.

@@ -204,7 +204,7 @@ extension TurboScheduler {
             popped += 1
             options.append((entry.item.id, entry.urgency, entry.key, entry.item))
             // Two statements on purpose: in `bestHead(queue.heads(…))` the call copies `self` before the argument
-            // mutates `queue`, and that copy makes the bucket dictionary copy itself on write (O(buckets)).
+            // mutates `queue`, and that copy makes the queue's buckets copy themselves on write (O(buckets)).
             let heads = queue.heads(entry.key, now: offset(now))
             if let best = bestHead(heads, key: entry.key) { frontier.append(best) }
         }

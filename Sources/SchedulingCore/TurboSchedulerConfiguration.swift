@@ -30,7 +30,7 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// much after its own. It is still bounded: a late job is served at most this long after its deadline's turn,
     /// so nothing starves (the aging bound).
     public var latePenalty: Duration = .seconds(200)
-    /// What to favour under contention: deadlines met (default) or a short tail (`SchedulingObjective`).
+    /// What to favour under contention: a short tail (default) or deadlines met (`SchedulingObjective`).
     public var objective: SchedulingObjective = .tail
     /// Under `.tail`, a late job yields by this multiple of its own work (instead of `latePenalty`).
     public var tailYieldFactor = 2.0

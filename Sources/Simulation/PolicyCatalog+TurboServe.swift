@@ -5,7 +5,7 @@ extension PolicyCatalog {
     /// TurboServe's own scheduler (`TurboScheduler`), configured as `turboserve serve` would be on this GPU: the
     /// cost model as both estimators, the workload's deadlines (every job carries its own), the published policy's
     /// preload list and 300 s keep-alive, batches bounded by the memory model, on TurboServe's engine (host copies,
-/// streamed loads: `WeightTransfers.streamed`).
+    /// streamed loads: `WeightTransfers.streamed`).
     static var extraNames: [String] { ["turboserve"] }
     /// Run only when named: the same scheduler with `objective: deadlines` (`SchedulingObjective`).
     public static var optionalNames: [String] { ["turboserve-deadlines"] }
