@@ -121,7 +121,7 @@ extension TurboScheduler {
         (late ? item.lateUrgency : item.target) + lag
     }
 
-    /// The more urgent of a bucket's two heads (the late one carries the late penalty), with its urgency.
+    /// The more urgent of a bucket's two heads (the late one moved back by its yield), with its urgency.
     func bestHead(_ heads: QueueBuckets.Heads, key: QueueBuckets.Key) -> FrontierEntry? {
         let lag = decisionLags[key.tenant]
         var best = heads.feasible.map { FrontierEntry(key: key, item: $0, urgency: urgencyKey($0, lag: lag, late: false)) }
@@ -193,7 +193,7 @@ extension TurboScheduler {
         // Merge the group's buckets head by head: only the most urgent queued jobs that could join are popped (at most
         // `limit`, the free engine slots, and what memory holds with each new job's state and activations).
         // A queued job less urgent than the `limit`-th job already holding state in this group cannot make the batch.
-        let memoryRoom = Int(max(0, free) / max(1, perActivation + perState))
+        let memoryRoom = Int(max(0, free) / max(1, minimum))
         let cutoff = options.count >= limit ? options.map(\.key).sorted()[limit - 1] : nil
         var frontier = start
         var popped = 0

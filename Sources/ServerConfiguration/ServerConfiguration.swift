@@ -60,7 +60,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var sloFactors: [String: Double] = ["interactive": 3, "standard": 5, "batch": 20]
         /// Fair-share weights by tenant (absent tenants weigh 1).
         public var tenantWeights: [String: Double] = [:]
-        /// What the scheduler favours under contention: deadlines met, or a short tail (`SchedulingObjective`).
+        /// What the scheduler favours under contention: a short tail (default) or deadlines met (`SchedulingObjective`).
         public var objective: SchedulingObjective = .tail
     }
 
