@@ -14,6 +14,7 @@ public final class InMemoryJobStore: JobStore {
         var events: [JobID: [StoredJobEvent]] = [:]
         var idempotency: [String: JobID] = [:]
         var sequence: Int64 = 0
+        var workers: [String: WorkerHeartbeat] = [:]
     }
 
     private let state = Mutex(State())
@@ -54,29 +55,17 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
-    public func claim(worker: String, limit: Int, leaseUntil: Date) async throws -> [JobRecord] {
+    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord] {
         let at = now()
+        let until = at.addingTimeInterval(lease.seconds)
         return state.withLock { s in
             let queued = s.order.compactMap { s.jobs[$0] }.filter { $0.phase == .queued && $0.workerID == nil }
             let chosen = queued.sorted { ($0.spec.priority.rank, $0.sequence) < ($1.spec.priority.rank, $1.sequence) }.prefix(limit)
             return chosen.map { job in
                 var job = job
-                job.claim(by: worker, leaseUntil: leaseUntil, at: at)
+                job.claim(by: worker, leaseUntil: until, at: at)
                 s.jobs[job.id] = job
                 return job
-            }
-        }
-    }
-
-    public func unclaim(_ id: JobID, worker: String) async throws {
-        let at = now()
-        state.withLock { s in _ = s.jobs[id]?.unclaim(by: worker, at: at) }
-    }
-
-    public func renewLeases(worker: String, until: Date) async throws {
-        state.withLock { s in
-            for (id, job) in s.jobs where job.workerID == worker && !job.phase.isTerminal {
-                s.jobs[id]?.leaseExpiresAt = until
             }
         }
     }
@@ -91,13 +80,31 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
-    public func fail(_ id: JobID, worker: String?, code: String, message: String) async throws -> JobRecord {
+    public func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
         try mutate(id) { job, at throws(TurboServeError) in try job.fail(by: worker, at: at, code: code, message: message) }
     }
 
-    public func requeue(_ id: JobID, worker: String, reason: String, maxAttempts: Int) async throws -> JobRecord {
-        try mutate(id) { job, at throws(TurboServeError) in
-            try job.requeue(by: worker, at: at, reason: reason, maxAttempts: maxAttempts)
+    public func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord {
+        try mutate(id) { job, at throws(TurboServeError) in try job.retry(by: worker, at: at, reason: reason, maxAttempts: maxAttempts) }
+    }
+
+    public func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
+        try mutate(id) { job, at throws(TurboServeError) in try job.release(by: worker, at: at, reason: reason) }
+    }
+
+    public func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat {
+        let at = now()
+        let until = at.addingTimeInterval(lease.seconds)
+        return state.withLock { s in
+            var renewed = 0
+            for (id, job) in s.jobs where job.workerID == worker && !job.phase.isTerminal {
+                s.jobs[id]?.leaseExpiresAt = until
+                renewed += 1
+            }
+            s.workers[worker] = WorkerHeartbeat(worker: worker, at: at, activity: activity)
+            var lost: [JobID: JobRecord?] = [:]
+            for id in holding where s.jobs[id]?.lostBy(worker) ?? true { lost[id] = s.jobs[id] }
+            return Heartbeat(renewed: renewed, lost: lost)
         }
     }
 
@@ -106,17 +113,30 @@ public final class InMemoryJobStore: JobStore {
         return try mutate(id) { job, at throws(TurboServeError) in try job.cancel(at: at) }
     }
 
-    public func requeueExpired(now date: Date, worker: String?, maxAttempts: Int) async throws -> [JobID] {
-        try state.withLock { s throws(TurboServeError) in
-            var requeued: [JobID] = []
+    public func rescueExpired(maxAttempts: Int) async throws -> [JobID] {
+        try recover(worker: nil, everyHolder: false, maxAttempts: maxAttempts)
+    }
+
+    public func releaseHeld(by worker: String?, maxAttempts: Int) async throws -> [JobID] {
+        try recover(worker: worker, everyHolder: worker == nil, maxAttempts: maxAttempts)
+    }
+
+    private func recover(worker: String?, everyHolder: Bool, maxAttempts: Int) throws(TurboServeError) -> [JobID] {
+        let at = now()
+        return try state.withLock { s throws(TurboServeError) in
+            var recovered: [JobID] = []
             for id in s.order {
-                guard var job = s.jobs[id], let outcome = try job.recover(now: date, worker: worker, maxAttempts: maxAttempts) else { continue }
+                guard var job = s.jobs[id], let outcome = try job.recover(now: at, worker: worker, everyHolder: everyHolder, maxAttempts: maxAttempts) else { continue }
                 if let event = outcome { s.events[id, default: []].append(event) }
                 s.jobs[id] = job
-                requeued.append(id)
+                recovered.append(id)
             }
-            return requeued
+            return recovered
         }
+    }
+
+    public func workers() async throws -> [WorkerHeartbeat] {
+        state.withLock { s in s.workers.values.sorted { ($0.at, $0.worker) > ($1.at, $1.worker) } }
     }
 
     public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {

@@ -31,10 +31,10 @@ extension JobRecord {
         updatedAt = now
     }
 
-    /// Throws `conflict` unless `worker` holds this job.
+    /// Throws `job_not_held` unless `worker` holds this unfinished job.
     func requireOwner(_ worker: String) throws(TurboServeError) {
         guard workerID == worker, !phase.isTerminal else {
-            throw TurboServeError(.conflict, "job \(id) is not held by worker \(worker) (state \(phase.rawValue), holder \(workerID ?? "none"))")
+            throw TurboServeError(.jobNotHeld, "job \(id) is not held by worker \(worker) (state \(phase.rawValue), holder \(workerID ?? "none"))")
         }
     }
 
@@ -54,19 +54,9 @@ extension JobRecord {
         if startedAt == nil, next.phase != .queued { startedAt = now }
         if next.isTerminal {
             completedAt = now
-            workerID = nil
-            leaseExpiresAt = nil
+            dropHolder()
         }
         return StoredJobEvent(job: id, at: now, from: current.description, to: next.description, reasonCode: reasonCode, message: message)
-    }
-
-    /// Drops this worker's claim on a job that has not started; false (no change) otherwise.
-    mutating func unclaim(by worker: String, at now: Date) -> Bool {
-        guard workerID == worker, phase == .queued else { return false }
-        workerID = nil
-        leaseExpiresAt = nil
-        updatedAt = now
-        return true
     }
 
     mutating func claim(by worker: String, leaseUntil: Date, at now: Date) {
@@ -75,16 +65,24 @@ extension JobRecord {
         updatedAt = now
     }
 
-    /// Back to the queue with one more attempt, or failed when the attempts are used up.
-    mutating func requeue(at now: Date, reason: String, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent {
-        attempts += 1
-        if attempts >= maxAttempts {
-            return try fail(at: now, code: TurboServeError.Code.engineCrashed.rawValue, message: "gave up after \(attempts) attempts: \(reason)")
-        }
-        let event = try transition(to: .queued, at: now, reasonCode: "requeued", message: reason)
+    private mutating func dropHolder() {
         workerID = nil
         leaseExpiresAt = nil
-        return event
+    }
+
+    /// Back to `queued` with one more attempt when `countsAttempt`, or failed with `code` once the attempts reach
+    /// `maxAttempts`. A job already queued (claimed, or retried before it ran again) records a retry event
+    /// without a state change. The holder is kept; the caller drops it for a return to the shared queue.
+    private mutating func requeue(at now: Date, code: String, message: String, countsAttempt: Bool, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent {
+        if countsAttempt { attempts += 1 }
+        if attempts >= maxAttempts {
+            return try fail(at: now, code: code, message: "gave up after \(attempts) attempts: \(message)")
+        }
+        guard phase != .queued else {
+            updatedAt = now
+            return StoredJobEvent(job: id, at: now, from: state.description, to: state.description, reasonCode: code, message: message)
+        }
+        return try transition(to: .queued, at: now, reasonCode: code, message: message)
     }
 
     mutating func fail(at now: Date, code: String, message: String) throws(TurboServeError) -> StoredJobEvent {
@@ -108,14 +106,24 @@ extension JobRecord {
         return event
     }
 
-    mutating func fail(by worker: String?, at now: Date, code: String, message: String) throws(TurboServeError) -> StoredJobEvent {
-        if let worker { try requireOwner(worker) }
+    mutating func fail(by worker: String, at now: Date, code: String, message: String) throws(TurboServeError) -> StoredJobEvent {
+        try requireOwner(worker)
         return try fail(at: now, code: code, message: message)
     }
 
-    mutating func requeue(by worker: String, at now: Date, reason: String, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent {
+    /// The holder plans the job again; it stays held by `worker`.
+    mutating func retry(by worker: String, at now: Date, reason: TurboServeError, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent {
         try requireOwner(worker)
-        return try requeue(at: now, reason: reason, maxAttempts: maxAttempts)
+        return try requeue(at: now, code: reason.code.rawValue, message: reason.message, countsAttempt: reason.code.countsAsAttempt, maxAttempts: maxAttempts)
+    }
+
+    /// The holder gives the job back to the shared queue; no attempt counted. A job that had not started only
+    /// loses its holder (the event says so).
+    mutating func release(by worker: String, at now: Date, reason: String) throws(TurboServeError) -> StoredJobEvent {
+        try requireOwner(worker)
+        let event = try requeue(at: now, code: "released", message: reason, countsAttempt: false, maxAttempts: .max)
+        dropHolder()
+        return event
     }
 
     /// Cancels an unfinished job; nil (no event) when it had already finished.
@@ -124,20 +132,28 @@ extension JobRecord {
         return try transition(to: .cancelled, at: now, reasonCode: TurboServeError.Code.cancelled.rawValue)
     }
 
-    /// Recovery: a held, unfinished job whose lease ended before `now` (or, with `worker`, any job that worker
-    /// held) goes back to the queue. Returns nil when the job is not to be recovered; otherwise the event to record
-    /// (nil event for a claimed job that never started: it only loses its holder).
-    mutating func recover(now: Date, worker: String?, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent?? {
-        guard workerID != nil, !phase.isTerminal else { return nil }
-        let expired = worker.map { workerID == $0 } ?? ((leaseExpiresAt ?? now) < now)
-        guard expired else { return nil }
+    /// Recovery of a held, unfinished job whose holder is gone: its lease ended before `now` (`worker` nil and
+    /// `everyHolder` false), it is held by `worker`, or (`everyHolder`) by anyone. It goes back to the shared queue:
+    /// a job that had not started only loses its holder (nil event); a started one counts an attempt (it may have
+    /// killed its worker) and fails `lease_expired` past `maxAttempts`. Returns nil when the job is not recovered.
+    mutating func recover(now: Date, worker: String?, everyHolder: Bool, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent?? {
+        guard let holder = workerID, !phase.isTerminal else { return nil }
+        let due = everyHolder || worker.map { holder == $0 } ?? ((leaseExpiresAt ?? now) < now)
+        guard due else { return nil }
         guard phase != .queued else {
-            workerID = nil
-            leaseExpiresAt = nil
+            dropHolder()
+            updatedAt = now
             return .some(nil)
         }
-        return .some(try requeue(at: now, reason: "lease expired or worker restarted", maxAttempts: maxAttempts))
+        let event = try requeue(at: now, code: TurboServeError.Code.leaseExpired.rawValue,
+                                message: "worker \(holder) stopped holding the job (lease expired or worker restarted)",
+                                countsAttempt: true, maxAttempts: maxAttempts)
+        dropHolder()
+        return .some(event)
     }
+
+    /// What a heartbeat from `worker` says about a job it believes it holds: nil while it still does.
+    func lostBy(_ worker: String) -> Bool { workerID != worker || phase.isTerminal }
 
     /// Whether a create with the same idempotency key describes the same request.
     func isSameRequest(as job: NewJob) -> Bool { tenant == job.tenant && spec == job.spec }

@@ -3,6 +3,21 @@ import TurboServeDomain
 
 /// The durable record of every job: what the gateway creates, what workers claim and advance, what the API reads.
 ///
+/// Who owns what (the rule every role keeps; `docs/architecture.md` says the same):
+/// - The store owns a job's record: its state, its attempts, who holds it and until when (the lease). Nothing
+///   else counts attempts or decides who may write. Lease times come from the store's clock, never the caller's.
+/// - A worker holds a job from `claim` until the job ends or the worker gives it back. Every write a worker makes
+///   (`advance`, `complete`, `fail`, `retry`, `release`) is fenced: it succeeds only while that worker holds the
+///   job, so a result is delivered at most once. A refused write (`job_not_held`) means "you lost it" (cancelled,
+///   expired, taken over): the worker drops the job at once.
+/// - Two ways back: `retry` keeps the job with the same worker, queued in its own plan again (an engine restart, a
+///   split batch, a preemption), counting an attempt when the reason is a fault (`countsAsAttempt`); `release`
+///   returns it to the shared queue for any worker (drain, shutdown), counting nothing. Past `maxAttempts` a
+///   retry fails the job with the retry's code.
+/// - `heartbeat` renews every lease a worker holds and says which of the jobs it believes it holds it lost.
+///   `rescueExpired` (run by any process, at any time) returns jobs whose lease ran out to the shared queue, one
+///   attempt more for a job that had started; `releaseHeld` does the same at once for a restarted worker's jobs.
+///
 /// Contract (checked by one suite against every backend):
 /// - `create` is atomic. With an idempotency key, a second create by the same tenant with the same key returns the
 ///   first job (`created == false`) when the request is identical and throws `conflict` when it differs. With
@@ -10,34 +25,40 @@ import TurboServeDomain
 ///   the insert are one atomic step, so concurrent creates never overshoot the bound).
 /// - Transitions follow `JobState.Phase.allowedNext`; an illegal one throws `conflict` and changes nothing.
 ///   Every accepted transition appends one `StoredJobEvent`.
-/// - Ownership is fenced: `advance`, `complete` and `fail` by a worker succeed only while that worker holds the job
-///   (its claim was not requeued or cancelled meanwhile), so a result is delivered at most once.
-/// - `claim` hands each queued job to at most one worker (oldest first within priority order) and sets its lease;
-///   `requeueExpired` returns jobs whose lease ran out to `queued` (attempts + 1) or fails them when out of
-///   attempts. Nothing is ever deleted except by retention, which deletes files, never records.
-/// - Implementations are safe to call concurrently from any task.
+/// - `claim` hands each queued, unheld job to at most one worker (priority order, then oldest first).
+/// - Nothing is ever deleted except by retention, which deletes files, never records.
+/// - Implementations are safe to call concurrently from any task and from several processes sharing a database.
 public protocol JobStore: Sendable {
     func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool)
     func get(_ id: JobID) async throws -> JobRecord?
     func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage
 
-    /// Up to `limit` queued jobs, now owned by `worker` until `leaseUntil`.
-    func claim(worker: String, limit: Int, leaseUntil: Date) async throws -> [JobRecord]
-    /// Gives back a claimed job that has not started (still `queued`), so another claim can take it.
-    func unclaim(_ id: JobID, worker: String) async throws
-    /// Extends the leases of every non-terminal job `worker` holds.
-    func renewLeases(worker: String, until: Date) async throws
-    /// Moves an owned job to `to` (a non-terminal state), recording the event.
+    /// Up to `limit` queued, unheld jobs, now held by `worker` until the store's now + `lease`.
+    func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord]
+    /// Moves a held job to `to` (a non-terminal state), recording the event.
     func advance(_ id: JobID, worker: String, to: JobState, reason: String?) async throws -> JobRecord
     func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord
-    func fail(_ id: JobID, worker: String?, code: String, message: String) async throws -> JobRecord
-    /// Gives an owned job back to the queue (engine lost, shutdown): attempts + 1, or failed past `maxAttempts`.
-    func requeue(_ id: JobID, worker: String, reason: String, maxAttempts: Int) async throws -> JobRecord
-    /// Cancels a non-terminal job; returns the record (unchanged if it had already finished).
+    func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord
+    /// The holder plans the job again: `queued`, still held by `worker`. One attempt more when the reason's code
+    /// counts (`TurboServeError.Code.countsAsAttempt`); failed with that code once the attempts reach `maxAttempts`.
+    func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord
+    /// The holder gives the job back to the shared queue (`queued`, unheld, no attempt counted).
+    func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord
+    /// Renews the lease of every unfinished job `worker` holds to the store's now + `lease`, records the worker's
+    /// `activity` (the fleet view), and returns which of `holding` the worker no longer holds.
+    func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat
+    /// Cancels a non-terminal job for its client (whoever holds it); returns the record (unchanged if it had
+    /// already finished), nil for an unknown id.
     func cancel(_ id: JobID) async throws -> JobRecord?
-    /// Requeues (or fails, past `maxAttempts`) every non-terminal, non-queued job whose lease ended before `now`;
-    /// with `worker`, every job that worker held regardless of lease (recovery after a restart). Returns their ids.
-    func requeueExpired(now: Date, worker: String?, maxAttempts: Int) async throws -> [JobID]
+    /// The rescuer: every held, unfinished job whose lease ended before the store's now goes back to the shared
+    /// queue (one attempt more if it had started; failed `lease_expired` past `maxAttempts`). Returns their ids.
+    func rescueExpired(maxAttempts: Int) async throws -> [JobID]
+    /// Every job `worker` (nil: any worker) holds goes back to the shared queue as if its lease had run out: a
+    /// restarted worker with a stable id recovers its jobs at once; a single node recovers all at start-up.
+    func releaseHeld(by worker: String?, maxAttempts: Int) async throws -> [JobID]
+
+    /// The last heartbeat of every worker seen, newest first.
+    func workers() async throws -> [WorkerHeartbeat]
 
     /// Retention: up to `limit` finished jobs completed before `cutoff` whose files were not expired yet, oldest
     /// completion first.
@@ -51,4 +72,29 @@ public protocol JobStore: Sendable {
     func countQueuedByClass() async throws -> [PriorityClass: Int]
     /// Number of jobs per phase (for metrics and readiness).
     func countByPhase() async throws -> [JobState.Phase: Int]
+}
+
+/// What a heartbeat learned: the leases renewed, and the jobs the worker believed it held but no longer does.
+public struct Heartbeat: Sendable, Hashable {
+    public var renewed: Int
+    /// Each lost job with its record as the store has it now (nil: no such job).
+    public var lost: [JobID: JobRecord?]
+
+    public init(renewed: Int, lost: [JobID: JobRecord?]) {
+        self.renewed = renewed
+        self.lost = lost
+    }
+}
+
+/// A worker's last heartbeat as the store recorded it (store clock), with what it reported.
+public struct WorkerHeartbeat: Sendable, Hashable, Codable {
+    public var worker: String
+    public var at: Date
+    public var activity: EngineActivity?
+
+    public init(worker: String, at: Date, activity: EngineActivity?) {
+        self.worker = worker
+        self.at = at
+        self.activity = activity
+    }
 }

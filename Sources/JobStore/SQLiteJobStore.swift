@@ -66,32 +66,17 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func claim(worker: String, limit: Int, leaseUntil: Date) async throws -> [JobRecord] {
+    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord] {
         let at = now()
+        let until = at.addingTimeInterval(lease.seconds)
         return try await pool.write { db in
             let queued = try Self.fetch(db, "phase = 'queued' AND worker_id IS NULL ORDER BY priority_rank, seq LIMIT ?", [limit])
             return try queued.map { job in
                 var job = job
-                job.claim(by: worker, leaseUntil: leaseUntil, at: at)
+                job.claim(by: worker, leaseUntil: until, at: at)
                 try Self.update(db, job)
                 return job
             }
-        }
-    }
-
-    public func unclaim(_ id: JobID, worker: String) async throws {
-        let at = now()
-        try await pool.write { db in
-            guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first, job.unclaim(by: worker, at: at) else { return }
-            try Self.update(db, job)
-        }
-    }
-
-    public func renewLeases(worker: String, until: Date) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE jobs SET lease_expires_at = ? WHERE worker_id = ? AND phase NOT IN ('succeeded', 'failed', 'cancelled')",
-                arguments: [until.timeIntervalSince1970, worker])
         }
     }
 
@@ -105,13 +90,36 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func fail(_ id: JobID, worker: String?, code: String, message: String) async throws -> JobRecord {
+    public func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
         try await mutate(id) { job, at in try job.fail(by: worker, at: at, code: code, message: message) }
     }
 
-    public func requeue(_ id: JobID, worker: String, reason: String, maxAttempts: Int) async throws -> JobRecord {
-        try await mutate(id) { job, at in
-            try job.requeue(by: worker, at: at, reason: reason, maxAttempts: maxAttempts)
+    public func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.retry(by: worker, at: at, reason: reason, maxAttempts: maxAttempts) }
+    }
+
+    public func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.release(by: worker, at: at, reason: reason) }
+    }
+
+    public func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat {
+        let at = now()
+        let until = at.addingTimeInterval(lease.seconds)
+        let activityJSON = try activity.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
+        return try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE jobs SET lease_expires_at = ? WHERE worker_id = ? AND phase NOT IN ('succeeded', 'failed', 'cancelled')",
+                arguments: [until.timeIntervalSince1970, worker])
+            let renewed = db.changesCount
+            try db.execute(
+                sql: "INSERT INTO workers (id, heartbeat_at, activity_json) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, activity_json = excluded.activity_json",
+                arguments: [worker, at.timeIntervalSince1970, activityJSON])
+            var lost: [JobID: JobRecord?] = [:]
+            for id in holding {
+                let record = try Self.fetch(db, "id = ?", [id.rawValue]).first
+                if record?.lostBy(worker) ?? true { lost[id] = record }
+            }
+            return Heartbeat(renewed: renewed, lost: lost)
         }
     }
 
@@ -120,17 +128,37 @@ public final class SQLiteJobStore: JobStore {
         return try await mutate(id) { job, at in try job.cancel(at: at) }
     }
 
-    public func requeueExpired(now date: Date, worker: String?, maxAttempts: Int) async throws -> [JobID] {
-        try await pool.write { db in
+    public func rescueExpired(maxAttempts: Int) async throws -> [JobID] {
+        try await recover(worker: nil, everyHolder: false, maxAttempts: maxAttempts)
+    }
+
+    public func releaseHeld(by worker: String?, maxAttempts: Int) async throws -> [JobID] {
+        try await recover(worker: worker, everyHolder: worker == nil, maxAttempts: maxAttempts)
+    }
+
+    private func recover(worker: String?, everyHolder: Bool, maxAttempts: Int) async throws -> [JobID] {
+        let at = now()
+        return try await pool.write { db in
             let held = try Self.fetch(db, "worker_id IS NOT NULL AND phase NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY seq", [])
-            var requeued: [JobID] = []
+            var recovered: [JobID] = []
             for var job in held {
-                guard let outcome = try job.recover(now: date, worker: worker, maxAttempts: maxAttempts) else { continue }
+                guard let outcome = try job.recover(now: at, worker: worker, everyHolder: everyHolder, maxAttempts: maxAttempts) else { continue }
                 if let event = outcome { try Self.insert(db, event) }
                 try Self.update(db, job)
-                requeued.append(job.id)
+                recovered.append(job.id)
             }
-            return requeued
+            return recovered
+        }
+    }
+
+    public func workers() async throws -> [WorkerHeartbeat] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM workers ORDER BY heartbeat_at DESC, id DESC").map { row in
+                let json: String? = row["activity_json"]
+                return WorkerHeartbeat(
+                    worker: row["id"], at: Date(timeIntervalSince1970: row["heartbeat_at"]),
+                    activity: try json.map { try Self.decoder.decode(EngineActivity.self, from: Data($0.utf8)) })
+            }
         }
     }
 

@@ -70,6 +70,13 @@ enum SQLiteMigrations {
                     BEGIN UPDATE queue_counter SET queued = queued + (CASE WHEN NEW.phase = 'queued' THEN 1 ELSE -1 END) WHERE id = 0; END;
                 """)
         }
+        migrator.registerMigration("2026-12-02-workers") { db in
+            // Each worker's last heartbeat (store clock) and what it reported: the fleet's operations view.
+            try db.execute(sql: """
+                CREATE TABLE workers (id TEXT PRIMARY KEY, heartbeat_at REAL NOT NULL, activity_json TEXT);
+                CREATE INDEX jobs_holder ON jobs(worker_id) WHERE worker_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

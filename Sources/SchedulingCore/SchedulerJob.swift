@@ -8,7 +8,7 @@ public struct SchedulerJob<Instant: Sendable & Hashable>: Sendable, Hashable {
     public let tenant: TenantID
     public let spec: ValidatedJob
     public let arrival: Instant
-    /// Engine attempts already used (for recovery after a restart); bounded by the configuration.
+    /// Engine attempts already used, as the store counted them; a job that arrives with attempts used runs alone.
     public var attempts: Int
 
     public init(id: JobID, tenant: TenantID = .default, spec: ValidatedJob, arrival: Instant, attempts: Int = 0) {

@@ -30,11 +30,29 @@ public protocol SchedulingPolicy<C> {
     /// Report that the off-engine output pipeline (MP4 mux, thumbnail, storage) finished a job.
     mutating func outputFinished(_ job: JobID, error: TurboServeError?) -> [JobEvent<C.Instant>]
 
-    /// The engine process died: every job holding engine state goes back to `queued` (or `failed` when out of
-    /// attempts), residency is cleared, the outstanding plan is forgotten.
+    /// The engine process died (or hung and was killed): every job holding engine state goes back to `queued`,
+    /// residency is cleared, the outstanding plan is forgotten. The jobs of that plan are suspects (reason
+    /// `engine_crashed`, which counts an attempt in the store); the others lost their state as bystanders
+    /// (`engine_restarted`, which does not). Policies never give up on a job themselves: the store counts attempts.
     mutating func engineLost(reason: String) -> [JobEvent<C.Instant>]
+
+    /// The shell no longer holds the job (the store refused a write, a heartbeat reported it lost, it was
+    /// cancelled, or its attempts ran out): drop it without an event; engine state it held is released by a later
+    /// plan. Unknown jobs are ignored.
+    mutating func forget(_ job: JobID)
+
+    /// The job's validated request while the policy holds it: the one copy the shell reads (for `admit`).
+    func spec(of id: JobID) -> ValidatedJob?
+
+    /// Every job the policy holds (queued, running, muxing), in no particular order.
+    var heldJobs: [JobID] { get }
 
     /// The earliest instant at which `nextPlan()` could return a plan although no verb was called (a batching
     /// delay expiring, a keep-alive eviction due), or nil. Lets the shell arm one timer instead of polling.
     func nextWakeup() -> C.Instant?
+}
+
+extension SchedulingPolicy {
+    /// Forgetting is cancelling without telling anyone: the events are the shell's to drop.
+    public mutating func forget(_ job: JobID) { _ = cancel(job) }
 }

@@ -29,6 +29,9 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     var groupNumber: Int?
     /// The job's live queue ticket while it waits in the queue (nil once handed to the engine).
     var ticket: Int?
+    /// The job was in a plan that killed the engine or failed without naming a job (or it arrived with attempts
+    /// used): it runs alone until it finishes, so a job that keeps killing the engine takes no batch-mates down.
+    var suspect = false
 
     var id: JobID { job.id }
     var tenant: TenantID { job.tenant }

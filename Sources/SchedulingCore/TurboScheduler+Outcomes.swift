@@ -1,8 +1,10 @@
 import TurboServeDomain
 
 /// Applying what the engine reports. A completed plan moves its jobs on; a failed one is contained to the jobs it
-/// names: a memory refusal of a batch lowers that group's batch ceiling and retries smaller, a retryable failure
-/// requeues (attempts bounded), anything else fails the jobs and frees their state.
+/// names: a memory refusal of a batch lowers that group's batch ceiling and retries smaller (a single job that
+/// cannot fit fails `engine_out_of_memory`), a retryable or unattributed failure requeues its jobs to run alone (the
+/// store bounds the attempts), anything else fails the jobs it names and frees their state; batch-mates it does not
+/// name run again.
 extension TurboScheduler {
     public mutating func planFinished(_ id: PlanID, outcome: PlanOutcome) -> [Event] {
         guard let (plan, group) = outstanding, plan.id == id else { return [] }
@@ -73,11 +75,22 @@ extension TurboScheduler {
 
     private mutating func failed(_ action: PlanAction, group: StepGroup?, reason: Event.Reason, retryable: Bool, named: [JobID]?) -> [Event] {
         var events: [Event] = []
-        switch action {
-        case let .step(_, steps) where retryable && reason.code == .engineOutOfMemory && steps.count > 1 && named == nil:
-            // The device had less room than planned: never try this group this large again; nobody fails.
-            if let group { batchCeiling[group] = steps.count - 1 }
+        let planned = action.jobs
+        if reason.code == .engineOutOfMemory, named == nil, planned.count > 1 {
+            // The device had less room than planned for this many: never try this group (or decode) this large
+            // again; the jobs are planned again in smaller batches and nobody fails.
+            switch action {
+            case .step, .admit:
+                if let group { batchCeiling[group] = planned.count - 1 }
+            case .decode:
+                decodeCeiling = planned.count - 1
+            default:
+                break
+            }
+            if case .admit = action { for id in planned { putBackUnadmitted(id) } }
             return []
+        }
+        switch action {
         case .load, .unload:
             // The weights did not move. Fail the jobs that needed them (a retry would meet the same refusal).
             guard let group, case .load = action else { return [] }
@@ -88,19 +101,50 @@ extension TurboScheduler {
             // A failed step leaves its expert's weights in doubt (the engine drops an expert whose streamed copy
             // failed): count it as gone, so the next step on it loads it again — a no-op if it was still there.
             if case let .step(expert, _) = action { residency.unloaded(expert) }
-            let affected = named ?? action.jobs
+            // An error that names no job of a batch is not pinned on anyone: every member runs again, alone, with an
+            // attempt counted, so the one at fault is found and the others finish.
+            let unattributed = named == nil && planned.count > 1
+            let affected = named ?? planned
             for id in affected {
                 guard let job = jobs[id] else { continue }
-                if retryable {
+                if reason.code == .engineOutOfMemory {
+                    events += failJob(id, reason: Event.Reason(code: .engineOutOfMemory, message: Self.tooLarge(job, reason.message)))
+                } else if retryable || unattributed {
                     // Its state (if any) is released first; it is not offered again until that release is done.
+                    jobs[id]?.suspect = true
                     dropFromEngine(id)
-                    if let event = requeue(job, reason: reason) { events.append(event) }
+                    if let event = requeue(jobs[id] ?? job, reason: reason) { events.append(event) }
                 } else {
                     events += failJob(id, reason: reason)
                 }
             }
+            // Batch-mates the error did not name were not at fault; a step or decode they were in simply did not
+            // happen and runs again; an admit that did not happen queues them again.
+            if case .admit = action {
+                let blamed = Set(affected)
+                for id in planned where !blamed.contains(id) { putBackUnadmitted(id) }
+            }
             return events
         }
+    }
+
+    /// A job whose admit did not happen waits in the queue again (after the release of any state the engine
+    /// might hold for it).
+    mutating func putBackUnadmitted(_ id: JobID) {
+        guard let job = jobs[id], job.state == .queued else { return }
+        if held[id] != nil {
+            dropFromEngine(id)
+            requeueAfterRelease.insert(id)
+        } else if job.ticket == nil {
+            enqueue(job)
+        }
+    }
+
+    /// The message for a job the engine cannot fit even alone: what ran out, and what to lower.
+    static func tooLarge(_ job: TrackedJob<C.Instant>, _ engineMessage: String) -> String {
+        let spec = job.spec
+        return "the job does not fit in device memory even alone (\(spec.model), \(spec.width)x\(spec.height), \(spec.frames) frames): "
+            + "lower num_frames or seconds, choose a smaller size or resolution, or enable quant_linear; the engine said: \(engineMessage)"
     }
 
     /// Fails a job now; its engine state (if any) is released by the next plan.

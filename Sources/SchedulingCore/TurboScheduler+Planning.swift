@@ -10,7 +10,11 @@ extension TurboScheduler {
             defer { toRelease = [] }
             return (.release(jobs: toRelease), nil)
         }
-        if !toDecode.isEmpty { return (.decode(jobs: toDecode), nil) }
+        if !toDecode.isEmpty {
+            // A suspect decodes alone; the others together, up to the ceiling the engine taught.
+            if let suspect = toDecode.first(where: { jobs[$0]?.suspect == true }) { return (.decode(jobs: [suspect]), nil) }
+            return (.decode(jobs: Array(toDecode.prefix(max(1, decodeCeiling)))), nil)
+        }
         let now = clock.now
         let candidates = collectCandidates(now: now)
         guard let lead = candidates.min(by: { $0.key < $1.key }) else { return idleAction(now: now).map { ($0, nil) } }
@@ -215,6 +219,8 @@ extension TurboScheduler {
         var leadSteps = 1
         for option in options {
             guard batch.count < limit else { break }
+            // A suspect runs alone: it neither joins a batch nor lets others join its own.
+            if let first = batch.first, jobs[first]?.suspect == true || jobs[option.id]?.suspect == true { continue }
             let isNew = option.bucket != nil
             if isNew, fresh.count >= roomForNew { continue }
             let newState = Int64(fresh.count + (isNew ? 1 : 0)) * perState

@@ -12,8 +12,8 @@ import TurboServeDomain
 /// together; decode follows a job's last step at once; muxing and storage run in the shell's output pipeline.
 ///
 /// Job states: `queued → admitted → denoising(k/n) … → decoding → muxing → succeeded`, or `failed` / `cancelled`
-/// from any non-terminal state; `admitted / denoising / decoding → queued` when the engine is lost (state dropped,
-/// attempts bounded by `maxAttempts`). Every change is returned as a `JobEvent`, in order.
+/// from any non-terminal state; `admitted / denoising / decoding → queued` when the engine is lost (state dropped;
+/// the store counts and bounds the attempts). Every change is returned as a `JobEvent`, in order.
 ///
 /// Follows the `SchedulingPolicy` contract: pure (time only from `clock`, no I/O), one plan outstanding at a time,
 /// not thread-safe (one owner: the worker actor or the simulator's loop). A planning decision costs time
@@ -47,6 +47,8 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     var failing: [JobID: Event.Reason] = [:]
     /// Learned per-group batch ceilings after the engine refused a batch for memory.
     var batchCeiling: [StepGroup: Int] = [:]
+    /// Jobs per decode call at most, learned the same way.
+    var decodeCeiling = Int.max
     /// How much less free memory the engine reported than the core's estimate (≤ 0); shrinks budgets.
     var memoryCorrection: Int64 = 0
     /// Jobs whose state is being released to make room; they queue again when the release is done.
@@ -85,6 +87,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         }
         guard jobs[job.id] == nil else { throw TurboServeError(.conflict, "job \(job.id) is already scheduled") }
         var tracked = track(job)
+        tracked.suspect = job.attempts > 0
         tracked.tenantNumber = intern(job.tenant)
         tracked.groupNumber = tracked.group.map { intern($0) }
         jobs[job.id] = tracked
@@ -115,6 +118,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     }
 
     public mutating func engineLost(reason: String) -> [Event] {
+        let suspects = Set(outstanding?.plan.action.jobs ?? [])
         outstanding = nil
         residency.clear()
         memoryCorrection = 0
@@ -122,7 +126,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         failing = [:]
         requeueAfterRelease = []
         preempting = []
-        let holders = held.keys.sorted { (jobs[$0]?.sequence ?? 0) < (jobs[$1]?.sequence ?? 0) }
+        let holders = Set(held.keys).union(suspects).sorted { (jobs[$0]?.sequence ?? 0) < (jobs[$1]?.sequence ?? 0) }
         held = [:]
         heldBytes = 0
         active = []
@@ -130,11 +134,22 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         var events: [Event] = []
         for id in holders {
             guard let job = jobs[id] else { continue }
-            let why = Event.Reason(code: .engineCrashed, message: reason)
+            let suspect = suspects.contains(id)
+            if suspect { jobs[id]?.suspect = true }
+            let why = suspect
+                ? Event.Reason(code: .engineCrashed, message: reason)
+                : Event.Reason(code: .engineRestarted, message: "the engine restarted while this job waited between steps (\(reason)); it runs again")
+            if job.state == .queued && !suspect {
+                if job.ticket == nil { enqueue(job) }
+                continue
+            }
             if let event = requeue(job, reason: why) { events.append(event) }
         }
         return events
     }
+
+    public func spec(of id: JobID) -> ValidatedJob? { jobs[id]?.spec }
+    public var heldJobs: [JobID] { Array(jobs.keys) }
 
     public func nextWakeup() -> C.Instant? { residency.nextExpiry() }
 
@@ -221,7 +236,6 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         if next.isTerminal {
             jobs[id] = nil
         } else {
-            if next == .queued { job.job.attempts += 1 }
             job.state = next
             job.groupNumber = job.group.map { intern($0) }
             jobs[id] = job
@@ -248,24 +262,22 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         heldBytes -= bytes
     }
 
-    /// Back to the queue with its engine state dropped (offered again once a pending release is done), or `failed`
-    /// when out of attempts.
+    /// Back to the queue with its engine state dropped (offered again once a pending release is done). The event
+    /// goes to the store, which counts the attempt when the reason is a fault and may end the job (the shell then
+    /// `forget`s it); a job still `queued` gets a retry marker (`queued → queued`) only when the reason counts.
     mutating func requeue(_ job: TrackedJob<C.Instant>, reason: Event.Reason) -> Event? {
         active.removeAll { $0 == job.id }
         toDecode.removeAll { $0 == job.id }
-        if job.job.attempts + 1 >= configuration.maxAttempts {
-            return move(job.id, to: .failed, reason: Event.Reason(code: reason.code, message: "\(reason.message) (after \(job.job.attempts + 1) attempts)"))
-        }
         let releasing = held[job.id] != nil
         var event: Event?
         if job.state == .queued {
-            jobs[job.id]?.job.attempts += 1
+            if reason.code.countsAsAttempt { event = Event(job: job.id, from: .queued, to: .queued, at: clock.now, reason: reason) }
         } else {
             event = move(job.id, to: .queued, reason: reason)
         }
         if releasing {
             requeueAfterRelease.insert(job.id)
-        } else if let again = jobs[job.id] {
+        } else if let again = jobs[job.id], again.ticket == nil {
             enqueue(again)
         }
         return event

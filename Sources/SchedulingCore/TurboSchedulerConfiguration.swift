@@ -12,8 +12,6 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// Jobs holding engine state (admitted, part-way denoised) at most; bounds the state a crash or a preemption
     /// throws away.
     public var maxActiveJobs = 32
-    /// Engine attempts per job (a crash or a retryable failure requeues the job until this is reached).
-    public var maxAttempts = 3
     /// Deadline = factor × the job's isolated latency after arrival, per priority class, unless the request sets
     /// `deadline_seconds`.
     public var sloFactors: [PriorityClass: Double] = [.interactive: 3, .standard: 5, .batch: 20]

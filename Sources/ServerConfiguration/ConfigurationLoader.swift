@@ -35,6 +35,9 @@ public enum ConfigurationLoader {
         ("scheduler.objective", { $0.scheduler.objective = try $1.oneOf(SchedulingObjective.self) }),
         ("auth.api_keys", { $0.auth.apiKeys = try $1.apiKeys() }),
         ("auth.api_keys_file", { $0.auth.apiKeysFile = try $1.string() }),
+        ("workers.lease_seconds", { $0.workers.leaseSeconds = try $1.seconds() }),
+        ("workers.heartbeat_seconds", { $0.workers.heartbeatSeconds = try $1.seconds() }),
+        ("workers.drain_grace_seconds", { $0.workers.drainGraceSeconds = try $1.seconds() }),
     ]
 
     /// Loads `path` (nil: defaults only) and applies `environment`. Returns the configuration and every problem

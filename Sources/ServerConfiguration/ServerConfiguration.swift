@@ -79,6 +79,17 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var engines = Engines()
     public var scheduler = Scheduler()
     public var auth = Auth()
+    public var workers = Workers()
+
+    /// How workers hold jobs (the ownership rules of `JobStore`).
+    public struct Workers: Sendable, Equatable {
+        /// A claim or heartbeat holds a worker's jobs this long; a worker silent longer loses them to the rescuer.
+        public var leaseSeconds = 60.0
+        /// How often a worker renews its leases (well under the lease).
+        public var heartbeatSeconds = 10.0
+        /// On SIGTERM, how long started jobs may run before the worker releases them to the queue.
+        public var drainGraceSeconds = 60.0
+    }
 
     public init() {}
 
@@ -123,6 +134,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         for (tenant, weight) in scheduler.tenantWeights {
             check(weight > 0, "scheduler.tenant_weights.\(tenant)", "must be greater than 0; got \(weight)")
         }
+        check(workers.leaseSeconds >= 1, "workers.lease_seconds", "must be at least 1 second; got \(workers.leaseSeconds)")
+        check(workers.heartbeatSeconds > 0 && workers.heartbeatSeconds * 2 <= workers.leaseSeconds, "workers.heartbeat_seconds",
+              "must be more than 0 and at most half of workers.lease_seconds (\(workers.leaseSeconds)); got \(workers.heartbeatSeconds)")
+        check(workers.drainGraceSeconds >= 0, "workers.drain_grace_seconds", "must be 0 or more seconds; got \(workers.drainGraceSeconds)")
         problems += APIKey.problems(auth.apiKeys)
         return problems
     }

@@ -53,6 +53,9 @@ public struct BaselinePolicy<C: Clock, Rule: BatchRule>: SchedulingPolicy where 
         return []
     }
 
+    public func spec(of id: JobID) -> ValidatedJob? { book.spec(of: id) }
+    public var heldJobs: [JobID] { Array(book.jobs.keys) }
+
     public mutating func cancel(_ id: JobID) -> [JobEvent<C.Instant>] {
         guard let state = book.state(of: id) else { return [] }
         queue.removeAll { $0.id == id }

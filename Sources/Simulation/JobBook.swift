@@ -28,7 +28,6 @@ struct JobBook<Instant: Sendable & Hashable> {
             jobs[id] = nil
         } else {
             states[id] = next
-            if next == .queued { jobs[id]?.attempts += 1 }
         }
         return JobEvent(job: id, from: current, to: next, at: instant, reason: reason)
     }

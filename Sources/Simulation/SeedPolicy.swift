@@ -51,6 +51,9 @@ public struct SeedPolicy<C: Clock>: SchedulingPolicy where C.Duration == Duratio
         return []
     }
 
+    public func spec(of id: JobID) -> ValidatedJob? { book.spec(of: id) }
+    public var heldJobs: [JobID] { Array(book.jobs.keys) }
+
     public mutating func cancel(_ id: JobID) -> [JobEvent<C.Instant>] {
         guard book.state(of: id) != nil else { return [] }
         if progress.removeValue(forKey: id) != nil || toDecode.contains(id) { releases.append(id) }

@@ -44,11 +44,32 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         // The engine or the server failed (HTTP 5xx or a failed job).
         case engineOutOfMemory = "engine_out_of_memory"
         case engineCrashed = "engine_crashed"
+        /// The engine process was restarted while this job held state, but the job was not in the plan that
+        /// failed: it runs again without an attempt counted.
+        case engineRestarted = "engine_restarted"
+        /// The worker's lease on the job ran out (it stopped heartbeating); the job went back to the queue.
+        case leaseExpired = "lease_expired"
+        /// A worker wrote to a job it no longer holds (cancelled, expired, taken over); the write changed nothing.
+        case jobNotHeld = "job_not_held"
         /// Engine state dropped at a step boundary to make room for more urgent work; the job runs again.
         case preempted = "preempted"
         case engineError = "engine_error"
         case modelMissing = "model_missing"
         case cancelled = "cancelled"
         case internalError = "internal_error"
+    }
+}
+
+extension TurboServeError.Code {
+    /// Whether a retry for this reason uses one of the job's attempts (the store counts them, bounded by
+    /// `limits.max_attempts`). A fault the job may have caused counts — the engine died or hung running it, an
+    /// engine error no job was named for, its lease ran out; what the scheduler chose (preemption, a batch split
+    /// after a memory refusal) or a fault of another job (a restart that dropped this job's state as a bystander)
+    /// does not.
+    public var countsAsAttempt: Bool {
+        switch self {
+        case .preempted, .engineOutOfMemory, .engineRestarted: false
+        default: true
+        }
     }
 }

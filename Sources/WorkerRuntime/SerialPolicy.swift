@@ -13,7 +13,6 @@ public struct SerialPolicy: SchedulingPolicy {
 
     public let name = "serial"
     public var maxQueued: Int
-    public var maxAttempts: Int
     private var queue: [SchedulerJob<ContinuousClock.Instant>] = []
     private var current: (job: SchedulerJob<ContinuousClock.Instant>, state: JobState)?
     private var outstanding: Plan?
@@ -22,10 +21,16 @@ public struct SerialPolicy: SchedulingPolicy {
     private var resident: Set<ModelKey> = []
     private var nextID: UInt64 = 0
 
-    public init(maxQueued: Int = 10_000, maxAttempts: Int = 3) {
+    public init(maxQueued: Int = 10_000) {
         self.maxQueued = maxQueued
-        self.maxAttempts = maxAttempts
     }
+
+    public func spec(of id: JobID) -> ValidatedJob? {
+        if let current, current.job.id == id { return current.job.spec }
+        return queue.first { $0.id == id }?.spec
+    }
+
+    public var heldJobs: [JobID] { queue.map(\.id) + (current.map { [$0.job.id] } ?? []) + muxing }
 
     public mutating func submit(_ job: SchedulerJob<ContinuousClock.Instant>) throws(TurboServeError) -> [Event] {
         guard queue.count < maxQueued else {
@@ -127,14 +132,15 @@ public struct SerialPolicy: SchedulingPolicy {
         return plan
     }
 
-    /// A failed plan fails its job, or requeues it (fresh engine state) while attempts remain and retrying helps.
+    /// A failed plan fails its job, or requeues it (fresh engine state) when retrying helps; the store bounds the
+    /// attempts.
     private mutating func fail(_ current: (job: SchedulerJob<ContinuousClock.Instant>, state: JobState), code: TurboServeError.Code, message: String, retryable: Bool) -> [Event] {
         self.current = nil
         let reason = JobEvent<ContinuousClock.Instant>.Reason(code: code, message: message)
         if current.state != .queued { toRelease.append(current.job.id) }
-        var job = current.job
-        job.attempts += 1
-        if retryable, job.attempts < maxAttempts, current.state != .queued {
+        let job = current.job
+        if retryable {
+            // Back to the front of the queue; from `queued` the event only marks the retry (the store counts it).
             queue.insert(job, at: 0)
             return [event(job.id, current.state, .queued, reason: reason)]
         }

@@ -14,35 +14,54 @@ public final class ServiceMetrics: Sendable {
     static let latencyBuckets: [Duration] = [0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600].map { .milliseconds(Int64($0 * 1000)) }
     static let stageBuckets: [Duration] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30].map { .microseconds(Int64($0 * 1_000_000)) }
 
-    private let engineBusy: Counter
-    private let plansTotal: Counter
-    private let freeMemory: Gauge
-    private let batchSize: ValueHistogram
+    public init() {}
 
-    public init() {
-        engineBusy = registry.makeCounter(descriptor: Self.name("engine_busy_seconds", "total", "Seconds the engine spent executing plans."))
-        plansTotal = registry.makeCounter(descriptor: Self.name("engine_plans", "total", "Plans the engine executed."))
-        freeMemory = registry.makeGauge(descriptor: Self.name("engine_free_memory", "bytes", "Device memory free, as last reported by the engine."))
-        batchSize = registry.makeValueHistogram(descriptor: Self.name("batch", "size", "Jobs per denoise step call."), buckets: [1, 2, 3, 4, 6, 8, 12, 16])
-    }
-
-    /// One plan ran on the engine for `duration`.
-    public func planExecuted(_ action: PlanAction, duration: Duration, outcome: PlanOutcome) {
+    /// One plan ran on `worker`'s engine for `duration`.
+    public func planExecuted(_ action: PlanAction, duration: Duration, outcome: PlanOutcome, worker: String) {
         let seconds = duration.seconds
-        engineBusy.increment(by: seconds)
-        plansTotal.increment()
+        let engine = [("worker", worker)]
+        registry.makeCounter(descriptor: Self.name("engine_busy_seconds", "total", "Seconds the engine spent executing plans."), labels: engine).increment(by: seconds)
+        registry.makeCounter(descriptor: Self.name("engine_plans", "total", "Plans the engine executed."), labels: engine).increment()
         registry.makeDurationHistogram(descriptor: Self.name("stage_duration", "seconds", "Time per pipeline stage: engine plans (load, admit, step, decode, ...) and off-engine mux."), labels: [("stage", Self.stage(of: action))], buckets: Self.stageBuckets).recordNanoseconds(Int64(seconds * 1e9))
         switch action {
-        case let .step(_, steps): batchSize.record(Double(steps.count))
-        case let .load(key): registry.makeCounter(descriptor: Self.name("model_loads", "total", "Expert weights moved onto the device."), labels: [("model", key.description)]).increment()
-        case let .unload(key): registry.makeCounter(descriptor: Self.name("model_evictions", "total", "Expert weights freed from the device."), labels: [("model", key.description)]).increment()
+        case let .step(_, steps):
+            registry.makeValueHistogram(descriptor: Self.name("batch", "size", "Jobs per denoise step call."), labels: engine, buckets: [1, 2, 3, 4, 6, 8, 12, 16]).record(Double(steps.count))
+        case let .load(key): registry.makeCounter(descriptor: Self.name("model_loads", "total", "Expert weights moved onto the device."), labels: [("model", key.description), ("worker", worker)]).increment()
+        case let .unload(key): registry.makeCounter(descriptor: Self.name("model_evictions", "total", "Expert weights freed from the device."), labels: [("model", key.description), ("worker", worker)]).increment()
         default: break
         }
         switch outcome {
-        case let .completed(_, free?): freeMemory.set(Double(free))
-        case let .failed(code, _, _, _): registry.makeCounter(descriptor: Self.name("engine_failures", "total", "Engine plans that failed, by error code."), labels: [("reason", code.rawValue)]).increment()
+        case let .completed(_, free?):
+            registry.makeGauge(descriptor: Self.name("engine_free_memory", "bytes", "Device memory free, as last reported by the engine."), labels: engine).set(Double(free))
+        case let .failed(code, _, _, _):
+            registry.makeCounter(descriptor: Self.name("engine_failures", "total", "Engine plans that failed, by error code."), labels: [("reason", code.rawValue), ("worker", worker)]).increment()
         default: break
         }
+    }
+
+    /// `worker`'s engine process died or hung and is started again by the next plan.
+    public func engineRestarted(worker: String) {
+        registry.makeCounter(descriptor: Self.name("engine_restarts", "total", "Engine processes that died or hung and were restarted."), labels: [("worker", worker)]).increment()
+    }
+
+    /// The engine refused a plan for lack of device memory (the batch is split, or a job too large fails).
+    public func outOfMemory(worker: String) {
+        registry.makeCounter(descriptor: Self.name("engine_oom", "total", "Plans the engine refused for lack of device memory."), labels: [("worker", worker)]).increment()
+    }
+
+    /// A job goes back to the queue to run again, for `reason` (an error code).
+    public func jobRetried(reason: String) {
+        registry.makeCounter(descriptor: Self.name("job_retries", "total", "Jobs planned again after a fault, preemption or split, by reason."), labels: [("reason", reason)]).increment()
+    }
+
+    /// Jobs whose worker stopped heartbeating went back to the queue (the rescuer).
+    public func leasesExpired(_ count: Int) {
+        registry.makeCounter(descriptor: Self.name("lease_expiries", "total", "Jobs returned to the queue because their worker's lease ran out.")).increment(by: Int64(count))
+    }
+
+    /// `worker` renewed its leases now.
+    public func heartbeat(worker: String) {
+        registry.makeGauge(descriptor: Self.name("worker_heartbeat_timestamp", "seconds", "When the worker last renewed its leases (Unix time)."), labels: [("worker", worker)]).set(Date().timeIntervalSince1970)
     }
 
     /// Video encoding + storage of one job, off the engine path.

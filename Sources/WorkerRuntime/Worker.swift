@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import Logging
 import SchedulingCore
 import TurboServeDomain
 
@@ -7,13 +8,19 @@ import TurboServeDomain
 /// performs the policy's plans on the engine, hands decoded frames to the output pipeline, and records every
 /// state change in the store.
 ///
-/// Guarantees:
+/// Guarantees (the ownership rules are `JobStore`'s):
+/// - The policy holds the one copy of each claimed job's spec; the shell keeps none. Every store write is fenced
+///   on this worker holding the job; a refused write, a heartbeat that reports a job lost, a cancel, or a retry
+///   the store ends (attempts used up) drops the job from the policy before the next plan.
 /// - The engine runs one plan at a time, back to back while the policy has work; store writes and video encoding
 ///   never sit between two plans (they run on their own tasks).
-/// - On start, jobs this worker held when its process died are requeued (bounded attempts), so nothing is lost;
-///   ownership fencing in the store means nothing is delivered twice.
-/// - `stop()` lets the current plan finish, records its events, then returns from `run()`; jobs still held are
-///   requeued for the next start.
+/// - A heartbeat renews the lease of everything held every `heartbeatInterval`, so a job held longer than the
+///   lease is never rescued from under a live worker.
+/// - On start, jobs this worker held when its process died go back to the shared queue (one attempt more for a
+///   started one), so nothing is lost; fencing means nothing is delivered twice.
+/// - `stop()` drains: no more claims, jobs that have not started go back to the shared queue at once, started ones
+///   run to the end while `drainGrace` lasts, then what is left is released too; `run()` returns once every
+///   event is written.
 ///
 /// Thread-safety: an actor; `wake()` and `cancel(_:)` may be called from any task (the HTTP handlers do).
 public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock {
@@ -21,10 +28,15 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         /// Stable per node, so a restart recovers the jobs of the previous process.
         public var workerID: String
         public var outputDirectory: URL
-        /// Jobs claimed from the store at most at once (the rest wait in the store).
+        /// Jobs claimed from the store at most at once (the rest wait in the store for any worker).
         public var maxClaimed = 256
+        /// Engine attempts per job; the store counts them.
         public var maxAttempts = 3
-        public var leaseDuration: Duration = .seconds(300)
+        /// How long a claim or heartbeat holds the worker's jobs (store clock).
+        public var leaseDuration: Duration = .seconds(60)
+        public var heartbeatInterval: Duration = .seconds(10)
+        /// How long `stop()` lets started jobs run before releasing them.
+        public var drainGrace: Duration = .seconds(60)
 
         public init(workerID: String, outputDirectory: URL) {
             self.workerID = workerID
@@ -45,7 +57,10 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private var lastTick = ContinuousClock.now
     private let signal: AsyncStream<Void>.Continuation
     private let signals: AsyncStream<Void>
-    private var specs: [JobID: ValidatedJob] = [:]
+    private let lost = LostJobs()
+    /// Since when claims have failed (nil while the store answers).
+    private var storeOutage: ContinuousClock.Instant?
+    private let logger: Logger?
     private var pendingOutputs: [JobID: Task<Void, Never>] = [:]
     private var stopping = false
     private var observers: [@Sendable (WorkerStatus) -> Void] = []
@@ -54,28 +69,35 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private var timeline = PlanTimeline(capacity: 240)
     private var resident: Set<ModelKey> = []
 
-    public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, metrics: ServiceMetrics? = nil, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
+    public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, metrics: ServiceMetrics? = nil, logger: Logger? = nil, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
         self.metrics = metrics
+        self.logger = logger
         self.policy = policy
         self.store = store
         self.engine = engine
         self.encoder = encoder
         self.configuration = configuration
+        let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (self.signals, self.signal) = (signals, signal)
+        let lost = lost
         recorder = EventRecorder(store: store, worker: configuration.workerID, maxAttempts: configuration.maxAttempts, onError: onStoreError,
             onRecorded: { record in
                 metrics?.recorded(record)
                 onRecorded(record)
+            },
+            onLost: { id in
+                lost.add(id)
+                signal.yield()
             })
-        (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Something changed outside (a job was created): look again.
     public nonisolated func wake() { signal.yield() }
 
-    /// Called after the API cancelled a job in the store: drop it from the policy (frees its engine state).
-    public func cancel(_ id: JobID) {
-        for event in policy.cancel(id) where event.to != .cancelled { recorder.record(event) }
-        pendingOutputs[id]?.cancel()
+    /// Called after the API cancelled a job in the store: drop it from the policy (frees its engine state). The
+    /// heartbeat finds the same for cancels made by another process.
+    public nonisolated func cancel(_ id: JobID) {
+        lost.add(id)
         signal.yield()
     }
 
@@ -94,14 +116,14 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     /// Fraction of the time work was pending (this worker held unfinished jobs) that the engine was executing
     /// plans: 1.0 means the engine never waited while there was something to do.
     public var busyRatioWhilePending: Double {
-        let pending = (pendingWall + (specs.isEmpty ? .zero : ContinuousClock.now - lastTick)).seconds
+        let pending = (pendingWall + (policy.heldJobs.isEmpty ? .zero : ContinuousClock.now - lastTick)).seconds
         return pending > 0 ? min(1, status.busy.seconds / pending) : 0
     }
 
     /// Adds the time since the last tick to `pendingWall` if jobs were held during it.
     private func tick() {
         let now = ContinuousClock.now
-        if !specs.isEmpty || !pendingOutputs.isEmpty { pendingWall += now - lastTick }
+        if !policy.heldJobs.isEmpty || !pendingOutputs.isEmpty { pendingWall += now - lastTick }
         lastTick = now
     }
 
@@ -110,7 +132,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         EngineActivity(
             worker: configuration.workerID, runningStage: status.currentPlan.map(ServiceMetrics.stage(of:)),
             runningJobs: status.currentPlan.map { Set($0.jobs).map(\.rawValue).sorted() } ?? [],
-            heldJobs: specs.keys.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
+            heldJobs: policy.heldJobs.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
             timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted)
     }
 
@@ -130,17 +152,29 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
 
     public func run() async throws {
         let recording = Task { await recorder.run() }
-        _ = try await store.requeueExpired(now: Date(), worker: configuration.workerID, maxAttempts: configuration.maxAttempts)
+        let recovered = try await store.releaseHeld(by: configuration.workerID, maxAttempts: configuration.maxAttempts)
+        if !recovered.isEmpty { logger?.info("released the jobs a previous run of this worker held", metadata: ["jobs": "\(recovered.count)"]) }
+        let heartbeats = Task { await beatUntilStopped() }
         var signals = self.signals.makeAsyncIterator()
-        while !stopping {
+        var drainDeadline: ContinuousClock.Instant?
+        while true {
             tick()
-            try await claimNewJobs()
+            dropLostJobs()
+            if stopping {
+                let deadline = drainDeadline ?? ContinuousClock.now.advanced(by: configuration.drainGrace)
+                if drainDeadline == nil { drainDeadline = deadline; await releaseUnstarted() }
+                if ContinuousClock.now >= deadline { await releaseUnstarted(all: true) }
+                if policy.heldJobs.isEmpty { break }
+            } else {
+                await claimNewJobs()
+            }
             if let plan = policy.nextPlan() {
                 try await perform(plan)
                 continue
             }
-            await waitForWork(&signals)
+            await waitForWork(&signals, until: drainDeadline)
         }
+        heartbeats.cancel()
         for task in pendingOutputs.values { await task.value }
         recorder.finish()
         await recording.value
@@ -148,25 +182,87 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
 
     // MARK: - Steps of the loop
 
-    private func claimNewJobs() async throws {
-        let room = configuration.maxClaimed - specs.count
+    /// Claims what fits; a store that cannot answer (locked, unreachable) is logged and tried again at the next
+    /// turn of the loop, never fatal.
+    private func claimNewJobs() async {
+        let room = configuration.maxClaimed - policy.heldJobs.count
         guard room > 0 else { return }
-        let leaseUntil = Date().addingTimeInterval(configuration.leaseDuration.seconds)
-        for record in try await store.claim(worker: configuration.workerID, limit: room, leaseUntil: leaseUntil) {
+        let claimed: [JobRecord]
+        do {
+            claimed = try await store.claim(worker: configuration.workerID, limit: room, lease: configuration.leaseDuration)
+            storeOutage = nil
+        } catch {
+            if storeOutage == nil { logger?.warning("the job store is unavailable; claims wait for it", metadata: ["error": "\(error)"]) }
+            storeOutage = storeOutage ?? ContinuousClock.now
+            retryClaimSoon()
+            return
+        }
+        for record in claimed {
             let job = SchedulerJob(id: record.id, tenant: record.tenant, spec: record.spec, arrival: ContinuousClock.now, attempts: record.attempts)
             do {
                 for event in try policy.submit(job) { recorder.record(event) }
-                specs[record.id] = record.spec
             } catch {
-                // The policy's queue is full: give the job back to the store for later (no attempt used).
-                try await store.unclaim(record.id, worker: configuration.workerID)
+                // The policy's queue is full: give the job back to the shared queue (no attempt used).
+                _ = try? await store.release(record.id, worker: configuration.workerID, reason: "the worker's queue is full")
             }
         }
     }
 
+    /// Wakes the loop in a moment, so a failed claim is tried again without a busy loop.
+    private func retryClaimSoon() {
+        Task { [signal] in
+            try? await Task.sleep(for: .milliseconds(500))
+            signal.yield()
+        }
+    }
+
+    /// Drops from the policy every job the worker learned it lost (frees engine state by a later plan).
+    private func dropLostJobs() {
+        for id in lost.take() {
+            policy.forget(id)
+            pendingOutputs[id]?.cancel()
+        }
+    }
+
+    /// Draining: jobs that hold no engine work yet (or, with `all`, every job but those muxing) go back to the
+    /// shared queue for any worker.
+    private func releaseUnstarted(all: Bool = false) async {
+        let states = await store.records(policy.heldJobs)
+        for record in states where record.workerID == configuration.workerID && (record.phase == .queued || (all && record.phase != .muxing)) {
+            policy.forget(record.id)
+            if let released = try? await store.release(record.id, worker: configuration.workerID, reason: all ? "the worker stopped before the job finished" : "the worker is stopping") {
+                metrics?.recorded(released)
+            }
+        }
+    }
+
+    /// Renews the leases of everything held every `heartbeatInterval` until the task is cancelled.
+    private func beatUntilStopped() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+            guard !Task.isCancelled else { return }
+            await heartbeat()
+        }
+    }
+
+    /// One heartbeat: renew every lease, publish this worker's activity, drop what the store says is lost.
+    public func heartbeat() async {
+        do {
+            let beat = try await store.heartbeat(worker: configuration.workerID, holding: Set(policy.heldJobs), lease: configuration.leaseDuration, activity: activity)
+            for id in beat.lost.keys { lost.add(id) }
+            if !beat.lost.isEmpty {
+                logger?.info("heartbeat: jobs no longer held by this worker", metadata: ["jobs": "\(beat.lost.keys.map(\.rawValue).sorted())"])
+                signal.yield()
+            }
+            metrics?.heartbeat(worker: configuration.workerID)
+        } catch {
+            logger?.warning("heartbeat failed; leases were not renewed", metadata: ["error": "\(error)"])
+        }
+    }
+
     private func perform(_ plan: Plan) async throws {
-        let named = Set(plan.action.jobs)
-        let jobs = specs.filter { named.contains($0.key) }
+        var jobs: [JobID: ValidatedJob] = [:]
+        for id in plan.action.jobs { jobs[id] = policy.spec(of: id) }
         status.plansStarted += 1
         status.currentPlan = plan.action
         let (started, startedAt) = (ContinuousClock.now, Date())
@@ -174,24 +270,46 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         let duration = ContinuousClock.now - started
         status.busy += duration
         noteActivity(plan.action, startedAt: startedAt, duration: duration, outcome: executed.outcome)
-        metrics?.planExecuted(plan.action, duration: duration, outcome: executed.outcome)
+        metrics?.planExecuted(plan.action, duration: duration, outcome: executed.outcome, worker: configuration.workerID)
         status.currentPlan = nil
         let events: [JobEvent<ContinuousClock.Instant>]
+        if case let .failed(code, message, _, named) = executed.outcome {
+            logFailure(plan.action, code: code, message: message, named: named, jobs: jobs)
+        }
         if case let .failed(.engineCrashed, message, _, _) = executed.outcome {
-            // The engine died: every job holding engine state goes back to the queue (bounded attempts).
+            // The engine died or hung: every job holding engine state goes back to the queue (the store bounds the
+            // attempts of the plan's jobs; bystanders lose none).
             events = policy.engineLost(reason: message)
             status.engineRestarts += 1
+            metrics?.engineRestarted(worker: configuration.workerID)
         } else {
             events = policy.planFinished(plan.id, outcome: executed.outcome)
         }
         for event in events {
+            if event.to == .queued { metrics?.jobRetried(reason: event.reason?.code.rawValue ?? "unknown") }
             handle(event, frames: executed.frames[event.job])
         }
         for observer in observers { observer(status) }
     }
 
+    /// One log line per failed plan; memory refusals say `OOM` and the batch shape, so they are easy to grep.
+    private func logFailure(_ action: PlanAction, code: TurboServeError.Code, message: String, named: [JobID]?, jobs: [JobID: ValidatedJob]) {
+        var metadata: Logger.Metadata = [
+            "stage": "\(ServiceMetrics.stage(of: action))", "code": "\(code.rawValue)", "batch": "\(Set(action.jobs).count)",
+            "jobs": "\(action.jobs.map(\.rawValue))", "named": "\(named.map { $0.map(\.rawValue) } ?? [])", "error": "\(message)",
+        ]
+        if let spec = action.jobs.first.flatMap({ jobs[$0] }) {
+            metadata["shape"] = "\(spec.model) \(spec.width)x\(spec.height)x\(spec.frames)"
+        }
+        if code == .engineOutOfMemory {
+            metrics?.outOfMemory(worker: configuration.workerID)
+            logger?.warning("OOM: the engine ran out of device memory", metadata: metadata)
+        } else {
+            logger?.warning("engine plan failed", metadata: metadata)
+        }
+    }
+
     private func handle(_ event: JobEvent<ContinuousClock.Instant>, frames: FramesFile?) {
-        if event.to.isTerminal || event.to == .queued { specs[event.job] = nil }
         if event.to == .muxing, let frames { startOutput(event.job, frames: frames) }
         guard event.to != .succeeded else { return } // recorded with its artifacts by the output task
         recorder.record(event)
@@ -219,17 +337,17 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private func outputFinished(_ job: JobID, error: TurboServeError?, artifacts: EventRecorder.Artifacts) {
         pendingOutputs[job] = nil
         for event in policy.outputFinished(job, error: error) {
-            specs[event.job] = event.to.isTerminal ? nil : specs[event.job]
             recorder.record(event, artifacts: event.to == .succeeded ? artifacts : nil)
             if event.to == .succeeded { status.jobsSucceeded += 1 }
         }
         signal.yield()
     }
 
-    /// Sleeps until a signal arrives or the policy's next timer is due.
-    private func waitForWork(_ signals: inout AsyncStream<Void>.Iterator) async {
+    /// Sleeps until a signal arrives or the policy's next timer (or `until`) is due.
+    private func waitForWork(_ signals: inout AsyncStream<Void>.Iterator, until: ContinuousClock.Instant?) async {
         status.idleWaits += 1
-        let timer: Task<Void, Never>? = policy.nextWakeup().map { due in
+        let due = [policy.nextWakeup(), until].compactMap { $0 }.min()
+        let timer: Task<Void, Never>? = due.map { due in
             Task { [signal] in
                 try? await Task.sleep(until: due, clock: .continuous)
                 signal.yield()
@@ -251,4 +369,13 @@ public struct WorkerStatus: Sendable {
     public var busy: Duration = .zero
     public var currentPlan: PlanAction?
     public init() {}
+}
+
+extension JobStore {
+    /// The current records of `ids` (unknown ones left out; a store error leaves that job out too).
+    func records(_ ids: [JobID]) async -> [JobRecord] {
+        var result: [JobRecord] = []
+        for id in ids { if let record = try? await get(id) { result.append(record) } }
+        return result
+    }
 }

@@ -4,6 +4,7 @@ import HTTPServer
 import JobStore
 import Logging
 import SchedulingCore
+import ServerConfiguration
 import Synchronization
 import TurboServeDomain
 import WorkerRuntime
@@ -23,6 +24,8 @@ struct NodeWorkers {
     let outputDirectory: URL
     let threads: Int
     let maxAttempts: Int
+    /// Lease, heartbeat and drain settings (`workers.*`).
+    let holding: ServerConfiguration.Workers
     /// The scheduler's settings for an engine that reported this much device memory.
     let scheduler: @Sendable (_ deviceMemoryBytes: Int64) -> TurboSchedulerConfiguration
     /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).
@@ -37,13 +40,13 @@ struct NodeWorkers {
     /// starts. The embedded store belongs to this node alone, so every holder is gone — including workers of
     /// devices no longer in `engines.devices`, which their own start-up recovery would never reach.
     func recoverJobsOfPreviousProcess() async throws -> [JobID] {
-        try await store.requeueExpired(now: .distantFuture, worker: nil, maxAttempts: maxAttempts)
+        try await store.releaseHeld(by: nil, maxAttempts: maxAttempts)
     }
 
     /// The service of the engine on `device`, the `index`-th of the node; `readiness` turns true once its engine
     /// has answered the handshake.
     func service(index: Int, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
-        let (store, outputs, maxAttempts, claimWindow, metrics, progress, scheduler) = (store, outputDirectory, maxAttempts, claimWindow, metrics, progress, scheduler)
+        let (store, outputs, maxAttempts, claimWindow, metrics, progress, scheduler, holding) = (store, outputDirectory, maxAttempts, claimWindow, metrics, progress, scheduler, holding)
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(index)"
         let workerLogger = {
             var logger = self.logger
@@ -56,10 +59,13 @@ struct NodeWorkers {
             makeWorker: { executor, hello in
                 var configuration = Worker<NodePolicy>.Configuration(workerID: workerID, outputDirectory: outputs)
                 configuration.maxAttempts = maxAttempts
+                configuration.leaseDuration = .seconds(holding.leaseSeconds)
+                configuration.heartbeatInterval = .seconds(holding.heartbeatSeconds)
+                configuration.drainGrace = .seconds(holding.drainGraceSeconds)
                 if let claimWindow { configuration.maxClaimed = claimWindow }
                 return Worker(
                     policy: NodePolicy(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: scheduler(hello.totalMemoryBytes)), store: store,
-                    engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics,
+                    engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics, logger: workerLogger,
                     onStoreError: { id, error in workerLogger.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) },
                     onRecorded: { record in progress.publish(record) })
             })
@@ -81,7 +87,7 @@ final class WorkerPool: Sendable {
 
     /// A job was cancelled in the store: the worker holding it frees its engine state (the others hold nothing).
     func cancel(_ id: JobID) {
-        for worker in all { Task { await worker.cancel(id) } }
+        for worker in all { worker.cancel(id) }
     }
 
     /// Busy ratios averaged over the workers (each engine counts equally); nil before any worker exists.

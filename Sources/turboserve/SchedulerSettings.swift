@@ -13,7 +13,6 @@ extension TurboSchedulerConfiguration {
         self.deviceMemoryBytes = deviceMemoryBytes
         sharedBytes = enabled.contains { !$0.isTiny } ? ModelCatalog.sharedComponentBytes : 0
         maxQueued = settings.limits.maxQueuedJobs
-        maxAttempts = settings.limits.maxAttempts
         maxBatchSize = settings.scheduler.maxBatchSize
         for (name, factor) in settings.scheduler.sloFactors {
             if let priority = PriorityClass(rawValue: name) { sloFactors[priority] = factor }

@@ -80,10 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
                 interval: .seconds(settings.storage.retentionSweepSeconds), clock: ContinuousClock(), logger: logger, metrics: metrics))
         }
         if !noEngine {
+            services.append(LeaseRescuer(store: store, interval: .seconds(settings.workers.heartbeatSeconds), maxAttempts: settings.limits.maxAttempts, logger: logger, metrics: metrics))
             let nodeWorkers = NodeWorkers(
                 store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
                 workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
-                threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts,
+                threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, holding: settings.workers,
                 scheduler: { [settings] memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
                 claimWindow: settings.engines.devices.count > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
                 metrics: metrics, progress: progress, pool: workers, logger: logger)

@@ -39,7 +39,7 @@ struct GatewayLimitsTests {
         let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, limits: limits, makeJobID: { "video_1" })
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: SyncVideoTests.json, body: ByteBuffer(string: #"{"prompt": "p", "steps": 1}"#))
-            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))
             for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
                 _ = try await store.advance("video_1", worker: "w", to: state, reason: nil)
             }

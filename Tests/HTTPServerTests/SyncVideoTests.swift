@@ -28,7 +28,7 @@ struct SyncVideoTests {
     func playWorker(succeedingWith file: URL?) -> Task<Void, any Error> {
         Task { [store, hub] in
             while hub.subscriberCount == 0 { await Task.yield() }
-            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))
             hub.publish(try await store.advance("video_1", worker: "w", to: .admitted, reason: nil))
             guard let file else {
                 hub.publish(try await store.fail("video_1", worker: "w", code: "engine_out_of_memory", message: "the engine ran out of memory"))
@@ -101,7 +101,7 @@ struct SyncVideoTests {
         let body = #"{"prompt": "a fox", "steps": 1}"#
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: headers, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
-            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))
             for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
                 _ = try await store.advance("video_1", worker: "w", to: state, reason: nil)
             }

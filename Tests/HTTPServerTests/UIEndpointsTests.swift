@@ -118,7 +118,7 @@ struct OperationsEndpointTests {
 
     @Test func reportsQueueOrderFailuresAndTheWorkersSnapshot() async throws {
         for id in ["v_done", "v_failed", "v_running"] { try await job(JobID(id)) }
-        _ = try await store.claim(worker: "w", limit: 3, leaseUntil: .distantFuture)
+        _ = try await store.claim(worker: "w", limit: 3, lease: .seconds(3600))
         for state in [JobState.admitted, .denoising(completed: 1, total: 2), .denoising(completed: 2, total: 2), .decoding, .muxing] {
             _ = try await store.advance("v_done", worker: "w", to: state, reason: nil)
         }

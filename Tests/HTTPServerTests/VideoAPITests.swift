@@ -184,7 +184,7 @@ struct VideoAPITests {
         try Data(bytes).write(to: file)
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p", "steps": 1}"#))
-            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+            _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))
             for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
                 _ = try await store.advance("video_1", worker: "w", to: state, reason: nil)
             }

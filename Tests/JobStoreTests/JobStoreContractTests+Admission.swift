@@ -19,11 +19,11 @@ extension JobStoreContractTests {
         #expect(try await store.get("c") == nil)
         #expect(try await store.create(NewJob(id: "a2", spec: Fixtures.spec(), idempotencyKey: "ka", maxQueued: 2)).record.id == "a")
         // A started job leaves the queue and makes room.
-        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         _ = try await store.advance("a", worker: "w", to: .admitted, reason: nil)
         #expect(try await store.create(NewJob(id: "c", spec: Fixtures.spec(), maxQueued: 2)).created)
-        // Requeued, it takes a place again; a cancelled queued job gives its place up.
-        _ = try await store.requeue("a", worker: "w", reason: "engine lost", maxAttempts: 3)
+        // Released to the queue, it takes a place again; a cancelled queued job gives its place up.
+        _ = try await store.release("a", worker: "w", reason: "worker stopping")
         await #expect(throws: TurboServeError.self) { _ = try await store.create(NewJob(id: "d", spec: Fixtures.spec(), maxQueued: 3)) }
         _ = try await store.cancel("b")
         #expect(try await store.create(NewJob(id: "d", spec: Fixtures.spec(), maxQueued: 3)).created)

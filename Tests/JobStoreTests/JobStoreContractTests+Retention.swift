@@ -8,7 +8,7 @@ extension JobStoreContractTests {
     /// Runs `id` through its whole life to `succeeded` with artifacts.
     func succeed(_ id: JobID, in store: any JobStore) async throws {
         _ = try await store.create(NewJob(id: id, spec: Fixtures.spec(steps: 1)))
-        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
             _ = try await store.advance(id, worker: "w", to: state, reason: nil)
         }

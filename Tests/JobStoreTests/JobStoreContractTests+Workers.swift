@@ -9,14 +9,14 @@ extension JobStoreContractTests {
     func racingWorkersEachGetDisjointJobsAndCannotTouchTheOthers(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
         for i in 0..<40 { _ = try await store.create(NewJob(id: JobID("j\(i)"), spec: Fixtures.spec())) }
-        let lease = time.now.addingTimeInterval(60)
+        let lease: Duration = .seconds(60)
         // Two workers claim in small bites until the queue is dry, concurrently.
         let claims = try await withThrowingTaskGroup(of: (String, [JobID]).self) { group in
             for worker in ["node-0", "node-1"] {
                 group.addTask {
                     var mine: [JobID] = []
                     while true {
-                        let batch = try await store.claim(worker: worker, limit: 3, leaseUntil: lease)
+                        let batch = try await store.claim(worker: worker, limit: 3, lease: lease)
                         if batch.isEmpty { return (worker, mine) }
                         mine += batch.map(\.id)
                     }
@@ -35,7 +35,7 @@ extension JobStoreContractTests {
         let intruder = holder == "node-0" ? "node-1" : "node-0"
         await #expect(throws: TurboServeError.self) { try await store.advance(other, worker: intruder, to: .admitted, reason: nil) }
         await #expect(throws: TurboServeError.self) { try await store.fail(other, worker: intruder, code: "x", message: "y") }
-        try await store.unclaim(other, worker: intruder)
+        await #expect(throws: TurboServeError.self) { try await store.release(other, worker: intruder, reason: "z") }
         #expect(try await store.get(other)?.workerID == holder)
     }
 }
@@ -47,13 +47,13 @@ extension JobStoreContractTests {
     func aJobCaughtMuxingByACrashIsQueuedAgain(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
         _ = try await store.create(NewJob(id: "m", spec: Fixtures.spec()))
-        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         let steps = Fixtures.spec().steps
         var path: [JobState] = [.admitted]
         path += (1...steps).map { JobState.denoising(completed: $0, total: steps) }
         path += [.decoding, .muxing]
         for state in path { _ = try await store.advance("m", worker: "w", to: state, reason: nil) }
-        let requeued = try await store.requeueExpired(now: .distantFuture, worker: nil, maxAttempts: 3)
+        let requeued = try await store.releaseHeld(by: nil, maxAttempts: 3)
         #expect(requeued == ["m"])
         #expect(try await store.get("m")?.phase == .queued)
     }

@@ -56,22 +56,22 @@ import TurboServeDomain
         _ = try await store.create(NewJob(id: "batch", spec: Fixtures.spec(priority: "batch")))
         _ = try await store.create(NewJob(id: "std", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "urgent", spec: Fixtures.spec(priority: "interactive")))
-        let lease = time.now.addingTimeInterval(30)
-        async let a = store.claim(worker: "w1", limit: 2, leaseUntil: lease)
-        async let b = store.claim(worker: "w2", limit: 2, leaseUntil: lease)
+        let lease: Duration = .seconds(30)
+        async let a = store.claim(worker: "w1", limit: 2, lease: lease)
+        async let b = store.claim(worker: "w2", limit: 2, lease: lease)
         let (claimedA, claimedB) = try await (a, b)
         let all = (claimedA + claimedB).map(\.id)
         #expect(Set(all).count == all.count && all.count == 3)
         let firstBatch = claimedA.count == 2 ? claimedA : claimedB
         #expect(firstBatch.map(\.id) == ["urgent", "std"])
-        #expect(try await store.claim(worker: "w3", limit: 5, leaseUntil: lease).isEmpty)
+        #expect(try await store.claim(worker: "w3", limit: 5, lease: lease).isEmpty)
     }
 
     @Test(arguments: StoreBackend.allCases)
     func wholeLifeIsRecordedAsEvents(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
-        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         for state: JobState in [.admitted, .denoising(completed: 1, total: 2), .denoising(completed: 2, total: 2), .decoding, .muxing] {
             time.advance(1)
             let record = try await store.advance("v", worker: "w", to: state, reason: nil)
@@ -89,7 +89,7 @@ import TurboServeDomain
     func illegalTransitionsChangeNothing(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
-        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now.addingTimeInterval(30))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "w", to: .decoding, reason: nil) }
         await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "intruder", to: .admitted, reason: nil) }
         #expect(try await store.get("v")?.phase == .queued)
@@ -100,14 +100,14 @@ import TurboServeDomain
     func aRequeuedJobCannotBeDeliveredByItsFormerWorker(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 1)))
-        _ = try await store.claim(worker: "old", limit: 1, leaseUntil: time.now.addingTimeInterval(10))
+        _ = try await store.claim(worker: "old", limit: 1, lease: .seconds(10))
         _ = try await store.advance("v", worker: "old", to: .admitted, reason: nil)
         time.advance(11)
-        #expect(try await store.requeueExpired(now: time.now, worker: nil, maxAttempts: 3) == ["v"])
+        #expect(try await store.rescueExpired(maxAttempts: 3) == ["v"])
         let requeued = try #require(try await store.get("v"))
         #expect(requeued.phase == .queued && requeued.attempts == 1 && requeued.workerID == nil)
         await #expect(throws: TurboServeError.self) { try await store.complete("v", worker: "old", videoPath: "x", thumbnailPath: nil) }
-        #expect(try await store.claim(worker: "new", limit: 1, leaseUntil: time.now.addingTimeInterval(10)).map(\.id) == ["v"])
+        #expect(try await store.claim(worker: "new", limit: 1, lease: .seconds(10)).map(\.id) == ["v"])
     }
 
     @Test(arguments: StoreBackend.allCases)
@@ -115,14 +115,14 @@ import TurboServeDomain
         let store = try backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
         for attempt in 1...2 {
-            _ = try await store.claim(worker: "node", limit: 1, leaseUntil: time.now.addingTimeInterval(60))
+            _ = try await store.claim(worker: "node", limit: 1, lease: .seconds(60))
             _ = try await store.advance("v", worker: "node", to: .admitted, reason: nil)
-            #expect(try await store.requeueExpired(now: time.now, worker: "node", maxAttempts: 2) == ["v"])
+            #expect(try await store.releaseHeld(by: "node", maxAttempts: 2) == ["v"])
             let record = try #require(try await store.get("v"))
             #expect(record.attempts == attempt)
             #expect(record.phase == (attempt < 2 ? .queued : .failed))
         }
-        #expect(try await store.get("v")?.errorCode == TurboServeError.Code.engineCrashed.rawValue)
+        #expect(try await store.get("v")?.errorCode == TurboServeError.Code.leaseExpired.rawValue)
     }
 
     @Test(arguments: StoreBackend.allCases)
@@ -133,7 +133,7 @@ import TurboServeDomain
         #expect(try await store.cancel("v")?.phase == .cancelled)
         #expect(try await store.events(of: "v").map(\.to) == ["queued", "cancelled"])
         #expect(try await store.cancel("nope") == nil)
-        #expect(try await store.claim(worker: "w", limit: 5, leaseUntil: time.now).isEmpty)
+        #expect(try await store.claim(worker: "w", limit: 5, lease: .zero).isEmpty)
     }
 }
 
@@ -145,7 +145,7 @@ import TurboServeDomain
         do {
             let store = try StoreBackend.sqlite.make(time: time, file: file)
             _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(), idempotencyKey: "k"))
-            _ = try await store.claim(worker: "w", limit: 1, leaseUntil: time.now)
+            _ = try await store.claim(worker: "w", limit: 1, lease: .zero)
             _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
         }
         let reopened = try StoreBackend.sqlite.make(time: time, file: file)
@@ -155,19 +155,3 @@ import TurboServeDomain
     }
 }
 
-extension JobStoreContractTests {
-    @Test(arguments: StoreBackend.allCases)
-    func unclaimReturnsOnlyUnstartedJobs(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
-        _ = try await store.create(NewJob(id: "a", spec: Fixtures.spec()))
-        _ = try await store.create(NewJob(id: "b", spec: Fixtures.spec()))
-        _ = try await store.claim(worker: "w", limit: 2, leaseUntil: time.now.addingTimeInterval(30))
-        _ = try await store.advance("b", worker: "w", to: .admitted, reason: nil)
-        try await store.unclaim("a", worker: "w")
-        try await store.unclaim("b", worker: "w")
-        try await store.unclaim("a", worker: "someone-else")
-        #expect(try await store.get("a")?.workerID == nil)
-        #expect(try await store.get("b")?.workerID == "w")
-        #expect(try await store.claim(worker: "v", limit: 5, leaseUntil: time.now).map(\.id) == ["a"])
-    }
-}

@@ -32,26 +32,81 @@ struct LifecycleTests {
         #expect(engine.steps.isEmpty)
     }
 
-    @Test("engine lost: jobs holding state go back to the queue and finish later; out of attempts they fail")
+    @Test("engine lost: jobs holding state go back to the queue and finish later; the core never gives up on its own")
     func engineLost() {
-        var engine = EnginePlayer { $0.maxAttempts = 2 }
+        var engine = EnginePlayer()
         engine.submit("a", Jobs.spec(steps: 4))
-        engine.runOne(); engine.runOne(); engine.runOne()
+        for round in 1...4 {
+            engine.runOne()                                  // load (residency was cleared by the last loss)
+            guard case .admit? = engine.scheduler.nextPlan()?.action else { Issue.record("expected an admit"); return }
+            let events = engine.scheduler.engineLost(reason: "killed \(round)")
+            #expect(events.map(\.to) == [.queued], "round \(round): the store, not the core, ends a job out of attempts")
+            #expect(events.first?.reason?.code == .engineCrashed)
+            engine.resident = []; engine.admitted = [:]
+        }
+        engine.runUntilIdle()
+        #expect(engine.state("a") == .succeeded)
+        #expect(engine.loads.count >= 2, "residency was cleared: the model loads again")
+    }
+
+    @Test("engine lost: the crashed plan's jobs are suspects and run alone; bystanders lose their state without blame")
+    func suspectsRunAlone() {
+        var engine = EnginePlayer()
+        engine.submit("short", Jobs.spec(steps: 1))
+        engine.submit("long", Jobs.spec(steps: 3))
+        engine.submit("other", Jobs.spec(steps: 3))
+        engine.runOne(); engine.runOne(); engine.runOne()   // load, admit all three, one step for all three
+        let crashedAt = engine.plans.count
+        guard case let .decode(ids)? = engine.scheduler.nextPlan()?.action else { Issue.record("expected the decode of `short`"); return }
+        #expect(ids == ["short"])
         engine.resident = []; engine.admitted = [:]
-        let events = engine.scheduler.engineLost(reason: "killed")
-        #expect(events.map(\.to) == [.queued])
-        #expect(events.first?.reason?.code == .engineCrashed)
-        engine.runOne(); engine.runOne(); engine.runOne()
-        engine.resident = []; engine.admitted = [:]
-        #expect(engine.scheduler.engineLost(reason: "killed again").map(\.to) == [.failed])
-        var fresh = EnginePlayer()
-        fresh.submit("b", Jobs.spec(steps: 2))
-        fresh.runOne(); fresh.runOne(); fresh.runOne()
-        fresh.resident = []; fresh.admitted = [:]
-        _ = fresh.scheduler.engineLost(reason: "killed")
-        fresh.runUntilIdle()
-        #expect(fresh.state("b") == .succeeded)
-        #expect(fresh.loads == [Models.smallKey, Models.smallKey], "residency was cleared: the model loads again")
+        let events = engine.scheduler.engineLost(reason: "segfault in decode")
+        let reasons = Dictionary(uniqueKeysWithValues: events.map { ($0.job, $0.reason?.code) })
+        #expect(reasons == ["short": .engineCrashed, "long": .engineRestarted, "other": .engineRestarted])
+        #expect(events.allSatisfy { $0.to == .queued })
+        engine.runUntilIdle()
+        for id: JobID in ["short", "long", "other"] { #expect(engine.state(id) == .succeeded) }
+        let shortPlans = engine.plans[crashedAt...].filter { $0.jobs.contains("short") }
+        #expect(shortPlans.count >= 2 && shortPlans.allSatisfy { $0.jobs == ["short"] || $0.jobs.isEmpty }, "the suspect ran alone: \(shortPlans)")
+    }
+
+    @Test("an engine error that names one job of an admit fails that job only; its batch-mates are admitted again")
+    func namedAdmitFailureSparesBatchMates() {
+        var engine = EnginePlayer()
+        for id: JobID in ["good", "bad", "fine"] { engine.submit(id, Jobs.spec(steps: 2)) }
+        engine.runOne()                                     // load
+        let plan = engine.scheduler.nextPlan()!
+        guard case let .admit(ids, _) = plan.action, ids.count == 3 else { Issue.record("expected an admit of 3"); return }
+        engine.record(engine.scheduler.planFinished(plan.id, outcome: .failed(code: .invalidValue, message: "input_reference is a truncated PNG", retryable: false, jobs: ["bad"])))
+        engine.runUntilIdle()
+        #expect(engine.state("bad") == .failed)
+        #expect(engine.state("good") == .succeeded && engine.state("fine") == .succeeded)
+    }
+
+    @Test("an engine error that names no job of a batch retries every member alone, with an attempt counted")
+    func unattributedFailureRetriesEveryone() {
+        var engine = EnginePlayer()
+        for id: JobID in ["x", "y"] { engine.submit(id, Jobs.spec(steps: 2)) }
+        engine.runOne(); engine.runOne()                   // load, admit both
+        let plan = engine.scheduler.nextPlan()!
+        guard case let .step(_, steps) = plan.action, steps.count == 2 else { Issue.record("expected a step of 2"); return }
+        let events = engine.scheduler.planFinished(plan.id, outcome: .failed(code: .engineError, message: "CUDA error: an illegal memory access", retryable: false, jobs: nil))
+        engine.record(events)
+        #expect(events.map(\.to) == [.queued, .queued] && events.allSatisfy { $0.reason?.code.countsAsAttempt == true })
+        engine.runUntilIdle()
+        #expect(engine.state("x") == .succeeded && engine.state("y") == .succeeded)
+    }
+
+    @Test("a single job the engine cannot fit even alone fails engine_out_of_memory, saying what to lower")
+    func tooLargeAlone() {
+        var engine = EnginePlayer()
+        engine.submit("huge", Jobs.spec(steps: 2))
+        engine.runOne(); engine.runOne()                   // load, admit
+        let plan = engine.scheduler.nextPlan()!
+        let events = engine.scheduler.planFinished(plan.id, outcome: .failed(code: .engineOutOfMemory, message: "CUDA out of memory", retryable: true, jobs: nil))
+        #expect(events.map(\.to) == [.failed])
+        #expect(events.first?.reason?.code == .engineOutOfMemory)
+        #expect(events.first?.reason?.message.contains("lower num_frames") == true)
     }
 
     @Test("a batch the engine refuses for memory is retried smaller; nobody fails")

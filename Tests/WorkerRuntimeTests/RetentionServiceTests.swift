@@ -27,7 +27,7 @@ struct RetentionServiceTests {
         let spec = try JobValidator().validate(
             JobSpec(prompt: "p", model: imagePath == nil ? "tiny-t2v" : "tiny-i2v", imagePath: imagePath, steps: 1, seed: 1), randomSeed: { 0 })
         _ = try await store.create(NewJob(id: id, spec: spec))
-        _ = try await store.claim(worker: "w", limit: 1, leaseUntil: .distantFuture)
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))
         _ = try await store.advance(id, worker: "w", to: .admitted, reason: nil)
         guard succeeded else {
             _ = try await store.fail(id, worker: "w", code: "engine_error", message: "boom")

@@ -30,6 +30,8 @@ struct TenantRecordingPolicy: SchedulingPolicy {
     mutating func outputFinished(_ job: JobID, error: TurboServeError?) -> [JobEvent<ContinuousClock.Instant>] { inner.outputFinished(job, error: error) }
     mutating func engineLost(reason: String) -> [JobEvent<ContinuousClock.Instant>] { inner.engineLost(reason: reason) }
     func nextWakeup() -> ContinuousClock.Instant? { inner.nextWakeup() }
+    func spec(of id: JobID) -> ValidatedJob? { inner.spec(of: id) }
+    var heldJobs: [JobID] { inner.heldJobs }
 }
 
 extension WorkerTests {

@@ -20,17 +20,8 @@ struct WorkerTests {
         return Worker(policy: SerialPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
     }
 
-    /// Runs the worker until every job in the store is finished, then stops it.
     func runUntilDone(_ worker: Worker<SerialPolicy>, store: any JobStore, jobs: Int) async throws {
-        await worker.observe { _ in }
-        let running = Task { try await worker.run() }
-        while true {
-            let counts = try await store.countByPhase()
-            if (counts[.succeeded] ?? 0) + (counts[.failed] ?? 0) + (counts[.cancelled] ?? 0) == jobs { break }
-            await Task.yield()
-        }
-        await worker.stop()
-        try await running.value
+        try await runUntilEnded(worker, store: store, jobs: jobs)
     }
 
     @Test func everyJobCompletesWithArtifactsAndAFullHistory() async throws {
@@ -70,7 +61,7 @@ struct WorkerTests {
         _ = try await store.create(NewJob(id: "in-flight", spec: try spec("a")))
         _ = try await store.create(NewJob(id: "waiting", spec: try spec("b")))
         // The previous process (same node id) had claimed both and started one, then died.
-        _ = try await store.claim(worker: "node-1", limit: 2, leaseUntil: .distantFuture)
+        _ = try await store.claim(worker: "node-1", limit: 2, lease: .seconds(3600))
         _ = try await store.advance("in-flight", worker: "node-1", to: .admitted, reason: nil)
         try await runUntilDone(worker(store: store, engine: ScriptedEngine(directory: directory)), store: store, jobs: 2)
         let recovered = try #require(try await store.get("in-flight"))
@@ -95,8 +86,8 @@ extension WorkerTests {
         _ = try await store.create(NewJob(id: "queued-later", spec: try spec("later")))
         await metrics.refresh(store: store, busyRatio: await worker.busyRatio)
         let text = metrics.exposition()
-        #expect(text.contains(#"turboserve_engine_plans_total 11"#)) // 1 load + 2 jobs × (admit + 3 steps + decode)
-        #expect(text.contains(#"turboserve_model_loads_total{model="tiny-t2v"} 1"#))
+        #expect(text.contains(#"turboserve_engine_plans_total{worker="node-1"} 11"#)) // 1 load + 2 jobs × (admit + 3 steps + decode)
+        #expect(text.contains(#"turboserve_model_loads_total{model="tiny-t2v",worker="node-1"} 1"#))
         #expect(text.contains(#"turboserve_stage_duration_seconds_count{stage="step"} 6"#))
         #expect(text.contains(#"turboserve_jobs_total{class="standard",model="tiny-t2v",status="succeeded"} 2"#))
         #expect(text.contains(#"turboserve_queue_depth_jobs{class="standard"} 1.0"#))

@@ -1,0 +1,131 @@
+import Foundation
+import JobStore
+import Testing
+import TurboServeDomain
+
+/// The ownership rules of `JobStore`: one holder, fenced writes (failures included), retry versus release,
+/// attempts counted only by the store, heartbeats that renew leases and report what was lost.
+extension JobStoreContractTests {
+    /// The job `v`, claimed by `old`, started, then rescued after `old`'s lease ran out and claimed by `new`.
+    func takenOver(_ store: any JobStore) async throws {
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
+        _ = try await store.claim(worker: "old", limit: 1, lease: .seconds(10))
+        _ = try await store.advance("v", worker: "old", to: .admitted, reason: nil)
+        time.advance(11)
+        #expect(try await store.rescueExpired(maxAttempts: 3) == ["v"])
+        #expect(try await store.claim(worker: "new", limit: 1, lease: .seconds(10)).map(\.id) == ["v"])
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func everyWriteByAFormerHolderIsRefusedFailuresIncluded(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        try await takenOver(store)
+        let before = try #require(try await store.get("v"))
+        let eventsBefore = try await store.events(of: "v").count
+        let writes: [(String, @Sendable () async throws -> JobRecord)] = [
+            ("advance", { try await store.advance("v", worker: "old", to: .denoising(completed: 1, total: 2), reason: nil) }),
+            ("complete", { try await store.complete("v", worker: "old", videoPath: "/x.mp4", thumbnailPath: nil) }),
+            ("fail", { try await store.fail("v", worker: "old", code: "engine_error", message: "late failure") }),
+            ("retry", { try await store.retry("v", worker: "old", reason: TurboServeError(.engineCrashed, "x"), maxAttempts: 3) }),
+            ("release", { try await store.release("v", worker: "old", reason: "x") }),
+        ]
+        for (name, write) in writes {
+            do {
+                _ = try await write()
+                Issue.record("\(name) by the former holder must be refused")
+            } catch let error as TurboServeError {
+                #expect(error.code == .jobNotHeld, "\(name)")
+            }
+        }
+        let after = try #require(try await store.get("v"))
+        #expect(after == before && after.workerID == "new" && after.phase == .queued)
+        #expect(try await store.events(of: "v").count == eventsBefore)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func aCancelledJobRefusesItsWorkersFailure(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
+        _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
+        _ = try await store.cancel("v")
+        await #expect(throws: TurboServeError.self) { try await store.fail("v", worker: "w", code: "engine_error", message: "x") }
+        let record = try #require(try await store.get("v"))
+        #expect(record.phase == .cancelled && record.errorCode == nil)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func retryKeepsTheHolderAndCountsOnlyFaults(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
+        _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
+        // A bystander of a restart, a preemption and a split batch use no attempt; the job stays with `w`.
+        for code: TurboServeError.Code in [.engineRestarted, .preempted, .engineOutOfMemory] {
+            let record = try await store.retry("v", worker: "w", reason: TurboServeError(code, "again"), maxAttempts: 2)
+            #expect(record.phase == .queued && record.workerID == "w" && record.attempts == 0)
+            _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
+        }
+        // Nobody else can claim a job its worker retries.
+        #expect(try await store.claim(worker: "other", limit: 5, lease: .seconds(30)).isEmpty)
+        // A crash counts; a retry while still queued (the admit crashed) counts too; the second reaches the bound.
+        let first = try await store.retry("v", worker: "w", reason: TurboServeError(.engineCrashed, "engine died"), maxAttempts: 2)
+        #expect(first.phase == .queued && first.attempts == 1)
+        let second = try await store.retry("v", worker: "w", reason: TurboServeError(.engineCrashed, "engine died again"), maxAttempts: 2)
+        #expect(second.phase == .failed && second.attempts == 2 && second.workerID == nil)
+        #expect(second.errorCode == "engine_crashed" && second.errorMessage?.contains("gave up after 2 attempts") == true)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func releaseReturnsAJobToTheSharedQueueWithoutAnAttempt(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "a", spec: Fixtures.spec()))
+        _ = try await store.create(NewJob(id: "b", spec: Fixtures.spec()))
+        _ = try await store.claim(worker: "w", limit: 2, lease: .seconds(30))
+        _ = try await store.advance("b", worker: "w", to: .admitted, reason: nil)
+        for id: JobID in ["a", "b"] {
+            let record = try await store.release(id, worker: "w", reason: "draining")
+            #expect(record.phase == .queued && record.workerID == nil && record.attempts == 0)
+        }
+        #expect(Set(try await store.claim(worker: "v", limit: 5, lease: .seconds(30)).map(\.id)) == ["a", "b"])
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func heartbeatsRenewLeasesAndReportWhatWasLost(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        for id in ["kept", "cancelled", "expired"] { _ = try await store.create(NewJob(id: JobID(id), spec: Fixtures.spec())) }
+        _ = try await store.claim(worker: "w", limit: 3, lease: .seconds(10))
+        for id: JobID in ["kept", "cancelled", "expired"] { _ = try await store.advance(id, worker: "w", to: .admitted, reason: nil) }
+        _ = try await store.cancel("cancelled")
+        time.advance(8)
+        // The heartbeat renewed every lease the worker holds, so 16 s after the claim the rescuer takes nothing…
+        let beat = try await store.heartbeat(worker: "w", holding: ["kept", "cancelled", "expired", "unknown"], lease: .seconds(10), activity: EngineActivity(worker: "w"))
+        #expect(beat.renewed == 2)
+        #expect(Set(beat.lost.keys) == ["cancelled", "unknown"])
+        #expect(beat.lost[JobID("cancelled")]??.phase == .cancelled)
+        time.advance(8)
+        #expect(try await store.rescueExpired(maxAttempts: 3).isEmpty)
+        // …until it stops beating: then both go back to the queue, and the next heartbeat says so.
+        time.advance(3)
+        #expect(Set(try await store.rescueExpired(maxAttempts: 3)) == ["kept", "expired"])
+        let late = try await store.heartbeat(worker: "w", holding: ["kept", "expired"], lease: .seconds(10), activity: nil)
+        #expect(late.renewed == 0 && Set(late.lost.keys) == ["kept", "expired"])
+        let workers = try await store.workers()
+        #expect(workers.map(\.worker) == ["w"] && workers.first?.at == time.now)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func aRestartedWorkerGetsItsJobsBackIntoTheSharedQueue(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        _ = try await store.create(NewJob(id: "started", spec: Fixtures.spec()))
+        _ = try await store.create(NewJob(id: "waiting", spec: Fixtures.spec()))
+        _ = try await store.create(NewJob(id: "theirs", spec: Fixtures.spec()))
+        _ = try await store.claim(worker: "me", limit: 2, lease: .seconds(600))
+        _ = try await store.claim(worker: "them", limit: 1, lease: .seconds(600))
+        _ = try await store.advance("started", worker: "me", to: .admitted, reason: nil)
+        #expect(Set(try await store.releaseHeld(by: "me", maxAttempts: 3)) == ["started", "waiting"])
+        #expect(try await store.get("started")?.attempts == 1)
+        #expect(try await store.get("waiting")?.attempts == 0)
+        #expect(try await store.get("theirs")?.workerID == "them")
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import JobStore
+import SchedulingCore
+import Synchronization
+import Testing
+import TurboServeDomain
+@testable import WorkerRuntime
+
+/// The shell and TurboServe's core under engine faults: every job ends exactly once, no admit ever lacks its spec,
+/// the store alone counts attempts, and a job that keeps killing the engine fails without taking the others down.
+struct WorkerFaultTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-faults-\(UUID().uuidString)")
+
+    func makeJobs(_ store: any JobStore, count: Int, steps: Int = 3, priority: String? = nil, prefix: String = "v", model: String = "tiny-t2v") async throws {
+        for i in 0..<count {
+            let spec = try JobValidator().validate(JobSpec(prompt: "p\(i)", model: model, steps: steps, seed: Int64(i), priority: priority), randomSeed: { 0 })
+            _ = try await store.create(NewJob(id: JobID("\(prefix)\(i)"), spec: spec))
+        }
+    }
+
+    func policy(memory: any MemoryEstimating = EngineCostPrior(), device: Int64? = nil) -> TurboScheduler<ContinuousClock> {
+        var configuration = TurboSchedulerConfiguration()
+        configuration.sharedBytes = 0
+        configuration.maxBatchSize = 4
+        if let device { configuration.deviceMemoryBytes = device }
+        return TurboScheduler(clock: ContinuousClock(), cost: EngineCostPrior(), memory: memory, configuration: configuration)
+    }
+
+    func succeededOnce(_ store: any JobStore, _ id: JobID) async throws -> Bool {
+        try await store.events(of: id).filter { $0.to == "succeeded" }.count == 1
+    }
+
+    @Test func engineLossMidBatchRequeuesWithSpecsAndEveryJobCompletesOnce() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        try await makeJobs(store, count: 6)
+        // The engine dies during the second and the fifth batched step.
+        let steps = Mutex(0)
+        let engine = FaultyEngine(directory: directory, fault: { _, action in
+            guard case .step = action else { return nil }
+            let n = steps.withLock { n in defer { n += 1 }; return n }
+            return n == 1 || n == 4 ? .failed(code: .engineCrashed, message: "engine exited (SIGKILL)", retryable: true, jobs: nil) : nil
+        })
+        var configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", outputDirectory: directory)
+        configuration.maxAttempts = 3
+        let worker = Worker(policy: policy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
+        try await runUntilEnded(worker, store: store, jobs: 6)
+        #expect(engine.admittedWithoutSpec.withLock { $0 }.isEmpty)
+        for i in 0..<6 {
+            let id = JobID("v\(i)")
+            let record = try #require(try await store.get(id))
+            #expect(record.phase == .succeeded, "\(id): \(record.phase) \(record.errorMessage ?? "")")
+            #expect(try await succeededOnce(store, id))
+            #expect(record.attempts <= 2)
+        }
+        let retried = try await (0..<6).asyncMap { try await store.events(of: JobID("v\($0)")) }.flatMap { $0 }.filter { $0.to == "queued" && $0.from != "" }
+        #expect(!retried.isEmpty, "the crashes sent jobs back to the queue")
+    }
+
+    @Test func aJobThatKeepsKillingTheEngineFailsAloneAndTheOthersComplete() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        try await makeJobs(store, count: 4)
+        // Any step that carries v2 kills the engine.
+        let engine = FaultyEngine(directory: directory, fault: { _, action in
+            guard case let .step(_, steps) = action, steps.contains(where: { $0.job == "v2" }) else { return nil }
+            return .failed(code: .engineCrashed, message: "engine exited (signal 9)", retryable: true, jobs: nil)
+        })
+        var configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", outputDirectory: directory)
+        configuration.maxAttempts = 3
+        let worker = Worker(policy: policy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
+        try await runUntilEnded(worker, store: store, jobs: 4)
+        let poison = try #require(try await store.get("v2"))
+        #expect(poison.phase == .failed && poison.errorCode == "engine_crashed" && poison.attempts == 3)
+        #expect(poison.errorMessage?.contains("gave up after 3 attempts") == true)
+        for id: JobID in ["v0", "v1", "v3"] {
+            #expect(try await store.get(id)?.phase == .succeeded, "\(id)")
+            #expect(try await succeededOnce(store, id))
+        }
+    }
+
+    @Test func aPreemptedJobRunsAgainWithItsSpecAndCompletesOnce() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        try await makeJobs(store, count: 1, steps: 4, priority: "batch", prefix: "long")
+        // The batch job's first step waits until the urgent job exists and the worker has seen it.
+        let (opened, open) = AsyncStream.makeStream(of: Void.self)
+        let gateOnce = Mutex(true)
+        let engine = FaultyEngine(directory: directory, fault: { _, _ in nil }, gate: { _, action in
+            guard case .step = action, gateOnce.withLock({ first in defer { first = false }; return first }) else { return }
+            for await _ in opened { return }
+        })
+        // Job state is so large that two jobs of different shapes never fit together: the urgent one preempts.
+        let memory = TinyDevice(stateBytes: 60, activationBytes: 10)
+        let worker = Worker(policy: policy(memory: memory, device: 100), store: store, engine: engine, encoder: FileWritingEncoder(),
+                            configuration: .init(workerID: "node-1", outputDirectory: directory))
+        let running = Task { try await worker.run() }
+        while try await store.get("long0")?.phase != .admitted { await Task.yield() }
+        let urgent = try JobValidator().validate(JobSpec(prompt: "now", model: "tiny-t2v", size: "64x48", steps: 2, seed: 9, priority: "interactive"), randomSeed: { 0 })
+        _ = try await store.create(NewJob(id: "urgent", spec: urgent))
+        worker.wake()
+        open.yield()
+        while (try await store.countByPhase()[.succeeded] ?? 0) < 2 { await Task.yield() }
+        await worker.stop()
+        try await running.value
+        #expect(engine.admittedWithoutSpec.withLock { $0 }.isEmpty)
+        let events = try await store.events(of: "long0")
+        #expect(events.contains { $0.to == "queued" && $0.reasonCode == "preempted" }, "\(events.map { "\($0.from)→\($0.to)" })")
+        for id: JobID in ["long0", "urgent"] { #expect(try await succeededOnce(store, id)) }
+        #expect(try await store.get("long0")?.attempts == 0, "preemption uses no attempt")
+    }
+}
+
+/// A device where job state dominates: weights are free, each job's state and activations cost what it says.
+struct TinyDevice: MemoryEstimating {
+    let stateBytes: Int64
+    let activationBytes: Int64
+    func weightBytes(_ expert: ModelKey) -> Int64 { 0 }
+    func activationBytes(shape: ShapeKey) -> Int64 { activationBytes }
+    func residentStateBytes(shape: ShapeKey) -> Int64 { stateBytes }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
