@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TurboServeDomain
 
 /// Raw rgb24 frames → H.264 MP4 (yuv420p, `+faststart`, plays in browsers) and a JPEG thumbnail of the middle
@@ -16,17 +19,46 @@ public struct VideoEncoder: Sendable {
         return paths.map { "\($0)/ffmpeg" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// Writes `video` and `thumbnail`, each to a temporary name first and renamed only once ffmpeg succeeded, so
+    /// a file under the final name is always whole (a full disk or a killed encoder leaves no truncated MP4).
+    /// Throws `encoder_unavailable` (no ffmpeg), `disk_full` (no space left) or `encoding_failed`.
     public func encode(framesPath: String, width: Int, height: Int, frames: Int, fps: Int, video: String, thumbnail: String) async throws {
         guard FileManager.default.isExecutableFile(atPath: ffmpeg) else {
-            throw TurboServeError(.internalError, "ffmpeg is not installed; install it with: apt-get install ffmpeg")
+            throw TurboServeError(.encoderUnavailable, "ffmpeg is not installed or not on the server's PATH; install it with: apt-get install ffmpeg")
         }
         let input = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "\(width)x\(height)", "-r", String(fps), "-i", framesPath]
         // H.264 needs even dimensions for yuv420p; pad by one pixel when odd.
-        try await run(["-y", "-loglevel", "error"] + input + [
-            "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-            "-pix_fmt", "yuv420p", "-movflags", "+faststart", video,
-        ])
-        try await run(["-y", "-loglevel", "error"] + input + ["-vf", "select=eq(n\\,\(frames / 2))", "-frames:v", "1", "-q:v", "3", thumbnail])
+        try await produce(video, format: "mp4") { partial in
+            ["-y", "-loglevel", "error"] + input + [
+                "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+                "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", partial,
+            ]
+        }
+        try await produce(thumbnail, format: "mjpeg") { partial in
+            ["-y", "-loglevel", "error"] + input + ["-vf", "select=eq(n\\,\(frames / 2))", "-frames:v", "1", "-q:v", "3", "-f", "mjpeg", partial]
+        }
+    }
+
+    /// Runs ffmpeg into `<path>.partial`, then renames it to `path`; the partial file never outlives a failure.
+    private func produce(_ path: String, format: String, arguments: (String) -> [String]) async throws {
+        let partial = path + ".partial"
+        do {
+            try await run(arguments(partial))
+            guard rename(partial, path) == 0 else {
+                throw TurboServeError(.encodingFailed, "could not move the finished \(format) into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            if let error = error as? TurboServeError { throw error }
+            throw TurboServeError(.encodingFailed, "could not store the \(format) output: \(error.localizedDescription)")
+        }
+    }
+
+    /// ffmpeg's message with absolute paths (the server's files) replaced by their last component.
+    static func withoutPaths(_ message: String) -> String {
+        message.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            word.hasPrefix("/") ? Substring((word as NSString).lastPathComponent) : word
+        }.joined(separator: " ")
     }
 
     private func run(_ arguments: [String]) async throws {
@@ -42,7 +74,10 @@ public struct VideoEncoder: Sendable {
         }
         guard status == 0 else {
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw TurboServeError(.internalError, "ffmpeg failed (\(status)): \(message.suffix(500))")
+            if message.contains("No space left on device") {
+                throw TurboServeError(.diskFull, "the server's disk is full; the video could not be written (free space, then create the job again)")
+            }
+            throw TurboServeError(.encodingFailed, "ffmpeg failed with status \(status): \(Self.withoutPaths(String(message.suffix(500))))")
         }
     }
 }

@@ -18,7 +18,7 @@ public struct APIError: HTTPResponseError {
         case .queueFull: .tooManyRequests
         case .notReady, .diskFull: .serviceUnavailable
         case .waitTimeout: .gatewayTimeout
-        case .engineOutOfMemory, .engineCrashed, .engineRestarted, .leaseExpired, .jobNotHeld, .preempted, .engineError, .modelMissing, .internalError: .internalServerError
+        case .engineOutOfMemory, .engineCrashed, .engineRestarted, .leaseExpired, .jobNotHeld, .preempted, .engineError, .encoderUnavailable, .encodingFailed, .modelMissing, .internalError: .internalServerError
         }
     }
 

@@ -54,6 +54,10 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         /// Engine state dropped at a step boundary to make room for more urgent work; the job runs again.
         case preempted = "preempted"
         case engineError = "engine_error"
+        /// The video encoder (ffmpeg) is not installed where the server looks (`PATH`).
+        case encoderUnavailable = "encoder_unavailable"
+        /// The video encoder ran and failed (non-zero exit); its message says why.
+        case encodingFailed = "encoding_failed"
         case modelMissing = "model_missing"
         case cancelled = "cancelled"
         case internalError = "internal_error"

@@ -327,7 +327,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             do { try await encoder.encode(frames, video: video, thumbnail: thumbnail) } catch let error as TurboServeError {
                 failure = error
             } catch {
-                failure = TurboServeError(.internalError, "video encoding failed: \(error)")
+                failure = TurboServeError(.encodingFailed, "video encoding failed: \(error)")
             }
             try? FileManager.default.removeItem(atPath: frames.path)
             self.outputFinished(job, error: failure, artifacts: .init(video: video, thumbnail: thumbnail))

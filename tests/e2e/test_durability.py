@@ -34,5 +34,5 @@ def test_sigkill_with_jobs_in_flight_loses_nothing(server):
     succeeded = dict(database.execute("SELECT job_id, COUNT(*) FROM job_events WHERE to_state = 'succeeded' GROUP BY job_id").fetchall())
     assert succeeded == {i: 1 for i in ids}
     assert database.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == len(ids)
-    requeued = database.execute("SELECT COUNT(*) FROM job_events WHERE to_state = 'queued' AND reason_code = 'requeued'").fetchone()[0]
+    requeued = database.execute("SELECT COUNT(*) FROM job_events WHERE to_state = 'queued' AND reason_code = 'lease_expired'").fetchone()[0]
     assert requeued >= 1  # the job in flight was recovered, not restarted from nothing silently
