@@ -131,6 +131,12 @@ class FakeNvml:
     def nvmlDeviceGetHandleByIndex(self, index: int) -> dict:
         return self.devices[index]
 
+    def nvmlDeviceGetHandleByUUID(self, uuid: str) -> dict:
+        for device in self.devices:
+            if device.get("uuid") == uuid:
+                return device
+        raise FakeNvml.NotSupported(f"no device {uuid}")
+
     def _get(self, handle: dict, key: str):
         value = handle.get(key)
         if value is None:
