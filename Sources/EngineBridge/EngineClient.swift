@@ -1,7 +1,13 @@
 import Foundation
 
-/// A typed client of one engine process: request ids, in-order reply correlation, a reply timeout, and failures
+/// A typed client of one engine process: request ids, in-order reply correlation, a per-call deadline, and failures
 /// that carry the engine's stderr tail when the process died.
+///
+/// Deadline: every call must be answered within `timeout` (`load`, `warmup` and `ensure_tiny` within
+/// `slowCallFactor` × `timeout`). A call that is not means the engine hangs (deadlocked, or stopped by SIGSTOP): the
+/// client kills the process with SIGKILL (which ends a stopped process too), fails that call and every other pending
+/// one with `engine_timeout` (retryable, mapped like `engine_exited` to `engine_crashed`), and from then on
+/// `hasExited` is true and every call fails at once, so the owner starts a fresh engine.
 ///
 /// Thread-safety: an actor. Calls may come from several tasks; the engine answers in order, and each reply is
 /// matched to its request by id. Lifetime: the client owns its `EngineProcess`; `shutdown()` ends both, and a
@@ -14,26 +20,38 @@ public actor EngineClient {
     }
 
     private let process: EngineProcess
-    private let timeout: Duration
+    /// The deadline of one call.
+    public nonisolated let timeout: Duration
+    /// How many deadlines the slow verbs (`load`, `warmup`, `ensure_tiny`) get.
+    public nonisolated let slowCallFactor: Int
+    static let slowVerbs: Set<String> = ["load", "warmup", "ensure_tiny"]
     private var nextID: UInt64 = 0
     private var pending: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
     private var exited: EngineError?
     private var reader: Task<Void, Never>?
 
-    public init(process: EngineProcess, timeout: Duration = .seconds(600)) {
+    public init(process: EngineProcess, timeout: Duration = .seconds(600), slowCallFactor: Int = 4) {
         self.process = process
         self.timeout = timeout
+        self.slowCallFactor = max(1, slowCallFactor)
     }
 
     /// Starts the engine and reads replies until it exits.
-    public static func launch(_ launch: EngineProcess.Launch, timeout: Duration = .seconds(600)) async throws -> EngineClient {
-        let client = EngineClient(process: try EngineProcess(launch), timeout: timeout)
+    public static func launch(_ launch: EngineProcess.Launch, timeout: Duration = .seconds(600), slowCallFactor: Int = 4) async throws -> EngineClient {
+        let client = EngineClient(process: try EngineProcess(launch), timeout: timeout, slowCallFactor: slowCallFactor)
         await client.startReading()
         return client
     }
 
     public nonisolated var pid: Int32 { process.pid }
     public nonisolated var stderrTail: String { process.stderr }
+    /// Whether the engine process is still alive (false soon after a crash, a kill or a deadline kill).
+    public nonisolated var isRunning: Bool { process.isRunning }
+
+    /// The deadline of one call of `op`.
+    public nonisolated func deadline(of op: String) -> Duration {
+        Self.slowVerbs.contains(op) ? timeout * slowCallFactor : timeout
+    }
 
     private func startReading() {
         let lines = process.lines()
@@ -55,7 +73,7 @@ public actor EngineClient {
         // Give stderr a moment to drain so the tail has the traceback.
         try? await Task.sleep(for: .milliseconds(50))
         let error = EngineError(code: "engine_exited", message: "the engine process exited", retryable: true, stderrTail: process.stderr)
-        exited = error
+        if exited == nil { exited = error }
         for continuation in pending.values { continuation.resume(throwing: error) }
         pending.removeAll()
     }
@@ -69,10 +87,10 @@ public actor EngineClient {
         let id = nextID
         var line = try EngineMessages.encoder.encode(EngineMessages.Request(id: id, op: op, args: args))
         line.append(0x0A)
-        let timeout = self.timeout
+        let timeout = deadline(of: op)
         let timer = Task { [weak self] in
             try await Task.sleep(for: timeout)
-            await self?.expire(id, op: op)
+            await self?.expire(id, op: op, after: timeout)
         }
         defer { timer.cancel() }
         let bytes: [UInt8] = try await withCheckedThrowingContinuation { continuation in
@@ -89,14 +107,20 @@ public actor EngineClient {
         let compute = Duration.microseconds(Int64((reply.computeMs ?? 0) * 1000))
         guard reply.ok, let result = reply.result else {
             let body = reply.error
-            throw EngineError(code: body?.code ?? "bad_reply", message: body?.message ?? "the engine replied without a result", retryable: body?.retryable ?? false, jobs: body?.jobs)
+            throw EngineError(code: body?.code ?? "bad_reply", message: body?.message ?? "the engine replied without a result", retryable: body?.retryable ?? false, jobs: body?.jobs, problems: body?.problems)
         }
         return Timed(result: result, computeTime: compute)
     }
 
-    private func expire(_ id: UInt64, op: String) {
+    /// The deadline of call `id` passed: the engine hangs. Kill it and fail everything pending (see the type's doc).
+    private func expire(_ id: UInt64, op: String, after deadline: Duration) {
         guard let continuation = pending.removeValue(forKey: id) else { return }
-        continuation.resume(throwing: EngineError(code: "engine_timeout", message: "no reply to \(op) within \(timeout)", retryable: true, stderrTail: process.stderr))
+        process.kill()
+        let error = EngineError(code: "engine_timeout", message: "no reply to \(op) within its deadline of \(deadline) (engines.call_timeout_seconds): the engine hangs, so it was killed (SIGKILL) and will be started again", retryable: true, stderrTail: process.stderr)
+        if exited == nil { exited = error }
+        continuation.resume(throwing: error)
+        for other in pending.values { other.resume(throwing: error) }
+        pending.removeAll()
     }
 
     // MARK: - Verbs
@@ -140,6 +164,11 @@ public actor EngineClient {
     public func release(_ jobs: [String]) async throws -> Timed<EngineMessages.Released> {
         struct Args: Encodable, Sendable { let jobs: [String] }
         return try await call("release", Args(jobs: jobs))
+    }
+
+    /// Memory, residency, admitted jobs and GPU telemetry (`gpuTelemetry`).
+    public func stats() async throws -> Timed<EngineMessages.Stats> {
+        try await call("stats", EngineMessages.Empty())
     }
 
     /// Asks the engine to exit, then tears the process down (SIGTERM, then SIGKILL if needed).

@@ -1,19 +1,26 @@
 import TurboServeDomain
 
 /// A failed engine call: the protocol's stable code, the engine's message, whether retrying can help, the jobs it
-/// concerns, and — when the process died — the tail of its stderr.
+/// concerns (nil: the call as a whole, not attributable to any one job), per-job messages when the engine gave them
+/// (admission validation), and — when the process died or hung — the tail of its stderr.
+///
+/// Codes made on this side: `engine_exited` (the process ended) and `engine_timeout` (no reply within the call's
+/// deadline; the process was killed). Both are retryable and map to `engine_crashed`: the engine is gone either way.
 public struct EngineError: Error, Sendable, CustomStringConvertible {
     public let code: String
     public let message: String
     public let retryable: Bool
     public let jobs: [String]?
+    /// Job id → what to change, for each job in `jobs` (admission validation); nil otherwise.
+    public let problems: [String: String]?
     public let stderrTail: String?
 
-    public init(code: String, message: String, retryable: Bool = false, jobs: [String]? = nil, stderrTail: String? = nil) {
+    public init(code: String, message: String, retryable: Bool = false, jobs: [String]? = nil, problems: [String: String]? = nil, stderrTail: String? = nil) {
         self.code = code
         self.message = message
         self.retryable = retryable
         self.jobs = jobs
+        self.problems = problems
         self.stderrTail = stderrTail
     }
 
@@ -29,7 +36,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         case "out_of_memory": .engineOutOfMemory
         case "model_missing": .modelMissing
         case "engine_exited", "engine_timeout": .engineCrashed
-        case "bad_input", "kernel_unavailable": .invalidValue
+        case "bad_input", "invalid_image", "kernel_unavailable": .invalidValue
         default: .engineError
         }
     }

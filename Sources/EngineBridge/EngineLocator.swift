@@ -52,16 +52,19 @@ public struct EngineLocator: Sendable {
         }
     }
 
-    public func launch(workDirectory: String, device: String = "auto", threads: Int? = nil) -> EngineProcess.Launch {
+    public func launch(workDirectory: String, device: String = "auto", threads: Int? = nil, environment: [String: String] = [:]) -> EngineProcess.Launch {
         var launch = EngineProcess.Launch(python: python, engineDirectory: engineDirectory, modelsDirectory: modelsDirectory, workDirectory: workDirectory)
         launch.device = device
         launch.threads = threads
+        launch.environment = environment
         return launch
     }
 
-    /// Starts an engine and completes the handshake: protocol check, tiny models present.
-    public func start(workDirectory: String, device: String = "auto", threads: Int? = nil) async throws -> (EngineClient, EngineMessages.Hello) {
-        let client = try await EngineClient.launch(launch(workDirectory: workDirectory, device: device, threads: threads))
+    /// Starts an engine and completes the handshake: protocol check, tiny models present. `callTimeout` is each
+    /// call's deadline (`engines.call_timeout_seconds`; slow verbs such as `load` get 4×, see `EngineClient`);
+    /// `environment` adds variables for the engine process (TEST-ONLY fault settings).
+    public func start(workDirectory: String, device: String = "auto", threads: Int? = nil, callTimeout: Duration = .seconds(600), environment: [String: String] = [:]) async throws -> (EngineClient, EngineMessages.Hello) {
+        let client = try await EngineClient.launch(launch(workDirectory: workDirectory, device: device, threads: threads, environment: environment), timeout: callTimeout)
         do {
             _ = try await client.ensureTiny()
             return (client, try await client.hello().result)

@@ -28,6 +28,7 @@ public enum EngineMessages {
         let message: String
         let retryable: Bool?
         let jobs: [String]?
+        let problems: [String: String]?
     }
 
     public struct Empty: Codable, Sendable { public init() {} }
@@ -41,6 +42,9 @@ public enum EngineMessages {
         public let totalMemoryBytes: Int64
         public let freeMemoryBytes: Int64
         public let models: [Model]
+        /// TEST-ONLY fault settings in force (empty or absent in production).
+        public let testFaults: TestFaults?
+        public let gpuTelemetry: GpuTelemetry?
 
         public struct Model: Decodable, Sendable {
             public let id: String
@@ -48,6 +52,51 @@ public enum EngineMessages {
             public let experts: [String]
             public let source: String?
         }
+    }
+
+    /// The engine's TEST-ONLY fault settings (`TURBOSERVE_ENGINE_TEST_*`).
+    public struct TestFaults: Decodable, Sendable, Equatable {
+        public let maxBatch: Int?
+        public let maxFrames: Int?
+        public let callDelayMs: Int?
+        public let delayVerbs: [String]?
+    }
+
+    /// NVML readings of the engine's GPU. `available == false` (CPU, no NVML): `devices` is absent and `reason` says
+    /// why. A reading the GPU does not support is nil, never zero.
+    public struct GpuTelemetry: Decodable, Sendable {
+        public let available: Bool
+        public let reason: String?
+        /// `nvml`, or `fake` (TEST-ONLY `TURBOSERVE_ENGINE_FAKE_NVML`).
+        public let source: String?
+        public let devices: [GpuDevice]?
+    }
+
+    public struct GpuDevice: Decodable, Sendable {
+        public let index: Int
+        /// The engine's device label, e.g. `cuda:0`.
+        public let device: String
+        public let name: String?
+        public let utilizationPercent: Double?
+        public let memoryUsedBytes: Int64?
+        public let memoryTotalBytes: Int64?
+        public let temperatureCelsius: Double?
+        public let powerWatts: Double?
+        /// Energy since the driver loaded (a counter).
+        public let energyJoules: Double?
+
+        /// Utilisation as 0…1 (the Prometheus `_ratio` convention).
+        public var utilizationRatio: Double? { utilizationPercent.map { $0 / 100 } }
+    }
+
+    /// The `stats` reply.
+    public struct Stats: Decodable, Sendable {
+        public let freeMemoryBytes: Int64
+        public let totalMemoryBytes: Int64
+        public let rssBytes: Int64?
+        public let resident: [ModelExpert]
+        public let jobs: [String]
+        public let gpuTelemetry: GpuTelemetry?
     }
 
     public struct ModelExpert: Codable, Sendable {

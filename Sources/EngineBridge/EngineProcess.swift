@@ -14,6 +14,8 @@ public final class EngineProcess: Sendable {
         public var workDirectory: String
         public var device = "auto"
         public var threads: Int?
+        /// Extra environment variables for the engine (e.g. TEST-ONLY `TURBOSERVE_ENGINE_TEST_*`), over the parent's.
+        public var environment: [String: String] = [:]
 
         public init(python: String, engineDirectory: String, modelsDirectory: String, workDirectory: String) {
             self.python = python
@@ -41,6 +43,7 @@ public final class EngineProcess: Sendable {
         environment["PYTHONPATH"] = launch.engineDirectory + (environment["PYTHONPATH"].map { ":" + $0 } ?? "")
         environment["HF_HUB_OFFLINE"] = "1"
         environment["PYTHONUNBUFFERED"] = "1"
+        environment.merge(launch.environment) { _, extra in extra }
         process.environment = environment
         let (input, output, errors) = (Pipe(), Pipe(), Pipe())
         process.standardInput = input

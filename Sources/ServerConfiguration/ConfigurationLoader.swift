@@ -26,6 +26,7 @@ public enum ConfigurationLoader {
         ("model_cache.pinned", { $0.modelCache.pinned = try $1.list() }),
         ("engines.devices", { $0.engines.devices = try $1.list() }),
         ("engines.threads_per_engine", { $0.engines.threadsPerEngine = try $1.int() }),
+        ("engines.call_timeout_seconds", { $0.engines.callTimeoutSeconds = try $1.seconds() }),
         ("engines.models_dir", { $0.engines.modelsDirectory = try $1.string() }),
         ("engines.default_model", { $0.engines.defaultModel = try $1.string() }),
         ("engines.enabled", { $0.engines.enabled = try $1.list() }),

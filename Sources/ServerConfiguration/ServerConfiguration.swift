@@ -48,6 +48,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// One engine process per entry (one per GPU): `cpu`, `cuda`, `cuda:N`, or `auto`.
         public var devices = ["auto"]
         public var threadsPerEngine = 2
+        /// Deadline of one engine call in seconds (`load` gets 4×). A call with no reply by then means the engine
+        /// hangs: the bridge kills it (SIGKILL) and the call fails `engine_timeout`, handled like the engine exiting.
+        public var callTimeoutSeconds = 600.0
         public var modelsDirectory = "./var/models"
         public var defaultModel = "tiny-t2v"
         /// Models offered by the API (must be installed, or tiny).
@@ -126,6 +129,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             check(ok, "engines.devices", "'\(device)' is not a device; allowed: auto, cpu, cuda, cuda:N")
         }
         check((1...256).contains(engines.threadsPerEngine), "engines.threads_per_engine", "must be from 1 to 256; got \(engines.threadsPerEngine)")
+        check(engines.callTimeoutSeconds > 0 && engines.callTimeoutSeconds <= 86_400, "engines.call_timeout_seconds", "must be more than 0 and at most 86400 seconds (a call's deadline; load gets 4×); got \(engines.callTimeoutSeconds)")
         check((1...64).contains(scheduler.maxBatchSize), "scheduler.max_batch_size", "must be from 1 to 64; got \(scheduler.maxBatchSize)")
         for (name, factor) in scheduler.sloFactors {
             check(PriorityClass(rawValue: name) != nil, "scheduler.slo_factors", "unknown class '\(name)'; allowed: \(PriorityClass.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -1,6 +1,7 @@
 import EngineBridge
 import Foundation
 import Testing
+import TurboServeDomain
 
 /// The client against stand-in engines: replies in order, coded errors, timeouts, teardown escalation, crashes.
 struct EngineClientFakeTests {
@@ -30,13 +31,62 @@ struct EngineClientFakeTests {
         await client.shutdown()
     }
 
-    @Test func aWedgedEngineTimesOut() async throws {
+    @Test func aWedgedEngineTimesOutIsKilledAndFailsEveryPendingCall() async throws {
         let client = try await FakeEngine.client("import time\nwhile True: time.sleep(1)\n", timeout: .milliseconds(300))
+        #expect(client.isRunning)
+        let started = ContinuousClock.now
+        let first = Task { try await client.step(model: "m", expert: "main", jobs: []) }
+        let second = Task { try await client.release(["x"]) }
+        for result in [await first.result.map { _ in () }, await second.result.map { _ in () }] {
+            guard case let .failure(error as EngineError) = result else {
+                Issue.record("a silent engine must time out; got \(result)")
+                continue
+            }
+            #expect(error.code == "engine_timeout" && error.retryable && error.domainCode == .engineCrashed)
+            #expect(error.message.contains("killed"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(await eventually(within: .seconds(5)) { !client.isRunning })
+        #expect(await client.hasExited)
         do {
-            _ = try await client.step(model: "m", expert: "main", jobs: [])
-            Issue.record("a silent engine must time out")
+            _ = try await client.release([])
+            Issue.record("a client whose engine was killed must fail at once")
         } catch let error as EngineError {
-            #expect(error.code == "engine_timeout" && error.retryable)
+            #expect(error.code == "engine_timeout")
+        }
+        await client.shutdown()
+    }
+
+    @Test func slowVerbsGetALongerDeadline() async throws {
+        // Answers every request after 0.6 s (a slow engine, not a hung one).
+        let slow = """
+        import json, sys, time
+        for line in sys.stdin:
+            time.sleep(0.6)
+            print(json.dumps({"id": json.loads(line)["id"], "ok": True, "result": {"resident": []}}), flush=True)
+        """
+        let client = try await FakeEngine.client(slow, timeout: .milliseconds(400))
+        #expect(client.deadline(of: "load") == .milliseconds(1600) && client.deadline(of: "step") == .milliseconds(400))
+        let loaded = try await client.load(model: "m", expert: "main")  // 0.6 s < 4 × 0.4 s
+        #expect(loaded.result.resident.isEmpty)
+        await #expect(throws: EngineError.self) { try await client.unload(model: "m", expert: "main") }  // 0.6 s > 0.4 s
+        #expect(await client.hasExited)
+        await client.shutdown()
+    }
+
+    @Test func errorRepliesCarryTheirPerJobProblems() async throws {
+        let refusing = """
+        import json, sys
+        for line in sys.stdin:
+            error = {"code": "invalid_image", "message": "1 of 2 jobs cannot be admitted", "retryable": False, "jobs": ["b"], "problems": {"b": "send a smaller image"}}
+            print(json.dumps({"id": json.loads(line)["id"], "ok": False, "error": error}), flush=True)
+        """
+        let client = try await FakeEngine.client(refusing)
+        do {
+            _ = try await client.release(["a", "b"])
+            Issue.record("an error reply must throw")
+        } catch let error as EngineError {
+            #expect(error.jobs == ["b"] && error.problems == ["b": "send a smaller image"] && error.domainCode == .invalidValue && !error.retryable)
         }
         await client.shutdown()
     }

@@ -88,6 +88,76 @@ struct RealEngineTests {
         }
         await client.shutdown()
     }
+
+    /// A hung engine (SIGSTOPped in the middle of a slowed step) fails the call within its deadline with
+    /// `engine_timeout`, the process is killed, and the worker's executor starts a fresh engine for the next plan.
+    @Test func aStoppedEngineMidStepIsKilledAtTheCallDeadline() async throws {
+        let work = RealEngine.scratch()
+        let locator = self.locator
+        let slowed = ["TURBOSERVE_ENGINE_TEST_CALL_DELAY_MS": "120000", "TURBOSERVE_ENGINE_TEST_DELAY_VERBS": "step"]
+        let deadline = Duration.seconds(6)
+        let (client, hello) = try await locator.start(workDirectory: work, device: "cpu", threads: 1, callTimeout: deadline, environment: slowed)
+        #expect(hello.testFaults?.callDelayMs == 120_000 && hello.testFaults?.delayVerbs == ["step"] && hello.testFaults?.maxBatch == nil)
+        _ = try await client.load(model: "tiny-t2v", expert: "main")
+        _ = try await client.admit([Self.job("slow")])
+        let started = ContinuousClock.now
+        let step = Task { try await client.step(model: "tiny-t2v", expert: "main", jobs: [.init(jobId: "slow", index: 0)]) }
+        // The engine says on stderr when it is inside the slowed step; stop it there.
+        #expect(await eventually(within: deadline) { client.stderrTail.contains("TEST-ONLY delay: step for 120000 ms") })
+        #expect(kill(client.pid, SIGSTOP) == 0)
+        switch await step.result {
+        case .success:
+            Issue.record("a stopped engine cannot answer")
+        case let .failure(error):
+            let engineError = try #require(error as? EngineError)
+            #expect(engineError.code == "engine_timeout" && engineError.retryable && engineError.domainCode == .engineCrashed)
+        }
+        #expect(ContinuousClock.now - started < deadline + .seconds(3))
+        #expect(await eventually(within: .seconds(5)) { !client.isRunning })
+        #expect(await client.hasExited)
+        // The worker's executor sees an exited engine and starts a fresh one.
+        let executor = EnginePlanExecutor(client: client, relaunch: { try await locator.start(workDirectory: work, device: "cpu", threads: 1).0 })
+        #expect(await executor.execute(.load(ModelKey(model: "tiny-t2v")), jobs: [:]).outcome.isCompleted)
+        #expect(await executor.restarts == 1)
+    }
+
+    @Test func anInvalidImageIsNamedWithItsProblemAndTheValidJobAdmitsNext() async throws {
+        let work = RealEngine.scratch()
+        let (client, _) = try await locator.start(workDirectory: work, device: "cpu", threads: 1)
+        let good = "\(work)/good.ppm", bomb = "\(work)/bomb.ppm"
+        try Data("P6\n32 16\n255\n".utf8 + [UInt8](repeating: 90, count: 32 * 16 * 3)).write(to: URL(fileURLWithPath: good))
+        try Data("P6\n30000 30000\n255\n".utf8 + [UInt8](repeating: 0, count: 64)).write(to: URL(fileURLWithPath: bomb))
+        do {
+            _ = try await client.admit([Self.job("good", model: "tiny-i2v", image: good), Self.job("bomb", model: "tiny-i2v", image: bomb)])
+            Issue.record("a decompression bomb must be refused")
+        } catch let error as EngineError {
+            #expect(error.code == "invalid_image" && error.jobs == ["bomb"] && !error.retryable && error.domainCode == .invalidValue)
+            #expect(error.problems?.keys.sorted() == ["bomb"] && !error.message.contains(work))
+        }
+        #expect(try await client.stats().result.jobs.isEmpty)
+        #expect(try await client.admit([Self.job("good", model: "tiny-i2v", image: good)]).result.jobs.map(\.jobId) == ["good"])
+        await client.shutdown()
+    }
+
+    @Test func gpuTelemetryIsAbsentOnTheCPUAndReadFromTheFakeNVML() async throws {
+        let (cpu, cpuHello) = try await locator.start(workDirectory: RealEngine.scratch(), device: "cpu", threads: 1)
+        let none = try #require(cpuHello.gpuTelemetry)
+        #expect(!none.available && none.devices == nil && none.reason?.contains("no CUDA device") == true)
+        await cpu.shutdown()
+        let (client, hello) = try await locator.start(workDirectory: RealEngine.scratch(), device: "cpu", threads: 1, environment: ["TURBOSERVE_ENGINE_FAKE_NVML": "1"])
+        #expect(hello.gpuTelemetry?.devices?.count == 1)
+        let telemetry = try #require(try await client.stats().result.gpuTelemetry)
+        #expect(telemetry.available && telemetry.source == "fake")
+        let device = try #require(telemetry.devices?.first)
+        #expect(device.device == "cuda:0" && device.utilizationRatio == 0.42 && device.powerWatts == 215)
+        #expect(device.memoryUsedBytes == 8 << 30 && device.memoryTotalBytes == 32 << 30 && device.temperatureCelsius == 61)
+        #expect(device.energyJoules == 1_234_567)
+        await client.shutdown()
+    }
+
+    static func job(_ id: String, model: String = "tiny-t2v", image: String? = nil) -> EngineMessages.AdmitJob {
+        EngineMessages.AdmitJob(jobId: id, model: model, prompt: "a red fox", imagePath: image, width: 64, height: 64, frames: 5, fps: 16, steps: 2, seed: 1, sampler: "sde", sigmaMax: 80, boundary: 0.9, adaptiveResolution: false, attention: "original", quantLinear: false)
+    }
 }
 
 extension PlanOutcome {

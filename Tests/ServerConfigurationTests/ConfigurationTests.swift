@@ -67,6 +67,20 @@ struct ConfigurationTests {
         #expect(problem.message.contains("tail, deadlines") && problem.message.contains("fastest"))
     }
 
+    @Test func engineCallTimeout() throws {
+        #expect(try load(nil).0.engines.callTimeoutSeconds == 600)
+        let (yaml, problems) = try load("engines: {call_timeout_seconds: 2m}")
+        #expect(problems.isEmpty && yaml.engines.callTimeoutSeconds == 120)
+        let (fromEnvironment, _) = try load(nil, env: ["TURBOSERVE_ENGINES_CALL_TIMEOUT_SECONDS": "45"])
+        #expect(fromEnvironment.engines.callTimeoutSeconds == 45)
+        var zero = ServerConfiguration()
+        zero.engines.callTimeoutSeconds = 0
+        let problem = try #require(zero.problems().first { $0.key == "engines.call_timeout_seconds" })
+        #expect(problem.message.contains("more than 0") && problem.message.contains("got 0"))
+        let (_, wrong) = try load("engines: {call_timeout_seconds: soon}")
+        #expect(wrong.map(\.key) == ["engines.call_timeout_seconds"])
+    }
+
     @Test func invalidYAMLIsAProblemNotACrash() throws {
         let (_, problems) = try load("server: [unclosed")
         #expect(problems.first?.key == "(file)")

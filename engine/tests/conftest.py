@@ -38,6 +38,20 @@ def image_path(tmp_path_factory) -> str:
     return str(path)
 
 
+def write_png_header(path: Path, width: int, height: int) -> str:
+    """A valid-looking PNG whose header declares width×height (8-bit RGB) over a tiny IDAT: a small file that claims
+    to be a huge image (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    return str(path)
+
+
 def job_spec(job_id: str, model: str = "tiny-t2v", **overrides) -> dict:
     spec = {"job_id": job_id, "model": model, "prompt": "a red fox running through snow", "width": 64, "height": 64,
             "frames": 9, "steps": 4, "seed": 7, "sampler": "sde"}
@@ -48,8 +62,8 @@ def job_spec(job_id: str, model: str = "tiny-t2v", **overrides) -> dict:
 class EngineProcess:
     """`python -m turboserve_engine` as the Swift bridge runs it: one request line in, one reply line out."""
 
-    def __init__(self, models_dir: Path, work_dir: Path):
-        env = dict(os.environ, PYTHONPATH=str(ENGINE_DIR))
+    def __init__(self, models_dir: Path, work_dir: Path, env: dict | None = None):
+        env = dict(os.environ, PYTHONPATH=str(ENGINE_DIR), **(env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "turboserve_engine", "--models-dir", str(models_dir), "--work-dir", str(work_dir), "--device", "cpu", "--threads", "1"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -1,7 +1,9 @@
 """The verbs of the engine protocol (docs/engine-protocol.md), on top of `ModelFamily` and `JobState`.
 
-Single-threaded: the server calls one verb at a time. Every verb validates before it changes anything, so a coded
-error leaves all state as it was.
+Single-threaded: the server calls one verb at a time. Every verb validates before it changes anything, and commits
+its changes only once all of its work succeeded, so a coded error leaves all job state as it was. Errors name the
+jobs they concern by the rule in `errors.py`; device out-of-memory, real or a TEST-ONLY fault (`faults.py`), takes
+the one mapping `errors.device_work`.
 """
 
 from __future__ import annotations
@@ -14,24 +16,21 @@ import numpy as np
 import torch
 
 from . import ENGINE_VERSION, PROTOCOL_VERSION
-from .errors import EngineError
+from .errors import BatchShape, EngineError, device_work, is_out_of_memory, out_of_memory
+from .faults import TestFaults
 from .jobs import JobState
 from .models import ModelFamily, read_manifests
 from .sampler import expert_plan, initial_noise, rcm_times, sampler_update
+from .telemetry import GpuTelemetry
 from .tiny import ensure_tiny
+from .validation import KERNEL_MODULES, kernel_available, validate_batch
 
-KERNEL_MODULES = {"sla": "sparse_linear_attention", "sagesla": "sageattention", "quant_linear": "turbo_quant_linear"}
 MAX_TEXT_TOKENS = 512
 
 
-def _kernel_available(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(KERNEL_MODULES[name]) is not None
-
-
 class Engine:
-    def __init__(self, models_dir: Path, work_dir: Path, device: str = "auto", threads: int | None = None):
+    def __init__(self, models_dir: Path, work_dir: Path, device: str = "auto", threads: int | None = None,
+                 faults: TestFaults | None = None, environ=os.environ):
         self.models_dir = models_dir
         self.work_dir = work_dir
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -44,6 +43,8 @@ class Engine:
         self.families: dict[str, ModelFamily] = {}
         self.jobs: dict[str, JobState] = {}
         self.calls: dict[str, dict[str, float]] = {}
+        self.faults = faults or TestFaults()
+        self.telemetry = GpuTelemetry(self.device, environ)
 
     # MARK: - helpers
 
@@ -60,7 +61,7 @@ class Engine:
         if model not in self.families:
             manifests = read_manifests(self.models_dir)
             if model not in manifests:
-                raise EngineError("model_missing", f"model '{model}' is not in {self.models_dir}; installed: {sorted(manifests)}")
+                raise EngineError("model_missing", f"model '{model}' is not installed on this engine; installed: {', '.join(sorted(manifests))}")
             self.families[model] = ModelFamily(manifests[model], self.device, self.dtype)
         return self.families[model]
 
@@ -88,16 +89,23 @@ class Engine:
             "protocol": PROTOCOL_VERSION, "engine_version": ENGINE_VERSION, "pid": os.getpid(),
             "device": self.device.type if self.device.index is None else f"{self.device.type}:{self.device.index}",
             "device_name": name, "total_memory_bytes": total, "free_memory_bytes": free,
-            "threads": torch.get_num_threads(), "kernels": {k: _kernel_available(k) for k in KERNEL_MODULES},
-            "weight_transfers": "streamed", "models": models,
+            "threads": torch.get_num_threads(), "kernels": {k: kernel_available(k) for k in KERNEL_MODULES},
+            "weight_transfers": "streamed", "models": models, "test_faults": self.faults.describe(),
+            "gpu_telemetry": self.telemetry.read(),
         }
 
     def ensure_tiny(self, args: dict) -> dict:
         return ensure_tiny(self.models_dir)
 
     def load(self, args: dict) -> dict:
-        family = self.family(_require(args, "model", str))
-        streaming = family.load(args.get("expert", "main"))
+        model, expert = _require(args, "model", str), args.get("expert", "main")
+        family = self.family(model)
+        try:
+            streaming = family.load(expert)
+        except Exception as error:  # noqa: BLE001 — only device OOM is mapped here; the rest passes unchanged
+            if isinstance(error, EngineError) or not is_out_of_memory(error):
+                raise
+            raise out_of_memory(f"loading {model}/{expert}", "unload another expert first (or lower model_cache.max_resident)", error) from None
         return {"resident": self.resident(), "free_memory_bytes": self.free_memory()[0], "streaming": streaming}
 
     def unload(self, args: dict) -> dict:
@@ -120,39 +128,50 @@ class Engine:
 
     def admit(self, args: dict) -> dict:
         specs = _require(args, "jobs", list)
-        prepared = [self._validate_admission(spec) for spec in specs]
+        checked = validate_batch(specs, set(self.jobs), read_manifests(self.models_dir))
+        admitted: dict[str, JobState] = {}
+        replies = []
+        if checked:
+            first = checked[0][0]
+            shape = BatchShape("admit", first["model"], "text_encoder", first["width"], first["height"], first["frames"], len(checked))
+            with device_work(shape, [first["job_id"]] if len(checked) == 1 else None):
+                self.faults.check([(spec["job_id"], spec["frames"]) for spec, _ in checked])
         # Text-encode all prompts of a model in one batch.
         by_model: dict[str, list[int]] = {}
-        for i, spec in enumerate(prepared):
+        for i, (spec, _) in enumerate(checked):
             by_model.setdefault(spec["model"], []).append(i)
         texts: dict[int, torch.Tensor] = {}
         for model, indices in by_model.items():
             family = self.family(model)
-            family.ensure_shared()
-            embeddings = self._encode_text(family, [prepared[i]["prompt"] for i in indices])
+            first = checked[indices[0]][0]
+            shape = BatchShape("admit", model, "text_encoder", first["width"], first["height"], first["frames"], len(indices))
+            ids = [checked[i][0]["job_id"] for i in indices]
+            with device_work(shape, ids if len(ids) == 1 else None):
+                family.ensure_shared()
+                embeddings = self._encode_text(family, [checked[i][0]["prompt"] for i in indices])
             for row, i in enumerate(indices):
                 texts[i] = embeddings[row:row + 1]
-        replies = []
-        for i, spec in enumerate(prepared):
+        for i, (spec, image) in enumerate(checked):
             family = self.family(spec["model"])
             width, height = spec["width"], spec["height"]
             condition = None
             if family.task == "i2v":
-                image = _load_image(spec["image_path"], spec["job_id"])
                 if spec.get("adaptive_resolution"):
                     width, height = _adaptive_size(image.size, width * height)
-                condition = self._image_condition(family, image, width, height, spec["frames"])
+                with device_work(BatchShape("admit", spec["model"], "vae", width, height, spec["frames"], 1), [spec["job_id"]]):
+                    condition = self._image_condition(family, image, width, height, spec["frames"])
             times = rcm_times(spec["steps"], float(spec.get("sigma_max", 200.0 if family.task == "i2v" else 80.0)))
             experts = expert_plan(times, float(spec.get("boundary", 0.9)), family.manifest["experts"])
             generator = torch.Generator(device="cpu").manual_seed(int(spec["seed"]))
             latent = (1, 16, 1 + (spec["frames"] - 1) // 4, height // 8, width // 8)
-            self.jobs[spec["job_id"]] = JobState(
+            admitted[spec["job_id"]] = JobState(
                 job_id=spec["job_id"], model=spec["model"], width=width, height=height, frames=spec["frames"],
                 fps=int(spec.get("fps", 16)), steps=spec["steps"], times=times, experts=experts,
                 sampler=spec.get("sampler", "sde"), generator=generator, x=initial_noise(latent, times[0], generator),
                 text=texts[i], condition=condition,
             )
             replies.append({"job_id": spec["job_id"], "width": width, "height": height, "experts": experts, "times": times})
+        self.jobs.update(admitted)  # all or nothing
         return {"jobs": replies}
 
     def step(self, args: dict) -> dict:
@@ -162,8 +181,12 @@ class Engine:
         model = _require(args, "model", str)
         expert = args.get("expert", "main")
         jobs = []
-        for entry in entries:
-            job = self.job(entry.get("job_id"))
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("job_id"), str):
+                raise EngineError("bad_request", f"jobs[{index}] must be an object with a string 'job_id' and an integer 'index'")
+            job = self.job(entry["job_id"])
+            if any(other is job for other in jobs):
+                raise EngineError("bad_request", f"job '{job.job_id}' appears twice in one step; send each job once", [job.job_id])
             if job.model != model or entry.get("index") != job.index or job.finished or job.experts[job.index] != expert:
                 raise EngineError("step_mismatch", f"job '{job.job_id}' is at step {job.index} of {job.steps} on {job.model}/{job.experts[job.index] if not job.finished else 'done'}; asked for step {entry.get('index')} on {model}/{expert}", [job.job_id])
             if jobs and job.latent_shape != jobs[0].latent_shape:
@@ -173,17 +196,17 @@ class Engine:
         transformer = family.transformer(expert)
         if transformer is None:
             raise EngineError("not_loaded", f"{model}/{expert} is not loaded; send load first")
-        x = torch.cat([job.x for job in jobs]).to(self.device, self.dtype)
-        if jobs[0].condition is not None:
-            x = torch.cat([x, torch.cat([job.condition for job in jobs]).to(self.device, self.dtype)], dim=1)
-        timesteps = torch.tensor([job.times[job.index] * 1000.0 for job in jobs], device=self.device, dtype=torch.float32)
-        text = torch.cat([job.text for job in jobs]).to(self.device, self.dtype)
-        try:
+        shape = BatchShape("step", model, expert, jobs[0].width, jobs[0].height, jobs[0].frames, len(jobs))
+        with device_work(shape, [jobs[0].job_id] if len(jobs) == 1 else None):
+            self.faults.check([(job.job_id, job.frames) for job in jobs])
+            x = torch.cat([job.x for job in jobs]).to(self.device, self.dtype)
+            if jobs[0].condition is not None:
+                x = torch.cat([x, torch.cat([job.condition for job in jobs]).to(self.device, self.dtype)], dim=1)
+            timesteps = torch.tensor([job.times[job.index] * 1000.0 for job in jobs], device=self.device, dtype=torch.float32)
+            text = torch.cat([job.text for job in jobs]).to(self.device, self.dtype)
             with torch.inference_mode():
                 velocity = transformer(hidden_states=x, timestep=timesteps, encoder_hidden_states=text, return_dict=False)[0]
-        except torch.cuda.OutOfMemoryError as error:
-            raise EngineError("out_of_memory", f"step of {len(jobs)} jobs: {error}", [j.job_id for j in jobs]) from None
-        velocity = velocity.to("cpu", torch.float64)
+            velocity = velocity.to("cpu", torch.float64)
         for row, job in enumerate(jobs):
             t_cur, t_next = job.times[job.index], job.times[job.index + 1]
             job.x = sampler_update(job.x, velocity[row:row + 1], t_cur, t_next, job.sampler, job.generator)
@@ -192,26 +215,37 @@ class Engine:
         return {"jobs": [{"job_id": job.job_id, "completed": job.index} for job in jobs]}
 
     def decode(self, args: dict) -> dict:
-        ids = _require(args, "jobs", list)
+        ids = _job_ids(args)
         jobs = [self.job(job_id) for job_id in ids]
         for job in jobs:
             if not job.finished:
                 raise EngineError("step_mismatch", f"job '{job.job_id}' has {job.steps - job.index} steps left; decode needs all done", [job.job_id])
-        replies = []
-        for job in jobs:
+        if jobs:
+            first = jobs[0]
+            shape = BatchShape("decode", first.model, "vae", first.width, first.height, first.frames, len(jobs))
+            with device_work(shape, [first.job_id] if len(jobs) == 1 else None):
+                self.faults.check([(job.job_id, job.frames) for job in jobs])
+        decoded = []
+        for job in jobs:  # one at a time: a failure is this job's own
             family = self.family(job.model)
-            family.ensure_shared()
-            frames = self._decode_frames(family, job)
+            shape = BatchShape("decode", job.model, "vae", job.width, job.height, job.frames, 1)
+            with device_work(shape, [job.job_id]):
+                family.ensure_shared()
+                decoded.append(self._decode_frames(family, job))
+        replies = []
+        for job, frames in zip(jobs, decoded):  # commit: only once every job decoded
             path = self.work_dir / f"{job.job_id}.rgb"
-            path.write_bytes(frames.tobytes())
+            with device_work(BatchShape("decode", job.model, "vae", job.width, job.height, job.frames, 1), [job.job_id]):
+                path.write_bytes(frames.tobytes())
             replies.append({"job_id": job.job_id, "frames_path": str(path), "width": job.width, "height": job.height,
                             "frames": int(frames.shape[0]), "fps": job.fps, "pixel_format": "rgb24",
                             "expert_calls": job.calls})
+        for job in jobs:
             del self.jobs[job.job_id]
         return {"jobs": replies, "free_memory_bytes": self.free_memory()[0]}
 
     def release(self, args: dict) -> dict:
-        ids = _require(args, "jobs", list)
+        ids = _job_ids(args, allow_repeats=True)
         released = [job_id for job_id in ids if self.jobs.pop(job_id, None) is not None]
         return {"released": released}
 
@@ -220,33 +254,10 @@ class Engine:
 
         free, total = self.free_memory()
         return {"free_memory_bytes": free, "total_memory_bytes": total, "rss_bytes": psutil.Process().memory_info().rss,
-                "resident": self.resident(), "jobs": sorted(self.jobs), "calls": self.calls}
+                "resident": self.resident(), "jobs": sorted(self.jobs), "calls": self.calls,
+                "gpu_telemetry": self.telemetry.read()}
 
     # MARK: - stages
-
-    def _validate_admission(self, spec: dict) -> dict:
-        job_id = _require(spec, "job_id", str)
-        if job_id in self.jobs:
-            raise EngineError("bad_input", f"job '{job_id}' is already admitted", [job_id])
-        model = _require(spec, "model", str)
-        family = self.family(model)
-        width, height, frames, steps = (_require(spec, k, int) for k in ("width", "height", "frames", "steps"))
-        if width % 16 or height % 16 or width <= 0 or height <= 0:
-            raise EngineError("bad_input", f"width and height must be positive multiples of 16; got {width}x{height}", [job_id])
-        if frames < 1 or (frames - 1) % 4:
-            raise EngineError("bad_input", f"frames must be 4k+1; got {frames}", [job_id])
-        if steps not in (1, 2, 3, 4):
-            raise EngineError("bad_input", f"steps must be 1..4; got {steps}", [job_id])
-        if spec.get("sampler", "sde") not in ("sde", "ode"):
-            raise EngineError("bad_input", f"sampler must be sde or ode; got {spec.get('sampler')}", [job_id])
-        _require(spec, "seed", int)
-        _require(spec, "prompt", str)
-        for kernel in [spec.get("attention", "original")] + (["quant_linear"] if spec.get("quant_linear") else []):
-            if kernel != "original" and not _kernel_available(kernel):
-                raise EngineError("kernel_unavailable", f"{kernel} needs the '{KERNEL_MODULES[kernel]}' GPU kernels, which are not installed here; use attention 'original'", [job_id])
-        if family.task == "i2v" and not spec.get("image_path"):
-            raise EngineError("bad_input", f"model '{model}' is image-to-video and needs image_path", [job_id])
-        return spec
 
     def _encode_text(self, family: ModelFamily, prompts: list[str]) -> torch.Tensor:
         tokens = family.tokenizer(prompts, padding="max_length", max_length=MAX_TEXT_TOKENS, truncation=True,
@@ -297,15 +308,14 @@ def _require(args: dict, key: str, kind: type):
     return value
 
 
-def _load_image(path: str, job_id: str):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        image = Image.open(path)
-        image.load()
-        return image
-    except (OSError, UnidentifiedImageError) as error:
-        raise EngineError("bad_input", f"cannot read image '{path}': {error}", [job_id]) from None
+def _job_ids(args: dict, allow_repeats: bool = False) -> list[str]:
+    ids = _require(args, "jobs", list)
+    for index, job_id in enumerate(ids):
+        if not isinstance(job_id, str):
+            raise EngineError("bad_request", f"jobs[{index}] must be a job id (a string); got {type(job_id).__name__}")
+        if not allow_repeats and ids.count(job_id) > 1:
+            raise EngineError("bad_request", f"job '{job_id}' appears twice; send each job once", [job_id])
+    return ids
 
 
 def _adaptive_size(image_size: tuple[int, int], area: int) -> tuple[int, int]:

@@ -49,6 +49,9 @@ class Server:
                 self.stopping = True
                 result = {}
             elif op in VERBS:
+                faults = getattr(self.engine, "faults", None)
+                if faults is not None:
+                    faults.delay(op)  # TEST-ONLY slowdown, a no-op unless configured
                 result = getattr(self.engine, op)(args)
             else:
                 raise EngineError("unknown_op", f"unknown op '{op}'; this engine knows: {', '.join(VERBS + ('shutdown',))}")
@@ -90,8 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = sys.stderr
 
     from .engine import Engine
+    from .faults import FaultSettingsError, TestFaults
 
-    engine = Engine(Path(options.models_dir), Path(options.work_dir), options.device, options.threads)
+    try:
+        faults = TestFaults.from_environment(os.environ, VERBS)
+    except FaultSettingsError as error:
+        print(f"turboserve engine: refusing to start: {error}", file=sys.stderr, flush=True)
+        return 2
+    faults.announce()
+    engine = Engine(Path(options.models_dir), Path(options.work_dir), options.device, options.threads, faults=faults)
     server = Server(engine, protocol_out)
 
     def on_term(signum, frame):

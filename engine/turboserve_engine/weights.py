@@ -34,7 +34,7 @@ import traceback
 
 import torch
 
-from .errors import EngineError
+from .errors import EngineError, is_out_of_memory, out_of_memory
 
 
 def copy_group(index: int, pairs: list[tuple[torch.Tensor, torch.Tensor]], non_blocking: bool) -> None:
@@ -81,8 +81,10 @@ class StreamedWeights:
             return
         try:
             module = _empty_copy(self.host, self.device)
-        except torch.cuda.OutOfMemoryError as error:
-            raise EngineError("out_of_memory", f"loading {self.name}: {error}") from None
+        except Exception as error:  # noqa: BLE001 — device OOM is mapped; anything else passes unchanged
+            if not is_out_of_memory(error):
+                raise
+            raise out_of_memory(f"loading {self.name}", "unload another expert first (or lower model_cache.max_resident)", error) from None
         device_tensors, host_tensors = _tensors(module), _tensors(self.host)
         groups = [[(device_tensors[name], host_tensors[name]) for name in names] for names in _group_names(module)]
         transfer = _Transfer(self._channel, groups)
@@ -115,8 +117,9 @@ class StreamedWeights:
             self._drop()
         if isinstance(error, EngineError):
             raise error
-        code = "out_of_memory" if isinstance(error, torch.cuda.OutOfMemoryError) else "internal"
-        raise EngineError(code, f"copying {self.name} to {self.device} failed: {type(error).__name__}: {error}") from error
+        if is_out_of_memory(error):
+            raise out_of_memory(f"copying {self.name} to {self.device}", "unload another expert first (or lower model_cache.max_resident)", error) from None
+        raise EngineError("internal", f"copying {self.name} to {self.device} failed: {type(error).__name__}: {error}") from error
 
     def _drop(self) -> None:
         if self._transfer is not None:
