@@ -35,6 +35,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         switch code {
         case "out_of_memory": .engineOutOfMemory
         case "model_missing": .modelMissing
+        case "disk_full": .diskFull
         case "engine_exited", "engine_timeout": .engineCrashed
         case "bad_input", "invalid_image", "kernel_unavailable": .invalidValue
         default: .engineError

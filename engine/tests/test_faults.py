@@ -148,3 +148,16 @@ def test_an_engine_with_unusable_fault_settings_refuses_to_start(models_dir, tmp
 
 def test_without_settings_hello_reports_no_faults(engine):
     assert engine.hello({"protocol": 1})["test_faults"] == {}
+
+
+def test_a_poisoned_prompt_kills_the_engine_on_every_step_and_others_step_fine(models_dir, tmp_path):
+    process = EngineProcess(models_dir, tmp_path / "work", {"TURBOSERVE_ENGINE_TEST_CRASH_ON_PROMPT": "poison"})
+    assert process.call("hello", protocol=1)["result"]["test_faults"] == {"crash_on_prompt": "poison"}
+    process.call("load", model="tiny-t2v", expert="main")
+    process.call("admit", jobs=[job_spec("healthy"), job_spec("bad", prompt="a poison pill")])
+    assert process.call("step", model="tiny-t2v", expert="main", jobs=[{"job_id": "healthy", "index": 0}])["ok"]
+    process.process.stdin.write('{"id": 99, "op": "step", "args": {"model": "tiny-t2v", "expert": "main", "jobs": [{"job_id": "bad", "index": 0}]}}\n')
+    process.process.stdin.flush()
+    assert process.process.wait(timeout=60) == -9
+    assert "TEST-ONLY crash: stepping bad kills the engine" in process.process.stderr.read()
+    process.process.stdin.close(); process.process.stdout.close(); process.process.stderr.close()

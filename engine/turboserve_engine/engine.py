@@ -44,6 +44,8 @@ class Engine:
         self.jobs: dict[str, JobState] = {}
         self.calls: dict[str, dict[str, float]] = {}
         self.faults = faults or TestFaults()
+        # TEST-ONLY: jobs whose prompt carries `TURBOSERVE_ENGINE_TEST_CRASH_ON_PROMPT` (empty otherwise).
+        self.poisoned: set[str] = set()
         self.telemetry = GpuTelemetry(self.device, environ)
 
     # MARK: - helpers
@@ -172,6 +174,7 @@ class Engine:
             )
             replies.append({"job_id": spec["job_id"], "width": width, "height": height, "experts": experts, "times": times})
         self.jobs.update(admitted)  # all or nothing
+        self.poisoned.update(spec["job_id"] for spec, _ in checked if self.faults.poisons(spec["prompt"]))
         return {"jobs": replies}
 
     def step(self, args: dict) -> dict:
@@ -197,6 +200,7 @@ class Engine:
         if transformer is None:
             raise EngineError("not_loaded", f"{model}/{expert} is not loaded; send load first")
         shape = BatchShape("step", model, expert, jobs[0].width, jobs[0].height, jobs[0].frames, len(jobs))
+        self.faults.crash_if_poisoned([job.job_id for job in jobs], self.poisoned)
         with device_work(shape, [jobs[0].job_id] if len(jobs) == 1 else None):
             self.faults.check([(job.job_id, job.frames) for job in jobs])
             x = torch.cat([job.x for job in jobs]).to(self.device, self.dtype)
@@ -236,7 +240,11 @@ class Engine:
         for job, frames in zip(jobs, decoded):  # commit: only once every job decoded
             path = self.work_dir / f"{job.job_id}.rgb"
             with device_work(BatchShape("decode", job.model, "vae", job.width, job.height, job.frames, 1), [job.job_id]):
-                path.write_bytes(frames.tobytes())
+                try:
+                    path.write_bytes(frames.tobytes())
+                except OSError:
+                    path.unlink(missing_ok=True)  # never leave a truncated frames file behind
+                    raise
             replies.append({"job_id": job.job_id, "frames_path": str(path), "width": job.width, "height": job.height,
                             "frames": int(frames.shape[0]), "fps": job.fps, "pixel_format": "rgb24",
                             "expert_calls": job.calls})

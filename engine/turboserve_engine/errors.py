@@ -8,6 +8,8 @@ expert that is not loaded, a batch too large for the device, an engine fault out
 
 from __future__ import annotations
 
+import errno
+
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -98,6 +100,9 @@ def device_work(shape: BatchShape, jobs: list[str] | None = None):
     except Exception as error:  # noqa: BLE001 — every failure becomes a coded error
         if is_out_of_memory(error):
             raise batch_out_of_memory(shape, error, getattr(error, "turboserve_jobs", None) or jobs) from None
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            raise EngineError("disk_full", f"{shape.describe()}: no space left on the disk of the engine's work directory; "
+                                           "free disk space (or lower storage.retention_hours) and create the job again", jobs) from None
         import sys
         import traceback
 

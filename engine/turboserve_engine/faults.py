@@ -9,6 +9,8 @@ stderr as TEST-ONLY, so a production engine running with them is never silent ab
   work starts; `TURBOSERVE_ENGINE_TEST_DELAY_VERBS=step,decode,load` picks the verbs (default: every verb that
   works on models or jobs). The engine writes `TEST-ONLY delay: <verb> for <d> ms` to stderr as the delay starts,
   so a test can observe that the call is under way and kill or stop the engine then.
+- `TURBOSERVE_ENGINE_TEST_CRASH_ON_PROMPT=text`: a `step` carrying a job whose prompt contains `text` kills the
+  engine process (SIGKILL, as a segfault in a kernel would), every time: a job that keeps killing the engine.
 
 The out-of-memory faults raise a real `torch.cuda.OutOfMemoryError` inside the verb's device work, so they take the
 exact path a device OOM takes (`errors.device_work`), reply and state included.
@@ -16,6 +18,8 @@ exact path a device OOM takes (`errors.device_work`), reply and state included.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -24,7 +28,7 @@ import torch
 
 PREFIX = "TURBOSERVE_ENGINE_TEST_"
 DEFAULT_DELAY_VERBS = ("load", "unload", "warmup", "admit", "step", "decode", "release")
-KNOWN = {f"{PREFIX}{name}" for name in ("MAX_BATCH", "MAX_FRAMES", "CALL_DELAY_MS", "DELAY_VERBS")}
+KNOWN = {f"{PREFIX}{name}" for name in ("MAX_BATCH", "MAX_FRAMES", "CALL_DELAY_MS", "DELAY_VERBS", "CRASH_ON_PROMPT")}
 
 
 class FaultSettingsError(ValueError):
@@ -45,6 +49,7 @@ class TestFaults:
     max_frames: int | None = None
     delay_ms: int = 0
     delay_verbs: tuple[str, ...] = DEFAULT_DELAY_VERBS
+    crash_on_prompt: str | None = None
 
     __test__ = False  # not a pytest test class
 
@@ -60,11 +65,12 @@ class TestFaults:
             if wrong:
                 raise FaultSettingsError(f"{PREFIX}DELAY_VERBS names unknown verbs {wrong}; verbs: {', '.join(verbs)}")
         return cls(max_batch=_count(environ, "MAX_BATCH", 1), max_frames=_count(environ, "MAX_FRAMES", 1),
-                   delay_ms=_count(environ, "CALL_DELAY_MS", 0) or 0, delay_verbs=delay_verbs)
+                   delay_ms=_count(environ, "CALL_DELAY_MS", 0) or 0, delay_verbs=delay_verbs,
+                   crash_on_prompt=environ.get(f"{PREFIX}CRASH_ON_PROMPT") or None)
 
     @property
     def active(self) -> bool:
-        return self.max_batch is not None or self.max_frames is not None or self.delay_ms > 0
+        return self.max_batch is not None or self.max_frames is not None or self.delay_ms > 0 or self.crash_on_prompt is not None
 
     def describe(self) -> dict:
         """The `test_faults` object of `hello` (empty when no fault is set)."""
@@ -78,7 +84,20 @@ class TestFaults:
         if self.delay_ms:
             described["call_delay_ms"] = self.delay_ms
             described["delay_verbs"] = list(self.delay_verbs)
+        if self.crash_on_prompt is not None:
+            described["crash_on_prompt"] = self.crash_on_prompt
         return described
+
+    def poisons(self, prompt: str) -> bool:
+        """Whether a job with this prompt kills the engine when stepped."""
+        return self.crash_on_prompt is not None and self.crash_on_prompt in prompt
+
+    def crash_if_poisoned(self, job_ids, poisoned: set, stream=sys.stderr) -> None:
+        """Kills this process (SIGKILL) when any of `job_ids` is poisoned."""
+        hit = [job for job in job_ids if job in poisoned]
+        if hit:
+            print(f"turboserve engine: TEST-ONLY crash: stepping {hit[0]} kills the engine", file=stream, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def announce(self, stream=sys.stderr) -> None:
         if self.active:
