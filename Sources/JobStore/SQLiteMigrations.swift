@@ -70,6 +70,10 @@ enum SQLiteMigrations {
                     BEGIN UPDATE queue_counter SET queued = queued + (CASE WHEN NEW.phase = 'queued' THEN 1 ELSE -1 END) WHERE id = 0; END;
                 """)
         }
+        migrator.registerMigration("2026-12-02-tenant-queued") { db in
+            // The per-tenant queue bound counts one tenant's queued jobs on every create.
+            try db.execute(sql: "CREATE INDEX jobs_tenant_phase ON jobs(tenant, phase)")
+        }
         return migrator
     }
 }
