@@ -108,8 +108,18 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(nodeWorkers.service(index: index, device: device, readiness: readiness))
             }
         }
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // A service stopped by graceful shutdown may end with the CancellationError of its cancelled sleep; counted
+        // as a failure, that cancelled the HTTP server mid-shutdown ("Already closed") and exited 1.
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: EndsCleanlyOnShutdown(base: $0)) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// Runs `base`; a `CancellationError` it throws while the group shuts down gracefully is a clean end.
+    struct EndsCleanlyOnShutdown: Service {
+        let base: any Service
+        func run() async throws {
+            do { try await base.run() } catch is CancellationError where Task.isShuttingDownGracefully {}
+        }
     }
 
     func loadSettings() throws -> ServerConfiguration {
