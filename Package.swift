@@ -64,6 +64,7 @@ let package = Package(
                 "TurboServeDomain", "JobStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Engine process supervision, protocol codec, typed client; output pipeline (ffmpeg).
@@ -93,6 +94,7 @@ let package = Package(
                 "HTTPServer", "JobStore", "TurboServeDomain",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", .product(name: "Logging", package: "swift-log")]),

@@ -42,8 +42,22 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, options = {}) {
-  const response = await fetch(path, options);
+/** The API key (servers with auth.api_keys): asked for once on a 401, kept in sessionStorage, sent only as an
+ *  Authorization header (never in a URL). */
+function apiKeyHeaders(options) {
+  const key = sessionStorage.getItem("turboserve.apiKey");
+  return key ? { ...(options.headers || {}), Authorization: `Bearer ${key}` } : options.headers;
+}
+
+async function api(path, options = {}, asked = false) {
+  const response = await fetch(path, { ...options, headers: apiKeyHeaders(options) });
+  if (response.status === 401 && !asked) {
+    const key = window.prompt("This server needs an API key:");
+    if (key) {
+      sessionStorage.setItem("turboserve.apiKey", key.trim());
+      return api(path, options, true);
+    }
+  }
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = null; }

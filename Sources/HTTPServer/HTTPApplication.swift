@@ -1,21 +1,30 @@
 import Hummingbird
 import JobStore
+import Prometheus
 import TurboServeDomain
 
 /// Builds the router: `/v1/videos…` (behind the API keys, when configured), `/healthz` (the process is up) and
 /// `/readyz` (the engines answered their handshake and warmed up). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
 public enum HTTPApplication {
     /// `metrics` renders the Prometheus text exposition served at `/metrics`; `ui` serves the web UI at `/`;
-    /// `workers` snapshots each worker's engine for `/v1/operations`.
+    /// `workers` snapshots each worker's engine for `/v1/operations`; `registry` receives the HTTP families
+    /// (`HTTPMetrics`); `rateLimiter` is the per-tenant token bucket (nil: no request-rate limit).
+    ///
+    /// Middleware order (outermost first; Hummingbird applies middleware to the routes added after it, and all of
+    /// them to the "no route" answer): metrics, errors in OpenAI's shape, access (`APIKeyMiddleware`), then routes.
     public static func buildRouter(
         api: VideoAPI, isReady: @escaping @Sendable () async -> Bool = { true },
         metrics: @escaping @Sendable () async -> String = { "" },
         ui: StaticUIFiles = StaticUIFiles(directory: nil),
-        workers: @escaping @Sendable () async -> [EngineActivity] = { [] }
+        workers: @escaping @Sendable () async -> [EngineActivity] = { [] },
+        registry: PrometheusCollectorRegistry? = nil,
+        rateLimiter: RequestRateLimiter? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        // First, so that every route added after it (Hummingbird applies middleware to later routes) is guarded.
-        router.add(middleware: APIKeyMiddleware(keys: api.keys))
+        let httpMetrics = registry.map(HTTPMetrics.init)
+        if let httpMetrics { router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics)) }
+        router.add(middleware: ErrorMiddleware(routes: RouteTable(), metrics: httpMetrics))
+        router.add(middleware: APIKeyMiddleware(keys: api.keys, limiter: rateLimiter))
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             guard await isReady() else { throw APIError(TurboServeError(.notReady, "the engine is starting; retry shortly")) }

@@ -15,27 +15,32 @@ enum OpenAPIDocument {
       "post": {
         "operationId": "createVideo",
         "summary": "Queue a video generation job (JSON or multipart/form-data with input_reference for image-to-video).",
-        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "Replays return the first job; a different request under the same key is 409."}],
+        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
         "requestBody": {"$ref": "#/components/requestBodies/CreateVideo"},
         "responses": {
           "200": {"description": "The queued job.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Video"}}}},
           "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "408": {"$ref": "#/components/responses/Error"},
           "409": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
-          "429": {"$ref": "#/components/responses/Error"}
+          "429": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
         }
       },
       "get": {
         "operationId": "listVideos",
         "summary": "List videos, newest first by default, with cursor pagination.",
         "parameters": [
-          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Id of the last video of the previous page."},
+          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Id of the last video of the previous page (400 when no such video is visible to the caller); empty: the first page."},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
           {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"}}
         ],
         "responses": {
           "200": {"description": "A page of videos.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoList"}}}},
-          "400": {"$ref": "#/components/responses/Error"}
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "429": {"$ref": "#/components/responses/Error"}
         }
       }
     },
@@ -43,11 +48,15 @@ enum OpenAPIDocument {
       "post": {
         "operationId": "createVideoSync",
         "summary": "vLLM-Omni compatible: the same request as createVideo, answered with the finished MP4 once the job ends (bounded by limits.sync_timeout_seconds). Every answer about a created job carries its id in X-Video-Id.",
-        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "A replay waits for (or returns) the first job."}],
+        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
         "requestBody": {"$ref": "#/components/requestBodies/CreateVideo"},
         "responses": {
           "200": {"description": "The MP4 (H.264, yuv420p).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
           "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "408": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"},
           "409": {"description": "cancelled: the job was deleted while the request waited.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "429": {"$ref": "#/components/responses/Error"},
           "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -74,12 +83,13 @@ enum OpenAPIDocument {
         "operationId": "downloadVideoContent",
         "summary": "The MP4 (H.264, yuv420p) or its thumbnail; supports a single HTTP Range.",
         "parameters": [
-          {"name": "variant", "in": "query", "schema": {"type": "string", "enum": ["video", "thumbnail"], "default": "video"}},
+          {"name": "variant", "in": "query", "schema": {"type": "string", "enum": ["video", "thumbnail", ""], "default": "video"}, "description": "Empty means video."},
           {"name": "Range", "in": "header", "schema": {"type": "string", "example": "bytes=0-1023"}}
         ],
         "responses": {
           "200": {"description": "The file.", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}, "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
           "206": {"description": "The requested range."},
+          "400": {"$ref": "#/components/responses/Error"},
           "404": {"$ref": "#/components/responses/Error"},
           "409": {"$ref": "#/components/responses/Error"},
           "416": {"description": "The range is outside the file."}
@@ -91,7 +101,7 @@ enum OpenAPIDocument {
       "get": {
         "operationId": "streamVideoEvents",
         "summary": "Server-Sent Events: `progress` (the video object) at once and after every change, then `done`.",
-        "responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+        "responses": {"200": {"description": "An event stream (text/event-stream, not JSON): `event: progress` lines whose `data:` is a Video object, then one `event: done` whose data is {\"id\", \"status\"}.", "content": {"text/event-stream": {"schema": {"type": "string", "contentMediaType": "text/event-stream", "description": "Server-Sent Events; each data line is JSON (a Video, or {id, status} for done)."}}}}, "404": {"$ref": "#/components/responses/Error"}}
       }
     },
     "/v1/models": {
@@ -105,7 +115,8 @@ enum OpenAPIDocument {
       "get": {
         "operationId": "operations",
         "summary": "Operations view: queue depth by class, unfinished jobs in estimated service order (queue position, ETA), each worker's engine (running batch, resident models, recent plan intervals), recent failures.",
-        "responses": {"200": {"description": "A snapshot.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Operations"}}}}}
+        "security": [{}, {"operatorKey": []}],
+        "responses": {"200": {"description": "A snapshot.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Operations"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}
       }
     },
     "/": {"get": {"operationId": "webUI", "summary": "The web UI (generate, progress, results, gallery, operations).", "responses": {"200": {"description": "index.html", "content": {"text/html": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}}},
@@ -115,15 +126,17 @@ enum OpenAPIDocument {
     },
     "/healthz": {"get": {"operationId": "health", "summary": "The process is up.", "responses": {"200": {"description": "ok"}}}},
     "/readyz": {"get": {"operationId": "ready", "summary": "The engines finished their handshake and warm-up.", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
-    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text exposition (prefix turboserve_).", "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text exposition (prefix turboserve_). Needs an operator key when any key is configured, unless auth.metrics_open.", "security": [{}, {"operatorKey": []}], "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
     "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document.", "responses": {"200": {"description": "OpenAPI 3.1 JSON."}}}}
   },
   "components": {
     "parameters": {
-      "VideoID": {"name": "video_id", "in": "path", "required": true, "schema": {"type": "string"}}
+      "VideoID": {"name": "video_id", "in": "path", "required": true, "schema": {"type": "string"}},
+      "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}, "description": "1-255 visible ASCII characters. Replays of the identical request (uploads compared by content) return the first job; a different request under the same key is 409."}
     },
     "securitySchemes": {
-      "apiKey": {"type": "http", "scheme": "bearer", "description": "Required on /v1/* when the server has auth.api_keys; each key acts for one tenant and sees only its jobs (401 invalid_api_key otherwise)."}
+      "apiKey": {"type": "http", "scheme": "bearer", "description": "Required on /v1/* when the server has auth.api_keys; each key acts for one tenant and sees only its jobs (401 invalid_api_key otherwise)."},
+      "operatorKey": {"type": "http", "scheme": "bearer", "description": "An operator key (auth.operator_keys) for /v1/operations and /metrics; a tenant key is 403 forbidden there."}
     },
     "requestBodies": {
       "CreateVideo": {
@@ -145,7 +158,7 @@ enum OpenAPIDocument {
         "type": "object",
         "required": ["prompt"],
         "properties": {
-          "prompt": {"type": "string", "maxLength": 2000},
+          "prompt": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$", "description": "At most 2000 characters and limits.max_prompt_bytes (16 KiB) of UTF-8; not blank; no NUL."},
           "model": {"type": "string", "enum": ["tiny-t2v", "tiny-i2v", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.2-i2v-a14b"], "default": "tiny-t2v"},
           "size": {"type": "string", "pattern": "^[0-9]+x[0-9]+$", "description": "WIDTHxHEIGHT; one of the model's sizes."},
           "seconds": {"type": ["string", "number"], "description": "Duration; rounded to 4k+1 frames at the model's fps."},

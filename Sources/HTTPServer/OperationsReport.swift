@@ -6,7 +6,9 @@ import TurboServeDomain
 /// jobs in (estimated) service order with their queue position and ETA, what each worker's engine is doing
 /// (running batch, resident models, recent plan intervals) and the most recent failures.
 ///
-/// Built by a pure function from store records and worker snapshots, so it is tested without a server.
+/// Built by a pure function from store records and worker snapshots, so it is tested without a server. It spans
+/// every tenant, so only operators may read it (`APIKeys.checkOperator`); failure messages pass through
+/// `PathRedaction`, so it names no server file.
 /// Estimates: service order is running jobs first (by start), then queued jobs by priority class and age; a job's
 /// ETA is the remaining work of the jobs before it plus its own, at the mean run time of recently succeeded jobs
 /// (serial service); no ETA until one job of the window has succeeded.
@@ -76,6 +78,6 @@ struct OperationsReport: Encodable, Sendable {
         recentFailures = records.filter { $0.phase == .failed }
             .sorted { ($0.completedAt ?? $0.updatedAt, $0.sequence) > ($1.completedAt ?? $1.updatedAt, $1.sequence) }
             .prefix(maxFailures)
-            .map { Failure(id: $0.id.rawValue, model: $0.spec.model, code: $0.errorCode ?? "failed", message: $0.errorMessage ?? "the job failed", completedAt: $0.completedAt.map { Int($0.timeIntervalSince1970) }) }
+            .map { Failure(id: $0.id.rawValue, model: $0.spec.model, code: $0.errorCode ?? "failed", message: PathRedaction.redact($0.errorMessage ?? "the job failed"), completedAt: $0.completedAt.map { Int($0.timeIntervalSince1970) }) }
     }
 }

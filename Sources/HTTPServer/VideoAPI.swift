@@ -13,6 +13,15 @@ public struct VideoAPI: Sendable {
         public var maxListLimit = 100
         /// New jobs are refused with `queue_full` (429) while this many jobs are queued; nil: unbounded.
         public var maxQueuedJobs: Int?
+        /// A tenant's new jobs are refused with `tenant_queue_full` (429) while it has this many queued; nil: no
+        /// per-tenant bound.
+        public var maxQueuedPerTenant: Int?
+        /// Multipart uploads received at once; beyond it a create is 503 `server_busy` before its body is read.
+        public var maxConcurrentUploads = 8
+        /// How long reading a request body may take in all; then 408 `request_timeout` and the connection closes.
+        public var bodyTimeout: Duration = .seconds(60)
+        /// The pixel budget of an `input_reference` image, by its header (`limits.max_image_pixels`).
+        public var maxImagePixels = 40_000_000
         /// New jobs are refused with `disk_full` (503) while the output volume has less free space than this.
         public var minFreeDiskBytes: Int64 = 0
         /// How long `POST /v1/videos/sync` waits for its job before answering 504 `wait_timeout`.
@@ -34,6 +43,10 @@ public struct VideoAPI: Sendable {
     public let progress: ProgressHub
     /// API keys and their tenants; empty: auth off.
     public let keys: APIKeys
+    /// The cap on uploads being received at once (`Limits.maxConcurrentUploads`).
+    public let uploadGate: UploadGate
+    /// The longest `Idempotency-Key` accepted, in UTF-8 bytes.
+    public static let maxIdempotencyKeyBytes = 255
 
     public init(
         store: any JobStore, validator: JobValidator = JobValidator(), uploadsDirectory: URL, limits: Limits = Limits(),
@@ -53,6 +66,7 @@ public struct VideoAPI: Sendable {
         self.randomSeed = randomSeed
         self.jobCreated = jobCreated
         self.jobCancelled = jobCancelled
+        uploadGate = UploadGate(capacity: limits.maxConcurrentUploads)
     }
 
     /// `video_` followed by 24 random hex digits.
@@ -61,21 +75,41 @@ public struct VideoAPI: Sendable {
     }
 
     /// Validates and stores a new job; the upload (if any) is kept only when the job is created.
+    ///
+    /// With an Idempotency-Key the upload is stored under a name derived from the tenant, the key, the fields and
+    /// the image bytes (`UploadName`), so an identical retry describes the identical spec and replays the first
+    /// job, while a different request under the same key is a 409; the key itself is checked first
+    /// (`checkIdempotencyKey`).
     func create(fields: VideoRequestFields, image: MultipartFormData.Part?, tenant: TenantID, idempotencyKey: String?) async throws -> JobRecord {
+        try Self.checkIdempotencyKey(idempotencyKey)
         try checkFreeDisk()
         let id = makeJobID()
-        let imagePath = try image.map { part throws(TurboServeError) in try saveUpload(part, for: id) }
+        let uploadName = idempotencyKey.map { UploadName.keyed(tenant: tenant, key: $0, fields: fields.values, image: image?.data ?? []) } ?? id.rawValue
+        let upload = try image.map { part throws(TurboServeError) in try saveUpload(part, named: uploadName) }
+        let imagePath = upload?.path
+        // Only the request that wrote the file removes it: an existing keyed file belongs to an earlier job.
+        let removeUpload = { if let upload, upload.wroteFile { try? FileManager.default.removeItem(atPath: upload.path) } }
         do {
             // With an Idempotency-Key, an unseeded request gets a seed derived from the key, so a retry resolves to
             // the identical job (and the identical video) instead of looking like a different request.
             let keyedSeed = idempotencyKey.map { Self.seed(fromKey: $0, tenant: tenant) }
             let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
-            let (record, created) = try await store.create(NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs))
-            if created { jobCreated(record) } else if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
+            var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
+            job.maxQueuedPerTenant = limits.maxQueuedPerTenant
+            let (record, created) = try await store.create(job)
+            if created { jobCreated(record) } else if record.spec.imagePath != imagePath { removeUpload() }
             return record
         } catch {
-            if let imagePath { try? FileManager.default.removeItem(atPath: imagePath) }
+            removeUpload()
             throw error
+        }
+    }
+
+    /// An Idempotency-Key is 1 to `maxIdempotencyKeyBytes` bytes of visible ASCII; the error never echoes it.
+    static func checkIdempotencyKey(_ key: String?) throws(TurboServeError) {
+        guard let key else { return }
+        guard !key.isEmpty, key.utf8.count <= maxIdempotencyKeyBytes, key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw TurboServeError(.invalidValue, field: "Idempotency-Key", "Idempotency-Key must be 1 to \(maxIdempotencyKeyBytes) visible ASCII characters; got \(key.utf8.count) bytes")
         }
     }
 
@@ -91,36 +125,28 @@ public struct VideoAPI: Sendable {
 
     /// FNV-1a of tenant + key, folded into the seed range.
     static func seed(fromKey key: String, tenant: TenantID) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (tenant.rawValue + "\u{0}" + key).utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return Int64(hash % UInt64(JobValidator.seedRange.upperBound + 1))
+        var hash = UploadName.FNV(basis: 0xcbf2_9ce4_8422_2325)
+        for byte in (tenant.rawValue + "\u{0}" + key).utf8 { hash.add(byte) }
+        return Int64(hash.hash % UInt64(JobValidator.seedRange.upperBound + 1))
     }
 
-    /// Accepts PNG, JPEG and WebP by their magic bytes (not by the declared type), up to `maxUploadBytes`.
-    private func saveUpload(_ part: MultipartFormData.Part, for id: JobID) throws(TurboServeError) -> String {
+    /// Accepts a complete PNG, JPEG or WebP (`ImageHeader`: by its bytes, not its declared type, within the pixel
+    /// budget), up to `maxUploadBytes`, stored as `<name>.<ext>` in the uploads directory (written atomically, so
+    /// a concurrent identical retry never sees half a file).
+    /// `wroteFile` is false when a file of that name existed already (a keyed retry: same name, same bytes).
+    private func saveUpload(_ part: MultipartFormData.Part, named name: String) throws(TurboServeError) -> (path: String, wroteFile: Bool) {
         guard part.data.count <= limits.maxUploadBytes else {
             throw TurboServeError(.payloadTooLarge, field: "input_reference", "input_reference must be at most \(limits.maxUploadBytes >> 20) MiB; got \(part.data.count) bytes")
         }
-        guard let ext = Self.imageExtension(part.data) else {
-            throw TurboServeError(.invalidValue, field: "input_reference", "input_reference must be a PNG, JPEG or WebP image")
-        }
-        let url = uploadsDirectory.appendingPathComponent("\(id.rawValue).\(ext)")
+        let header = try ImageHeader.inspect(part.data, maxPixels: limits.maxImagePixels)
+        let url = uploadsDirectory.appendingPathComponent("\(name).\(header.format)")
+        if FileManager.default.fileExists(atPath: url.path) { return (url.path, false) }
         do {
             try FileManager.default.createDirectory(at: uploadsDirectory, withIntermediateDirectories: true)
-            try Data(part.data).write(to: url)
+            try Data(part.data).write(to: url, options: .atomic)
         } catch {
-            throw TurboServeError(.internalError, "could not store the upload: \(error)")
+            throw TurboServeError(.internalError, "could not store the upload")
         }
-        return url.path
-    }
-
-    static func imageExtension(_ bytes: [UInt8]) -> String? {
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "png" }
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpg" }
-        if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "webp" }
-        return nil
+        return (url.path, true)
     }
 }

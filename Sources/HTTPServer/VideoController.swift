@@ -26,21 +26,22 @@ struct VideoController<Context: RequestContext>: Sendable {
     }
 
     /// Reads a create request (JSON, or multipart with an optional `input_reference` image) and stores the job.
+    /// A body whose `Content-Length` is over the limit is refused 413 before a byte of it is read; a multipart
+    /// body takes a slot of the upload gate (503 `server_busy` when none is free) while it is received.
     func createJob(_ request: Request) async throws -> JobRecord {
         let contentType = request.headers[.contentType] ?? "application/json"
-        let fields: VideoRequestFields
-        var image: MultipartFormData.Part?
+        let caller = try caller(request)
         if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
-            let body = try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes)
-            let form = try MultipartFormData(body: body, boundary: boundary)
-            fields = VideoRequestFields(values: form.fields)
-            image = form.part(named: "input_reference")
+            let (fields, image) = try await api.uploadGate.withSlot {
+                let form = try MultipartFormData(body: try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes), boundary: boundary)
+                return (try VideoRequestFields(form: form), form.part(named: "input_reference"))
+            }
+            return try await api.create(fields: fields, image: image, tenant: caller.tenant, idempotencyKey: request.headers[.idempotencyKey])
         } else if contentType.lowercased().hasPrefix("application/json") {
-            fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
-        } else {
-            throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(contentType)'")
+            let fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
+            return try await api.create(fields: fields, image: nil, tenant: caller.tenant, idempotencyKey: request.headers[.idempotencyKey])
         }
-        return try await api.create(fields: fields, image: image, tenant: try caller(request).tenant, idempotencyKey: request.headers[.idempotencyKey])
+        throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(JobValidator.quote(contentType))'")
     }
 
     @Sendable func retrieve(request: Request, context: Context) async throws -> Response {
@@ -55,18 +56,19 @@ struct VideoController<Context: RequestContext>: Sendable {
             var limit = api.limits.defaultListLimit
             if let text = query["limit"].map(String.init) {
                 guard let value = Int(text), (1...api.limits.maxListLimit).contains(value) else {
-                    throw TurboServeError(.invalidValue, field: "limit", "limit must be an integer from 1 to \(api.limits.maxListLimit); got '\(text)'")
+                    throw TurboServeError(.invalidValue, field: "limit", "limit must be an integer from 1 to \(api.limits.maxListLimit); got '\(JobValidator.quote(text))'")
                 }
                 limit = value
             }
             let orderText = query["order"].map(String.init) ?? "desc"
             guard let order = ListOrder(rawValue: orderText) else {
-                throw TurboServeError(.invalidValue, field: "order", "order must be one of asc, desc; got '\(orderText)'")
+                throw TurboServeError(.invalidValue, field: "order", "order must be one of asc, desc; got '\(JobValidator.quote(orderText))'")
             }
             let caller = try caller(request)
-            let after = query["after"].map { JobID(String($0)) }
+            // An empty `after=` is no cursor, as an absent one.
+            let after = query["after"].flatMap { $0.isEmpty ? nil : JobID(String($0)) }
             if let after, try await api.store.get(after).map(caller.sees) != true {
-                throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(after)'")
+                throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(JobValidator.quote(after.rawValue))'")
             }
             let page = try await api.store.list(tenant: caller.listFilter, after: after, limit: limit, order: order)
             let videos = page.jobs.map(video)
@@ -90,13 +92,13 @@ struct VideoController<Context: RequestContext>: Sendable {
     @Sendable func content(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
             let job = try await record(request, context)
-            let variant = request.uri.queryParameters["variant"].map(String.init) ?? "video"
+            let variant = request.uri.queryParameters["variant"].flatMap { $0.isEmpty ? nil : String($0) } ?? "video"
             let path: String?
             let contentType: String
             switch variant {
             case "video": (path, contentType) = (job.videoPath, "video/mp4")
             case "thumbnail": (path, contentType) = (job.thumbnailPath, "image/jpeg")
-            default: throw TurboServeError(.invalidValue, field: "variant", "variant must be one of video, thumbnail; got '\(variant)'")
+            default: throw TurboServeError(.invalidValue, field: "variant", "variant must be one of video, thumbnail; got '\(JobValidator.quote(variant))'")
             }
             if job.phase == .succeeded, let expiredAt = job.expiredAt {
                 throw TurboServeError(.videoExpired, field: "video_id", "the content of video '\(job.id)' expired: retention deleted it at \(expiredAt.formatted(.iso8601))")
@@ -178,17 +180,38 @@ struct VideoController<Context: RequestContext>: Sendable {
         let id = try context.parameters.require("id")
         let caller = try caller(request)
         guard let record = try await api.store.get(JobID(id)), caller.sees(record) else {
-            throw TurboServeError(.notFound, field: "video_id", "no video with id '\(id)'")
+            throw TurboServeError(.notFound, field: "video_id", "no video with id '\(JobValidator.quote(id))'")
         }
         return record
     }
 
+    /// The whole body, at most `limit` bytes (413 `payload_too_large` at once when `Content-Length` says more,
+    /// or as soon as more arrives) and within `limits.bodyTimeout` (408 `request_timeout`: a client trickling
+    /// its body cannot hold the request open).
     private func collect(_ request: Request, upTo limit: Int) async throws -> [UInt8] {
-        do {
-            var buffer = try await request.body.collect(upTo: limit)
-            return buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch {
-            throw TurboServeError(.payloadTooLarge, "the request body must be at most \(limit >> 20) MiB")
+        let tooLarge = TurboServeError(.payloadTooLarge, "the request body must be at most \(limit >> 20) MiB")
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit { throw tooLarge }
+        let timeout = api.limits.bodyTimeout
+        return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                do {
+                    var buffer = try await request.body.collect(upTo: limit)
+                    return buffer.readBytes(length: buffer.readableBytes) ?? []
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    throw tooLarge
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let body = try await group.next() ?? nil else {
+                throw TurboServeError(.requestTimeout, "the request body did not arrive within \(Int(timeout.seconds)) s (limits.body_timeout_seconds)")
+            }
+            return body
         }
     }
 

@@ -52,7 +52,7 @@ struct VideoObject: Encodable, Sendable {
         size = "\(spec.width)x\(spec.height)"
         seconds = Self.format(seconds: Double(spec.frames - 1) / Double(spec.fps))
         error = record.phase == .failed || record.phase == .cancelled
-            ? ErrorDetail(code: record.errorCode ?? record.phase.rawValue, message: record.errorMessage ?? "the job was \(record.phase.rawValue)")
+            ? ErrorDetail(code: record.errorCode ?? record.phase.rawValue, message: PathRedaction.redact(record.errorMessage ?? "the job was \(record.phase.rawValue)"))
             : nil
         stage = record.phase.rawValue
         step = record.stepsCompleted

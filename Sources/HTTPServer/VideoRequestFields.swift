@@ -7,15 +7,40 @@ import TurboServeDomain
 /// `quant_linear`, `adaptive_resolution`, `priority`, `deadline_seconds`) and vLLM-Omni's form fields (`width`,
 /// `height`, `num_frames`, `fps`, `num_inference_steps`, `seed`, `negative_prompt`). Unknown fields are ignored,
 /// as OpenAI's SDKs may add some; a field with the wrong type is an error that names it.
+///
+/// Hostile input: no value traps. Numbers are parsed with range checks (`1e19`, `-1e300`, `NaN`, `Infinity`, as
+/// JSON numbers or strings, are `invalid_value` naming the field); a value with a NUL character or invalid UTF-8
+/// is refused naming its field; messages quote at most 64 characters of a value.
 struct VideoRequestFields: Sendable {
     var values: [String: String]
 
-    init(values: [String: String]) { self.values = values }
+    /// Text fields as they came; NUL characters are refused naming the field.
+    init(values: [String: String]) throws(TurboServeError) {
+        for (key, value) in values where value.unicodeScalars.contains("\u{0}") {
+            throw TurboServeError(.invalidValue, field: JobValidator.quote(key), "\(JobValidator.quote(key)) must not contain NUL characters")
+        }
+        self.values = values
+    }
 
-    /// Reads a JSON object body. Nested objects and arrays are refused with the field's name.
+    /// Multipart text parts; a part that is not valid UTF-8 is refused naming the field.
+    init(form: MultipartFormData) throws(TurboServeError) {
+        var values: [String: String] = [:]
+        for part in form.parts where part.filename == nil {
+            guard let text = String(validating: part.data, as: UTF8.self) else {
+                throw TurboServeError(.invalidValue, field: JobValidator.quote(part.name), "\(JobValidator.quote(part.name)) must be valid UTF-8 text")
+            }
+            values[part.name] = text
+        }
+        try self.init(values: values)
+    }
+
+    /// Reads a JSON object body. Nested objects and arrays are refused with the field's name; so are invalid
+    /// UTF-8 and the non-JSON tokens `NaN` / `Infinity` (located by `JSONBodyDiagnosis`).
     init(json data: some Collection<UInt8>) throws(TurboServeError) {
+        let bytes = Array(data)
+        if let problem = JSONBodyDiagnosis.problem(in: bytes) { throw problem }
         let object: [String: JSONScalar]
-        do { object = try JSONDecoder().decode([String: JSONScalar].self, from: Data(data)) } catch {
+        do { object = try JSONDecoder().decode([String: JSONScalar].self, from: Data(bytes)) } catch {
             throw TurboServeError(.malformedRequest, "the request body is not a valid JSON object")
         }
         var values: [String: String] = [:]
@@ -23,10 +48,10 @@ struct VideoRequestFields: Sendable {
             switch value {
             case .null: continue
             case let .text(text): values[key] = text
-            case .unsupported: throw TurboServeError(.invalidValue, field: key, "\(key) must be a string, number or boolean")
+            case .unsupported: throw TurboServeError(.invalidValue, field: JobValidator.quote(key), "\(JobValidator.quote(key)) must be a string, number or boolean")
             }
         }
-        self.values = values
+        try self.init(values: values)
     }
 
     /// One JSON value of a flat request object, as text (`4`, `0.9`, `true`, `"a fox"` → `a fox`).
@@ -77,8 +102,9 @@ struct VideoRequestFields: Sendable {
     private func int(_ field: String) throws(TurboServeError) -> Int? {
         guard let text = values[field] else { return nil }
         if let value = Int(text.trimmed) { return value }
-        if let value = Double(text.trimmed), value == value.rounded(), abs(value) < 1e15 { return Int(value) }
-        throw TurboServeError(.invalidValue, field: field, "\(field) must be an integer; got '\(text)'")
+        // Checked before the conversion: `Int(1e19)` traps, `Int(.nan)` too.
+        if let value = Double(text.trimmed), value.isFinite, value == value.rounded(), abs(value) < 1e15 { return Int(value) }
+        throw TurboServeError(.invalidValue, field: field, "\(field) must be an integer; got '\(JobValidator.quote(text))'")
     }
 
     /// The first of two synonymous fields that is present.
@@ -94,7 +120,7 @@ struct VideoRequestFields: Sendable {
     private func double(_ field: String) throws(TurboServeError) -> Double? {
         guard let text = values[field] else { return nil }
         guard let value = Double(text.trimmed), value.isFinite else {
-            throw TurboServeError(.invalidValue, field: field, "\(field) must be a number; got '\(text)'")
+            throw TurboServeError(.invalidValue, field: field, "\(field) must be a finite number; got '\(JobValidator.quote(text))'")
         }
         return value
     }
@@ -104,7 +130,7 @@ struct VideoRequestFields: Sendable {
         switch text.trimmed.lowercased() {
         case "true", "1", "yes", "on": return true
         case "false", "0", "no", "off": return false
-        default: throw TurboServeError(.invalidValue, field: field, "\(field) must be true or false; got '\(text)'")
+        default: throw TurboServeError(.invalidValue, field: field, "\(field) must be true or false; got '\(JobValidator.quote(text))'")
         }
     }
 }

@@ -32,6 +32,7 @@ public final class InMemoryJobStore: JobStore {
             }
             guard s.jobs[job.id] == nil else { throw TurboServeError(.conflict, "job \(job.id) already exists") }
             if job.maxQueued != nil { try job.checkRoom(queued: s.jobs.values.count(where: { $0.phase == .queued })) }
+            if job.maxQueuedPerTenant != nil { try job.checkTenantRoom(queued: s.jobs.values.count(where: { $0.phase == .queued && $0.tenant == job.tenant })) }
             s.sequence += 1
             let record = JobRecord.new(job, sequence: s.sequence, at: at)
             s.jobs[job.id] = record

@@ -51,6 +51,9 @@ public struct NewJob: Sendable, Hashable {
     /// The bounded queue: `create` throws `queue_full` (storing nothing) when this many jobs are queued already.
     /// An idempotent replay of an existing job is answered even then. nil: unbounded.
     public var maxQueued: Int?
+    /// The per-tenant bound: `create` throws `tenant_queue_full` (storing nothing) when this job's tenant has this
+    /// many jobs queued already, counted in the same transaction. nil: no per-tenant bound.
+    public var maxQueuedPerTenant: Int?
 
     public init(id: JobID, tenant: TenantID = .default, spec: ValidatedJob, idempotencyKey: String? = nil, maxQueued: Int? = nil) {
         self.id = id
@@ -64,6 +67,12 @@ public struct NewJob: Sendable, Hashable {
     func checkRoom(queued: Int) throws(TurboServeError) {
         guard let maxQueued, queued >= maxQueued else { return }
         throw TurboServeError(.queueFull, "the queue is full (\(queued) jobs waiting, limits.max_queued_jobs is \(maxQueued)); retry later")
+    }
+
+    /// Throws `tenant_queue_full` when the tenant's `queued` jobs already fill its bound.
+    func checkTenantRoom(queued: Int) throws(TurboServeError) {
+        guard let maxQueuedPerTenant, queued >= maxQueuedPerTenant else { return }
+        throw TurboServeError(.tenantQueueFull, "tenant '\(tenant)' has \(queued) jobs waiting (limits.max_queued_per_tenant is \(maxQueuedPerTenant)); retry when one has started")
     }
 }
 

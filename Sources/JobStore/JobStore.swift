@@ -22,7 +22,8 @@ import TurboServeDomain
 /// - `create` is atomic. With an idempotency key, a second create by the same tenant with the same key returns the
 ///   first job (`created == false`) when the request is identical and throws `conflict` when it differs. With
 ///   `NewJob.maxQueued`, it throws `queue_full` and stores nothing when that many jobs are queued (the count and
-///   the insert are one atomic step, so concurrent creates never overshoot the bound).
+///   the insert are one atomic step, so concurrent creates never overshoot the bound); with
+///   `NewJob.maxQueuedPerTenant`, likewise `tenant_queue_full` counting only the job's tenant.
 /// - Transitions follow `JobState.Phase.allowedNext`; an illegal one throws `conflict` and changes nothing.
 ///   Every accepted transition appends one `StoredJobEvent`.
 /// - `claim` hands each queued, unheld job to at most one worker (priority order, then oldest first).

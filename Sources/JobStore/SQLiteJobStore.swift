@@ -38,6 +38,10 @@ public final class SQLiteJobStore: JobStore {
             if job.maxQueued != nil {
                 try job.checkRoom(queued: try Int.fetchOne(db.cachedStatement(sql: "SELECT queued FROM queue_counter WHERE id = 0")) ?? 0)
             }
+            if job.maxQueuedPerTenant != nil {
+                let sql = "SELECT COUNT(*) FROM jobs WHERE tenant = ? AND phase = 'queued'"
+                try job.checkTenantRoom(queued: try Int.fetchOne(db.cachedStatement(sql: sql), arguments: [job.tenant.rawValue]) ?? 0)
+            }
             let sequence = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs"))) ?? 1
             let record = JobRecord.new(job, sequence: sequence, at: at)
             try Self.insert(db, record)

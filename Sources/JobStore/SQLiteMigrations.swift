@@ -77,6 +77,10 @@ enum SQLiteMigrations {
                 CREATE INDEX jobs_holder ON jobs(worker_id) WHERE worker_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("2026-12-02-tenant-queued") { db in
+            // The per-tenant queue bound counts one tenant's queued jobs on every create.
+            try db.execute(sql: "CREATE INDEX jobs_tenant_phase ON jobs(tenant, phase)")
+        }
         return migrator
     }
 }

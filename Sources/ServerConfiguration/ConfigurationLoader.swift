@@ -10,6 +10,7 @@ public enum ConfigurationLoader {
     static let settings: [(key: String, apply: @Sendable (inout ServerConfiguration, Setting) throws -> Void)] = [
         ("server.host", { $0.server.host = try $1.string() }),
         ("server.port", { $0.server.port = try $1.int() }),
+        ("server.idle_timeout_seconds", { $0.server.idleTimeoutSeconds = try $1.seconds() }),
         ("storage.data_dir", { $0.storage.dataDirectory = try $1.string() }),
         ("storage.database", { $0.storage.database = try $1.string() }),
         ("storage.output_dir", { $0.storage.outputDirectory = try $1.string() }),
@@ -20,6 +21,13 @@ public enum ConfigurationLoader {
         ("limits.max_upload_mb", { $0.limits.maxUploadMB = try $1.int() }),
         ("limits.max_attempts", { $0.limits.maxAttempts = try $1.int() }),
         ("limits.sync_timeout_seconds", { $0.limits.syncTimeoutSeconds = try $1.seconds() }),
+        ("limits.max_queued_per_tenant", { $0.limits.maxQueuedPerTenant = try $1.int() }),
+        ("limits.requests_per_second", { $0.limits.requestsPerSecond = try $1.double() }),
+        ("limits.burst", { $0.limits.burst = try $1.int() }),
+        ("limits.max_concurrent_uploads", { $0.limits.maxConcurrentUploads = try $1.int() }),
+        ("limits.body_timeout_seconds", { $0.limits.bodyTimeoutSeconds = try $1.seconds() }),
+        ("limits.max_prompt_bytes", { $0.limits.maxPromptBytes = try $1.int() }),
+        ("limits.max_image_pixels", { $0.limits.maxImagePixels = try $1.int() }),
         ("model_cache.max_resident", { $0.modelCache.maxResident = try $1.int() }),
         ("model_cache.keep_alive", { $0.modelCache.keepAliveSeconds = try $1.seconds() }),
         ("model_cache.preload", { $0.modelCache.preload = try $1.list() }),
@@ -39,6 +47,9 @@ public enum ConfigurationLoader {
         ("workers.lease_seconds", { $0.workers.leaseSeconds = try $1.seconds() }),
         ("workers.heartbeat_seconds", { $0.workers.heartbeatSeconds = try $1.seconds() }),
         ("workers.drain_grace_seconds", { $0.workers.drainGraceSeconds = try $1.seconds() }),
+        ("auth.operator_keys", { $0.auth.operatorKeys = try $1.list() }),
+        ("auth.operator_keys_file", { $0.auth.operatorKeysFile = try $1.string() }),
+        ("auth.metrics_open", { $0.auth.metricsOpen = try $1.bool() }),
     ]
 
     /// Loads `path` (nil: defaults only) and applies `environment`. Returns the configuration and every problem
@@ -66,6 +77,14 @@ public enum ConfigurationLoader {
                 problems.append(problem)
             } catch {
                 problems.append(ConfigurationProblem(key: "auth.api_keys_file", message: "cannot read \(keysFile): \(error.localizedDescription)"))
+            }
+        }
+        if let keysFile = configuration.auth.operatorKeysFile {
+            do {
+                let lines = try String(contentsOfFile: keysFile, encoding: .utf8).split(separator: "\n").map(\.trimmingWhitespace)
+                configuration.auth.operatorKeys += lines.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            } catch {
+                problems.append(ConfigurationProblem(key: "auth.operator_keys_file", message: "cannot read \(keysFile): \(error.localizedDescription)"))
             }
         }
         return (configuration, problems)
@@ -133,6 +152,15 @@ struct Setting {
         let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
         guard let value = Value(rawValue: try string()) else { throw fail("one of \(allowed)") }
         return value
+    }
+
+    func bool() throws(ConfigurationProblem) -> Bool {
+        if let b = value as? Bool { return b }
+        switch (value as? String)?.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw fail("true or false")
+        }
     }
 
     func int() throws(ConfigurationProblem) -> Int {

@@ -8,6 +8,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public struct Server: Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 8080
+        /// A connection is closed when it sends nothing for this long: before its request head is complete (a
+        /// slowloris client), between body chunks, or idle between requests. Never while a response streams.
+        public var idleTimeoutSeconds = 30.0
     }
 
     public struct Storage: Sendable, Equatable {
@@ -31,6 +34,20 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var maxAttempts = 3
         /// How long `POST /v1/videos/sync` waits for its video before answering 504 `wait_timeout`.
         public var syncTimeoutSeconds = 600.0
+        /// Beyond this many queued jobs of one tenant, its creates answer 429 `tenant_queue_full`; 0: no bound.
+        public var maxQueuedPerTenant = 1_000
+        /// Requests per second per tenant (token bucket, 429 `rate_limit_exceeded` with `Retry-After`); 0: off.
+        public var requestsPerSecond = 0.0
+        /// Requests a tenant may send at once above its rate (bucket size); 0: twice `requests_per_second`.
+        public var burst = 0
+        /// Multipart uploads received at once; beyond it a create is 503 `server_busy` before its body is read.
+        public var maxConcurrentUploads = 8
+        /// A request body must arrive within this long in all, else 408 `request_timeout`.
+        public var bodyTimeoutSeconds = 60.0
+        /// `prompt` and `negative_prompt` at most this many UTF-8 bytes (and 2000 characters).
+        public var maxPromptBytes = 16_384
+        /// An `input_reference` image may declare at most this many pixels (width × height, by its header).
+        public var maxImagePixels = 40_000_000
     }
 
     public struct ModelCache: Sendable, Equatable {
@@ -73,6 +90,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var apiKeys: [APIKey] = []
         /// A file with more keys, one `tenant:key` per line (`#` comments), read when the configuration loads.
         public var apiKeysFile: String?
+        /// Operator keys, a separate list: they open `/v1/operations` (and `/metrics`), which tenant keys do not.
+        /// With any key configured, those routes need one of these.
+        public var operatorKeys: [String] = []
+        /// A file with more operator keys, one per line (`#` comments).
+        public var operatorKeysFile: String?
+        /// Keep `/metrics` open without a key (a Prometheus scraper on a private network).
+        public var metricsOpen = false
     }
 
     public var server = Server()
@@ -104,6 +128,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         check((1...65_535).contains(server.port), "server.port", "must be from 1 to 65535; got \(server.port)")
         check(!server.host.isEmpty, "server.host", "must not be empty")
+        check(server.idleTimeoutSeconds >= 1 && server.idleTimeoutSeconds <= 3_600, "server.idle_timeout_seconds", "must be from 1 to 3600 seconds; got \(server.idleTimeoutSeconds)")
         check(storage.database == "sqlite" || storage.database.hasPrefix("postgres://") || storage.database.hasPrefix("postgresql://"),
               "storage.database", "must be sqlite or a postgres:// URL; got '\(storage.database)'")
         check(storage.retentionHours >= 0, "storage.retention_hours", "must be 0 (keep forever) or more; got \(storage.retentionHours)")
@@ -113,6 +138,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         check((1...1024).contains(limits.maxUploadMB), "limits.max_upload_mb", "must be from 1 to 1024; got \(limits.maxUploadMB)")
         check(limits.syncTimeoutSeconds > 0 && limits.syncTimeoutSeconds <= 86_400, "limits.sync_timeout_seconds", "must be more than 0 and at most 86400 seconds; got \(limits.syncTimeoutSeconds)")
         check((1...20).contains(limits.maxAttempts), "limits.max_attempts", "must be from 1 to 20; got \(limits.maxAttempts)")
+        check(limits.maxQueuedPerTenant >= 0, "limits.max_queued_per_tenant", "must be 0 (no bound) or more; got \(limits.maxQueuedPerTenant)")
+        check(limits.requestsPerSecond >= 0 && limits.requestsPerSecond.isFinite, "limits.requests_per_second", "must be 0 (off) or a positive number; got \(limits.requestsPerSecond)")
+        check(limits.burst >= 0, "limits.burst", "must be 0 (twice requests_per_second) or more; got \(limits.burst)")
+        check((1...1_024).contains(limits.maxConcurrentUploads), "limits.max_concurrent_uploads", "must be from 1 to 1024; got \(limits.maxConcurrentUploads)")
+        check(limits.bodyTimeoutSeconds >= 1 && limits.bodyTimeoutSeconds <= 3_600, "limits.body_timeout_seconds", "must be from 1 to 3600 seconds; got \(limits.bodyTimeoutSeconds)")
+        check((256...1 << 20).contains(limits.maxPromptBytes), "limits.max_prompt_bytes", "must be from 256 to 1048576; got \(limits.maxPromptBytes)")
+        check((1...1 << 28).contains(limits.maxImagePixels), "limits.max_image_pixels", "must be from 1 to 268435456; got \(limits.maxImagePixels)")
         check(modelCache.maxResident >= 1, "model_cache.max_resident", "must be at least 1; got \(modelCache.maxResident)")
         check(modelCache.keepAliveSeconds >= 0, "model_cache.keep_alive", "must be 0 or more seconds; got \(modelCache.keepAliveSeconds)")
         let known = ModelCatalog.ids
@@ -143,6 +175,10 @@ public struct ServerConfiguration: Sendable, Equatable {
               "must be more than 0 and at most half of workers.lease_seconds (\(workers.leaseSeconds)); got \(workers.heartbeatSeconds)")
         check(workers.drainGraceSeconds >= 0, "workers.drain_grace_seconds", "must be 0 or more seconds; got \(workers.drainGraceSeconds)")
         problems += APIKey.problems(auth.apiKeys)
+        for (index, key) in auth.operatorKeys.enumerated() {
+            check(key.count >= 8 && !key.contains(where: \.isWhitespace), "auth.operator_keys[\(index)]", "must be at least 8 characters without spaces")
+            check(!auth.apiKeys.contains { $0.key == key }, "auth.operator_keys[\(index)]", "is also a tenant's API key; operator keys must be separate")
+        }
         return problems
     }
 }

@@ -3,36 +3,45 @@
 /// Every rejection is a `TurboServeError` whose `field` names the request field and whose message lists the
 /// allowed values, so a client (or the web UI) can show it next to that field. Pure: the only outside input is
 /// `randomSeed`, called once when the request has no seed.
+///
+/// Guarantees for hostile input: no value of any field traps (every numeric conversion is range-checked first),
+/// text fields are bounded in characters (Unicode scalars, as JSON Schema's `maxLength` counts) and in UTF-8
+/// bytes, refuse NUL, and error messages quote at most `quoteLimit` characters of what the caller sent.
 public struct JobValidator: Sendable {
     public static let seedRange: ClosedRange<Int64> = 0...4_294_967_295
     public static let maxPromptCharacters = 2_000
+    /// The longest `seconds` accepted (the frame count is clamped to the model's maximum anyway).
+    public static let maxSeconds = 600.0
+    static let quoteLimit = 64
 
     /// Models that may be requested; defaults to the whole catalog.
     public let availableModels: [ModelDescriptor]
     public let defaultModel: String
     /// Whether sparse attention / int8 kernels are installed on the engines (else those choices are refused).
     public let acceleratedKernels: Bool
+    /// `prompt` and `negative_prompt` are refused beyond this many UTF-8 bytes (`limits.max_prompt_bytes`).
+    public let maxPromptBytes: Int
 
-    public init(availableModels: [ModelDescriptor] = ModelCatalog.all, defaultModel: String = "tiny-t2v", acceleratedKernels: Bool = false) {
+    public init(availableModels: [ModelDescriptor] = ModelCatalog.all, defaultModel: String = "tiny-t2v", acceleratedKernels: Bool = false, maxPromptBytes: Int = 16_384) {
         self.availableModels = availableModels
         self.defaultModel = defaultModel
         self.acceleratedKernels = acceleratedKernels
+        self.maxPromptBytes = maxPromptBytes
     }
 
     public func validate(_ spec: JobSpec, randomSeed: () -> Int64) throws(TurboServeError) -> ValidatedJob {
         let modelID = spec.model ?? defaultModel
         guard let model = availableModels.first(where: { $0.id == modelID }) else {
             let allowed = availableModels.map(\.id).joined(separator: ", ")
-            throw TurboServeError(.unknownModel, field: "model", "model '\(modelID)' is not available; allowed: \(allowed)")
+            throw TurboServeError(.unknownModel, field: "model", "model '\(Self.quote(modelID))' is not available; allowed: \(allowed)")
         }
 
         let prompt = (spec.prompt ?? "").trimmingWhitespace()
         if prompt.isEmpty {
             throw TurboServeError(.missingField, field: "prompt", "prompt is required and must not be empty")
         }
-        if prompt.count > Self.maxPromptCharacters {
-            throw TurboServeError(.invalidValue, field: "prompt", "prompt must be at most \(Self.maxPromptCharacters) characters; got \(prompt.count)")
-        }
+        try checkText(prompt, field: "prompt")
+        if let negative = spec.negativePrompt { try checkText(negative, field: "negative_prompt") }
 
         switch (model.task, spec.imagePath) {
         case (.imageToVideo, nil):
@@ -98,7 +107,7 @@ public struct JobValidator: Sendable {
         let allowedSizes = model.allSizes.map(\.description).joined(separator: ", ")
         if let size = spec.size {
             guard let parsed = Self.parseSize(size) else {
-                throw TurboServeError(.invalidValue, field: "size", "size must look like WIDTHxHEIGHT (e.g. \(model.allSizes.first!)); got '\(size)'; allowed for \(model.id): \(allowedSizes)")
+                throw TurboServeError(.invalidValue, field: "size", "size must look like WIDTHxHEIGHT (e.g. \(model.allSizes.first!)); got '\(Self.quote(size))'; allowed for \(model.id): \(allowedSizes)")
             }
             guard model.allSizes.contains(parsed) else {
                 throw TurboServeError(.invalidValue, field: "size", "size \(parsed) is not allowed for \(model.id); allowed: \(allowedSizes)")
@@ -119,12 +128,12 @@ public struct JobValidator: Sendable {
         let resolutionName = spec.resolution ?? model.defaultResolution
         guard let resolution = model.resolution(named: resolutionName) else {
             let allowed = model.resolutions.map(\.name).joined(separator: ", ")
-            throw TurboServeError(.invalidValue, field: "resolution", "resolution '\(resolutionName)' is not available for \(model.id); allowed: \(allowed)")
+            throw TurboServeError(.invalidValue, field: "resolution", "resolution '\(Self.quote(resolutionName))' is not available for \(model.id); allowed: \(allowed)")
         }
         let ratio = spec.aspectRatio ?? model.defaultAspectRatio
         guard let size = resolution.sizes[ratio] else {
             let allowed = resolution.sizes.keys.sorted().joined(separator: ", ")
-            throw TurboServeError(.invalidValue, field: "aspect_ratio", "aspect_ratio '\(ratio)' is not available at \(resolution.name); allowed: \(allowed)")
+            throw TurboServeError(.invalidValue, field: "aspect_ratio", "aspect_ratio '\(Self.quote(ratio))' is not available at \(resolution.name); allowed: \(allowed)")
         }
         return size
     }
@@ -146,8 +155,9 @@ public struct JobValidator: Sendable {
             return frames
         }
         if let seconds = spec.seconds {
-            guard seconds.isFinite, seconds > 0 else {
-                throw TurboServeError(.invalidValue, field: "seconds", "seconds must be a positive number; got \(seconds)")
+            // Bounded before any conversion to Int: `Int(1e19)` traps.
+            guard seconds.isFinite, seconds > 0, seconds <= Self.maxSeconds else {
+                throw TurboServeError(.invalidValue, field: "seconds", "seconds must be a number greater than 0 and at most \(Int(Self.maxSeconds)); got \(seconds)")
             }
             // Round to the nearest 4k+1 frame count, clamped to what the model supports.
             let raw = Int((seconds * Double(model.fps)).rounded())
@@ -157,7 +167,30 @@ public struct JobValidator: Sendable {
         return model.defaultFrames
     }
 
+    /// A free-text field: no NUL, at most `maxPromptCharacters` Unicode scalars and `maxPromptBytes` UTF-8 bytes
+    /// (a grapheme can hold millions of combining marks, so characters alone bound nothing).
+    private func checkText(_ text: String, field: String) throws(TurboServeError) {
+        if text.unicodeScalars.contains("\u{0}") {
+            throw TurboServeError(.invalidValue, field: field, "\(field) must not contain NUL characters")
+        }
+        let bytes = text.utf8.count
+        if bytes > maxPromptBytes {
+            throw TurboServeError(.invalidValue, field: field, "\(field) must be at most \(maxPromptBytes) bytes of UTF-8; got \(bytes)")
+        }
+        let characters = text.unicodeScalars.count
+        if characters > Self.maxPromptCharacters {
+            throw TurboServeError(.invalidValue, field: field, "\(field) must be at most \(Self.maxPromptCharacters) characters; got \(characters)")
+        }
+    }
+
     // MARK: - Helpers
+
+    /// What the caller sent, cut to `quoteLimit` characters for an error message.
+    public static func quote(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > quoteLimit else { return text }
+        return String(String.UnicodeScalarView(scalars.prefix(quoteLimit))) + "…"
+    }
 
     public static func parseSize(_ text: String) -> FrameSize? {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
@@ -169,7 +202,7 @@ public struct JobValidator: Sendable {
         guard let raw else { return value }
         guard let parsed = E(rawValue: raw.lowercased()) else {
             let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
-            throw TurboServeError(.invalidValue, field: field, "\(field) must be one of \(allowed); got '\(raw)'")
+            throw TurboServeError(.invalidValue, field: field, "\(field) must be one of \(allowed); got '\(quote(raw))'")
         }
         return parsed
     }

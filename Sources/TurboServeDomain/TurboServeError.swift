@@ -31,12 +31,24 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case notFound = "not_found"
         case conflict = "conflict"
         case unauthorized = "unauthorized"
+        /// A valid key that may not use this route (a tenant key on an operator route such as `/v1/operations`).
+        case forbidden = "forbidden"
+        /// The route exists but not with this method (HTTP 405, with `Allow`).
+        case methodNotAllowed = "method_not_allowed"
+        /// The client sent its request (headers or body) too slowly (`limits.body_timeout_seconds`).
+        case requestTimeout = "request_timeout"
         /// No `Authorization: Bearer <key>`, or a key the server does not know (API keys configured).
         case invalidAPIKey = "invalid_api_key"
         /// The job finished long enough ago that its files were deleted (`storage.retention_hours`).
         case videoExpired = "video_expired"
         // Capacity: retry later (HTTP 429 / 503).
         case queueFull = "queue_full"
+        /// This tenant already has `limits.max_queued_per_tenant` jobs queued; other tenants are unaffected.
+        case tenantQueueFull = "tenant_queue_full"
+        /// The tenant sent requests faster than `limits.requests_per_second` (burst `limits.burst`) allows.
+        case rateLimited = "rate_limit_exceeded"
+        /// Too many uploads are being received at once (`limits.max_concurrent_uploads`); retry shortly.
+        case serverBusy = "server_busy"
         case notReady = "not_ready"
         case diskFull = "disk_full"
         /// `POST /v1/videos/sync` stopped waiting (`limits.sync_timeout_seconds`); the job keeps running.

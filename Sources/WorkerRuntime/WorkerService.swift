@@ -16,9 +16,12 @@ public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C ==
     let logger: Logger
     let onWorker: @Sendable (Worker<Policy>) -> Void
     let startupGate: StartupGate
+    /// Each engine call's deadline (`engines.call_timeout_seconds`); a hung engine is killed and restarted.
+    let callTimeout: Duration
 
-    public init(locator: EngineLocator, workDirectory: String, device: String, threads: Int?, readiness: Readiness, logger: Logger, startupGate: StartupGate = StartupGate(), onWorker: @escaping @Sendable (Worker<Policy>) -> Void, makeWorker: @escaping @Sendable (any PlanExecuting, EngineMessages.Hello) -> Worker<Policy>) {
+    public init(locator: EngineLocator, workDirectory: String, device: String, threads: Int?, readiness: Readiness, logger: Logger, startupGate: StartupGate = StartupGate(), callTimeout: Duration = .seconds(600), onWorker: @escaping @Sendable (Worker<Policy>) -> Void, makeWorker: @escaping @Sendable (any PlanExecuting, EngineMessages.Hello) -> Worker<Policy>) {
         self.startupGate = startupGate
+        self.callTimeout = callTimeout
         self.locator = locator
         self.workDirectory = workDirectory
         self.device = device
@@ -30,14 +33,14 @@ public struct WorkerService<Policy: SchedulingPolicy>: Service where Policy.C ==
     }
 
     public func run() async throws {
-        let (locator, work, device, threads) = (self.locator, workDirectory, self.device, self.threads)
+        let (locator, work, device, threads, callTimeout) = (self.locator, workDirectory, self.device, self.threads, self.callTimeout)
         let (client, hello) = try await startupGate.withTurn {
             try locator.prepare()
-            return try await locator.start(workDirectory: work, device: device, threads: threads)
+            return try await locator.start(workDirectory: work, device: device, threads: threads, callTimeout: callTimeout)
         }
         logger.info("engine ready", metadata: ["device": "\(hello.device)", "pid": "\(hello.pid)", "models": "\(hello.models.map(\.id))"])
         let executor = EnginePlanExecutor(client: client, relaunch: {
-            let (fresh, _) = try await locator.start(workDirectory: work, device: device, threads: threads)
+            let (fresh, _) = try await locator.start(workDirectory: work, device: device, threads: threads, callTimeout: callTimeout)
             return fresh
         })
         let worker = makeWorker(executor, hello)

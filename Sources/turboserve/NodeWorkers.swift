@@ -24,6 +24,8 @@ struct NodeWorkers {
     let outputDirectory: URL
     let threads: Int
     let maxAttempts: Int
+    /// Each engine call's deadline (`engines.call_timeout_seconds`).
+    let callTimeout: Duration
     /// Lease, heartbeat and drain settings (`workers.*`).
     let holding: ServerConfiguration.Workers
     /// The scheduler's settings for an engine that reported this much device memory.
@@ -55,7 +57,7 @@ struct NodeWorkers {
         }()
         return WorkerService<NodePolicy>(
             locator: locator, workDirectory: workDirectory, device: device, threads: threads, readiness: readiness,
-            logger: workerLogger, startupGate: startupGate, onWorker: { pool.add($0) },
+            logger: workerLogger, startupGate: startupGate, callTimeout: callTimeout, onWorker: { pool.add($0) },
             makeWorker: { executor, hello in
                 var configuration = Worker<NodePolicy>.Configuration(workerID: workerID, outputDirectory: outputs)
                 configuration.maxAttempts = maxAttempts

@@ -49,13 +49,21 @@ struct ServeCommand: AsyncParsableCommand {
         limits.maxUploadBytes = settings.limits.maxUploadMB << 20
         limits.minFreeDiskBytes = Int64(settings.storage.minFreeDiskMB) << 20
         limits.maxQueuedJobs = settings.limits.maxQueuedJobs
+        limits.maxQueuedPerTenant = settings.limits.maxQueuedPerTenant > 0 ? settings.limits.maxQueuedPerTenant : nil
+        limits.maxConcurrentUploads = settings.limits.maxConcurrentUploads
+        limits.bodyTimeout = .milliseconds(Int64(settings.limits.bodyTimeoutSeconds * 1000))
+        limits.maxImagePixels = settings.limits.maxImagePixels
         limits.syncTimeout = .milliseconds(Int64(settings.limits.syncTimeoutSeconds * 1000))
         limits.retention = settings.storage.retentionHours > 0 ? .seconds(settings.storage.retentionHours * 3600) : nil
         let api = VideoAPI(
-            store: store, validator: JobValidator(availableModels: models, defaultModel: settings.engines.defaultModel),
+            store: store, validator: JobValidator(availableModels: models, defaultModel: settings.engines.defaultModel, maxPromptBytes: settings.limits.maxPromptBytes),
             uploadsDirectory: data.appendingPathComponent("uploads"), limits: limits,
             jobCreated: { _ in workers.wake() }, jobCancelled: { id in workers.cancel(id) }, progress: progress,
-            keys: APIKeys(Dictionary(settings.auth.apiKeys.map { ($0.key, TenantID($0.tenant)) }, uniquingKeysWith: { first, _ in first })))
+            keys: APIKeys(
+                Dictionary(settings.auth.apiKeys.map { ($0.key, TenantID($0.tenant)) }, uniquingKeysWith: { first, _ in first }),
+                operators: Set(settings.auth.operatorKeys), metricsOpen: settings.auth.metricsOpen))
+        let rate = settings.limits.requestsPerSecond
+        let rateLimiter = rate > 0 ? RequestRateLimiter(rate: rate, burst: settings.limits.burst > 0 ? settings.limits.burst : Int((2 * rate).rounded(.up))) : nil
         let router = HTTPApplication.buildRouter(
             api: api, isReady: { noEngine || engineReadiness.allSatisfy(\.isReady) },
             metrics: {
@@ -63,10 +71,17 @@ struct ServeCommand: AsyncParsableCommand {
                 await metrics.refresh(store: store, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
                 return metrics.exposition()
             },
-            ui: StaticUIFiles(directory: StaticUIFiles.locate()), workers: { await workers.activity() })
+            ui: StaticUIFiles(directory: StaticUIFiles.locate()), workers: { await workers.activity() },
+            registry: metrics.registry, rateLimiter: rateLimiter)
         let (host, port) = (settings.server.host, settings.server.port)
         let app = Application(
             router: router,
+            // The idle timeout closes slowloris connections (a request head that never completes), trickled bodies
+            // (between chunks) and idle keep-alive connections, never a streaming response; header fields are
+            // capped well below NIO's 80 KiB default.
+            server: .http1(configuration: .init(
+                idleTimeout: .milliseconds(Int64(settings.server.idleTimeoutSeconds * 1000)),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100))),
             configuration: .init(address: .hostname(host, port: port), serverName: "TurboServe"),
             onServerRunning: { _ in
                 FileHandle.standardOutput.write(Data("TurboServe is listening on http://\(host):\(port)  (API: /v1/videos, metrics: /metrics, health: /healthz)\n".utf8))
@@ -84,7 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
             let nodeWorkers = NodeWorkers(
                 store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
                 workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
-                threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, holding: settings.workers,
+                threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, callTimeout: .seconds(settings.engines.callTimeoutSeconds), holding: settings.workers,
                 scheduler: { [settings] memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
                 claimWindow: settings.engines.devices.count > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
                 metrics: metrics, progress: progress, pool: workers, logger: logger)
@@ -94,8 +109,18 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(nodeWorkers.service(index: index, device: device, readiness: readiness))
             }
         }
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // A service stopped by graceful shutdown may end with the CancellationError of its cancelled sleep; counted
+        // as a failure, that cancelled the HTTP server mid-shutdown ("Already closed") and exited 1.
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: EndsCleanlyOnShutdown(base: $0)) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// Runs `base`; a `CancellationError` it throws while the group shuts down gracefully is a clean end.
+    struct EndsCleanlyOnShutdown: Service {
+        let base: any Service
+        func run() async throws {
+            do { try await base.run() } catch is CancellationError where Task.isShuttingDownGracefully {}
+        }
     }
 
     func loadSettings() throws -> ServerConfiguration {

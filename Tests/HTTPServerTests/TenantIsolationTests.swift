@@ -16,7 +16,9 @@ struct TenantIsolationTests {
 
     func app(keys: APIKeys = APIKeys(["sk-acme-0001": "acme", "sk-globex-01": "globex"])) -> some ApplicationProtocol {
         let counter = Counter((1...10).map { "video_\($0)" })
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, makeJobID: { JobID(counter.next()) }, keys: keys)
+        var limits = VideoAPI.Limits()
+        limits.syncTimeout = .milliseconds(10)
+        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, limits: limits, makeJobID: { JobID(counter.next()) }, keys: keys)
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 
@@ -41,7 +43,7 @@ struct TenantIsolationTests {
             }
             try await client.execute(uri: "/v1/videos/sync", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p"}"#)) { #expect($0.status == .unauthorized) }
             try await client.execute(uri: "/v1/videos", method: .get) { #expect($0.status == .unauthorized) }
-            for open in ["/healthz", "/readyz", "/openapi.json", "/metrics"] {
+            for open in ["/healthz", "/readyz", "/openapi.json"] {
                 try await client.execute(uri: open, method: .get) { #expect($0.status == .ok) }
             }
         }
@@ -54,13 +56,36 @@ struct TenantIsolationTests {
             try await client.execute(uri: "/v1/videos", method: .post, headers: Self.globex, body: ByteBuffer(string: #"{"prompt": "globex's"}"#))
             try await client.execute(uri: "/v1/videos", method: .get, headers: Self.acme) { (response: TestResponse) throws in #expect(try ids(response) == ["video_1"]) }
             try await client.execute(uri: "/v1/videos", method: .get, headers: Self.globex) { (response: TestResponse) throws in #expect(try ids(response) == ["video_2"]) }
-            for (uri, method) in [("/v1/videos/video_1", HTTPRequest.Method.get), ("/v1/videos/video_1/content", .get), ("/v1/videos/video_1/events", .get), ("/v1/videos/video_1", .delete)] {
+            let routes: [(String, HTTPRequest.Method)] = [
+                ("/v1/videos/video_1", .get), ("/v1/videos/video_1/content", .get), ("/v1/videos/video_1/content?variant=thumbnail", .get),
+                ("/v1/videos/video_1/content?variant=video", .get), ("/v1/videos/video_1/events", .get), ("/v1/videos/video_1", .delete),
+            ]
+            for (uri, method) in routes {
                 try await client.execute(uri: uri, method: method, headers: Self.globex) { (response: TestResponse) throws in
                     #expect(response.status == .notFound, "\(method) \(uri)")
                     #expect(try response.apiError()["message"] as? String == "no video with id 'video_1'")
                 }
             }
-            try await client.execute(uri: "/v1/videos?after=video_1", method: .get, headers: Self.globex) { #expect($0.status == .badRequest) }
+            // A foreign cursor answers exactly like an unknown one.
+            var unknownCursor = ""
+            try await client.execute(uri: "/v1/videos?after=video_none", method: .get, headers: Self.globex) { (response: TestResponse) throws in
+                unknownCursor = try response.apiError()["code"] as? String ?? ""
+            }
+            try await client.execute(uri: "/v1/videos?after=video_1", method: .get, headers: Self.globex) { (response: TestResponse) throws in
+                #expect(response.status == .badRequest)
+                #expect(try response.apiError()["code"] as? String == unknownCursor)
+            }
+            // Sync under acme's Idempotency-Key creates globex's own job, never returns acme's.
+            var keyed = Self.globex
+            keyed[HTTPField.Name("Idempotency-Key")!] = "shared-key"
+            var acmeKeyed = Self.acme
+            acmeKeyed[HTTPField.Name("Idempotency-Key")!] = "shared-key"
+            try await client.execute(uri: "/v1/videos", method: .post, headers: acmeKeyed, body: ByteBuffer(string: #"{"prompt": "acme's"}"#)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/videos/sync", method: .post, headers: keyed, body: ByteBuffer(string: #"{"prompt": "acme's"}"#)) { (response: TestResponse) throws in
+                #expect(response.status == .gatewayTimeout)
+                #expect(response.headers[SyncVideoTests.videoID] == "video_4")
+            }
+            #expect(try await store.get("video_4")?.tenant == "globex")
             try await client.execute(uri: "/v1/videos/video_1", method: .get, headers: Self.acme) { (response: TestResponse) throws in
                 #expect(response.status == .ok)
             }

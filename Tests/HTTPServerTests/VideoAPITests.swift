@@ -51,7 +51,7 @@ struct VideoAPITests {
     }
 
     @Test func multipartCreateWithAnImageMakesAnI2VJob() async throws {
-        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0, count: 32)
+        let png = TestImages.tinyPNG
         let form = Multipart(fields: ["prompt": "waves", "model": "tiny-i2v", "seconds": "1"], file: ("input_reference", "in.png", "image/png", png))
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: form.contentType], body: form.body) { (response: TestResponse) throws in

@@ -44,4 +44,38 @@ extension JobStoreContractTests {
         #expect(outcomes.filter { $0 }.count == 5)
         #expect(try await store.countByPhase() == [.queued: 5])
     }
+
+    @Test(arguments: StoreBackend.allCases)
+    func aTenantsQueueBoundRefusesOnlyThatTenant(backend: StoreBackend) async throws {
+        func job(_ id: JobID, _ tenant: TenantID) -> NewJob {
+            var job = NewJob(id: id, tenant: tenant, spec: Fixtures.spec(), maxQueued: 100)
+            job.maxQueuedPerTenant = 2
+            return job
+        }
+        let store = try backend.make(time: time)
+        _ = try await store.create(job("a1", "acme"))
+        _ = try await store.create(job("a2", "acme"))
+        do {
+            _ = try await store.create(job("a3", "acme"))
+            Issue.record("a third queued job of acme must not fit a per-tenant bound of 2")
+        } catch let error as TurboServeError {
+            #expect(error.code == .tenantQueueFull)
+        }
+        #expect(try await store.get("a3") == nil)
+        #expect(try await store.create(job("g1", "globex")).created)
+        // A started job leaves its tenant's queue and makes room for that tenant.
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
+        _ = try await store.advance("a1", worker: "w", to: .admitted, reason: nil)
+        #expect(try await store.create(job("a3", "acme")).created)
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    do { return try await store.create(job(JobID("g\(i + 2)"), "globex")).created } catch let error as TurboServeError where error.code == .tenantQueueFull { return false }
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+        #expect(try await store.list(tenant: "globex", after: nil, limit: 20, order: .newestFirst).jobs.count == 2)
+    }
 }
