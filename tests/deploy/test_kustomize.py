@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import OVERLAYS, REPO, exported_metrics, is_pending, metric_names, objects, one, pod_specs
+from conftest import K8S, OVERLAYS, REPO, exported_metrics, is_pending, kustomize, metric_names, objects, one, pod_specs
 
 FLEETS = [o for o in OVERLAYS if o != "single-node"]
 GPU_ROLES = {"serve", "worker"}
@@ -175,7 +175,6 @@ def test_autoscaler_bounds_behaviour_and_metrics(built, overlay):
 def autoscaler_metric_cases():
     names = set()
     for overlay in FLEETS:
-        from conftest import kustomize, K8S
         for query in autoscaler_queries(kustomize(K8S / "overlays" / overlay)):
             names |= metric_names(query)
     for rule in adapter_rules():
