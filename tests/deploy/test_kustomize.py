@@ -125,10 +125,17 @@ def test_disruption_budgets_and_selectors_match_pods(built, overlay):
         assert matches(obj["spec"]["selector"]["matchLabels"]), obj["metadata"]["name"]
     for obj in objects(docs, "Service"):
         assert matches(obj["spec"]["selector"]), obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ingress_reaches_the_http_role(built, overlay):
+    docs = built[overlay]
     backend = one(docs, "Ingress", "turboserve")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     service = one(docs, "Service", backend["name"])
     assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
-    assert service["spec"]["selector"]["app.kubernetes.io/component"] == "api"
+    assert service["spec"]["selector"]["app.kubernetes.io/component"] == ("serve" if overlay == "single-node" else "api")
+    pods = [o for o in objects(docs, "Deployment") if service["spec"]["selector"].items() <= o["spec"]["template"]["metadata"]["labels"].items()]
+    assert len(pods) == 1 and "http" in {p["name"] for p in main_container(pods[0]["spec"]["template"]["spec"])["ports"]}
 
 
 def autoscaler_queries(docs) -> list[str]:
