@@ -3,8 +3,10 @@ survives .dockerignore, the entrypoint runs turboserve, the engine venv comes fr
 runs as a non-root user and carries no model weights."""
 
 import fnmatch
+import json
 import re
 import shlex
+import subprocess
 
 from conftest import DEPLOY, REPO
 
@@ -42,6 +44,18 @@ def test_every_copy_source_exists_and_is_in_the_build_context():
         assert (REPO / source).exists(), f"COPY {source}: no such file"
         assert included(source), f"COPY {source}: excluded by .dockerignore"
     assert not included("engine/.venv") and not included("var/models") and not included(".build")
+
+
+def test_build_stage_has_every_target_of_the_package():
+    """SwiftPM refuses to load a package with a target folder missing, even one not built (tests, benchmarks)."""
+    manifest = json.loads(subprocess.run(["swift", "package", "dump-package"], cwd=REPO, capture_output=True, text=True, check=True).stdout)
+    folders = {"test": "Tests"}
+    build_stage = DOCKERFILE.split(" AS runtime")[0]
+    copied = set(re.findall(r"^COPY (\S+) ", build_stage, re.M))
+    for target in manifest["targets"]:
+        path = target.get("path") or f"{folders.get(target['type'], 'Sources')}/{target['name']}"
+        assert path.split("/")[0] in copied, f"the build stage lacks {path} (target {target['name']})"
+        assert included(path), f".dockerignore drops {path}"
 
 
 def test_multi_stage_release_build_of_the_product():
