@@ -59,3 +59,11 @@ def test_every_object_validates(built, overlay):
 ])
 def test_custom_schemas_reject_broken_objects(name, bad):
     assert list(validator(name).iter_errors(bad)), f"{name} accepted a broken object"
+
+
+def test_kubectl_kustomize_is_v5():
+    """The overlays use components and `labels`: kustomize v5 (the tools venv's kubectl), not Debian's 1.20."""
+    import shutil
+    import subprocess
+    version = subprocess.run([shutil.which("kubectl"), "version", "--client"], capture_output=True, text=True).stdout
+    assert "Kustomize Version: v5" in version, version
