@@ -96,7 +96,7 @@ public struct VideoAPI: Sendable {
             let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
             var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
             job.maxQueuedPerTenant = limits.maxQueuedPerTenant
-            let (record, created) = try await store.create(job)
+            let (record, created) = try await Self.storeAnswering { try await store.create(job) }
             if created { jobCreated(record) } else if record.spec.imagePath != imagePath { removeUpload() }
             return record
         } catch {
@@ -110,6 +110,18 @@ public struct VideoAPI: Sendable {
         guard let key else { return }
         guard !key.isEmpty, key.utf8.count <= maxIdempotencyKeyBytes, key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
             throw TurboServeError(.invalidValue, field: "Idempotency-Key", "Idempotency-Key must be 1 to \(maxIdempotencyKeyBytes) visible ASCII characters; got \(key.utf8.count) bytes")
+        }
+    }
+
+    /// Runs a store call; a store that could not answer (locked, unreachable) becomes 503 `not_ready` with a
+    /// retry hint, never a 500: nothing was stored, so the client may simply retry.
+    static func storeAnswering<T>(_ call: () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch let decided as TurboServeError {
+            throw decided
+        } catch {
+            throw TurboServeError(.notReady, "the job store is busy or unavailable; nothing was stored, retry in a few seconds")
         }
     }
 
