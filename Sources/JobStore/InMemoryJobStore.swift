@@ -115,19 +115,19 @@ public final class InMemoryJobStore: JobStore {
     }
 
     public func rescueExpired(maxAttempts: Int) async throws -> [JobID] {
-        try recover(worker: nil, everyHolder: false, maxAttempts: maxAttempts)
+        try recover(.expiredLeases, maxAttempts: maxAttempts)
     }
 
     public func releaseHeld(by worker: String?, maxAttempts: Int) async throws -> [JobID] {
-        try recover(worker: worker, everyHolder: worker == nil, maxAttempts: maxAttempts)
+        try recover(Recovery(releasing: worker), maxAttempts: maxAttempts)
     }
 
-    private func recover(worker: String?, everyHolder: Bool, maxAttempts: Int) throws(TurboServeError) -> [JobID] {
+    private func recover(_ which: Recovery, maxAttempts: Int) throws(TurboServeError) -> [JobID] {
         let at = now()
         return try state.withLock { s throws(TurboServeError) in
             var recovered: [JobID] = []
             for id in s.order {
-                guard var job = s.jobs[id], let outcome = try job.recover(now: at, worker: worker, everyHolder: everyHolder, maxAttempts: maxAttempts) else { continue }
+                guard var job = s.jobs[id], let outcome = try job.recover(now: at, which, maxAttempts: maxAttempts) else { continue }
                 if let event = outcome { s.events[id, default: []].append(event) }
                 s.jobs[id] = job
                 recovered.append(id)

@@ -132,13 +132,17 @@ extension JobRecord {
         return try transition(to: .cancelled, at: now, reasonCode: TurboServeError.Code.cancelled.rawValue)
     }
 
-    /// Recovery of a held, unfinished job whose holder is gone: its lease ended before `now` (`worker` nil and
-    /// `everyHolder` false), it is held by `worker`, or (`everyHolder`) by anyone. It goes back to the shared queue:
-    /// a job that had not started only loses its holder (nil event); a started one counts an attempt (it may have
-    /// killed its worker) and fails `lease_expired` past `maxAttempts`. Returns nil when the job is not recovered.
-    mutating func recover(now: Date, worker: String?, everyHolder: Bool, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent?? {
+    /// Recovery of a held, unfinished job whose holder is gone (`which` says how that is decided). It goes back to
+    /// the shared queue: a job that had not started only loses its holder (nil event); a started one counts an
+    /// attempt (it may have killed its worker) and fails `lease_expired` past `maxAttempts`. Returns nil when the
+    /// job is not recovered.
+    mutating func recover(now: Date, _ which: Recovery, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent?? {
         guard let holder = workerID, !phase.isTerminal else { return nil }
-        let due = everyHolder || worker.map { holder == $0 } ?? ((leaseExpiresAt ?? now) < now)
+        let due = switch which {
+        case .expiredLeases: (leaseExpiresAt ?? now) < now
+        case let .heldBy(worker): holder == worker
+        case .everyHolder: true
+        }
         guard due else { return nil }
         guard phase != .queued else {
             dropHolder()
@@ -152,11 +156,24 @@ extension JobRecord {
         return .some(event)
     }
 
-    /// What a heartbeat from `worker` says about a job it believes it holds: nil while it still does.
+    /// Whether `worker`, believing it holds this job, has lost it (another holder, none, or the job ended).
     func lostBy(_ worker: String) -> Bool { workerID != worker || phase.isTerminal }
 
     /// Whether a create with the same idempotency key describes the same request.
     func isSameRequest(as job: NewJob) -> Bool { tenant == job.tenant && spec == job.spec }
+}
+
+/// Which held jobs a recovery returns to the shared queue.
+enum Recovery: Sendable {
+    /// Those whose lease ended before now (the rescuer).
+    case expiredLeases
+    /// Those `worker` holds, whatever their lease (a restarted worker with a stable id).
+    case heldBy(String)
+    /// Every held job (a single node starting up: no holder of a previous process survives).
+    case everyHolder
+
+    /// `releaseHeld(by:)`'s choice: one worker's jobs, or (nil) every holder's.
+    init(releasing worker: String?) { self = worker.map { .heldBy($0) } ?? .everyHolder }
 }
 
 extension JobStore {

@@ -133,20 +133,20 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func rescueExpired(maxAttempts: Int) async throws -> [JobID] {
-        try await recover(worker: nil, everyHolder: false, maxAttempts: maxAttempts)
+        try await recover(.expiredLeases, maxAttempts: maxAttempts)
     }
 
     public func releaseHeld(by worker: String?, maxAttempts: Int) async throws -> [JobID] {
-        try await recover(worker: worker, everyHolder: worker == nil, maxAttempts: maxAttempts)
+        try await recover(Recovery(releasing: worker), maxAttempts: maxAttempts)
     }
 
-    private func recover(worker: String?, everyHolder: Bool, maxAttempts: Int) async throws -> [JobID] {
+    private func recover(_ which: Recovery, maxAttempts: Int) async throws -> [JobID] {
         let at = now()
         return try await pool.write { db in
             let held = try Self.fetch(db, "worker_id IS NOT NULL AND phase NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY seq", [])
             var recovered: [JobID] = []
             for var job in held {
-                guard let outcome = try job.recover(now: at, worker: worker, everyHolder: everyHolder, maxAttempts: maxAttempts) else { continue }
+                guard let outcome = try job.recover(now: at, which, maxAttempts: maxAttempts) else { continue }
                 if let event = outcome { try Self.insert(db, event) }
                 try Self.update(db, job)
                 recovered.append(job.id)

@@ -140,7 +140,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
                 ? Event.Reason(code: .engineCrashed, message: reason)
                 : Event.Reason(code: .engineRestarted, message: "the engine restarted while this job waited between steps (\(reason)); it runs again")
             if job.state == .queued && !suspect {
-                if job.ticket == nil { enqueue(job) }
+                putBackUnadmitted(id)
                 continue
             }
             if let event = requeue(job, reason: why) { events.append(event) }

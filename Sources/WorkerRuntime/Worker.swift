@@ -58,8 +58,8 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private let signal: AsyncStream<Void>.Continuation
     private let signals: AsyncStream<Void>
     private let lost = LostJobs()
-    /// Since when claims have failed (nil while the store answers).
-    private var storeOutage: ContinuousClock.Instant?
+    /// Whether the last claim failed because the store could not answer (logged once per outage).
+    private var claimsFailing = false
     private let logger: Logger?
     private var pendingOutputs: [JobID: Task<Void, Never>] = [:]
     private var stopping = false
@@ -161,9 +161,11 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             tick()
             dropLostJobs()
             if stopping {
-                let deadline = drainDeadline ?? ContinuousClock.now.advanced(by: configuration.drainGrace)
-                if drainDeadline == nil { drainDeadline = deadline; await releaseUnstarted() }
-                if ContinuousClock.now >= deadline { await releaseUnstarted(all: true) }
+                if drainDeadline == nil {
+                    drainDeadline = ContinuousClock.now.advanced(by: configuration.drainGrace)
+                    await releaseUnstarted()
+                }
+                if let drainDeadline, ContinuousClock.now >= drainDeadline { await releaseUnstarted(all: true) }
                 if policy.heldJobs.isEmpty { break }
             } else {
                 await claimNewJobs()
@@ -190,10 +192,10 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         let claimed: [JobRecord]
         do {
             claimed = try await store.claim(worker: configuration.workerID, limit: room, lease: configuration.leaseDuration)
-            storeOutage = nil
+            claimsFailing = false
         } catch {
-            if storeOutage == nil { logger?.warning("the job store is unavailable; claims wait for it", metadata: ["error": "\(error)"]) }
-            storeOutage = storeOutage ?? ContinuousClock.now
+            if !claimsFailing { logger?.warning("the job store is unavailable; claims wait for it", metadata: ["error": "\(error)"]) }
+            claimsFailing = true
             retryClaimSoon()
             return
         }

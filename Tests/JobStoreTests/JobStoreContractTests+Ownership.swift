@@ -16,6 +16,13 @@ extension JobStoreContractTests {
         #expect(try await store.claim(worker: "new", limit: 1, lease: .seconds(10)).map(\.id) == ["v"])
     }
 
+    /// The job `v`, claimed by `w` and admitted.
+    func admittedByW(_ store: any JobStore) async throws {
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
+        _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func everyWriteByAFormerHolderIsRefusedFailuresIncluded(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
@@ -45,9 +52,7 @@ extension JobStoreContractTests {
     @Test(arguments: StoreBackend.allCases)
     func aCancelledJobRefusesItsWorkersFailure(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
-        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
-        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
-        _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
+        try await admittedByW(store)
         _ = try await store.cancel("v")
         await #expect(throws: TurboServeError.self) { try await store.fail("v", worker: "w", code: "engine_error", message: "x") }
         let record = try #require(try await store.get("v"))
@@ -57,9 +62,7 @@ extension JobStoreContractTests {
     @Test(arguments: StoreBackend.allCases)
     func retryKeepsTheHolderAndCountsOnlyFaults(backend: StoreBackend) async throws {
         let store = try backend.make(time: time)
-        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
-        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
-        _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
+        try await admittedByW(store)
         // A bystander of a restart, a preemption and a split batch use no attempt; the job stays with `w`.
         for code: TurboServeError.Code in [.engineRestarted, .preempted, .engineOutOfMemory] {
             let record = try await store.retry("v", worker: "w", reason: TurboServeError(code, "again"), maxAttempts: 2)
