@@ -2,6 +2,7 @@
 and a playable MP4, errors next to their fields, the gallery after a reload, the operations view, phone layout,
 labels and keyboard basics. Screenshots of every view at both widths go to docs/ui/."""
 
+import io
 from pathlib import Path
 
 import requests
@@ -150,9 +151,21 @@ def test_cancel_stops_a_queued_job(page, server):
     assert requests.get(f"{server.url}/v1/videos/{video_id}", timeout=10).json()["error"]["code"] == "cancelled"
 
 
+def corrupt_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 40, 40)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    idat = data.index(b"IDAT")
+    data[idat + 8] ^= 0xFF  # a byte of the compressed pixels; the chunk's CRC now fails
+    return bytes(data)
+
+
 def test_the_operations_view_shows_queue_engine_timeline_and_failures(page, server):
-    # A PNG header over garbage passes the upload check and fails in the engine: a real failure to list.
-    broken = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    # A PNG whose chunks are well formed but whose pixel data is corrupt (its CRC no longer matches) passes the
+    # gateway's structural upload check and is refused by the engine's full check: a real failure to list.
+    broken = corrupt_png()
     failed = requests.post(f"{server.url}/v1/videos", data={"prompt": "broken frame", "model": "tiny-i2v", "priority": "interactive"},
                            files={"input_reference": ("broken.png", broken, "image/png")}, timeout=10).json()["id"]
     page.backlog(8)  # behind the broken job, so the queue is still busy when it has failed
