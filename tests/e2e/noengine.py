@@ -1,52 +1,25 @@
-"""A `turboserve serve --no-engine` process for tests of the HTTP layer alone (no engine, jobs stay queued).
+"""A `turboserve serve --no-engine` process for tests of the HTTP layer alone (no engine, jobs stay queued), on the
+shared harness (tests/support/turboserve_harness.py). Imported by the hostile-input, tenant and schemathesis tests."""
 
-Ready as soon as it listens; stopped with SIGTERM. Imported by the hostile-input, tenant and schemathesis tests."""
-
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import requests
 
-from conftest import BINARY, REPO, free_port
+from conftest import Server
 
 
-class NoEngineServer:
+class NoEngineServer(Server):
     def __init__(self, data_dir: Path, env: dict | None = None):
-        self.data_dir = data_dir
-        self.env = env or {}
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = None
+        super().__init__(data_dir, Path(data_dir) / "models", env, args=["--no-engine"])
 
-    def start(self, timeout: float = 60.0):
-        env = dict(os.environ, **self.env)
-        self.log_path = self.data_dir / f"serve-{int(time.time() * 1000)}.log"
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([str(BINARY), "serve", "--no-engine", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                                        stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"server exited: {self.log_path.read_text()}"
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError("the server did not start listening")
+    @property
+    def log_path(self) -> Path:
+        return self.logs[-1]
 
     def alive(self) -> bool:
-        return self.process.poll() is None and requests.get(self.url + "/healthz", timeout=5).status_code == 200
+        return self.running and requests.get(self.url + "/healthz", timeout=5).status_code == 200
 
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def stop(self) -> int:
+        """SIGTERM (SIGKILL after a minute); returns the exit status."""
+        super().stop()
         return self.process.returncode

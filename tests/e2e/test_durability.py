@@ -25,7 +25,7 @@ def test_sigkill_with_jobs_in_flight_loses_nothing(server):
     server.kill()
 
     server.start()
-    videos = server.wait_all_finished(ids)
+    videos = server.wait_all_ended(ids)
     assert {v["status"] for v in videos.values()} == {"completed"}
     replay = requests.post(server.url + "/v1/videos", json={"prompt": "idempotent fox", "steps": 4}, headers=key_headers).json()
     assert replay["id"] == first["id"]

@@ -22,7 +22,7 @@ def test_two_engines_share_the_queue(make_server):
     idle = {pid: cpu_ticks(pid) for pid in engines}
     ids = [requests.post(server.url + "/v1/videos", json={"prompt": f"job {i}", "steps": 2, "size": "112x64", "num_frames": 9},
                          timeout=10).json()["id"] for i in range(12)]
-    videos = server.wait_all_finished(ids, timeout=240)
+    videos = server.wait_all_ended(ids, timeout=240)
     assert all(v["status"] == "completed" for v in videos.values())
     worked = {pid: cpu_ticks(pid) - idle[pid] for pid in engines}
     assert all(ticks > 0 for ticks in worked.values()), worked  # both engines ran jobs
@@ -48,5 +48,5 @@ def test_jobs_held_by_a_removed_engine_are_recovered(make_server):
 
     server.env = {"TURBOSERVE_ENGINES_DEVICES": "cpu"}
     server.start()
-    videos = server.wait_all_finished(ids, timeout=240)
+    videos = server.wait_all_ended(ids, timeout=240)
     assert {v["status"] for v in videos.values()} == {"completed"}

@@ -22,7 +22,7 @@ def test_fifty_mixed_jobs_complete(server, png):
 
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(submit, range(50)))
-    videos = server.wait_all_finished(ids, timeout=600)
+    videos = server.wait_all_ended(ids, timeout=600)
     assert sum(v["status"] == "completed" for v in videos.values()) == 50
     text = requests.get(server.url + "/metrics").text
     assert metric(text, "turboserve_jobs_total") == 50

@@ -157,7 +157,7 @@ def test_ffmpeg_missing_or_failing_fails_the_job_clearly_and_the_server_keeps_se
         assert "/" not in video["error"]["message"].replace("apt-get install", ""), video["error"]["message"]
         assert requests.get(f"{server.url}/v1/videos/{video['id']}/content", timeout=10).status_code != 200
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
-    assert server.alive
+    assert server.running
 
 
 def mount_tmpfs(path: Path, megabytes: int):
@@ -229,7 +229,7 @@ def test_a_locked_database_loses_nothing_and_says_so(make_server, record_row):
     locker.execute("COMMIT")
     locker.close()
     thread.join(timeout=90)
-    assert server.alive
+    assert server.running
     videos = server.wait_all_ended(ids)
     record_row(FaultRow.of("SQLite file locked for 15 s", server.audit(ids), note=f"create during the lock answered {answers}"))
     assert {v["status"] for v in videos.values()} == {"completed"}

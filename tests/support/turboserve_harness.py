@@ -107,7 +107,7 @@ class Server:
             os.kill(pid, signal.SIGKILL)
 
     @property
-    def alive(self) -> bool:
+    def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     # -- API
