@@ -11,16 +11,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Counts capacity refusals by reason; nil: not counted.
     let metrics: HTTPMetrics?
 
-    static var capacityCodes: Set<TurboServeError.Code> { [.rateLimited, .queueFull, .tenantQueueFull, .serverBusy] }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            if Self.capacityCodes.contains(error.error.code) { metrics?.rateLimited(reason: error.error.code) }
+            if HTTPMetrics.capacityCodes.contains(error.error.code) { metrics?.rateLimited(reason: error.error.code) }
             return try error.response(from: request, context: context)
         } catch let error as TurboServeError {
-            if Self.capacityCodes.contains(error.code) { metrics?.rateLimited(reason: error.code) }
+            if HTTPMetrics.capacityCodes.contains(error.code) { metrics?.rateLimited(reason: error.code) }
             return try APIError(error).response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             return try notFound(request, context: context)

@@ -39,14 +39,25 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
-    /// `worker`'s engine process died or hung and is started again by the next plan.
-    public func engineRestarted(worker: String) {
-        registry.makeCounter(descriptor: Self.name("engine_restarts", "total", "Engine processes that died or hung and were restarted."), labels: [("worker", worker)]).increment()
+    /// `worker` started: its fault counters exist at 0 from now on, so an alert's `increase()` sees the first
+    /// restart or OOM (a series that appears with its first event hides that event).
+    public func workerStarted(worker: String) {
+        _ = restarts(worker)
+        _ = outOfMemoryEvents(worker)
     }
 
+    /// `worker`'s engine process died or hung and is started again by the next plan.
+    public func engineRestarted(worker: String) { restarts(worker).increment() }
+
     /// The engine refused a plan for lack of device memory (the batch is split, or a job too large fails).
-    public func outOfMemory(worker: String) {
-        registry.makeCounter(descriptor: Self.name("engine_oom", "total", "Plans the engine refused for lack of device memory."), labels: [("worker", worker)]).increment()
+    public func outOfMemory(worker: String) { outOfMemoryEvents(worker).increment() }
+
+    private func restarts(_ worker: String) -> Counter {
+        registry.makeCounter(descriptor: Self.name("engine_restarts", "total", "Engine processes that died or hung and were restarted."), labels: [("worker", worker)])
+    }
+
+    private func outOfMemoryEvents(_ worker: String) -> Counter {
+        registry.makeCounter(descriptor: Self.name("engine_oom", "total", "Plans the engine refused for lack of device memory."), labels: [("worker", worker)])
     }
 
     /// A job goes back to the queue to run again, for `reason` (an error code).

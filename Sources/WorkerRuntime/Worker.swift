@@ -152,6 +152,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
 
     public func run() async throws {
         let recording = Task { await recorder.run() }
+        metrics?.workerStarted(worker: configuration.workerID)
         let recovered = try await store.releaseHeld(by: configuration.workerID, maxAttempts: configuration.maxAttempts)
         if !recovered.isEmpty { logger?.info("released the jobs a previous run of this worker held", metadata: ["jobs": "\(recovered.count)"]) }
         let heartbeats = Task { await beatUntilStopped() }
