@@ -97,7 +97,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", "EngineBridge", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServerConfigurationTests", dependencies: ["ServerConfiguration"]),
         .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain", "SchedulingCore", "WorkerRuntime"]),
     ],

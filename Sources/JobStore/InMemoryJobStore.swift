@@ -159,8 +159,10 @@ public final class InMemoryJobStore: JobStore {
 
     public func events(of id: JobID) async throws -> [StoredJobEvent] { state.withLock { $0.events[id] ?? [] } }
 
-    public func countQueuedByClass() async throws -> [PriorityClass: Int] {
-        state.withLock { s in s.jobs.values.filter { $0.phase == .queued }.reduce(into: [:]) { $0[$1.spec.priority, default: 0] += 1 } }
+    public func countQueued() async throws -> [QueuedKey: Int] {
+        state.withLock { s in
+            s.jobs.values.filter { $0.phase == .queued }.reduce(into: [:]) { $0[QueuedKey(priority: $1.spec.priority, model: $1.spec.model), default: 0] += 1 }
+        }
     }
 
     public func countByPhase() async throws -> [JobState.Phase: Int] {

@@ -69,10 +69,29 @@ public protocol JobStore: Sendable {
     func markExpired(_ id: JobID) async throws -> JobRecord
 
     func events(of id: JobID) async throws -> [StoredJobEvent]
-    /// Queued jobs per priority class (the queue-depth gauge).
-    func countQueuedByClass() async throws -> [PriorityClass: Int]
+    /// Jobs in phase `queued` per priority class and model, claimed or not (a claimed job that has not started
+    /// still waits): the queue-depth gauge, per model for the autoscaler.
+    func countQueued() async throws -> [QueuedKey: Int]
     /// Number of jobs per phase (for metrics and readiness).
     func countByPhase() async throws -> [JobState.Phase: Int]
+}
+
+/// A slice of the queue: one priority class, one model.
+public struct QueuedKey: Sendable, Hashable {
+    public var priority: PriorityClass
+    public var model: String
+
+    public init(priority: PriorityClass, model: String) {
+        self.priority = priority
+        self.model = model
+    }
+}
+
+extension JobStore {
+    /// Queued jobs per priority class, summed over models.
+    public func countQueuedByClass() async throws -> [PriorityClass: Int] {
+        try await countQueued().reduce(into: [:]) { $0[$1.key.priority, default: 0] += $1.value }
+    }
 }
 
 /// What a heartbeat learned: the leases renewed, and the jobs the worker believed it held but no longer does.

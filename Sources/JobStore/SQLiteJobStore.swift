@@ -195,11 +195,12 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func countQueuedByClass() async throws -> [PriorityClass: Int] {
+    public func countQueued() async throws -> [QueuedKey: Int] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT priority_rank, COUNT(*) AS n FROM jobs WHERE phase = 'queued' GROUP BY priority_rank").reduce(into: [:]) { counts, row in
+            let sql = "SELECT priority_rank, model, COUNT(*) AS n FROM jobs WHERE phase = 'queued' GROUP BY priority_rank, model"
+            return try Row.fetchAll(db, sql: sql).reduce(into: [:]) { counts, row in
                 let rank: Int = row["priority_rank"]
-                if let priority = PriorityClass.allCases.first(where: { $0.rank == rank }) { counts[priority] = row["n"] }
+                if let priority = PriorityClass.allCases.first(where: { $0.rank == rank }) { counts[QueuedKey(priority: priority, model: row["model"])] = row["n"] }
             }
         }
     }

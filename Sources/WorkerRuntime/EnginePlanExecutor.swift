@@ -33,6 +33,11 @@ public actor EnginePlanExecutor: PlanExecuting {
         }
     }
 
+    public func telemetry() async -> EngineMessages.GpuTelemetry? {
+        guard await !client.hasExited else { return nil }
+        return try? await client.stats().result.gpuTelemetry
+    }
+
     private func perform(_ action: PlanAction, jobs: [JobID: ValidatedJob]) async throws -> ExecutedPlan {
         switch action {
         case let .load(key):

@@ -1,3 +1,4 @@
+import EngineBridge
 import SchedulingCore
 import TurboServeDomain
 
@@ -7,6 +8,13 @@ import TurboServeDomain
 public protocol PlanExecuting: Sendable {
     /// `jobs` carries the validated request of every job the plan names (the engine needs them on `admit`).
     func execute(_ action: PlanAction, jobs: [JobID: ValidatedJob]) async -> ExecutedPlan
+    /// The engine's latest GPU readings (NVML), or nil when it cannot say now (no engine, a crash, a fake without
+    /// telemetry). May be called while a plan runs; the engine answers after it.
+    func telemetry() async -> EngineMessages.GpuTelemetry?
+}
+
+extension PlanExecuting {
+    public func telemetry() async -> EngineMessages.GpuTelemetry? { nil }
 }
 
 /// A plan's outcome plus, for `decode`, the frame files the output pipeline will encode.

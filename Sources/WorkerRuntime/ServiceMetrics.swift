@@ -1,6 +1,8 @@
+import EngineBridge
 import Foundation
 import JobStore
 import Prometheus
+import Synchronization
 import SchedulingCore
 import TurboServeDomain
 
@@ -13,6 +15,9 @@ public final class ServiceMetrics: Sendable {
 
     static let latencyBuckets: [Duration] = [0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600].map { .milliseconds(Int64($0 * 1000)) }
     static let stageBuckets: [Duration] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30].map { .microseconds(Int64($0 * 1_000_000)) }
+
+    /// Every model the queue-depth gauge has reported (guarded: scrapes may overlap).
+    private let queueModels = Mutex<Set<String>>([])
 
     public init() {}
 
@@ -75,6 +80,24 @@ public final class ServiceMetrics: Sendable {
         registry.makeGauge(descriptor: Self.name("worker_heartbeat_timestamp", "seconds", "When the worker last renewed its leases (Unix time)."), labels: [("worker", worker)]).set(Date().timeIntervalSince1970)
     }
 
+    /// The latest NVML readings of `worker`'s engine, one series per device; a reading the GPU does not give stays
+    /// absent (never a made-up zero), and a CPU engine (no devices) exports no GPU series at all.
+    public func gpuTelemetry(_ telemetry: EngineMessages.GpuTelemetry, worker: String) {
+        for device in telemetry.devices ?? [] {
+            let labels = [("worker", worker), ("device", device.device)]
+            func gauge(_ descriptor: MetricNameDescriptor, _ value: Double?) {
+                guard let value else { return }
+                registry.makeGauge(descriptor: descriptor, labels: labels).set(value)
+            }
+            gauge(Self.name("gpu_utilization", "ratio", "GPU compute utilisation (NVML), 0-1."), device.utilizationPercent.map { $0 / 100 })
+            gauge(Self.name("gpu_memory_used", "bytes", "GPU memory in use (NVML)."), device.memoryUsedBytes.map(Double.init))
+            gauge(Self.name("gpu_memory_total", "bytes", "GPU memory in total (NVML)."), device.memoryTotalBytes.map(Double.init))
+            gauge(Self.name("gpu_temperature", "celsius", "GPU temperature (NVML)."), device.temperatureCelsius)
+            gauge(Self.name("gpu_power", "watts", "GPU power draw (NVML)."), device.powerWatts)
+            gauge(Self.name("gpu_energy_joules", "total", "GPU energy since the driver loaded (NVML), a counter read as a gauge."), device.energyJoules)
+        }
+    }
+
     /// Video encoding + storage of one job, off the engine path.
     public func outputEncoded(duration: Duration) {
         registry.makeDurationHistogram(descriptor: Self.name("stage_duration", "seconds", "Time per pipeline stage: engine plans (load, admit, step, decode, ...) and off-engine mux."), labels: [("stage", "mux")], buckets: Self.stageBuckets).recordNanoseconds(Int64(duration.seconds * 1e9))
@@ -90,6 +113,7 @@ public final class ServiceMetrics: Sendable {
         guard record.phase.isTerminal, let completed = record.completedAt else { return }
         let labels = [("class", record.spec.priority.rawValue), ("model", record.spec.model)]
         registry.makeCounter(descriptor: Self.name("jobs", "total", "Finished jobs by class, model and final status."), labels: labels + [("status", record.phase.rawValue)]).increment()
+        registry.makeCounter(descriptor: Self.name("tenant_jobs", "total", "Finished jobs by tenant and final status."), labels: [("tenant", record.tenant.rawValue), ("status", record.phase.rawValue)]).increment()
         if record.phase == .failed {
             registry.makeCounter(descriptor: Self.name("job_failures", "total", "Failed jobs by error code."), labels: [("reason", record.errorCode ?? "unknown")]).increment()
         }
@@ -102,12 +126,25 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
-    /// Gauges read at scrape time: queue depth by class, jobs by phase, busy ratio over the process's life.
-    public func refresh(store: any JobStore, busyRatio: Double?, busyRatioWhilePending: Double? = nil) async {
-        if let counts = try? await store.countQueuedByClass() {
-            for priority in PriorityClass.allCases {
-                registry.makeGauge(descriptor: Self.name("queue_depth", "jobs", "Queued jobs by priority class."), labels: [("class", priority.rawValue)]).set(Double(counts[priority] ?? 0))
+    /// Gauges read at scrape time: queue depth by class and model (every class of each model in `models` or ever
+    /// seen queued, so a drained slice reads 0 rather than vanishing), jobs by phase, busy ratio over the process's
+    /// life, free bytes on the filesystem of `diskPath`.
+    public func refresh(store: any JobStore, busyRatio: Double?, busyRatioWhilePending: Double? = nil, models: [String] = [], diskPath: String? = nil) async {
+        if let counts = try? await store.countQueued() {
+            let seen = queueModels.withLock { known in
+                known.formUnion(models)
+                known.formUnion(counts.keys.map(\.model))
+                return known
             }
+            for model in seen {
+                for priority in PriorityClass.allCases {
+                    registry.makeGauge(descriptor: Self.name("queue_depth", "jobs", "Queued jobs by priority class and model."), labels: [("class", priority.rawValue), ("model", model)])
+                        .set(Double(counts[QueuedKey(priority: priority, model: model)] ?? 0))
+                }
+            }
+        }
+        if let diskPath, let free = (try? FileManager.default.attributesOfFileSystem(forPath: diskPath))?[.systemFreeSize] as? NSNumber {
+            registry.makeGauge(descriptor: Self.name("disk_free", "bytes", "Free bytes on the data directory's filesystem."), labels: [("path", diskPath)]).set(free.doubleValue)
         }
         if let phases = try? await store.countByPhase() {
             for phase in JobState.Phase.allCases where !phase.isTerminal {

@@ -1,4 +1,5 @@
 import Foundation
+import EngineBridge
 import JobStore
 import Logging
 import SchedulingCore
@@ -156,6 +157,9 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         let recovered = try await store.releaseHeld(by: configuration.workerID, maxAttempts: configuration.maxAttempts)
         if !recovered.isEmpty { logger?.info("released the jobs a previous run of this worker held", metadata: ["jobs": "\(recovered.count)"]) }
         let heartbeats = Task { await beatUntilStopped() }
+        let telemetry = Task { [engine, metrics, configuration] in
+            await Self.sampleTelemetry(of: engine, into: metrics, worker: configuration.workerID, every: configuration.heartbeatInterval)
+        }
         var signals = self.signals.makeAsyncIterator()
         var drainDeadline: ContinuousClock.Instant?
         while true {
@@ -178,6 +182,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             await waitForWork(&signals, until: drainDeadline)
         }
         heartbeats.cancel()
+        telemetry.cancel()
         for task in pendingOutputs.values { await task.value }
         recorder.finish()
         await recording.value
@@ -245,6 +250,16 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             try? await Task.sleep(for: configuration.heartbeatInterval)
             guard !Task.isCancelled else { return }
             await heartbeat()
+        }
+    }
+
+    /// Reads the engine's GPU telemetry into the metrics every `interval` until cancelled. Off the actor and apart
+    /// from the heartbeat: a reading waits for the plan in flight, which must never delay a lease renewal.
+    private nonisolated static func sampleTelemetry(of engine: any PlanExecuting, into metrics: ServiceMetrics?, worker: String, every interval: Duration) async {
+        guard let metrics else { return }
+        while !Task.isCancelled {
+            if let telemetry = await engine.telemetry() { metrics.gpuTelemetry(telemetry, worker: worker) }
+            try? await Task.sleep(for: interval)
         }
     }
 

@@ -68,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
             api: api, isReady: { noEngine || engineReadiness.allSatisfy(\.isReady) },
             metrics: {
                 let ratios = await workers.busyRatios()
-                await metrics.refresh(store: store, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
+                await metrics.refresh(store: store, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending, models: models.map(\.id), diskPath: data.path)
                 return metrics.exposition()
             },
             ui: StaticUIFiles(directory: StaticUIFiles.locate()), workers: { await workers.activity() },

@@ -90,8 +90,9 @@ extension WorkerTests {
         #expect(text.contains(#"turboserve_model_loads_total{model="tiny-t2v",worker="node-1"} 1"#))
         #expect(text.contains(#"turboserve_stage_duration_seconds_count{stage="step"} 6"#))
         #expect(text.contains(#"turboserve_jobs_total{class="standard",model="tiny-t2v",status="succeeded"} 2"#))
-        #expect(text.contains(#"turboserve_queue_depth_jobs{class="standard"} 1.0"#))
-        #expect(text.contains(#"turboserve_queue_depth_jobs{class="batch"} 0.0"#))
+        #expect(text.contains(#"turboserve_tenant_jobs_total{tenant="default",status="succeeded"} 2"#))
+        #expect(text.contains(#"turboserve_queue_depth_jobs{class="standard",model="tiny-t2v"} 1.0"#))
+        #expect(text.contains(#"turboserve_queue_depth_jobs{class="batch",model="tiny-t2v"} 0.0"#))
         #expect(text.contains("turboserve_job_latency_seconds_bucket"))
         #expect(text.contains("turboserve_engine_busy_ratio"))
     }

@@ -27,7 +27,7 @@ PENDING_METRICS = {
     "turboserve_gpu_temperature_celsius", "turboserve_gpu_power_watts", "turboserve_gpu_energy_joules_total",
 }
 # Labels being added to metrics that exist: (metric, label).
-PENDING_LABELS = {("turboserve_queue_depth_jobs", "model")}
+PENDING_LABELS: set[tuple[str, str]] = set()
 
 
 def exported_metrics() -> set[str]:

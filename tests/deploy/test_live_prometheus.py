@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import REPO, is_pending
-from expressions import all_expressions
+from expressions import live_expressions
 from live import start_prometheus, start_role, query, wait_until
 
 CLASSES = ["interactive", "standard", "batch"]
@@ -65,7 +65,7 @@ def live(binary, tmp_path_factory):
         wait_until(lambda: finished(url, [after]), 120, "a job after the engine restart")
         # windows and subqueries need samples: wait (bounded) until every expression that can have series has them;
         # the test below then names any that still have none
-        expected = [expr for _, expr in all_expressions() if not is_pending(expr)]
+        expected = [expr for _, expr in live_expressions() if not is_pending(expr)]
         try:
             wait_until(lambda: all(query(prom, e) for e in expected), 150, "series for every expression")
         except TimeoutError:
@@ -93,7 +93,7 @@ def test_alert_rules_load_and_evaluate_in_prometheus(live):
 
 def test_every_expression_returns_series(live):
     rows, empty, pending = [], [], []
-    for source, expr in all_expressions():
+    for source, expr in live_expressions():
         count = len(query(live["prometheus"], expr))   # a syntax error raises here, pending or not
         rows.append((count, source))
         if count == 0:
