@@ -7,6 +7,13 @@ import TurboServeDomain
 public protocol PlanExecuting: Sendable {
     /// `jobs` carries the validated request of every job the plan names (the engine needs them on `admit`).
     func execute(_ action: PlanAction, jobs: [JobID: ValidatedJob]) async -> ExecutedPlan
+    /// Ends the engine process now, from any task (an operator's restart): a call in flight fails with
+    /// `engine_crashed` and the next `execute` starts a fresh engine. Executors without a process do nothing.
+    func restart()
+}
+
+extension PlanExecuting {
+    public func restart() {}
 }
 
 /// A plan's outcome plus, for `decode`, the frame files the output pipeline will encode.
