@@ -25,7 +25,9 @@ public actor EnginePlanExecutor: PlanExecuting {
 
     public func execute(_ action: PlanAction, jobs: [JobID: ValidatedJob]) async -> ExecutedPlan {
         do {
-            if restartAsked.exchange(false, ordering: .sequentiallyConsistent) || (await client.hasExited) {
+            let asked = restartAsked.exchange(false, ordering: .sequentiallyConsistent)
+            let exited = await client.hasExited
+            if asked || exited {
                 client = try await relaunch()
                 current.withLock { $0 = client }
                 restarts += 1

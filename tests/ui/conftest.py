@@ -14,6 +14,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,7 +101,7 @@ class Page:
         return self.find(css).text
 
     def visible(self, css):
-        return self.js("const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null", css)
+        return self.js("const e = document.querySelector(arguments[0]); return !!e && e.getClientRects().length > 0", css)
 
     def card(self, video_id):
         """CSS of the tray card of `video_id`."""
@@ -119,11 +120,11 @@ class Page:
     def newest_card(self):
         return self.js("const c = document.querySelector('#jobs .job-card'); return c ? c.dataset.video : null")
 
-    def submit(self, keys=None):
-        """Presses Generate (or sends `keys` to the focused field); returns the id of the new card's job."""
+    def submit(self, ctrl_enter=False):
+        """Presses Generate (or Ctrl+Enter in the focused field); returns the id of the new card's job."""
         before = set(self.js("return [...document.querySelectorAll('#jobs .job-card')].map(c => c.dataset.video)"))
-        if keys:
-            ActionChains(self.driver).send_keys(keys).perform()
+        if ctrl_enter:
+            ActionChains(self.driver).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
         else:
             self.click("#submit")
         self.wait(lambda d: self.newest_card() not in before | {None}, message="the form did not create a job")

@@ -83,13 +83,22 @@ def test_generate_shows_each_stage_as_it_starts_then_plays_with_a_learned_eta(pa
               timeout=240, message="the second job never started")
     page.wait(lambda d: any(c.isdigit() for c in page.text(f"{card} .eta")) or page.text(f"{card} .eta") == "any moment",
               message="no learned ETA while the second job ran")
-    assert "typical run" in page.text("#estimate")
-    hint = page.text("#estimate").split("typical run")[1]
+    # The "typical run" hint is the median of the runs this page measured for the form's settings: while the
+    # backlog's other jobs finish around it, it does not move.
+    hints = set()
+
+    def finished_noting_the_hint(d):
+        status, estimate = page.js("return [document.querySelector(arguments[0]).dataset.status, document.getElementById('estimate').textContent]", card)
+        if status != "completed":
+            hints.add(estimate.partition("typical run")[2].strip())
+        return status == "completed"
+
+    page.wait(finished_noting_the_hint, timeout=240, message="the second job never finished")
+    assert len(hints) == 1, f"the typical-run hint moved while the job ran: {hints}"
+    hint = hints.pop()
+    assert hint[:1].isdigit() or hint.startswith("<"), f"no measured typical run: {hint!r}"
     page.wait_playable(second)
     page.shoot("result", anchor=card, phone_anchor=card)
-    page.wait(lambda d: "typical run" in page.text("#estimate"))
-    # The hint is the median of measured runs of this shape: two runs of about the same length keep it steady.
-    assert page.text("#estimate").split("typical run")[1].strip().split()[-1] == hint.strip().split()[-1]
 
     values = [value for _, value in progress_of(page, second)]
     assert values == sorted(values), f"progress went backwards: {values}"
@@ -121,7 +130,7 @@ def test_the_job_in_progress_stays_in_view_on_a_phone(page, server):
     page.phone()
     page.backlog(3)
     type_prompt(page, "a paper lantern rising at dusk")
-    video_id = page.submit(keys=Keys.CONTROL + Keys.ENTER)  # Ctrl+Enter from the prompt (item 12)
+    video_id = page.submit(ctrl_enter=True)  # Ctrl+Enter from the prompt (item 12)
     page.wait(lambda d: page.in_view(page.card(video_id)), message="the card is not in view after Generate on a phone")
     page.js("window.scrollTo(0, 0)")
     page.wait(lambda d: page.visible("#dock") and "paper lantern" in page.text("#dock"), message="no dock while the card is out of view")
@@ -200,7 +209,7 @@ def test_rerun_restores_every_parameter_and_the_image(page, server, png):
     form = page.js("""return {model: model.value, steps: document.querySelector('input[name=steps]:checked').value,
       ratio: (document.querySelector('input[name=aspect_ratio]:checked') || {}).value, frames: num_frames.value,
       sampler: sampler.value, sigma: sigma_max.value, boundary: boundary.value, seed: seed.value,
-      random: document.getElementById('seed-random').checked, priority: priority.value, prompt: prompt.value,
+      random: document.getElementById('seed-random').checked, priority: priority.value, prompt: document.getElementById('prompt').value,
       adaptive: adaptive_resolution.checked}""")
     assert form == {"model": "tiny-i2v", "steps": "3", "ratio": "1:1", "frames": "9", "sampler": "ode", "sigma": "150",
                     "boundary": "0.8", "seed": "4242", "random": False, "priority": "interactive",
@@ -297,7 +306,7 @@ def test_the_operations_view_shows_prompts_opens_rows_and_lists_failures(page, s
     broken = corrupt_png()
     failed = requests.post(f"{server.url}/v1/videos", data={"prompt": "broken frame", "model": "tiny-i2v", "priority": "interactive"},
                            files={"input_reference": ("broken.png", broken, "image/png")}, timeout=10).json()["id"]
-    backlog = page.backlog(8)
+    backlog = page.backlog(4)
     page.open("operations")
     page.wait(lambda d: failed in page.js("return [...document.querySelectorAll('#ops-failures li')].map(l => l.dataset.video).join(' ')"),
               message="the failed job is not among the recent failures")
@@ -308,8 +317,8 @@ def test_the_operations_view_shows_prompts_opens_rows_and_lists_failures(page, s
     assert error["message"] in page.text(f'#ops-failures li[data-video="{failed}"]')
     for css in ("#ops-depth-interactive", "#ops-depth-standard", "#ops-depth-batch", "#ops-running"):
         assert page.text(f"{css} .value").isdigit(), css
-    stages = set(page.js("return [...document.querySelectorAll('#timeline-svg rect[data-stage]')].map(r => r.dataset.stage)"))
-    assert {"step", "decode"} <= stages, stages
+    page.wait(lambda d: {"step", "decode"} <= set(page.js("return [...document.querySelectorAll('#timeline-svg rect[data-stage]')].map(r => r.dataset.stage)")),
+              message="the timeline never showed step and decode plans")
     row = page.wait(lambda d: page.js("const r = [...document.querySelectorAll('#ops-queue tbody tr')].find(r => arguments[0].includes(r.dataset.video));"
                                       "return r ? r.dataset.video : null", backlog), message="the queue table never listed the backlog")
     assert page.text(f'#ops-queue tr[data-video="{row}"] .row-open'), "a queue row shows its prompt"
@@ -321,7 +330,7 @@ def test_the_operations_view_shows_prompts_opens_rows_and_lists_failures(page, s
     page.click(f'#ops-queue tr[data-video="{row}"] .row-open')
     page.wait(lambda d: page.js("return location.hash") == "#generate" and page.visible(page.card(row)),
               message="a queue row did not open its video")
-    server.wait_all_ended(backlog)
+    server.wait_all_ended(backlog, timeout=600)
 
 
 def test_restart_engine_asks_first_then_requeues_without_costing_attempts(page, server):
@@ -329,8 +338,8 @@ def test_restart_engine_asks_first_then_requeues_without_costing_attempts(page, 
     and all complete, with no attempt counted for the restart."""
     backlog = page.backlog(4)
     page.open("operations")
-    page.wait(lambda d: server.running_stage() is not None or any(v["status"] == "in_progress" for v in server.videos(backlog).values()),
-              message="no job started")
+    page.wait(lambda d: any(v["status"] == "in_progress" for v in server.videos(backlog).values()), timeout=300,
+              message="no job of the backlog started")
     page.click("#restart-engine")
     page.wait(lambda d: page.js("return document.getElementById('restart-dialog').open"))
     page.shoot("restart-dialog")
@@ -342,7 +351,7 @@ def test_restart_engine_asks_first_then_requeues_without_costing_attempts(page, 
     page.click("#restart-confirm")
     page.wait(lambda d: "Restarted 1 engine" in page.text("#ops-notice"), message="no confirmation of the restart")
     page.wait(lambda d: server.engine_pids() and server.engine_pids() != before, timeout=120, message="the engine was not started again")
-    ended = server.wait_all_ended(backlog)
+    ended = server.wait_all_ended(backlog, timeout=600)
     assert all(v["status"] == "completed" for v in ended.values()), ended
     assert all(attempts(server, i) <= 1 for i in backlog), {i: attempts(server, i) for i in backlog}
 
@@ -394,7 +403,7 @@ def test_every_control_has_a_label_a_focus_ring_and_tabs_work_from_the_keyboard(
           const s = getComputedStyle(drawn);
           return [e.id || e.className || e.tagName, s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2];""")
         order.append(ring[0])
-        if not ring[1]:
+        if not ring[1] and ring[0] != "BODY":  # BODY: Tab left the page (the browser's own UI comes next)
             missing.append(ring[0])
     assert order[:6] == ["skip-link", "brand", "nav-generate", "nav-gallery", "nav-operations", "tab-t2v"], order
     assert "submit" in order or "prompt" in order
