@@ -8,7 +8,8 @@ import TurboServeDomain
 public enum HTTPApplication {
     /// `metrics` renders the Prometheus text exposition served at `/metrics`; `ui` serves the web UI at `/`;
     /// `workers` snapshots each worker's engine for `/v1/operations`; `registry` receives the HTTP families
-    /// (`HTTPMetrics`); `rateLimiter` is the per-tenant token bucket (nil: no request-rate limit).
+    /// (`HTTPMetrics`); `rateLimiter` is the per-tenant token bucket (nil: no request-rate limit); `restartEngines`
+    /// restarts this process's engines for `POST /v1/operations/engines/restart` and returns how many.
     ///
     /// Middleware order (outermost first; Hummingbird applies middleware to the routes added after it, and all of
     /// them to the "no route" answer): metrics, errors in OpenAI's shape, access (`APIKeyMiddleware`), then routes.
@@ -18,7 +19,8 @@ public enum HTTPApplication {
         ui: StaticUIFiles = StaticUIFiles(directory: nil),
         workers: @escaping @Sendable () async -> [EngineActivity] = { [] },
         registry: PrometheusCollectorRegistry? = nil,
-        rateLimiter: RequestRateLimiter? = nil
+        rateLimiter: RequestRateLimiter? = nil,
+        restartEngines: @escaping @Sendable () async -> Int = { 0 }
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let httpMetrics = registry.map(HTTPMetrics.init)
@@ -39,6 +41,7 @@ public enum HTTPApplication {
         VideoController(api: api).addRoutes(to: router.group("v1"))
         ModelsController(validator: api.validator).addRoutes(to: router.group("v1"))
         OperationsController(store: api.store, workers: workers).addRoutes(to: router.group("v1"))
+        EngineRestartController(restart: restartEngines).addRoutes(to: router.group("v1"))
         ui.addRoutes(to: router)
         return router
     }

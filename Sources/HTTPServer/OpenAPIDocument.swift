@@ -119,6 +119,14 @@ enum OpenAPIDocument {
         "responses": {"200": {"description": "A snapshot.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Operations"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}
       }
     },
+    "/v1/operations/engines/restart": {
+      "post": {
+        "operationId": "restartEngines",
+        "summary": "Restarts this process's engines (a stalled page's way out): each engine process is killed and started again; the jobs it held go back to the queue without losing an attempt.",
+        "security": [{}, {"operatorKey": []}],
+        "responses": {"200": {"description": "How many engines were restarted.", "content": {"application/json": {"schema": {"type": "object", "required": ["object", "engines"], "properties": {"object": {"type": "string", "const": "engine.restart"}, "engines": {"type": "integer", "minimum": 0}}}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}
+      }
+    },
     "/": {"get": {"operationId": "webUI", "summary": "The web UI (generate, progress, results, gallery, operations).", "responses": {"200": {"description": "index.html", "content": {"text/html": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/ui/{file}": {
       "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*$"}}],
@@ -219,7 +227,7 @@ enum OpenAPIDocument {
         "properties": {
           "object": {"const": "operations"}, "generated_at": {"type": "number"}, "window": {"type": "integer"}, "mean_run_seconds": {"type": ["number", "null"]},
           "queue_depth": {"type": "object", "additionalProperties": {"type": "integer"}},
-          "unfinished": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "priority": {"type": "string"}, "status": {"type": "string"}, "stage": {"type": "string"}, "progress": {"type": "integer"}, "created_at": {"type": "integer"}, "queue_position": {"type": "integer"}, "eta_seconds": {"type": ["number", "null"]}}}},
+          "unfinished": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "priority": {"type": "string"}, "status": {"type": "string"}, "stage": {"type": "string"}, "progress": {"type": "integer"}, "created_at": {"type": "integer"}, "queue_position": {"type": "integer"}, "eta_seconds": {"type": ["number", "null"]}, "prompt": {"type": "string", "description": "The first 120 characters of the prompt."}}}},
           "workers": {"type": "array", "items": {"type": "object", "properties": {"worker": {"type": "string"}, "running_stage": {"type": ["string", "null"]}, "running_jobs": {"type": "array", "items": {"type": "string"}}, "held_jobs": {"type": "array", "items": {"type": "string"}}, "resident_models": {"type": "array", "items": {"type": "string"}}, "busy_ratio": {"type": "number"}, "plans_executed": {"type": "integer"}, "timeline": {"type": "array", "items": {"type": "object", "properties": {"stage": {"type": "string"}, "started_at": {"type": "number"}, "seconds": {"type": "number"}, "jobs": {"type": "integer"}, "ok": {"type": "boolean"}}}}}}},
           "recent_failures": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}, "completed_at": {"type": ["integer", "null"]}}}}
         }

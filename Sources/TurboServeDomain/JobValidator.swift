@@ -97,7 +97,7 @@ public struct JobValidator: Sendable {
             model: model.id, task: model.task, prompt: prompt, imagePath: spec.imagePath,
             width: size.width, height: size.height, frames: frames, fps: fps, steps: steps, seed: seed,
             sampler: sampler, sigmaMax: sigmaMax, boundary: boundary, attention: attention, quantLinear: quant,
-            adaptiveResolution: spec.adaptiveResolution ?? false, negativePrompt: spec.negativePrompt,
+            adaptiveResolution: spec.followsImage, negativePrompt: spec.negativePrompt,
             priority: priority, deadlineSeconds: spec.deadlineSeconds)
     }
 

@@ -72,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
                 return metrics.exposition()
             },
             ui: StaticUIFiles(directory: StaticUIFiles.locate()), workers: { await workers.activity() },
-            registry: metrics.registry, rateLimiter: rateLimiter)
+            registry: metrics.registry, rateLimiter: rateLimiter, restartEngines: { await workers.restartEngines() })
         let (host, port) = (settings.server.host, settings.server.port)
         let app = Application(
             router: router,
