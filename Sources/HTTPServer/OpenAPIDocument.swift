@@ -1,6 +1,34 @@
 /// The OpenAPI 3.1 description of the public API, served at `/openapi.json`. Kept beside the controllers and
 /// checked by a test against the routes the router actually has.
 enum OpenAPIDocument {
+    /// The fields of a create request, shared by the JSON and the form schemas.
+    static let createVideoProperties = #"""
+{
+          "prompt": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$", "description": "At most 2000 characters and limits.max_prompt_bytes (16 KiB) of UTF-8; not blank; no NUL."},
+          "model": {"type": "string", "enum": ["tiny-t2v", "tiny-i2v", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.2-i2v-a14b"], "default": "tiny-t2v"},
+          "size": {"type": "string", "pattern": "^[0-9]+x[0-9]+$", "description": "WIDTHxHEIGHT; one of the model's sizes."},
+          "seconds": {"type": ["string", "number"], "description": "Duration; rounded to 4k+1 frames at the model's fps."},
+          "resolution": {"type": "string", "enum": ["tiny", "480p", "720p"]},
+          "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16", "1:1", "4:3", "3:4"]},
+          "width": {"type": "integer"}, "height": {"type": "integer"},
+          "num_frames": {"type": "integer", "minimum": 1, "description": "4k+1, from 1 to the model's maximum (1: a still)."},
+          "frames": {"type": "integer", "minimum": 1, "description": "Another name for num_frames (send one of them)."},
+          "fps": {"type": "integer", "minimum": 1, "maximum": 60},
+          "steps": {"type": "integer", "minimum": 1, "maximum": 4},
+          "num_inference_steps": {"type": "integer", "minimum": 1, "maximum": 4, "description": "vLLM-Omni's name for steps."},
+          "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+          "sampler": {"type": "string", "enum": ["sde", "ode"], "default": "sde"},
+          "sigma_max": {"type": "number", "minimum": 1, "maximum": 5000},
+          "boundary": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Two-expert (I2V) models only."},
+          "attention": {"type": "string", "enum": ["original", "sla", "sagesla"], "default": "original"},
+          "quant_linear": {"type": "boolean"},
+          "adaptive_resolution": {"type": "boolean", "description": "I2V: follow the image's aspect ratio at the same area."},
+          "negative_prompt": {"type": "string", "description": "Accepted for compatibility; distilled students use no CFG."},
+          "priority": {"type": "string", "enum": ["interactive", "standard", "batch"], "default": "standard"},
+          "deadline_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
+        }
+"""#
+
     static let json = #"""
 {
   "openapi": "3.1.0",
@@ -73,7 +101,7 @@ enum OpenAPIDocument {
       },
       "delete": {
         "operationId": "deleteVideo",
-        "summary": "Cancel the job if it is unfinished (its engine state is freed at the next step boundary).",
+        "summary": "Delete the video: an unfinished job is cancelled first (its engine state is freed at the next step boundary); its files are removed and the video answers 404 everywhere afterwards.",
         "responses": {"200": {"description": "Deleted.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoDeleted"}}}}, "404": {"$ref": "#/components/responses/Error"}}
       }
     },
@@ -143,7 +171,8 @@ enum OpenAPIDocument {
         "required": true,
         "content": {
           "application/json": {"schema": {"$ref": "#/components/schemas/CreateVideo"}},
-          "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideo"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB."}}}]}}
+          "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideoForm"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB; without model, the default image-to-video model runs."}}}]}},
+          "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/CreateVideoForm"}}
         }
       }
     },
@@ -154,33 +183,8 @@ enum OpenAPIDocument {
       "Error": {"description": "An OpenAI-shaped error naming the offending field in `param`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
-      "CreateVideo": {
-        "type": "object",
-        "required": ["prompt"],
-        "properties": {
-          "prompt": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$", "description": "At most 2000 characters and limits.max_prompt_bytes (16 KiB) of UTF-8; not blank; no NUL."},
-          "model": {"type": "string", "enum": ["tiny-t2v", "tiny-i2v", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.2-i2v-a14b"], "default": "tiny-t2v"},
-          "size": {"type": "string", "pattern": "^[0-9]+x[0-9]+$", "description": "WIDTHxHEIGHT; one of the model's sizes."},
-          "seconds": {"type": ["string", "number"], "description": "Duration; rounded to 4k+1 frames at the model's fps."},
-          "resolution": {"type": "string", "enum": ["tiny", "480p", "720p"]},
-          "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16", "1:1", "4:3", "3:4"]},
-          "width": {"type": "integer"}, "height": {"type": "integer"},
-          "num_frames": {"type": "integer", "description": "4k+1, from 5 to the model's maximum."},
-          "fps": {"type": "integer", "minimum": 1, "maximum": 60},
-          "steps": {"type": "integer", "minimum": 1, "maximum": 4},
-          "num_inference_steps": {"type": "integer", "minimum": 1, "maximum": 4, "description": "vLLM-Omni's name for steps."},
-          "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295},
-          "sampler": {"type": "string", "enum": ["sde", "ode"], "default": "sde"},
-          "sigma_max": {"type": "number", "minimum": 1, "maximum": 5000},
-          "boundary": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Two-expert (I2V) models only."},
-          "attention": {"type": "string", "enum": ["original", "sla", "sagesla"], "default": "original"},
-          "quant_linear": {"type": "boolean"},
-          "adaptive_resolution": {"type": "boolean", "description": "I2V: follow the image's aspect ratio at the same area."},
-          "negative_prompt": {"type": "string", "description": "Accepted for compatibility; distilled students use no CFG."},
-          "priority": {"type": "string", "enum": ["interactive", "standard", "batch"], "default": "standard"},
-          "deadline_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
-        }
-      },
+      "CreateVideo": {"type": "object", "required": ["prompt"], "additionalProperties": false, "description": "A JSON body: an unknown field is 400 unknown_field.", "properties": \#(createVideoProperties)},
+      "CreateVideoForm": {"type": "object", "required": ["prompt"], "description": "A form body (multipart or urlencoded): unknown fields are ignored and listed in the answer's adjustments.", "properties": \#(createVideoProperties)},
       "Video": {
         "type": "object",
         "required": ["id", "object", "model", "status", "progress", "created_at"],
@@ -193,7 +197,9 @@ enum OpenAPIDocument {
           "error": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}]},
           "stage": {"type": "string", "enum": ["queued", "admitted", "denoising", "decoding", "muxing", "succeeded", "failed", "cancelled"]},
           "step": {"type": "integer"}, "steps": {"type": "integer"}, "num_frames": {"type": "integer"}, "fps": {"type": "integer"},
-          "seed": {"type": "integer"}, "sampler": {"type": "string"}, "sigma_max": {"type": "number"}, "priority": {"type": "string"}, "prompt": {"type": "string"}
+          "seed": {"type": "integer"}, "sampler": {"type": "string"}, "sigma_max": {"type": "number"}, "priority": {"type": "string"}, "prompt": {"type": "string"},
+          "stage_durations": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Retrieve only: seconds per stage (admit, denoise, decode, mux, retried) from the job's event log."},
+          "adjustments": {"type": "array", "items": {"type": "string"}, "description": "Create only, when a form request was adjusted: ignored fields, accepted-but-unused ones."}
         }
       },
       "VideoList": {

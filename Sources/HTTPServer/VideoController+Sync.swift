@@ -16,7 +16,7 @@ import TurboServeDomain
 extension VideoController {
     @Sendable func createAndWait(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let job = try await createJob(request)
+            let (job, _) = try await createJob(request)
             let headers: HTTPFields = [.videoID: job.id.rawValue]
             guard let finished = try await api.waitUntilFinished(job.id, timeout: api.limits.syncTimeout) else {
                 let seconds = VideoObject.format(seconds: api.limits.syncTimeout.seconds)

@@ -27,6 +27,10 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case unknownModel = "unknown_model"
         case unsupportedForModel = "unsupported_for_model"
         case malformedRequest = "malformed_request"
+        /// A JSON body named a field the API does not have (a typo such as `modle`); the message lists the fields.
+        case unknownField = "unknown_field"
+        /// Two fields that set the same thing disagree (`size` and `aspect_ratio`, `num_frames` and `seconds`).
+        case conflictingFields = "conflicting_fields"
         case payloadTooLarge = "payload_too_large"
         case notFound = "not_found"
         case conflict = "conflict"
