@@ -60,7 +60,7 @@ enum OpenAPIDocument {
         "operationId": "listVideos",
         "summary": "List videos, newest first by default, with cursor pagination.",
         "parameters": [
-          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Id of the last video of the previous page (400 when no such video is visible to the caller); empty: the first page."},
+          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Id of the last video of the previous page (404 not_found when no such video is visible to the caller); empty: the first page."},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
           {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"}}
         ],
@@ -68,6 +68,7 @@ enum OpenAPIDocument {
           "200": {"description": "A page of videos.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoList"}}}},
           "400": {"$ref": "#/components/responses/Error"},
           "401": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
           "429": {"$ref": "#/components/responses/Error"}
         }
       }
@@ -88,7 +89,7 @@ enum OpenAPIDocument {
           "409": {"description": "cancelled: the job was deleted while the request waited.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "429": {"$ref": "#/components/responses/Error"},
           "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "504": {"description": "wait_timeout: the job did not finish in time and keeps running; poll it by the id in X-Video-Id.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "202": {"description": "The job did not finish within limits.sync_timeout_seconds and keeps running: the video object; poll it at Location (its id is also in X-Video-Id).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}, "Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Video"}}}}
         }
       }
     },
@@ -129,7 +130,7 @@ enum OpenAPIDocument {
       "get": {
         "operationId": "streamVideoEvents",
         "summary": "Server-Sent Events: `progress` (the video object) at once and after every change, then `done`.",
-        "responses": {"200": {"description": "An event stream (text/event-stream, not JSON): `event: progress` lines whose `data:` is a Video object, then one `event: done` whose data is {\"id\", \"status\"}.", "content": {"text/event-stream": {"schema": {"type": "string", "contentMediaType": "text/event-stream", "description": "Server-Sent Events; each data line is JSON (a Video, or {id, status} for done)."}}}}, "404": {"$ref": "#/components/responses/Error"}}
+        "responses": {"200": {"description": "An event stream (text/event-stream, not JSON): `event: progress` lines whose `data:` is a Video object, then one `event: done` whose data is {\"id\", \"status\"}.", "content": {"text/event-stream": {"schema": {"type": "object", "required": ["event", "data"], "properties": {"event": {"type": "string", "enum": ["progress", "done"]}, "data": {"type": "string", "contentMediaType": "application/json", "description": "progress: a Video object; done: {id, status}."}}, "description": "One Server-Sent Event."}}}}, "404": {"$ref": "#/components/responses/Error"}}
       }
     },
     "/v1/models": {

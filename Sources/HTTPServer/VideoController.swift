@@ -82,8 +82,9 @@ struct VideoController<Context: RequestContext>: Sendable {
             let caller = try caller(request)
             // An empty `after=` is no cursor, as an absent one.
             let after = query["after"].flatMap { $0.isEmpty ? nil : JobID(String($0)) }
+            // A cursor naming no video the caller can see is a 404, as for that id on any other route.
             if let after, try await api.store.get(after).map({ caller.sees($0) && $0.deletedAt == nil }) != true {
-                throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(JobValidator.quote(after.rawValue))'")
+                throw TurboServeError(.notFound, field: "after", "after must be the id of one of your videos; no video '\(JobValidator.quote(after.rawValue))'")
             }
             let page = try await api.store.list(tenant: caller.listFilter, after: after, limit: limit, order: order)
             let videos = page.jobs.map(video)

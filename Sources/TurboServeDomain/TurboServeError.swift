@@ -55,7 +55,8 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case serverBusy = "server_busy"
         case notReady = "not_ready"
         case diskFull = "disk_full"
-        /// `POST /v1/videos/sync` stopped waiting (`limits.sync_timeout_seconds`); the job keeps running.
+        /// Reserved: `POST /v1/videos/sync` once answered a wait past `limits.sync_timeout_seconds` with this (504);
+        /// it now answers 202 with the video object. Kept so the code's meaning never changes.
         case waitTimeout = "wait_timeout"
         // The engine or the server failed (HTTP 5xx or a failed job).
         case engineOutOfMemory = "engine_out_of_memory"

@@ -46,7 +46,7 @@ enum StartupChecks {
         let shown = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
         let base = "http://\(shown):\(port)"
         let everywhere = ["0.0.0.0", "::", ""].contains(host) ? " (listening on all interfaces)" : ""
-        return "TurboServe is ready\(everywhere): web UI \(base)/  ·  API \(base)/v1 (OpenAPI \(base)/openapi.json)  ·  metrics /metrics  ·  health /healthz\(engine ? "" : "  ·  no engine: jobs queue")\n"
+        return "TurboServe is listening\(everywhere): web UI \(base)/  ·  API \(base)/v1 (OpenAPI \(base)/openapi.json)  ·  metrics /metrics  ·  health /healthz\(engine ? "" : "  ·  no engine: jobs queue")\n"
     }
 
     /// The line printed after a graceful shutdown (SIGINT / SIGTERM).

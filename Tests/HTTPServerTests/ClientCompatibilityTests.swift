@@ -132,7 +132,7 @@ struct ClientCompatibilityTests {
                 let ids = (try response.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
                 #expect(ids == ["video_2"])
             }
-            try await client.execute(uri: "/v1/videos?after=video_1", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/v1/videos?after=video_1", method: .get) { #expect($0.status == .notFound) }
         }
         #expect(!FileManager.default.fileExists(atPath: video.path) && !FileManager.default.fileExists(atPath: thumbnail.path))
     }
