@@ -93,12 +93,20 @@ public struct VideoAPI: Sendable {
             // With an Idempotency-Key, an unseeded request gets a seed derived from the key, so a retry resolves to
             // the identical job (and the identical video) instead of looking like a different request.
             let keyedSeed = idempotencyKey.map { Self.seed(fromKey: $0, tenant: tenant) }
-            var spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
+            var spec: ValidatedJob
+            do {
+                spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
+            } catch {
+                throw fields.sentName(error)
+            }
             if let image = upload?.image { spec = spec.fitted(toImage: image) }
             var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
             job.maxQueuedPerTenant = limits.maxQueuedPerTenant
             let (record, created) = try await Self.storeAnswering { try await store.create(job) }
             if created { jobCreated(record) } else if record.spec.imagePath != imagePath { removeUpload() }
+            if record.deletedAt != nil {
+                throw TurboServeError(.conflict, field: "Idempotency-Key", "the video created under this Idempotency-Key was deleted; send the request under a new key")
+            }
             return record
         } catch {
             removeUpload()
@@ -141,6 +149,14 @@ public struct VideoAPI: Sendable {
         var hash = UploadName.FNV(basis: 0xcbf2_9ce4_8422_2325)
         for byte in (tenant.rawValue + "\u{0}" + key).utf8 { hash.add(byte) }
         return Int64(hash.hash % UInt64(JobValidator.seedRange.upperBound + 1))
+    }
+
+    /// Removes a deleted job's stored files: its video, thumbnail and uploaded image. Best effort: a file already
+    /// gone is no error (retention may have run).
+    func removeFiles(of job: JobRecord) {
+        for path in [job.videoPath, job.thumbnailPath, job.spec.imagePath].compactMap({ $0 }) {
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 
     /// Accepts a complete PNG, JPEG or WebP (`ImageHeader`: by its bytes, not its declared type, within the pixel

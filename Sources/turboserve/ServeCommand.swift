@@ -26,11 +26,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Where the database, uploads and videos live (overrides storage.data_dir).") var dataDirectory: String?
     @Flag(name: .customLong("no-engine"), help: "Serve the API without starting a worker (jobs queue).") var noEngine = false
 
-    func run() async throws {
+    func run() async throws { try await CLIFailure.reporting { try await serve() } }
+
+    func serve() async throws {
         var settings = try loadSettings()
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
-        if let dataDirectory { settings.storage.dataDirectory = dataDirectory }
+        if let dataDirectory { settings.storage.dataDirectory = CallerPaths.resolve(dataDirectory) }
+        try StartupChecks.checkPortFree(host: settings.server.host, port: settings.server.port)
 
         var logger = Logger(label: "turboserve") { label in JSONLogHandler(label: label) }
         logger.logLevel = .info
@@ -84,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100))),
             configuration: .init(address: .hostname(host, port: port), serverName: "TurboServe"),
             onServerRunning: { _ in
-                FileHandle.standardOutput.write(Data("TurboServe is listening on http://\(host):\(port)  (API: /v1/videos, metrics: /metrics, health: /healthz)\n".utf8))
+                FileHandle.standardOutput.write(Data(StartupChecks.banner(host: host, port: port, engine: !noEngine).utf8))
             },
             logger: logger)
 
@@ -113,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         // as a failure, that cancelled the HTTP server mid-shutdown ("Already closed") and exited 1.
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: EndsCleanlyOnShutdown(base: $0)) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        FileHandle.standardOutput.write(Data(StartupChecks.goodbye.utf8))
     }
 
     /// Runs `base`; a `CancellationError` it throws while the group shuts down gracefully is a clean end.
@@ -125,10 +129,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     func loadSettings() throws -> ServerConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        let (settings, readProblems) = ConfigurationLoader.load(path: config ?? environment["TURBOSERVE_CONFIG"], environment: environment)
+        let path = config.map { CallerPaths.resolve($0) } ?? environment["TURBOSERVE_CONFIG"]
+        try StartupChecks.checkConfigFile(config.map { CallerPaths.resolve($0) })
+        let (settings, readProblems) = ConfigurationLoader.load(path: path, environment: environment)
         let problems = readProblems + settings.problems()
         guard problems.isEmpty else {
-            throw ValidationError("invalid configuration:\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
+            throw CLIFailure(.config, "invalid configuration:\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
         }
         return settings
     }
