@@ -194,8 +194,8 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         let admitWork = cost.admitTime(shape: shape, task: spec.task, batchSize: 1)
         let forTail = configuration.objective == .tail
         var yield = forTail ? (admitWork + remaining[0]) * configuration.tailYieldFactor : configuration.latePenalty
+        // The room between the target and the latest start that still makes the deadline (none: no yield at all).
         if forTail, let fraction = configuration.tailYieldDeadlineFraction {
-            // The room between the target and the latest start that still makes the deadline.
             let room = budget - aim - (admitWork + remaining[0])
             yield = min(yield, max(.zero, room * fraction))
         }

@@ -34,7 +34,8 @@ public struct TurboSchedulerConfiguration: Sendable {
     public var tailYieldFactor = 2.0
     /// Under `.tail`, the yield is bounded by the job's deadline: a late job moves back by at most this fraction of
     /// the room between its target and the last moment it can start and still make its deadline
-    /// (`deadline − work − target`), so yielding never by itself costs a job its deadline. nil: unbounded.
+    /// (`deadline − work − target`), so yielding never by itself costs a job its deadline. A job without such room
+    /// (a short job whose target is its deadline) does not yield. nil: the yield is `tailYieldFactor` × work alone.
     public var tailYieldDeadlineFraction: Double? = 0.5
     /// A job joins a step batch only while the batch's step grows by at most this fraction of a solo step for each
     /// job added: batching pays where the GPU has room (the 1.3B at 480p: +0.52 of a solo step for the second

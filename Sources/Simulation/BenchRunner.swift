@@ -87,7 +87,12 @@ public struct BenchRunner: Sendable {
     }
 
     public func summaries(_ results: [SimulationResult]) -> [PolicySummary] {
-        results.map { PolicySummary($0, classes: workload.classes.map(\.name), power: power) }
+        let bound = ThroughputBound(cost: cost)
+        return results.map { result in
+            var summary = PolicySummary(result, classes: workload.classes.map(\.name), power: power)
+            summary.boundPerHour = bound.jobsPerHour(result, classes: workload.classes)
+            return summary
+        }
     }
 }
 

@@ -28,10 +28,16 @@ public enum ComparisonTable {
         }
         metrics += [
             Metric(name: "throughput (jobs/h)", digits: 1) { $0.throughputPerHour },
+            Metric(name: "goodput (in-SLO jobs/h)", digits: 1) { $0.goodputPerHour },
+            Metric(name: "bound (jobs/h, best batch, no idle)", digits: 1) { $0.boundPerHour },
             Metric(name: "engine busy fraction", digits: 1, value: { $0.busyFraction }, percent: true),
             Metric(name: "engine switching fraction", digits: 1, value: { $0.switchingFraction }, percent: true),
             Metric(name: "model loads", digits: 0) { Double($0.modelLoads) },
             Metric(name: "mean step batch size", digits: 2) { $0.meanBatchSize },
+            Metric(name: "  step calls of batch 1", digits: 1, value: { $0.batchSizeShares["1"] ?? 0 }, percent: true),
+            Metric(name: "  step calls of batch 2", digits: 1, value: { $0.batchSizeShares["2"] ?? 0 }, percent: true),
+            Metric(name: "  step calls of batch 3", digits: 1, value: { $0.batchSizeShares["3"] ?? 0 }, percent: true),
+            Metric(name: "  step calls of batch 4+", digits: 1, value: { $0.batchSizeShares["4+"] ?? 0 }, percent: true),
             Metric(name: "energy proxy (Wh)", digits: 0) { $0.energyWh },
             Metric(name: "videos per Wh", digits: 2) { $0.videosPerWh },
         ]

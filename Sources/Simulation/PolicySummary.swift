@@ -24,6 +24,13 @@ public struct PolicySummary: Sendable, Hashable, Codable {
     public var cpuOnPathFraction: Double
     public var modelLoads: Int
     public var meanBatchSize: Double
+    /// Share of step calls by batch size ("1", "2", "3", "4+").
+    public var batchSizeShares: [String: Double]
+    /// Jobs that succeeded within their deadline, per hour of the run.
+    public var goodputPerHour: Double
+    /// The throughput the cost model allows for the jobs this run completed: every step at its best batch size,
+    /// the engine never idle (`BenchRunner.bound`); 0 until the runner fills it in.
+    public var boundPerHour: Double = 0
     public var energyWh: Double
     public var videosPerWh: Double
     public var horizonSeconds: Double
@@ -38,6 +45,7 @@ public struct PolicySummary: Sendable, Hashable, Codable {
         case meanResponseByClass = "mean_response_by_class_s", throughputPerHour = "throughput_per_hour"
         case busyFraction = "busy_fraction", switchingFraction = "switching_fraction"
         case cpuOnPathFraction = "cpu_on_path_fraction", modelLoads = "model_loads", meanBatchSize = "mean_batch_size"
+        case batchSizeShares = "batch_size_shares", goodputPerHour = "goodput_per_hour", boundPerHour = "bound_per_hour"
         case energyWh = "energy_wh", videosPerWh = "videos_per_wh", horizonSeconds = "horizon_s", wallSeconds = "wall_s"
     }
 
@@ -72,6 +80,11 @@ public struct PolicySummary: Sendable, Hashable, Codable {
         cpuOnPathFraction = (result.activitySeconds[.cpuOnPath] ?? 0) / horizon
         modelLoads = result.modelLoads
         meanBatchSize = result.stepCalls > 0 ? Double(result.stepSamples) / Double(result.stepCalls) : 0
+        let calls = max(1, result.stepCalls)
+        batchSizeShares = result.stepCallsBySize.reduce(into: [:]) { shares, entry in
+            shares[entry.key >= 4 ? "4+" : "\(entry.key)", default: 0] += Double(entry.value) / Double(calls)
+        }
+        goodputPerHour = Double(result.jobs.filter(\.metDeadline).count) / horizon * 3_600
         energyWh = power.energyWh(busySeconds: busy, horizonSeconds: horizon)
         videosPerWh = energyWh > 0 ? Double(done.count) / energyWh : 0
         horizonSeconds = result.horizonSeconds

@@ -37,6 +37,8 @@ struct SimulatedEngine {
     private(set) var unloads = 0
     private(set) var stepCalls = 0
     private(set) var stepSamples = 0
+    /// Step calls by batch size.
+    private(set) var stepCallsBySize: [Int: Int] = [:]
     private(set) var failedPlans = 0
     /// Seconds spent in each activity (idle is derived by the caller).
     private(set) var seconds: [EngineActivity: Double] = [:]
@@ -125,6 +127,7 @@ struct SimulatedEngine {
         }
         stepCalls += 1
         stepSamples += steps.count
+        stepCallsBySize[steps.count, default: 0] += 1
         let seconds = cost.stepSeconds(shape: shape, expert: expert, batchSize: steps.count)
         let wait = arriving.removeValue(forKey: expert).map {
             cost.streamedWaitSeconds(transferLeft: max(0, $0 - now), stepSeconds: seconds)

@@ -63,6 +63,8 @@ public struct SimulationResult: Sendable {
     public var modelUnloads: Int
     public var stepCalls: Int
     public var stepSamples: Int
+    /// Step calls by batch size.
+    public var stepCallsBySize: [Int: Int] = [:]
     public var failedPlans: Int
     /// Wall-clock seconds the simulation took.
     public var wallSeconds: Double

@@ -190,11 +190,13 @@ struct SimulationLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
 
     func result(wallSeconds: Double) -> SimulationResult {
         let lastFinish = jobs.compactMap(\.finished).max() ?? 0
-        return SimulationResult(
+        var result = SimulationResult(
             policy: policy.name, jobs: jobs, timeline: timeline, durationSeconds: setup.arrivals.durationSeconds,
             horizonSeconds: max(setup.arrivals.durationSeconds, lastFinish), activitySeconds: engine.seconds,
             stageSeconds: engine.stageSeconds, offPathParseSeconds: gateway.workSeconds, offPathMuxSeconds: output.workSeconds,
             modelLoads: engine.loads, modelUnloads: engine.unloads, stepCalls: engine.stepCalls,
             stepSamples: engine.stepSamples, failedPlans: engine.failedPlans, wallSeconds: wallSeconds)
+        result.stepCallsBySize = engine.stepCallsBySize
+        return result
     }
 }

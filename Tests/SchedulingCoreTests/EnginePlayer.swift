@@ -4,8 +4,10 @@ import TurboServeDomain
 /// A cost and memory model with round numbers, so a test can reason about time by hand:
 /// a step costs `1 s × √batch` on the 1.3B, `4 s × batch` on the 14B networks; loads/unloads 5 s; admit 0.1 s a
 /// job; decode 0.5 s. Memory: 1.3B 3 GB, each 14B network 28 GB; a sample's activations 2 GB; a job's state 0.1 GB.
+/// `loadSeconds` (default 5) is the cost of a load and of an unload: 0.2 stands for TurboServe's streamed loads.
 struct RoundCost: CostEstimating, MemoryEstimating {
     static let gb: Int64 = 1_000_000_000
+    var loadSeconds = 5.0
     func isolatedLatency(of job: ValidatedJob) -> Duration {
         let shape = job.shapeKey
         return admitTime(shape: shape, task: job.task, batchSize: 1) + decodeTime(shape: shape)
@@ -16,7 +18,7 @@ struct RoundCost: CostEstimating, MemoryEstimating {
     }
     func admitTime(shape: ShapeKey, task: TaskKind, batchSize: Int) -> Duration { .milliseconds(100 * batchSize) }
     func decodeTime(shape: ShapeKey) -> Duration { .milliseconds(500) }
-    func loadTime(_ expert: ModelKey) -> Duration { .seconds(5) }
+    func loadTime(_ expert: ModelKey) -> Duration { .seconds(loadSeconds) }
     func weightBytes(_ expert: ModelKey) -> Int64 { expert.model == Models.small ? 3 * Self.gb : 28 * Self.gb }
     func activationBytes(shape: ShapeKey) -> Int64 { 2 * Self.gb }
     func residentStateBytes(shape: ShapeKey) -> Int64 { Self.gb / 10 }
@@ -51,8 +53,11 @@ enum Jobs {
 struct EnginePlayer {
     var scheduler: TurboScheduler<VirtualClock>
     let clock: VirtualClock
-    let cost = RoundCost()
+    let cost: RoundCost
     let capacity: Int64
+    /// What the engine reports as a step plan's engine time, given the cost model's: the identity unless a test
+    /// plays an engine that runs slower or noisier than the prior (`LearnedCostTests`).
+    var measuredStep: (Duration) -> Duration = { $0 }
     var resident: Set<ModelKey> = []
     var admitted: [JobID: ShapeKey] = [:]
     var plans: [PlanAction] = []
@@ -62,7 +67,8 @@ struct EnginePlayer {
     var peakBytes: Int64 = 0
     var violations: [String] = []
 
-    init(configure: (inout TurboSchedulerConfiguration) -> Void = { _ in }) {
+    init(cost: RoundCost = RoundCost(), configure: (inout TurboSchedulerConfiguration) -> Void = { _ in }) {
+        self.cost = cost
         var configuration = TurboSchedulerConfiguration()
         configuration.deviceMemoryBytes = 48 * RoundCost.gb
         configuration.sharedBytes = 12 * RoundCost.gb
@@ -70,7 +76,7 @@ struct EnginePlayer {
         configure(&configuration)
         clock = VirtualClock()
         capacity = configuration.deviceMemoryBytes - configuration.sharedBytes
-        scheduler = TurboScheduler(clock: clock, cost: RoundCost(), memory: RoundCost(), configuration: configuration)
+        scheduler = TurboScheduler(clock: clock, cost: cost, memory: cost, configuration: configuration)
     }
 
     var now: Double { clock.now.seconds }
@@ -121,7 +127,7 @@ struct EnginePlayer {
             if !resident.contains(expert) { violations.append("step on \(expert), not resident") }
             for step in steps where admitted[step.job] == nil { violations.append("step of \(step.job), not admitted") }
             check(extra: Int64(steps.count) * cost.activationBytes(shape: Jobs.spec().shapeKey), "step of \(steps.count)")
-            return cost.stepTime(shape: ShapeKey(model: expert.model, width: 0, height: 0, frames: 1), expert: expert, batchSize: steps.count)
+            return measuredStep(cost.stepTime(shape: ShapeKey(model: expert.model, width: 0, height: 0, frames: 1), expert: expert, batchSize: steps.count))
         case let .decode(ids):
             for id in ids { admitted[id] = nil }
             return cost.decodeTime(shape: Jobs.spec().shapeKey) * ids.count

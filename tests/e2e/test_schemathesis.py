@@ -43,7 +43,7 @@ def test_schemathesis_finds_no_server_error_and_no_document_violation(tmp_path):
             "--workers", "2", "--request-timeout", "10", "--generation-database", "none", "--no-color",
             "--report", "junit", "--report-junit-path", str(report),
         ]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
         output = result.stdout + result.stderr
         summary = [line for line in output.splitlines() if re.search(r"(cases? generated|passed|failed|errors?)\b", line)]
         print("\n".join(summary[-12:]))
