@@ -550,7 +550,7 @@ async function updateEstimate() {
 }
 
 async function start() {
-  state.tray = new JobTray({ onRerun: rerun, onFinished: () => updateEstimate() });
+  state.tray = new JobTray({ onRerun: rerun, onFinished: () => updateEstimate(), onOperations: renderEstimate });
   $("generate-form").addEventListener("submit", submit);
   // Ctrl+Enter (Cmd+Enter on a Mac) submits from anywhere in the form.
   $("generate-form").addEventListener("keydown", (event) => {
