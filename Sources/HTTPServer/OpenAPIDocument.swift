@@ -183,7 +183,7 @@ enum OpenAPIDocument {
           "boundary": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Two-expert (I2V) models only."},
           "attention": {"type": "string", "enum": ["original", "sla", "sagesla"], "default": "original"},
           "quant_linear": {"type": "boolean"},
-          "adaptive_resolution": {"type": "boolean", "description": "I2V: follow the image's aspect ratio at the area of the chosen resolution (sides multiples of 16). Default: true unless size, width/height or aspect_ratio is given."},
+          "adaptive_resolution": {"type": "boolean", "description": "I2V: follow the image's aspect ratio at the same area."},
           "negative_prompt": {"type": "string", "description": "Accepted for compatibility; distilled students use no CFG."},
           "priority": {"type": "string", "enum": ["interactive", "standard", "batch"], "default": "standard"},
           "deadline_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
