@@ -338,7 +338,8 @@ async function loadGallery(reset) {
   for (const video of page.data) {
     const existing = gallery.querySelector(`.tile[data-video="${CSS.escape(video.id)}"]`);
     const item = existing ? existing.parentElement : el("li");
-    if (!existing || existing.dataset.status !== video.status) item.replaceChildren(tile(video));
+    // Redrawn only when it changed, so a focused tile keeps its focus between refreshes.
+    if (!existing || existing.dataset.status !== video.status || existing.dataset.progress !== String(video.progress)) item.replaceChildren(tile(video));
     if (reset) {
       if (previous ? previous.nextElementSibling !== item : gallery.firstElementChild !== item) {
         if (previous) previous.after(item); else gallery.prepend(item);
@@ -363,7 +364,7 @@ function tile(video) {
   }
   if (video.status !== "completed") thumb.append(el("span", { class: `badge ${video.status}`, text: statusLabel(video) }));
   return el("button", {
-    type: "button", class: "tile", "data-video": video.id, "data-status": video.status,
+    type: "button", class: "tile", "data-video": video.id, "data-status": video.status, "data-progress": String(video.progress),
     "aria-label": `${video.prompt} (${statusLabel(video)})`, onclick: () => openVideo(video.id),
   },
   thumb,
@@ -549,7 +550,7 @@ async function updateEstimate() {
 }
 
 async function start() {
-  state.tray = new JobTray({ onRerun: rerun, onFinished: () => updateEstimate() });
+  state.tray = new JobTray({ onRerun: rerun, onFinished: () => updateEstimate(), onOperations: renderEstimate });
   $("generate-form").addEventListener("submit", submit);
   // Ctrl+Enter (Cmd+Enter on a Mac) submits from anywhere in the form.
   $("generate-form").addEventListener("keydown", (event) => {

@@ -174,10 +174,11 @@ function renderParams(list, video) {
 
 /** The tray of cards, the dock, and the one /v1/operations poll that gives queued cards their position. */
 export class JobTray {
-  constructor({ onRerun, onFinished }) {
+  constructor({ onRerun, onFinished, onOperations }) {
     this.cards = [];
     this.onRerun = onRerun;
     this.onFinished = onFinished;
+    this.onOperations = onOperations; // each /v1/operations answer the tray read (the queue line beside Generate)
     this.canReadQueue = true;
     this.visible = new Set();
     this.observer = new IntersectionObserver((entries) => {
@@ -285,6 +286,7 @@ export class JobTray {
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) this.canReadQueue = false;
       return;
     }
+    this.onOperations(ops);
     const entries = new Map(ops.unfinished.map((job) => [job.id, job]));
     for (const card of waiting) {
       const entry = entries.get(card.video.id);

@@ -1,5 +1,5 @@
 // Micro-benchmarks of the scheduling core, measured side by side in one run and reported as medians.
-// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 6000]
+// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 6000] [--deadlines] [--no-learning]
 import Foundation
 import SchedulingCore
 import Simulation
@@ -19,6 +19,7 @@ struct DecisionBenchmark {
         var configuration = TurboSchedulerConfiguration()
         configuration.maxQueued = jobs * 2
         if CommandLine.arguments.contains("--deadlines") { configuration.objective = .deadlines }
+        if CommandLine.arguments.contains("--no-learning") { configuration.learnStepTimes = false }
         configuration.deviceMemoryBytes = cost.deviceMemoryBytes
         configuration.sharedBytes = cost.sharedBytes
         var scheduler = TurboScheduler(clock: clock, cost: cost, memory: cost, configuration: configuration)

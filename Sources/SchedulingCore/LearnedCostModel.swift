@@ -22,12 +22,11 @@ public struct LearnedCostModel: CostEstimating, Sendable {
     public func stepTime(shape: ShapeKey, expert: ModelKey, batchSize: Int) -> Duration {
         let size = max(1, batchSize)
         let prior = self.prior.stepTime(shape: shape, expert: expert, batchSize: size)
-        if let measured = timings.median(StepTimings.Key(expert: expert, shape: shape, batchSize: size)) { return .seconds(measured) }
-        guard let nearest = timings.batchSizes(expert: expert, shape: shape).min(by: { abs($0 - size) < abs($1 - size) }),
-              let measured = timings.median(StepTimings.Key(expert: expert, shape: shape, batchSize: nearest)) else { return prior }
-        let reference = self.prior.stepTime(shape: shape, expert: expert, batchSize: nearest)
+        guard !timings.isEmpty, let nearest = timings.nearest(expert: expert, shape: shape, batchSize: size) else { return prior }
+        if nearest.batchSize == size { return .seconds(nearest.seconds) }
+        let reference = self.prior.stepTime(shape: shape, expert: expert, batchSize: nearest.batchSize)
         guard reference > .zero else { return prior }
-        return prior * (measured / reference.seconds)
+        return prior * (nearest.seconds / reference.seconds)
     }
 
     public func isolatedLatency(of job: ValidatedJob) -> Duration {

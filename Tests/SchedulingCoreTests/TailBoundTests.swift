@@ -42,7 +42,7 @@ struct TailBoundTests {
 
     @Test("batches that pay: 1.3B samples share a step (+0.41 of a solo step), 14B samples (+1.0) run one by one")
     func batchesThatPay() {
-        var engine = EnginePlayer { $0.maxBatchSize = 4 }
+        var engine = EnginePlayer { $0.maxBatchSize = 4; $0.batchPayFraction = 0.8 }
         for i in 0..<3 { engine.submit(JobID("l\(i)"), Jobs.spec(Models.large, steps: 2, priority: .batch, deadline: 1_000)) }
         for i in 0..<3 { engine.submit(JobID("s\(i)"), Jobs.spec(Models.small, steps: 2, deadline: 1_000)) }
         engine.runUntilIdle()
@@ -62,7 +62,7 @@ struct TailBoundTests {
     /// Two I2V jobs (4 steps: 2 high-noise, 2 low-noise), half a second apart, aimed at their isolated latency (no slack
     /// to their target: only the phase-grouping rule may let the second job's high-noise steps go first).
     static func twoI2VJobs(loadSeconds: Double) -> EnginePlayer {
-        var engine = EnginePlayer(cost: RoundCost(loadSeconds: loadSeconds)) { $0.targetWait = .zero }
+        var engine = EnginePlayer(cost: RoundCost(loadSeconds: loadSeconds)) { $0.targetWait = .zero; $0.batchPayFraction = 0.8 }
         engine.submit("a", Jobs.spec(Models.i2v, steps: 4, priority: .batch, deadline: 1_000))
         engine.clock.advance(by: .milliseconds(500))   // b is due half a second after a
         engine.submit("b", Jobs.spec(Models.i2v, steps: 4, priority: .batch, deadline: 1_000))
