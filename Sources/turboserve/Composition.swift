@@ -125,11 +125,11 @@ struct Composition: Sendable {
     }
 
     /// What runs beside the workers of a process: the lease rescuer (any process may; the store makes each rescue
-    /// happen once) and the signal dispatcher that wakes them.
-    func workerCompanions(pool: WorkerPool) -> [any Service] {
+    /// happen once) and the signal dispatcher that wakes them (`listening` false: polling only).
+    func workerCompanions(pool: WorkerPool, listening: Bool = true) -> [any Service] {
         [
             LeaseRescuer(store: store, interval: .seconds(settings.workers.heartbeatSeconds), maxAttempts: settings.limits.maxAttempts, logger: logger, metrics: metrics),
-            SignalDispatcher(signals: connection.signals, pool: pool, pollInterval: Self.pollInterval),
+            SignalDispatcher(signals: listening ? connection.signals : nil, pool: pool, pollInterval: Self.pollInterval),
         ]
     }
 

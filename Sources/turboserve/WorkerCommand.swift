@@ -21,6 +21,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz, /readyz and /metrics.") var port: Int = 9090
     @Option(help: "Address the probe port listens on (overrides server.host).") var host: String?
     @Option(help: "Engine device (default: the first of engines.devices).") var device: String?
+    @Option(help: "How the worker hears of new jobs: signals (the store's notifications, plus polling) or polling (every second only; a benchmark baseline).") var wake: Wake = .signals
+
+    enum Wake: String, ExpressibleByArgument { case signals, polling }
 
     func run() async throws {
         let settings = try options.load()
@@ -42,7 +45,7 @@ struct WorkerCommand: AsyncParsableCommand {
             }),
             host: host, port: port, banner: "TurboServe worker \(id) probes on http://\(host):\(port)  (/healthz, /readyz, /metrics)")
         let engine = workers.service(workerID: id, device: device ?? settings.engines.devices.first ?? "auto", readiness: readiness)
-        try await composition.run([probes] + composition.workerCompanions(pool: pool) + [engine])
+        try await composition.run([probes] + composition.workerCompanions(pool: pool, listening: wake == .signals) + [engine])
     }
 
     /// The pod's name in Kubernetes (`POD_NAME` from the downward API, else `HOSTNAME`), else the host's name.

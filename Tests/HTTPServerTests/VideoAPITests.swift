@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JobStore
+import Synchronization
 import Testing
 import TurboServeDomain
 

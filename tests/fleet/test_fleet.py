@@ -50,7 +50,7 @@ def test_sse_on_one_replica_follows_a_job_created_on_the_other(fleet):
                 break
     assert arrivals[-1][1]["status"] == "completed"
     # Each step as the store recorded it (database clock, same machine) against when the SSE event arrived.
-    recorded = {int(state[len("denoising("):].split("/")[0]): float(at) for state, at in fleet.postgres.query(
+    recorded = {int(state[len("denoising("):].split("/")[0]): float(at) for state, at in fleet.query(
         f"SELECT to_state, extract(epoch FROM at) FROM job_events WHERE job_id = '{created['id']}' AND to_state LIKE 'denoising(%'")}
     seen = {v["step"]: at for at, v in arrivals if v["stage"] == "denoising"}
     assert seen, "no step reached the SSE stream"

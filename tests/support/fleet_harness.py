@@ -37,9 +37,10 @@ class TestPostgres:
         subprocess.run(["runuser", "-u", "postgres", "--", *self.pg_ctl.split(), "restart", "-m", "immediate", "-w"],
                        check=True, capture_output=True, cwd="/tmp")
 
-    def query(self, sql: str) -> list[list[str]]:
-        out = subprocess.run(["psql", self.dsn, "-At", "-F", "\t", "-c", sql], capture_output=True, text=True, check=True).stdout
-        return [line.split("\t") for line in out.splitlines() if line]
+    def query(self, sql: str, schema: str = "public") -> list[list[str]]:
+        out = subprocess.run(["psql", self.dsn, "-qAt", "-F", "\t", "-c", f"SET search_path TO {schema}", "-c", sql],
+                             capture_output=True, text=True, check=True).stdout
+        return [line.split("\t") for line in out.splitlines() if line and line != "SET"]
 
     def stop(self):
         subprocess.run([str(REPO / "scripts" / "start-test-postgres"), "stop", self.data], capture_output=True)
@@ -48,11 +49,14 @@ class TestPostgres:
 class Fleet:
     """api replicas and workers on one PostgreSQL, with fleet settings (short leases) in the environment."""
 
-    def __init__(self, root: Path, models_dir: Path, postgres: TestPostgres, env: dict):
+    def __init__(self, root: Path, models_dir: Path, postgres: TestPostgres, env: dict, schema: str = "public"):
         self.root = Path(root)
         self.models_dir = models_dir
         self.postgres = postgres
-        self.env = {"TURBOSERVE_STORAGE_DATABASE": postgres.dsn, "TURBOSERVE_STORAGE_OUTPUT_DIR": str(self.root / "outputs"), **env}
+        self.schema = schema
+        separator = "&" if "?" in postgres.dsn else "?"
+        database = postgres.dsn if schema == "public" else f"{postgres.dsn}{separator}schema={schema}"
+        self.env = {"TURBOSERVE_STORAGE_DATABASE": database, "TURBOSERVE_STORAGE_OUTPUT_DIR": str(self.root / "outputs"), **env}
         self.apis: list[Server] = []
         self.workers: dict[str, Server] = {}
 
@@ -65,8 +69,8 @@ class Fleet:
         self.apis.append(server)
         return server.start(timeout=60)
 
-    def add_worker(self, worker_id: str, env: dict | None = None) -> Server:
-        server = Server(self.root / worker_id, self.models_dir, {**self.env, **(env or {})}, args=["--worker-id", worker_id], role="worker")
+    def add_worker(self, worker_id: str, env: dict | None = None, args: list[str] | None = None) -> Server:
+        server = Server(self.root / worker_id, self.models_dir, {**self.env, **(env or {})}, args=["--worker-id", worker_id, *(args or [])], role="worker")
         self.workers[worker_id] = server
         return server.start(timeout=240)
 
@@ -89,14 +93,22 @@ class Fleet:
     def wait_all_ended(self, ids, timeout: float = 300.0) -> dict:
         return self.live_api().wait_all_ended(ids, timeout=timeout)
 
+    def query(self, sql: str) -> list[list[str]]:
+        return self.postgres.query(sql, schema=self.schema)
+
+    def query_one(self, sql: str) -> list[str]:
+        rows = self.query(sql)
+        assert len(rows) == 1, f"{sql}: {rows}"
+        return rows[0]
+
     def holders(self, ids) -> dict[str, str]:
         """Which worker holds each unfinished job of `ids`, as the store says."""
         quoted = ",".join(f"'{i}'" for i in ids)
-        return {job: worker for job, worker in self.postgres.query(f"SELECT id, coalesce(worker_id, '') FROM jobs WHERE id IN ({quoted})")}
+        return {job: worker for job, worker in self.query(f"SELECT id, coalesce(worker_id, '') FROM jobs WHERE id IN ({quoted})")}
 
     def audit(self, ids) -> Audit:
-        rows = {job: (phase, code or None) for job, phase, code in self.postgres.query("SELECT id, phase, coalesce(error_code, '') FROM jobs")}
-        terminal = {job: int(count) for job, count in self.postgres.query(
+        rows = {job: (phase, code or None) for job, phase, code in self.query("SELECT id, phase, coalesce(error_code, '') FROM jobs")}
+        terminal = {job: int(count) for job, count in self.query(
             "SELECT job_id, COUNT(*) FROM job_events WHERE to_state IN ('succeeded', 'failed', 'cancelled') GROUP BY job_id")}
         return Audit(ids=list(ids), rows=rows, terminal_events=terminal)
 
