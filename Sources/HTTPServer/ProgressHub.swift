@@ -9,7 +9,7 @@ import TurboServeDomain
 ///
 /// Guarantees: a subscriber's stream starts with the record as the store has it just after subscribing (so a reader
 /// that read the store itself misses no change in between), yields each record that differs from the one before
-/// (newest wins: changes between two reads coalesce), and finishes after yielding a terminal record. Dropping the
+/// (newest wins: changes between two reads coalesce; a renewed lease alone is no change), and finishes after yielding a terminal record. Dropping the
 /// stream ends its follower.
 ///
 /// Thread-safety: a `Mutex` guards the table of followed jobs; `subscribe` may be called from any task. One task
@@ -52,7 +52,7 @@ public final class ProgressHub: Sendable {
                 _ = await pokes.next()
                 timer.cancel()
                 guard !Task.isCancelled else { break }
-                guard let record = try? await store.get(id), record != last else { continue }
+                guard let record = try? await store.get(id), last.map({ !Self.sameForReaders($0, record) }) ?? true else { continue }
                 last = record
                 output.yield(record)
                 if record.phase.isTerminal { break }
@@ -68,6 +68,13 @@ public final class ProgressHub: Sendable {
             }
         }
         return records
+    }
+
+    /// Whether two reads of a job differ only in what readers never see (a renewed lease).
+    static func sameForReaders(_ a: JobRecord, _ b: JobRecord) -> Bool {
+        var (a, b) = (a, b)
+        (a.leaseExpiresAt, b.leaseExpiresAt) = (nil, nil)
+        return a == b
     }
 
     /// Open subscriptions (a metrics gauge, and for tests).

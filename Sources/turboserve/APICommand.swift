@@ -19,7 +19,7 @@ struct APICommand: AsyncParsableCommand {
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
         let composition = try await Composition.build(.api, settings: settings)
-        let router = composition.apiRouter(api: composition.videoAPI(), pool: nil, isReady: composition.storeAnswers)
+        let router = composition.apiRouter(api: composition.videoAPI(), pool: nil, isReady: composition.connection.isHealthy)
         let (host, port) = (settings.server.host, settings.server.port)
         let listener = composition.listener(
             router: router, host: host, port: port,

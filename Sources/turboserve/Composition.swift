@@ -99,8 +99,6 @@ struct Composition: Sendable {
         return Array(beats.values)
     }
 
-    /// Whether the store answers a query now (an api replica's readiness).
-    @Sendable func storeAnswers() async -> Bool { (try? await store.countByPhase()) != nil }
 
     /// An HTTP listener on `host:port` that prints `banner` once it listens.
     func listener(router: Router<BasicRequestContext>, host: String, port: Int, banner: String) -> some Service {

@@ -35,7 +35,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = composition.logger
         let engineReadiness = settings.engines.devices.map { _ in Readiness() }
         let workers = WorkerPool()
-        let router = composition.apiRouter(api: composition.videoAPI(), pool: workers, isReady: { noEngine || engineReadiness.allSatisfy(\.isReady) })
+        // Ready once every engine answered its handshake; on a shared database also only while it answers.
+        let (shared, storeHealthy) = (composition.connection.isShared, composition.connection.isHealthy)
+        let router = composition.apiRouter(api: composition.videoAPI(), pool: workers, isReady: {
+            guard noEngine || engineReadiness.allSatisfy(\.isReady) else { return false }
+            return shared ? await storeHealthy() : true
+        })
         let (host, port) = (settings.server.host, settings.server.port)
         let app = Application(
             router: router,

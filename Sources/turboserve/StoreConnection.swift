@@ -12,6 +12,8 @@ struct StoreConnection: Sendable {
     let signals: any JobSignals
     /// Whether other processes share this store (so a single node may not assume it owns every job).
     let isShared: Bool
+    /// Whether the store answers now (readiness: false while the database is unreachable or restarting).
+    let isHealthy: @Sendable () async -> Bool
 
     /// Opens the store for `role`, refusing a combination the role cannot honour with a message naming the setting.
     /// Opening applies pending migrations (SQLite always; PostgreSQL only for `migrate` and `serve`, so api and
@@ -26,7 +28,7 @@ struct StoreConnection: Sendable {
         }
         let signals = LocalJobSignals()
         let sqlite = try SQLiteJobStore(path: dataDirectory.appendingPathComponent("turboserve.sqlite").path)
-        return StoreConnection(store: SignallingJobStore(base: sqlite, signals: signals), signals: signals, isShared: false)
+        return StoreConnection(store: SignallingJobStore(base: sqlite, signals: signals), signals: signals, isShared: false, isHealthy: { (try? await sqlite.countByPhase()) != nil })
     }
 
     /// The URL without its password, for messages and logs.

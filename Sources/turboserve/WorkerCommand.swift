@@ -5,8 +5,8 @@ import ServiceLifecycle
 import WorkerRuntime
 
 /// `turboserve worker`: one engine of a fleet (one GPU) with its scheduling core and output pipeline, claiming from
-/// the shared store. Its port serves `/healthz` (the process is up), `/readyz` (its engine answered the handshake)
-/// and `/metrics` (this worker's engine families). SIGTERM drains: no more claims, unstarted jobs go back to the
+/// the shared store. Its port serves `/healthz` (the process is up), `/readyz` (its engine answered the handshake
+/// and the store answers) and `/metrics` (this worker's engine families). SIGTERM drains: no more claims, unstarted jobs go back to the
 /// queue, started ones finish within `workers.drain_grace_seconds`, then the rest is released and it exits.
 ///
 /// The worker id is stable across restarts (default: the pod's or host's name), so a restarted worker takes back
@@ -36,9 +36,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let pool = WorkerPool()
         let workers = try composition.nodeWorkers(pool: pool, engines: 1)
         let host = host ?? settings.server.host
-        let (metrics, port) = (composition.metrics, port)
+        let (metrics, port, storeHealthy) = (composition.metrics, port, composition.connection.isHealthy)
         let probes = composition.listener(
-            router: Self.probeRouter(isReady: { readiness.isReady }, metrics: {
+            router: Self.probeRouter(isReady: { readiness.isReady ? await storeHealthy() : false }, metrics: {
                 let ratios = await pool.busyRatios()
                 await metrics.refresh(store: nil, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
                 return metrics.exposition()
@@ -56,11 +56,11 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     /// `/healthz`, `/readyz` (503 until the engine is ready) and `/metrics`.
-    static func probeRouter(isReady: @escaping @Sendable () -> Bool, metrics: @escaping @Sendable () async -> String) -> Router<BasicRequestContext> {
+    static func probeRouter(isReady: @escaping @Sendable () async -> Bool, metrics: @escaping @Sendable () async -> String) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            isReady() ? Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n")))
+            await isReady() ? Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n")))
                 : Response(status: .serviceUnavailable, body: .init(byteBuffer: .init(string: "the engine is starting\n")))
         }
         router.get("metrics") { _, _ -> Response in
