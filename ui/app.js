@@ -1,14 +1,13 @@
-// TurboServe web UI: plain JavaScript against the public API only (/v1/models, /v1/videos, SSE events,
-// /v1/operations). No framework, no build step, nothing fetched from elsewhere.
-"use strict";
+// TurboServe web UI: plain JavaScript modules against the public API only (/v1/models, /v1/videos, progress
+// over SSE, /v1/operations). No framework, no build step, nothing fetched from elsewhere. With API keys on, every
+// request carries the key in a header (api.js); the job tray (jobs.js) follows each job live.
 
-const $ = (id) => document.getElementById(id);
+import { api, ApiError, mediaURL } from "./api.js";
+import { $, el, formatSeconds, statusLabel, timeAgo } from "./dom.js";
+import { JobTray } from "./jobs.js";
+import { typicalRun } from "./timing.js";
+
 const RATIOS = ["16:9", "9:16", "1:1", "4:3", "3:4"];
-const STAGE_ORDER = ["queued", "admitted", "denoising", "decoding", "muxing", "succeeded"];
-const STAGE_LABEL = {
-  queued: "Queued", admitted: "Encoding prompt", denoising: "Denoising", decoding: "Decoding",
-  muxing: "Writing MP4", succeeded: "Done", failed: "Failed", cancelled: "Cancelled",
-};
 const STAGE_COLOR = {
   load: "#f59e0b", unload: "#fcd34d", admit: "#10b981", step: "#6366f1", decode: "#ec4899",
   release: "#9ca3af", parse: "#06b6d4", mux: "#0ea5e9",
@@ -18,91 +17,17 @@ const ERROR_FIELD = {
   size: "size", width: "size", height: "size", seconds: "num_frames", frames: "num_frames",
   num_inference_steps: "steps",
 };
-const ADVANCED_FIELDS = new Set(["sampler", "attention", "sigma_max", "boundary", "priority", "adaptive_resolution"]);
+const ADVANCED_FIELDS = new Set(["sampler", "attention", "sigma_max", "boundary", "priority"]);
 
 const state = {
   models: [],
   task: "t2v",
-  job: null, // the video object shown in the job card
-  events: null, // EventSource of the tracked job
+  tray: null,
   opsTimer: null,
-  jobOpsTimer: null,
+  galleryTimer: null,
   galleryAfter: null,
   lastOps: null, // the latest /v1/operations answer, to redraw the timeline when the window resizes
 };
-
-/** An OpenAI-shaped API error: message, param (the request field), code, HTTP status. */
-class ApiError extends Error {
-  constructor(status, body) {
-    const detail = (body && body.error) || {};
-    super(detail.message || `request failed with HTTP ${status}`);
-    this.status = status;
-    this.param = detail.param || null;
-    this.code = detail.code || null;
-  }
-}
-
-/** The API key (servers with auth.api_keys): asked for once on a 401, kept in sessionStorage, sent only as an
- *  Authorization header (never in a URL). */
-function apiKeyHeaders(options) {
-  const key = sessionStorage.getItem("turboserve.apiKey");
-  return key ? { ...(options.headers || {}), Authorization: `Bearer ${key}` } : options.headers;
-}
-
-async function api(path, options = {}, asked = false) {
-  const response = await fetch(path, { ...options, headers: apiKeyHeaders(options) });
-  if (response.status === 401 && !asked) {
-    const key = window.prompt("This server needs an API key:");
-    if (key) {
-      sessionStorage.setItem("turboserve.apiKey", key.trim());
-      return api(path, options, true);
-    }
-  }
-  const text = await response.text();
-  let body = null;
-  try { body = text ? JSON.parse(text) : null; } catch { body = null; }
-  if (!response.ok) throw new ApiError(response.status, body);
-  return body;
-}
-
-// ---------- small helpers ----------
-
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-function formatSeconds(seconds) {
-  if (seconds === null || seconds === undefined || !isFinite(seconds)) return "–";
-  if (seconds < 1) return "< 1 s";
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-}
-
-function timeAgo(unixSeconds) {
-  const delta = Math.max(0, Date.now() / 1000 - unixSeconds);
-  if (delta < 60) return "just now";
-  if (delta < 3600) return `${Math.floor(delta / 60)} min ago`;
-  if (delta < 86400) return `${Math.floor(delta / 3600)} h ago`;
-  return new Date(unixSeconds * 1000).toLocaleDateString();
-}
-
-function statusLabel(video) {
-  if (video.status === "failed" && video.error && video.error.code === "cancelled") return "cancelled";
-  return video.status.replace("_", " ");
-}
-
-function contentURL(id, variant) {
-  return `/v1/videos/${encodeURIComponent(id)}/content${variant ? `?variant=${variant}` : ""}`;
-}
 
 // ---------- views ----------
 
@@ -115,8 +40,12 @@ function showView(name) {
     if (view === name) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   clearInterval(state.opsTimer);
-  state.opsTimer = null;
-  if (name === "gallery") loadGallery(true);
+  clearInterval(state.galleryTimer);
+  state.opsTimer = state.galleryTimer = null;
+  if (name === "gallery") {
+    loadGallery(true);
+    state.galleryTimer = setInterval(() => loadGallery(true), 2500);
+  }
   if (name === "operations") {
     loadOperations();
     state.opsTimer = setInterval(loadOperations, 2000);
@@ -198,7 +127,8 @@ function applyModel() {
   }
   $("attention").value = "original";
   $("adaptive_resolution").disabled = !model.supports_adaptive_resolution;
-  $("adaptive_resolution").checked = false;
+  $("adaptive_resolution").checked = model.supports_adaptive_resolution; // I2V follows the image unless unticked
+  updateEstimate();
 }
 
 function renderAspectRatios(preferred) {
@@ -257,7 +187,8 @@ function showError(error) {
   if (focusable) focusable.focus();
 }
 
-/** The create request: JSON for text-to-video, multipart (with the image) for image-to-video. */
+/** The create request (JSON for text-to-video, multipart with the image for image-to-video), plus the fields and
+ *  file it carries, which the job's card keeps for "Re-run with these settings". */
 function buildRequest() {
   const model = selectedModel();
   const fields = {
@@ -279,14 +210,15 @@ function buildRequest() {
   }
   if (state.task === "i2v") {
     if (model && model.supports_boundary && $("boundary").value.trim() !== "") fields.boundary = $("boundary").value.trim();
-    if ($("adaptive_resolution").checked) fields.adaptive_resolution = true;
+    fields.adaptive_resolution = $("adaptive_resolution").checked;
+    if (fields.adaptive_resolution) delete fields.aspect_ratio; // the image decides the shape; the resolution its area
     const form = new FormData();
     for (const [key, value] of Object.entries(fields)) if (value !== undefined) form.append(key, String(value));
     const file = $("input_reference").files[0];
     if (file) form.append("input_reference", file, file.name);
-    return { method: "POST", body: form };
+    return { options: { method: "POST", body: form }, fields, file };
   }
-  return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fields) };
+  return { options: { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fields) }, fields, file: null };
 }
 
 async function submit(event) {
@@ -296,8 +228,8 @@ async function submit(event) {
   button.disabled = true;
   button.textContent = "Submitting…";
   try {
-    const video = await api("/v1/videos", buildRequest());
-    track(video);
+    const request = buildRequest();
+    state.tray.add(await api("/v1/videos", request.options), request);
   } catch (error) {
     if (error instanceof ApiError) showError(error);
     else $("form-error").textContent = `Could not reach the server: ${error.message}`;
@@ -322,193 +254,141 @@ function showPreview(file) {
   $("err-input_reference").textContent = "";
 }
 
-// ---------- job card: progress, then result ----------
+// ---------- re-run and opening videos ----------
 
-function setBadge(video) {
-  const badge = $("job-status");
-  badge.hidden = false;
-  badge.className = `badge ${video.status}`;
-  badge.textContent = statusLabel(video);
-}
-
-/** Follows a job live over SSE until it finishes; queue position and ETA come from /v1/operations. */
-function track(video) {
-  stopTracking();
-  state.job = video;
-  localStorage.setItem("turboserve.lastVideo", video.id);
-  renderProgress(video);
-  if (video.status === "completed" || video.status === "failed") { finish(video); return; }
-  const source = new EventSource(`/v1/videos/${encodeURIComponent(video.id)}/events`);
-  state.events = source;
-  source.addEventListener("progress", (message) => {
-    const update = JSON.parse(message.data);
-    if (update.id !== state.job.id) return;
-    state.job = update;
-    renderProgress(update);
-  });
-  source.addEventListener("done", async () => {
-    source.close();
-    try { finish(await api(`/v1/videos/${encodeURIComponent(video.id)}`)); } catch (error) { finish(state.job); }
-  });
-  refreshJobQueue();
-  state.jobOpsTimer = setInterval(refreshJobQueue, 1500);
-}
-
-function stopTracking() {
-  if (state.events) state.events.close();
-  state.events = null;
-  clearInterval(state.jobOpsTimer);
-  state.jobOpsTimer = null;
-}
-
-async function refreshJobQueue() {
-  if (!state.job) return;
-  try {
-    const ops = await api("/v1/operations");
-    renderEstimate(ops);
-    const entry = ops.unfinished.find((job) => job.id === state.job.id);
-    $("queue-position").textContent = entry ? (entry.queue_position > 0 ? `${entry.queue_position}` : "running") : "–";
-    $("eta").textContent = entry ? (entry.eta_seconds == null ? "estimating…" : formatSeconds(entry.eta_seconds)) : "–";
-  } catch { /* the operations view is optional for progress */ }
-}
-
-function renderProgress(video) {
-  $("job-empty").hidden = true;
-  $("result").hidden = true;
-  $("progress").hidden = false;
-  setBadge(video);
-  const stage = video.stage;
-  $("progress-stage").textContent = STAGE_LABEL[stage] || stage;
-  $("progress-detail").textContent = `${video.progress}%`;
-  $("progress-fill").style.width = `${video.progress}%`;
-  $("progress-bar").setAttribute("aria-valuenow", String(video.progress));
-  $("step").textContent = stage === "queued" || stage === "admitted" ? `0 of ${video.steps}` : `${video.step} of ${video.steps}`;
-  const index = STAGE_ORDER.indexOf(stage);
-  for (const item of $("stages").children) {
-    const at = STAGE_ORDER.indexOf(item.dataset.stage);
-    item.className = at < index ? "done" : at === index ? "current" : "";
-  }
-  $("cancel").hidden = false;
-  $("job").dataset.stage = stage;
-}
-
-function finish(video) {
-  stopTracking();
-  updateEstimate();
-  state.job = video;
-  setBadge(video);
-  $("job").dataset.stage = video.stage;
-  $("progress").hidden = true;
-  $("job-empty").hidden = true;
-  $("result").hidden = false;
-  const player = $("player");
-  const [width, height] = (video.size || "1x1").split("x").map(Number);
-  player.parentElement.style.setProperty("--ratio", `${width} / ${height}`);
-  player.style.setProperty("--ratio", `${width} / ${height}`);
-  const ok = video.status === "completed";
-  player.parentElement.hidden = !ok;
-  $("download").hidden = !ok;
-  if (ok) {
-    if (player.dataset.video !== video.id) {
-      player.dataset.video = video.id;
-      player.src = contentURL(video.id);
-      player.poster = contentURL(video.id, "thumbnail");
+/** Puts every parameter of a job back into the form — model, size, steps, length, sampler, σ max, boundary, seed,
+ *  priority, prompt and, for a job sent from this page during this visit, the input image — ready to run again. */
+function rerun(video, request) {
+  const fields = (request && request.fields) || {};
+  const model = state.models.find((m) => m.id === (fields.model || video.model));
+  if (!model) { $("form-error").textContent = `Model ${video.model} is not available on this server.`; return; }
+  location.hash = "#generate";
+  setTask(model.task);
+  $("model").value = model.id;
+  applyModel();
+  // Size: the resolution and aspect ratio whose size the job had (or that the request named).
+  let resolution = fields.resolution, ratio = fields.aspect_ratio;
+  if (!resolution || !ratio) {
+    for (const r of model.resolutions) {
+      for (const [name, size] of Object.entries(r.sizes)) if (String(size) === video.size) { resolution = r.name; ratio = name; }
     }
-    $("download").href = contentURL(video.id);
-    $("download").setAttribute("download", `${video.id}.mp4`);
-  } else {
-    player.removeAttribute("src");
-    delete player.dataset.video;
   }
-  const error = $("job-error");
-  error.hidden = ok;
-  error.textContent = ok ? "" : (video.error ? `${statusLabel(video)}: ${video.error.message}` : "The job failed.");
-  renderParams(video);
-}
-
-function renderParams(video) {
-  const rows = [
-    ["Video", video.id], ["Model", video.model], ["Size", video.size],
-    ["Frames", `${video.num_frames} at ${video.fps} fps (${video.seconds} s)`], ["Steps", video.steps],
-    ["Seed", video.seed], ["Sampler", video.sampler], ["σ max", video.sigma_max], ["Priority", video.priority],
-    ["Created", new Date(video.created_at * 1000).toLocaleString()],
-  ];
-  if (video.completed_at) rows.push(["Took", formatSeconds(video.completed_at - video.created_at)]);
-  rows.push(["Prompt", video.prompt]);
-  $("params").replaceChildren(...rows.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", { text: String(value), "data-param": name.toLowerCase() })]));
-}
-
-async function cancelJob() {
-  if (!state.job) return;
-  $("cancel").disabled = true;
-  try { await api(`/v1/videos/${encodeURIComponent(state.job.id)}`, { method: "DELETE" }); } catch (error) {
-    $("form-error").textContent = error.message;
-  } finally { $("cancel").disabled = false; }
-}
-
-function reuseSeed() {
-  if (!state.job) return;
+  if (resolution) $("resolution").value = resolution;
+  renderAspectRatios(ratio);
+  if (model.task === "i2v") {
+    $("adaptive_resolution").checked = fields.adaptive_resolution !== undefined ? String(fields.adaptive_resolution) === "true" : !ratio;
+  }
+  checkRadio("steps", String(fields.steps || video.steps));
+  $("num_frames").value = String(fields.num_frames || video.num_frames);
+  $("sampler").value = fields.sampler || video.sampler;
+  $("sigma_max").value = String(fields.sigma_max ?? video.sigma_max);
+  if (fields.boundary !== undefined && !$("boundary").disabled) $("boundary").value = String(fields.boundary);
+  if (fields.attention) $("attention").value = fields.attention;
+  $("priority").value = fields.priority || video.priority;
   $("seed-random").checked = false;
   $("seed").disabled = false;
-  $("seed").value = String(state.job.seed);
-  $("prompt").value = state.job.prompt;
+  $("seed").value = String(video.seed);
+  $("prompt").value = video.prompt;
   updateCounter();
-  $("seed").focus();
+  const file = request && request.file;
+  if (file) {
+    const files = new DataTransfer();
+    files.items.add(file);
+    $("input_reference").files = files.files;
+    showPreview(file);
+  } else if (model.task === "i2v") {
+    showPreview(null);
+    $("err-input_reference").textContent = "Choose the image again: only images sent from this page during this visit are kept.";
+  }
+  updateEstimate();
+  $("prompt").scrollIntoView({ block: "center" });
+  $("prompt").focus({ preventScroll: true });
 }
 
+function checkRadio(name, value) {
+  const input = document.querySelector(`input[name="${name}"][value="${CSS.escape(value)}"]`);
+  if (input && !input.disabled) input.checked = true;
+}
+
+/** Opens a video (from the gallery or the queue) as a card in the tray. */
 async function openVideo(id) {
+  location.hash = "#generate";
   try {
-    const video = await api(`/v1/videos/${encodeURIComponent(id)}`);
-    track(video);
-  } catch { localStorage.removeItem("turboserve.lastVideo"); }
+    const card = state.tray.add(await api(`/v1/videos/${encodeURIComponent(id)}`));
+    requestAnimationFrame(() => { card.node.scrollIntoView({ block: "nearest" }); card.node.focus({ preventScroll: true }); });
+  } catch (error) {
+    $("form-error").textContent = `Could not open ${id}: ${error.message}`;
+  }
 }
 
 // ---------- gallery ----------
 
+/** The first page is read again every few seconds while the gallery is shown, so badges and thumbnails stay live. */
 async function loadGallery(reset) {
-  if (reset) { state.galleryAfter = null; $("gallery").replaceChildren(); }
   const query = new URLSearchParams({ limit: "24" });
-  if (state.galleryAfter) query.set("after", state.galleryAfter);
-  try {
-    const page = await api(`/v1/videos?${query}`);
-    for (const video of page.data) $("gallery").append(tile(video));
-    state.galleryAfter = page.last_id;
-    $("gallery-more").hidden = !page.has_more;
-    $("gallery-empty").hidden = $("gallery").children.length > 0;
-  } catch (error) {
+  if (!reset && state.galleryAfter) query.set("after", state.galleryAfter);
+  let page;
+  try { page = await api(`/v1/videos?${query}`); } catch (error) {
     $("gallery-empty").hidden = false;
     $("gallery-empty").textContent = error.message;
+    return;
   }
+  const gallery = $("gallery");
+  let previous = null;
+  for (const video of page.data) {
+    const existing = gallery.querySelector(`.tile[data-video="${CSS.escape(video.id)}"]`);
+    const item = existing ? existing.parentElement : el("li");
+    if (!existing || existing.dataset.status !== video.status) item.replaceChildren(tile(video));
+    if (reset) {
+      if (previous ? previous.nextElementSibling !== item : gallery.firstElementChild !== item) {
+        if (previous) previous.after(item); else gallery.prepend(item);
+      }
+      previous = item;
+    } else if (!existing) gallery.append(item);
+  }
+  if (!reset || gallery.children.length <= page.data.length) state.galleryAfter = page.last_id;
+  $("gallery-more").hidden = !page.has_more;
+  $("gallery-empty").textContent = "No videos yet.";
+  $("gallery-empty").hidden = gallery.children.length > 0;
 }
 
 function tile(video) {
-  const thumb = video.status === "completed"
-    ? el("img", { src: contentURL(video.id, "thumbnail"), alt: "", loading: "lazy" })
-    : el("span", { text: statusLabel(video) });
-  const button = el("button", {
-    type: "button", class: "tile", "data-video": video.id, "aria-label": `${video.prompt} (${statusLabel(video)})`,
-    onclick: () => { location.hash = "#generate"; openVideo(video.id); },
+  const thumb = el("div", { class: "thumb" });
+  if (video.status === "completed") {
+    const image = el("img", { alt: "", "data-video": video.id });
+    mediaURL(video.id, "thumbnail").then((url) => { image.src = url; }).catch(() => image.remove());
+    thumb.append(image);
+  } else {
+    thumb.append(el("span", { class: "thumb-text", text: video.status === "failed" ? statusLabel(video) : `${video.progress}%` }));
+  }
+  if (video.status !== "completed") thumb.append(el("span", { class: `badge ${video.status}`, text: statusLabel(video) }));
+  return el("button", {
+    type: "button", class: "tile", "data-video": video.id, "data-status": video.status,
+    "aria-label": `${video.prompt} (${statusLabel(video)})`, onclick: () => openVideo(video.id),
   },
-  el("div", { class: "thumb" }, thumb,
-    video.status === "completed" ? null : el("span", { class: `badge ${video.status}`, text: statusLabel(video) })),
+  thumb,
   el("div", { class: "tile-body" },
     el("p", { class: "tile-prompt", text: video.prompt }),
     el("p", { class: "tile-meta", text: `${video.model} · ${video.size} · ${timeAgo(video.created_at)}` })));
-  return el("li", {}, button);
 }
 
 // ---------- operations ----------
 
 async function loadOperations() {
   let ops;
-  try { ops = await api("/v1/operations"); } catch (error) {
+  try { ops = await api("/v1/operations", {}, { kind: "operator" }); } catch (error) {
     $("ops-updated").textContent = `unavailable: ${error.message}`;
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      clearInterval(state.opsTimer); // asked once; the Refresh of the view (or a reload) asks again
+      state.opsTimer = null;
+    }
     return;
   }
   renderEstimate(ops);
   state.lastOps = ops;
   $("ops-updated").textContent = `updated ${new Date(ops.generated_at * 1000).toLocaleTimeString()}`;
   const workers = ops.workers || [];
+  const unfinished = new Set(ops.unfinished.map((job) => job.id));
   const running = workers.flatMap((w) => w.running_jobs);
   const busy = workers.length ? workers.reduce((sum, w) => sum + w.busy_ratio, 0) / workers.length : 0;
   const stats = [
@@ -533,15 +413,20 @@ async function loadOperations() {
       el("div", {}, el("dt", { text: "Running now" }), el("dd", { text: worker.running_stage
         ? `${worker.running_stage} · ${worker.running_jobs.length} job${worker.running_jobs.length === 1 ? "" : "s"}` : "idle" })),
       el("div", {}, el("dt", { text: "Resident models" }), chips),
-      el("div", {}, el("dt", { text: "Jobs held" }), el("dd", { text: String(worker.held_jobs.length) })),
+      // Held and still unfinished: a cancelled job the worker has yet to drop is not work it holds.
+      el("div", {}, el("dt", { text: "Jobs held" }), el("dd", { id: "ops-held", text: String(worker.held_jobs.filter((id) => unfinished.has(id)).length) })),
       el("div", {}, el("dt", { text: "Plans executed" }), el("dd", { text: String(worker.plans_executed) })));
   }
   renderTimeline(workers, ops.generated_at);
 
   const body = $("ops-queue").tBodies[0];
-  body.replaceChildren(...ops.unfinished.slice(0, 50).map((job) => el("tr", {},
+  body.replaceChildren(...ops.unfinished.slice(0, 50).map((job) => el("tr", { "data-video": job.id },
     el("td", { text: job.queue_position > 0 ? String(job.queue_position) : "▶" }),
-    el("td", {}, el("code", { text: job.id.slice(0, 14) + "…" })),
+    el("td", { class: "prompt-cell" }, el("button", {
+      type: "button", class: "row-open", text: job.prompt || job.id, title: `Open ${job.id}`,
+      "aria-label": `Open ${job.prompt || job.id} (${job.stage}, ${job.progress}%)`, onclick: () => openVideo(job.id),
+    })),
+    el("td", {}, el("code", { text: job.id.slice(6, 14) })),
     el("td", { text: job.priority }),
     el("td", { text: job.stage }),
     el("td", { text: `${job.progress}%` }),
@@ -550,8 +435,33 @@ async function loadOperations() {
 
   $("ops-failures").replaceChildren(...ops.recent_failures.map((failure) => el("li", { "data-video": failure.id },
     el("span", { class: "code", text: failure.code }), document.createTextNode(failure.message + " "),
+    el("button", { type: "button", class: "row-open small", text: "open", "aria-label": `Open ${failure.id}`, onclick: () => openVideo(failure.id) }),
     el("span", { class: "muted", text: `· ${failure.model} · ${failure.completed_at ? timeAgo(failure.completed_at) : ""}` }))));
   $("ops-failures-empty").hidden = ops.recent_failures.length > 0;
+}
+
+/** Asks for confirmation, then restarts the engines (operator key when auth is on). */
+async function restartEngine() {
+  const dialog = $("restart-dialog");
+  dialog.returnValue = "";
+  dialog.showModal();
+  $("restart-cancel").focus();
+  const answer = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
+  $("restart-engine").focus();
+  if (answer !== "ok") return;
+  const notice = $("ops-notice");
+  notice.hidden = false;
+  notice.className = "notice";
+  notice.textContent = "Restarting the engine…";
+  try {
+    const result = await api("/v1/operations/engines/restart", { method: "POST" }, { kind: "operator" });
+    notice.textContent = result.engines === 0 ? "No engine is running in this server process."
+      : `Restarted ${result.engines} engine${result.engines === 1 ? "" : "s"}; jobs in progress went back to the queue and run again.`;
+  } catch (error) {
+    notice.className = "notice error";
+    notice.textContent = `Restart failed: ${error.message}`;
+  }
+  loadOperations();
 }
 
 /** The engine busy timeline: per worker, one lane per stage over the last 60 s, a bar per engine plan. */
@@ -616,18 +526,38 @@ function updateCounter() {
   $("prompt-counter").textContent = `${$("prompt").value.length} / 2000`;
 }
 
+/** The line beside Generate: queue length (when the key may read it) and the typical run for the form's settings,
+ *  the median of measured runs of this shape (else this model), so it does not jump from job to job. */
 function renderEstimate(ops) {
-  const queued = Object.values(ops.queue_depth).reduce((a, b) => a + b, 0);
-  $("estimate").textContent = ops.mean_run_seconds == null ? `${queued} in queue`
-    : `${queued} in queue · typical run ${formatSeconds(ops.mean_run_seconds)}`;
+  const model = selectedModel();
+  const resolution = model && model.resolutions.find((r) => r.name === $("resolution").value);
+  const size = resolution && resolution.sizes[radioValue("aspect_ratio")];
+  const run = model ? typicalRun({ model: model.id, size: String(size), num_frames: Number($("num_frames").value), steps: Number(radioValue("steps")) }) : null;
+  const parts = [];
+  if (ops) parts.push(`${Object.values(ops.queue_depth).reduce((a, b) => a + b, 0)} in queue`);
+  if (run !== null) parts.push(`typical run ${formatSeconds(run)}`);
+  else if (ops && ops.mean_run_seconds != null) parts.push(`typical run ${formatSeconds(ops.mean_run_seconds)}`);
+  $("estimate").textContent = parts.join(" · ");
 }
 
 async function updateEstimate() {
-  try { renderEstimate(await api("/v1/operations")); } catch { $("estimate").textContent = ""; }
+  let ops = null;
+  if (state.tray && state.tray.canReadQueue) {
+    try { ops = await api("/v1/operations", {}, { kind: "operator", ask: false }); } catch { ops = null; }
+  }
+  renderEstimate(ops);
 }
 
 async function start() {
+  state.tray = new JobTray({ onRerun: rerun, onFinished: () => updateEstimate() });
   $("generate-form").addEventListener("submit", submit);
+  // Ctrl+Enter (Cmd+Enter on a Mac) submits from anywhere in the form.
+  $("generate-form").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !$("submit").disabled) {
+      event.preventDefault();
+      $("generate-form").requestSubmit($("submit"));
+    }
+  });
   for (const tab of document.querySelectorAll('[role="tab"]')) {
     tab.addEventListener("click", () => setTask(tab.dataset.task));
     tab.addEventListener("keydown", (event) => {
@@ -637,7 +567,9 @@ async function start() {
     });
   }
   $("model").addEventListener("change", () => { clearErrors(); applyModel(); });
-  $("resolution").addEventListener("change", () => renderAspectRatios());
+  $("resolution").addEventListener("change", () => { renderAspectRatios(); updateEstimate(); });
+  for (const name of ["aspect_ratio", "steps"]) $(name).addEventListener("change", () => updateEstimate());
+  $("num_frames").addEventListener("change", () => updateEstimate());
   $("seed-random").addEventListener("change", () => {
     $("seed").disabled = $("seed-random").checked;
     if (!$("seed").disabled) $("seed").focus();
@@ -658,8 +590,7 @@ async function start() {
       showPreview(event.dataTransfer.files[0]);
     }
   });
-  $("cancel").addEventListener("click", cancelJob);
-  $("reuse-seed").addEventListener("click", reuseSeed);
+  $("restart-engine").addEventListener("click", restartEngine);
   $("gallery-refresh").addEventListener("click", () => loadGallery(true));
   $("gallery-more").addEventListener("click", () => loadGallery(false));
   window.addEventListener("resize", () => {
@@ -679,8 +610,7 @@ async function start() {
   updateCounter();
   updateEstimate();
   showView(currentViewFromHash());
-  const last = localStorage.getItem("turboserve.lastVideo");
-  if (last) openVideo(last);
+  await state.tray.restore();
   document.body.dataset.ready = "true";
 }
 

@@ -18,7 +18,7 @@ public struct APIError: HTTPResponseError {
 
     public var status: HTTPResponse.Status {
         switch error.code {
-        case .invalidValue, .missingField, .unknownModel, .unsupportedForModel, .malformedRequest: .badRequest
+        case .invalidValue, .missingField, .unknownModel, .unsupportedForModel, .malformedRequest, .unknownField, .conflictingFields: .badRequest
         case .unauthorized, .invalidAPIKey: .unauthorized
         case .forbidden: .forbidden
         case .notFound, .videoExpired: .notFound

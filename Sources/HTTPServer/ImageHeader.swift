@@ -6,10 +6,10 @@ import TurboServeDomain
 /// to `IEND`, JPEG segments to `SOS` and the final `EOI`, the RIFF size of WebP) and never reads past the bytes.
 ///
 /// This is the first line of defence only: the engine checks what it decodes too.
-struct ImageHeader: Equatable, Sendable {
-    let format: String
-    let width: Int
-    let height: Int
+public struct ImageHeader: Equatable, Sendable {
+    public let format: String
+    public let width: Int
+    public let height: Int
 
     /// The longest side accepted, whatever the pixel budget.
     static let maxSide = 16_384
@@ -17,7 +17,7 @@ struct ImageHeader: Equatable, Sendable {
     /// Reads and checks `bytes` as the `input_reference` upload: a complete PNG, JPEG or WebP whose declared
     /// size is at most `maxPixels` pixels and `maxSide` on a side. Errors name `input_reference` and never echo
     /// the upload or a server path.
-    static func inspect(_ bytes: [UInt8], maxPixels: Int) throws(TurboServeError) -> ImageHeader {
+    public static func inspect(_ bytes: [UInt8], maxPixels: Int) throws(TurboServeError) -> ImageHeader {
         let header: ImageHeader
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             header = try png(bytes)

@@ -1,6 +1,34 @@
 /// The OpenAPI 3.1 description of the public API, served at `/openapi.json`. Kept beside the controllers and
 /// checked by a test against the routes the router actually has.
 enum OpenAPIDocument {
+    /// The fields of a create request, shared by the JSON and the form schemas.
+    static let createVideoProperties = #"""
+{
+          "prompt": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$", "description": "At most 2000 characters and limits.max_prompt_bytes (16 KiB) of UTF-8; not blank; no NUL."},
+          "model": {"type": "string", "enum": ["tiny-t2v", "tiny-i2v", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.2-i2v-a14b"], "default": "tiny-t2v"},
+          "size": {"type": "string", "pattern": "^[0-9]+x[0-9]+$", "description": "WIDTHxHEIGHT; one of the model's sizes."},
+          "seconds": {"type": ["string", "number"], "description": "Duration; rounded to 4k+1 frames at the model's fps."},
+          "resolution": {"type": "string", "enum": ["tiny", "480p", "720p"]},
+          "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16", "1:1", "4:3", "3:4"]},
+          "width": {"type": "integer"}, "height": {"type": "integer"},
+          "num_frames": {"type": "integer", "minimum": 1, "description": "4k+1, from 1 to the model's maximum (1: a still)."},
+          "frames": {"type": "integer", "minimum": 1, "description": "Another name for num_frames (send one of them)."},
+          "fps": {"type": "integer", "minimum": 1, "maximum": 60},
+          "steps": {"type": "integer", "minimum": 1, "maximum": 4},
+          "num_inference_steps": {"type": "integer", "minimum": 1, "maximum": 4, "description": "vLLM-Omni's name for steps."},
+          "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+          "sampler": {"type": "string", "enum": ["sde", "ode"], "default": "sde"},
+          "sigma_max": {"type": "number", "minimum": 1, "maximum": 5000},
+          "boundary": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Two-expert (I2V) models only."},
+          "attention": {"type": "string", "enum": ["original", "sla", "sagesla"], "default": "original"},
+          "quant_linear": {"type": "boolean"},
+          "adaptive_resolution": {"type": "boolean", "description": "I2V: follow the image's aspect ratio at the same area."},
+          "negative_prompt": {"type": "string", "description": "Accepted for compatibility; distilled students use no CFG."},
+          "priority": {"type": "string", "enum": ["interactive", "standard", "batch"], "default": "standard"},
+          "deadline_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
+        }
+"""#
+
     static let json = #"""
 {
   "openapi": "3.1.0",
@@ -32,7 +60,7 @@ enum OpenAPIDocument {
         "operationId": "listVideos",
         "summary": "List videos, newest first by default, with cursor pagination.",
         "parameters": [
-          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Id of the last video of the previous page (400 when no such video is visible to the caller); empty: the first page."},
+          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Id of the last video of the previous page (404 not_found when no such video is visible to the caller); empty: the first page."},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
           {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"}}
         ],
@@ -40,6 +68,7 @@ enum OpenAPIDocument {
           "200": {"description": "A page of videos.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoList"}}}},
           "400": {"$ref": "#/components/responses/Error"},
           "401": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
           "429": {"$ref": "#/components/responses/Error"}
         }
       }
@@ -60,7 +89,7 @@ enum OpenAPIDocument {
           "409": {"description": "cancelled: the job was deleted while the request waited.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "429": {"$ref": "#/components/responses/Error"},
           "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "504": {"description": "wait_timeout: the job did not finish in time and keeps running; poll it by the id in X-Video-Id.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "202": {"description": "The job did not finish within limits.sync_timeout_seconds and keeps running: the video object; poll it at Location (its id is also in X-Video-Id).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}, "Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Video"}}}}
         }
       }
     },
@@ -73,7 +102,7 @@ enum OpenAPIDocument {
       },
       "delete": {
         "operationId": "deleteVideo",
-        "summary": "Cancel the job if it is unfinished (its engine state is freed at the next step boundary).",
+        "summary": "Delete the video: an unfinished job is cancelled first (its engine state is freed at the next step boundary); its files are removed and the video answers 404 everywhere afterwards.",
         "responses": {"200": {"description": "Deleted.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VideoDeleted"}}}}, "404": {"$ref": "#/components/responses/Error"}}
       }
     },
@@ -101,7 +130,7 @@ enum OpenAPIDocument {
       "get": {
         "operationId": "streamVideoEvents",
         "summary": "Server-Sent Events: `progress` (the video object) at once and after every change, then `done`.",
-        "responses": {"200": {"description": "An event stream (text/event-stream, not JSON): `event: progress` lines whose `data:` is a Video object, then one `event: done` whose data is {\"id\", \"status\"}.", "content": {"text/event-stream": {"schema": {"type": "string", "contentMediaType": "text/event-stream", "description": "Server-Sent Events; each data line is JSON (a Video, or {id, status} for done)."}}}}, "404": {"$ref": "#/components/responses/Error"}}
+        "responses": {"200": {"description": "An event stream (text/event-stream, not JSON): `event: progress` lines whose `data:` is a Video object, then one `event: done` whose data is {\"id\", \"status\"}.", "content": {"text/event-stream": {"schema": {"type": "object", "required": ["event", "data"], "properties": {"event": {"type": "string", "enum": ["progress", "done"]}, "data": {"type": "string", "contentMediaType": "application/json", "description": "progress: a Video object; done: {id, status}."}}, "description": "One Server-Sent Event."}}}}, "404": {"$ref": "#/components/responses/Error"}}
       }
     },
     "/v1/models": {
@@ -117,6 +146,14 @@ enum OpenAPIDocument {
         "summary": "Operations view: queue depth by class, unfinished jobs in estimated service order (queue position, ETA), each worker's engine (running batch, resident models, recent plan intervals), recent failures.",
         "security": [{}, {"operatorKey": []}],
         "responses": {"200": {"description": "A snapshot.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Operations"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}
+      }
+    },
+    "/v1/operations/engines/restart": {
+      "post": {
+        "operationId": "restartEngines",
+        "summary": "Restarts this process's engines (a stalled page's way out): each engine process is killed and started again; the jobs it held go back to the queue without losing an attempt.",
+        "security": [{}, {"operatorKey": []}],
+        "responses": {"200": {"description": "How many engines were restarted.", "content": {"application/json": {"schema": {"type": "object", "required": ["object", "engines"], "properties": {"object": {"type": "string", "const": "engine.restart"}, "engines": {"type": "integer", "minimum": 0}}}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}
       }
     },
     "/": {"get": {"operationId": "webUI", "summary": "The web UI (generate, progress, results, gallery, operations).", "responses": {"200": {"description": "index.html", "content": {"text/html": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}}},
@@ -143,7 +180,8 @@ enum OpenAPIDocument {
         "required": true,
         "content": {
           "application/json": {"schema": {"$ref": "#/components/schemas/CreateVideo"}},
-          "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideo"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB."}}}]}}
+          "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/CreateVideoForm"}, {"type": "object", "properties": {"input_reference": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP first frame (image-to-video models), at most 16 MiB; without model, the default image-to-video model runs."}}}]}},
+          "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/CreateVideoForm"}}
         }
       }
     },
@@ -154,33 +192,8 @@ enum OpenAPIDocument {
       "Error": {"description": "An OpenAI-shaped error naming the offending field in `param`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
-      "CreateVideo": {
-        "type": "object",
-        "required": ["prompt"],
-        "properties": {
-          "prompt": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$", "description": "At most 2000 characters and limits.max_prompt_bytes (16 KiB) of UTF-8; not blank; no NUL."},
-          "model": {"type": "string", "enum": ["tiny-t2v", "tiny-i2v", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.2-i2v-a14b"], "default": "tiny-t2v"},
-          "size": {"type": "string", "pattern": "^[0-9]+x[0-9]+$", "description": "WIDTHxHEIGHT; one of the model's sizes."},
-          "seconds": {"type": ["string", "number"], "description": "Duration; rounded to 4k+1 frames at the model's fps."},
-          "resolution": {"type": "string", "enum": ["tiny", "480p", "720p"]},
-          "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16", "1:1", "4:3", "3:4"]},
-          "width": {"type": "integer"}, "height": {"type": "integer"},
-          "num_frames": {"type": "integer", "description": "4k+1, from 5 to the model's maximum."},
-          "fps": {"type": "integer", "minimum": 1, "maximum": 60},
-          "steps": {"type": "integer", "minimum": 1, "maximum": 4},
-          "num_inference_steps": {"type": "integer", "minimum": 1, "maximum": 4, "description": "vLLM-Omni's name for steps."},
-          "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295},
-          "sampler": {"type": "string", "enum": ["sde", "ode"], "default": "sde"},
-          "sigma_max": {"type": "number", "minimum": 1, "maximum": 5000},
-          "boundary": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Two-expert (I2V) models only."},
-          "attention": {"type": "string", "enum": ["original", "sla", "sagesla"], "default": "original"},
-          "quant_linear": {"type": "boolean"},
-          "adaptive_resolution": {"type": "boolean", "description": "I2V: follow the image's aspect ratio at the same area."},
-          "negative_prompt": {"type": "string", "description": "Accepted for compatibility; distilled students use no CFG."},
-          "priority": {"type": "string", "enum": ["interactive", "standard", "batch"], "default": "standard"},
-          "deadline_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
-        }
-      },
+      "CreateVideo": {"type": "object", "required": ["prompt"], "additionalProperties": false, "description": "A JSON body: an unknown field is 400 unknown_field.", "properties": \#(createVideoProperties)},
+      "CreateVideoForm": {"type": "object", "required": ["prompt"], "description": "A form body (multipart or urlencoded): unknown fields are ignored and listed in the answer's adjustments.", "properties": \#(createVideoProperties)},
       "Video": {
         "type": "object",
         "required": ["id", "object", "model", "status", "progress", "created_at"],
@@ -193,7 +206,9 @@ enum OpenAPIDocument {
           "error": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}]},
           "stage": {"type": "string", "enum": ["queued", "admitted", "denoising", "decoding", "muxing", "succeeded", "failed", "cancelled"]},
           "step": {"type": "integer"}, "steps": {"type": "integer"}, "num_frames": {"type": "integer"}, "fps": {"type": "integer"},
-          "seed": {"type": "integer"}, "sampler": {"type": "string"}, "sigma_max": {"type": "number"}, "priority": {"type": "string"}, "prompt": {"type": "string"}
+          "seed": {"type": "integer"}, "sampler": {"type": "string"}, "sigma_max": {"type": "number"}, "priority": {"type": "string"}, "prompt": {"type": "string"},
+          "stage_durations": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Retrieve only: seconds per stage (admit, denoise, decode, mux, retried) from the job's event log."},
+          "adjustments": {"type": "array", "items": {"type": "string"}, "description": "Create only, when a form request was adjusted: ignored fields, accepted-but-unused ones."}
         }
       },
       "VideoList": {
@@ -219,7 +234,7 @@ enum OpenAPIDocument {
         "properties": {
           "object": {"const": "operations"}, "generated_at": {"type": "number"}, "window": {"type": "integer"}, "mean_run_seconds": {"type": ["number", "null"]},
           "queue_depth": {"type": "object", "additionalProperties": {"type": "integer"}},
-          "unfinished": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "priority": {"type": "string"}, "status": {"type": "string"}, "stage": {"type": "string"}, "progress": {"type": "integer"}, "created_at": {"type": "integer"}, "queue_position": {"type": "integer"}, "eta_seconds": {"type": ["number", "null"]}}}},
+          "unfinished": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "priority": {"type": "string"}, "status": {"type": "string"}, "stage": {"type": "string"}, "progress": {"type": "integer"}, "created_at": {"type": "integer"}, "queue_position": {"type": "integer"}, "eta_seconds": {"type": ["number", "null"]}, "prompt": {"type": "string", "description": "The first 120 characters of the prompt."}}}},
           "workers": {"type": "array", "items": {"type": "object", "properties": {"worker": {"type": "string"}, "running_stage": {"type": ["string", "null"]}, "running_jobs": {"type": "array", "items": {"type": "string"}}, "held_jobs": {"type": "array", "items": {"type": "string"}}, "resident_models": {"type": "array", "items": {"type": "string"}}, "busy_ratio": {"type": "number"}, "plans_executed": {"type": "integer"}, "timeline": {"type": "array", "items": {"type": "object", "properties": {"stage": {"type": "string"}, "started_at": {"type": "number"}, "seconds": {"type": "number"}, "jobs": {"type": "integer"}, "ok": {"type": "boolean"}}}}}}},
           "recent_failures": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}, "completed_at": {"type": ["integer", "null"]}}}}
         }

@@ -25,6 +25,8 @@ struct OperationsReport: Encodable, Sendable {
         /// 0 while running; else 1 + the number of jobs ahead of it.
         let queuePosition: Int
         let etaSeconds: Double?
+        /// The first 120 characters of the prompt, so an operator can tell the rows apart.
+        let prompt: String
     }
 
     struct Failure: Encodable, Sendable {
@@ -95,7 +97,8 @@ struct OperationsReport: Encodable, Sendable {
             return QueuedJob(
                 id: record.id.rawValue, model: record.spec.model, priority: record.spec.priority.rawValue,
                 status: record.phase.apiStatus, stage: record.phase.rawValue, progress: progress,
-                createdAt: Int(record.createdAt.timeIntervalSince1970), queuePosition: isQueued ? position : 0, etaSeconds: eta)
+                createdAt: Int(record.createdAt.timeIntervalSince1970), queuePosition: isQueued ? position : 0, etaSeconds: eta,
+                prompt: String(record.spec.prompt.prefix(120)))
         }
 
         recentFailures = records.filter { $0.phase == .failed }

@@ -88,11 +88,20 @@ public struct VideoAPI: Sendable {
             // With an Idempotency-Key, an unseeded request gets a seed derived from the key, so a retry resolves to
             // the identical job (and the identical video) instead of looking like a different request.
             let keyedSeed = idempotencyKey.map { Self.seed(fromKey: $0, tenant: tenant) }
-            let spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
+            var spec: ValidatedJob
+            do {
+                spec = try validator.validate(try fields.spec(imagePath: imagePath), randomSeed: { keyedSeed ?? randomSeed() })
+            } catch {
+                throw fields.sentName(error)
+            }
+            if let image = upload?.image { spec = spec.fitted(toImage: image) }
             var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
             job.maxQueuedPerTenant = limits.maxQueuedPerTenant
             let (record, created) = try await Self.storeAnswering { try await store.create(job) }
             if !created, record.spec.imagePath != imagePath { removeUpload() }
+            if record.deletedAt != nil {
+                throw TurboServeError(.conflict, field: "Idempotency-Key", "the video created under this Idempotency-Key was deleted; send the request under a new key")
+            }
             return record
         } catch {
             removeUpload()
@@ -137,23 +146,32 @@ public struct VideoAPI: Sendable {
         return Int64(hash.hash % UInt64(JobValidator.seedRange.upperBound + 1))
     }
 
+    /// Removes a deleted job's stored files: its video, thumbnail and uploaded image. Best effort: a file already
+    /// gone is no error (retention may have run).
+    func removeFiles(of job: JobRecord) {
+        for path in [job.videoPath, job.thumbnailPath, job.spec.imagePath].compactMap({ $0 }) {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
     /// Accepts a complete PNG, JPEG or WebP (`ImageHeader`: by its bytes, not its declared type, within the pixel
     /// budget), up to `maxUploadBytes`, stored as `<name>.<ext>` in the uploads directory (written atomically, so
     /// a concurrent identical retry never sees half a file).
     /// `wroteFile` is false when a file of that name existed already (a keyed retry: same name, same bytes).
-    private func saveUpload(_ part: MultipartFormData.Part, named name: String) throws(TurboServeError) -> (path: String, wroteFile: Bool) {
+    private func saveUpload(_ part: MultipartFormData.Part, named name: String) throws(TurboServeError) -> (path: String, wroteFile: Bool, image: FrameSize) {
         guard part.data.count <= limits.maxUploadBytes else {
             throw TurboServeError(.payloadTooLarge, field: "input_reference", "input_reference must be at most \(limits.maxUploadBytes >> 20) MiB; got \(part.data.count) bytes")
         }
         let header = try ImageHeader.inspect(part.data, maxPixels: limits.maxImagePixels)
         let url = uploadsDirectory.appendingPathComponent("\(name).\(header.format)")
-        if FileManager.default.fileExists(atPath: url.path) { return (url.path, false) }
+        let image = FrameSize(width: header.width, height: header.height)
+        if FileManager.default.fileExists(atPath: url.path) { return (url.path, false, image) }
         do {
             try FileManager.default.createDirectory(at: uploadsDirectory, withIntermediateDirectories: true)
             try Data(part.data).write(to: url, options: .atomic)
         } catch {
             throw TurboServeError(.internalError, "could not store the upload")
         }
-        return (url.path, true)
+        return (url.path, true, image)
     }
 }

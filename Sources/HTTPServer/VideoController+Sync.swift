@@ -10,19 +10,22 @@ import TurboServeDomain
 /// - the job failed: the OpenAI-shaped error of the job's own code (status mapped by `APIError`);
 /// - the job was cancelled (`DELETE`) meanwhile: 409 `cancelled`;
 /// - a replayed job whose files retention deleted: 404 `video_expired`;
-/// - `limits.syncTimeout` passed first: 504 `wait_timeout`; the job keeps running and can be polled by its id.
+/// - `limits.syncTimeout` passed first: 202 Accepted with the video object (`Location: /v1/videos/{id}`); the job
+///   keeps running and can be polled by its id. (Not a 504: nothing failed, and no gateway is involved.)
 /// A request that is refused before a job exists (validation, queue full, disk full) gets the usual error and no
 /// header. An Idempotency-Key replay waits for (or returns) the first job.
 extension VideoController {
     @Sendable func createAndWait(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            let job = try await createJob(request)
+            let (job, _) = try await createJob(request)
             let headers: HTTPFields = [.videoID: job.id.rawValue]
             guard let finished = try await api.waitUntilFinished(job.id, timeout: api.limits.syncTimeout) else {
-                let seconds = VideoObject.format(seconds: api.limits.syncTimeout.seconds)
-                let error = TurboServeError(
-                    .waitTimeout, "video '\(job.id)' did not finish within \(seconds) s; it keeps running: poll GET /v1/videos/\(job.id)")
-                return try Self.errorResponse(error, headers: headers, request: request, context: context)
+                // Not an error of the server's (no 5xx): the job was accepted and keeps running.
+                var response = try JSONCoding.encoder.encode(video(job), from: request, context: context)
+                response.status = .accepted
+                response.headers.append(contentsOf: headers)
+                response.headers[.location] = "/v1/videos/\(job.id)"
+                return response
             }
             guard finished.phase == .succeeded, let path = finished.videoPath else {
                 return try Self.errorResponse(Self.failure(of: finished), headers: headers, request: request, context: context)

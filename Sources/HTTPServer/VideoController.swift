@@ -21,32 +21,47 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     @Sendable func create(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            try JSONCoding.encoder.encode(video(try await createJob(request)), from: request, context: context)
+            let (job, adjustments) = try await createJob(request)
+            var object = video(job)
+            object.adjustments = adjustments.isEmpty ? nil : adjustments
+            return try JSONCoding.encoder.encode(object, from: request, context: context)
         }
     }
 
-    /// Reads a create request (JSON, or multipart with an optional `input_reference` image) and stores the job.
-    /// A body whose `Content-Length` is over the limit is refused 413 before a byte of it is read; a multipart
-    /// body takes a slot of the upload gate (503 `server_busy` when none is free) while it is received.
-    func createJob(_ request: Request) async throws -> JobRecord {
+    /// Reads a create request (JSON; multipart with an optional `input_reference` image; or a urlencoded form,
+    /// which is how aiohttp and HTML forms send fields without a file) and stores the job. Returns what the server
+    /// adjusted in a form request (ignored fields, accepted-but-unused ones). A body whose `Content-Length` is
+    /// over the limit is refused 413 before a byte of it is read; a multipart body takes a slot of the upload
+    /// gate (503 `server_busy` when none is free) while it is received.
+    func createJob(_ request: Request) async throws -> (JobRecord, adjustments: [String]) {
         let contentType = request.headers[.contentType] ?? "application/json"
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let caller = try caller(request)
+        let fields: VideoRequestFields
+        var image: MultipartFormData.Part?
         if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
-            let (fields, image) = try await api.uploadGate.withSlot {
+            (fields, image) = try await api.uploadGate.withSlot {
                 let form = try MultipartFormData(body: try await collect(request, upTo: api.limits.maxUploadBytes + api.limits.maxJSONBytes), boundary: boundary)
                 return (try VideoRequestFields(form: form), form.part(named: "input_reference"))
             }
-            return try await api.create(fields: fields, image: image, tenant: caller.tenant, idempotencyKey: request.headers[.idempotencyKey])
-        } else if contentType.lowercased().hasPrefix("application/json") {
-            let fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
-            return try await api.create(fields: fields, image: nil, tenant: caller.tenant, idempotencyKey: request.headers[.idempotencyKey])
+        } else if mediaType == "application/json" {
+            fields = try VideoRequestFields(json: try await collect(request, upTo: api.limits.maxJSONBytes))
+        } else if mediaType == "application/x-www-form-urlencoded" {
+            fields = try VideoRequestFields(urlencoded: try await collect(request, upTo: api.limits.maxJSONBytes))
+        } else {
+            throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json, multipart/form-data or application/x-www-form-urlencoded; got '\(JobValidator.quote(contentType))'")
         }
-        throw TurboServeError(.malformedRequest, field: "Content-Type", "Content-Type must be application/json or multipart/form-data; got '\(JobValidator.quote(contentType))'")
+        let job = try await api.create(fields: fields, image: image, tenant: caller.tenant, idempotencyKey: request.headers[.idempotencyKey])
+        return (job, fields.adjustments)
     }
 
+    /// The video object, with `stage_durations` derived from the job's stored event log.
     @Sendable func retrieve(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
-            try JSONCoding.encoder.encode(video(try await record(request, context)), from: request, context: context)
+            let job = try await record(request, context)
+            var object = video(job)
+            object.stageDurations = StageDurations.of(try await api.store.events(of: job.id))
+            return try JSONCoding.encoder.encode(object, from: request, context: context)
         }
     }
 
@@ -67,8 +82,9 @@ struct VideoController<Context: RequestContext>: Sendable {
             let caller = try caller(request)
             // An empty `after=` is no cursor, as an absent one.
             let after = query["after"].flatMap { $0.isEmpty ? nil : JobID(String($0)) }
-            if let after, try await api.store.get(after).map(caller.sees) != true {
-                throw TurboServeError(.invalidValue, field: "after", "after must be the id of a video; no video '\(JobValidator.quote(after.rawValue))'")
+            // A cursor naming no video the caller can see is a 404, as for that id on any other route.
+            if let after, try await api.store.get(after).map({ caller.sees($0) && $0.deletedAt == nil }) != true {
+                throw TurboServeError(.notFound, field: "after", "after must be the id of one of your videos; no video '\(JobValidator.quote(after.rawValue))'")
             }
             let page = try await api.store.list(tenant: caller.listFilter, after: after, limit: limit, order: order)
             let videos = page.jobs.map(video)
@@ -77,12 +93,18 @@ struct VideoController<Context: RequestContext>: Sendable {
         }
     }
 
+    /// OpenAI / vLLM-Omni semantics, for the owner only (another tenant's video is a 404): an unfinished job is
+    /// cancelled first (its engine state is freed at the next step boundary); then its stored files go (video,
+    /// thumbnail, uploaded image) and the job is marked deleted, so retrieve, list, content, events and a second
+    /// delete answer 404 as for an unknown id.
     @Sendable func delete(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
             let existing = try await record(request, context)
             if !existing.phase.isTerminal {
                 _ = try await api.store.cancel(existing.id)
             }
+            _ = try await VideoAPI.storeAnswering { try await api.store.markDeleted(existing.id) }
+            api.removeFiles(of: existing)
             return try JSONCoding.encoder.encode(VideoDeleted(id: existing.id.rawValue, deleted: true), from: request, context: context)
         }
     }
@@ -178,7 +200,7 @@ struct VideoController<Context: RequestContext>: Sendable {
     private func record(_ request: Request, _ context: Context) async throws -> JobRecord {
         let id = try context.parameters.require("id")
         let caller = try caller(request)
-        guard let record = try await api.store.get(JobID(id)), caller.sees(record) else {
+        guard let record = try await api.store.get(JobID(id)), caller.sees(record), record.deletedAt == nil else {
             throw TurboServeError(.notFound, field: "video_id", "no video with id '\(JobValidator.quote(id))'")
         }
         return record

@@ -29,6 +29,11 @@ struct VideoObject: Encodable, Sendable {
     let sigmaMax: Double
     let priority: String
     let prompt: String
+    /// Seconds spent per stage (`admit`, `denoise`, `decode`, `mux`, `retried`), from the stored event log
+    /// (`StageDurations`); set on retrieve, absent elsewhere.
+    var stageDurations: [String: Double]?
+    /// What the server adjusted in a form request (ignored fields, …); only in the create answer, absent when none.
+    var adjustments: [String]?
 
     struct ErrorDetail: Encodable, Sendable {
         let code: String

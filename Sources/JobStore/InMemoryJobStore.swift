@@ -50,7 +50,7 @@ public final class InMemoryJobStore: JobStore {
             var ids = order == .newestFirst ? Array(s.order.reversed()) : s.order
             if let cursor, let index = ids.firstIndex(of: cursor) { ids.removeFirst(index + 1) }
             let jobs = s.jobs
-            let matching = ids.lazy.compactMap { jobs[$0] }.filter { tenant == nil || $0.tenant == tenant }
+            let matching = ids.lazy.compactMap { jobs[$0] }.filter { (tenant == nil || $0.tenant == tenant) && $0.deletedAt == nil }
             let page = Array(matching.prefix(limit + 1))
             return JobPage(jobs: Array(page.prefix(limit)), hasMore: page.count > limit)
         }
@@ -152,6 +152,16 @@ public final class InMemoryJobStore: JobStore {
         return try state.withLock { s throws(TurboServeError) in
             guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
             try job.expire(at: at)
+            s.jobs[id] = job
+            return job
+        }
+    }
+
+    public func markDeleted(_ id: JobID) async throws -> JobRecord {
+        let at = now()
+        return try state.withLock { s throws(TurboServeError) in
+            guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
+            try job.delete(at: at)
             s.jobs[id] = job
             return job
         }

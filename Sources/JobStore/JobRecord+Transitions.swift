@@ -14,7 +14,7 @@ extension JobRecord {
 
     /// Whether retention should delete this job's files: finished before `cutoff` and not expired yet.
     func isExpirable(finishedBefore cutoff: Date) -> Bool {
-        guard phase.isTerminal, expiredAt == nil, let completedAt else { return false }
+        guard phase.isTerminal, expiredAt == nil, deletedAt == nil, let completedAt else { return false }
         return completedAt < cutoff
     }
 
@@ -26,6 +26,19 @@ extension JobRecord {
         }
         guard expiredAt == nil else { return }
         expiredAt = now
+        videoPath = nil
+        thumbnailPath = nil
+        updatedAt = now
+    }
+
+    /// The client deleted this finished job (its files are removed by the caller): the artifact paths go and
+    /// `deletedAt` is set; deleting twice keeps the first time. Not a state transition, so no event.
+    mutating func delete(at now: Date) throws(TurboServeError) {
+        guard phase.isTerminal else {
+            throw TurboServeError(.conflict, "job \(id) is \(phase.rawValue); only finished jobs are deleted (cancel it first)")
+        }
+        guard deletedAt == nil else { return }
+        deletedAt = now
         videoPath = nil
         thumbnailPath = nil
         updatedAt = now

@@ -27,6 +27,9 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var sequence: Int64
     /// When retention deleted this finished job's files (the record itself stays); nil while they are kept.
     public var expiredAt: Date?
+    /// When its client deleted this finished job (`DELETE /v1/videos/{id}`): its files are gone and the API treats
+    /// it as unknown (404); `list` and `expirable` skip it. The record stays (idempotency, history). nil: not deleted.
+    public var deletedAt: Date? = nil
 
     public var state: JobState {
         switch phase {

@@ -27,7 +27,8 @@ import TurboServeDomain
 /// - Transitions follow `JobState.Phase.allowedNext`; an illegal one throws `conflict` and changes nothing.
 ///   Every accepted transition appends one `StoredJobEvent`.
 /// - `claim` hands each queued, unheld job to at most one worker (priority order, then oldest first).
-/// - Nothing is ever deleted except by retention, which deletes files, never records.
+/// - No record is ever removed: retention deletes files (`markExpired`), a client's delete deletes files and marks
+///   the record deleted (`markDeleted`), which `list` and `expirable` then skip.
 /// - Implementations are safe to call concurrently from any task and from several processes sharing a database.
 public protocol JobStore: Sendable {
     func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool)
@@ -67,6 +68,11 @@ public protocol JobStore: Sendable {
     /// Retention deleted job `id`'s files: records `expiredAt` and clears the artifact paths; the record stays.
     /// Throws `not_found` for an unknown id and `conflict` for an unfinished job; idempotent otherwise.
     func markExpired(_ id: JobID) async throws -> JobRecord
+
+    /// Its client deleted finished job `id` (the caller removes the files): records `deletedAt` and clears the
+    /// artifact paths; `get` still returns the record, `list` and `expirable` skip it from then on. Throws
+    /// `not_found` for an unknown id and `conflict` for an unfinished job; idempotent otherwise.
+    func markDeleted(_ id: JobID) async throws -> JobRecord
 
     func events(of id: JobID) async throws -> [StoredJobEvent]
     /// Jobs in phase `queued` per priority class and model, claimed or not (a claimed job that has not started

@@ -56,14 +56,14 @@ public final class SQLiteJobStore: JobStore {
 
     public func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
         try await pool.read { db in
-            var conditions: [String] = []
+            var conditions = ["deleted_at IS NULL"]
             var arguments: [any DatabaseValueConvertible] = []
             if let tenant { conditions.append("tenant = ?"); arguments.append(tenant.rawValue) }
             if let cursor {
                 conditions.append("seq \(order == .newestFirst ? "<" : ">") (SELECT seq FROM jobs WHERE id = ?)")
                 arguments.append(cursor.rawValue)
             }
-            let filter = conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")
+            let filter = conditions.joined(separator: " AND ")
             arguments.append(limit + 1)
             let rows = try Self.fetch(db, "\(filter) ORDER BY seq \(order == .newestFirst ? "DESC" : "ASC") LIMIT ?", StatementArguments(arguments))
             return JobPage(jobs: Array(rows.prefix(limit)), hasMore: rows.count > limit)
@@ -168,7 +168,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {
         try await pool.read { db in
-            try Self.fetch(db, "expired_at IS NULL AND completed_at < ? AND phase IN ('succeeded', 'failed', 'cancelled') ORDER BY completed_at, seq LIMIT ?",
+            try Self.fetch(db, "expired_at IS NULL AND deleted_at IS NULL AND completed_at < ? AND phase IN ('succeeded', 'failed', 'cancelled') ORDER BY completed_at, seq LIMIT ?",
                            [cutoff.timeIntervalSince1970, limit])
         }
     }
@@ -180,6 +180,18 @@ public final class SQLiteJobStore: JobStore {
                 throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
             }
             try job.expire(at: at)
+            try Self.update(db, job)
+            return job
+        }
+    }
+
+    public func markDeleted(_ id: JobID) async throws -> JobRecord {
+        let at = now()
+        return try await pool.write { db in
+            guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
+                throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+            }
+            try job.delete(at: at)
             try Self.update(db, job)
             return job
         }
@@ -251,7 +263,7 @@ public final class SQLiteJobStore: JobStore {
             createdAt: date("created_at")!, updatedAt: date("updated_at")!, startedAt: date("started_at"),
             completedAt: date("completed_at"), errorCode: row["error_code"], errorMessage: row["error_message"],
             videoPath: row["video_path"], thumbnailPath: row["thumbnail_path"], idempotencyKey: row["idempotency_key"],
-            sequence: row["seq"], expiredAt: date("expired_at"))
+            sequence: row["seq"], expiredAt: date("expired_at"), deletedAt: date("deleted_at"))
     }
 
     private static func columns(of job: JobRecord) throws -> [String: (any DatabaseValueConvertible)?] {
@@ -266,6 +278,7 @@ public final class SQLiteJobStore: JobStore {
             "error_code": job.errorCode, "error_message": job.errorMessage, "video_path": job.videoPath,
             "thumbnail_path": job.thumbnailPath, "idempotency_key": job.idempotencyKey,
             "expired_at": job.expiredAt?.timeIntervalSince1970,
+            "deleted_at": job.deletedAt?.timeIntervalSince1970,
         ]
     }
 

@@ -81,6 +81,10 @@ enum SQLiteMigrations {
             // The per-tenant queue bound counts one tenant's queued jobs on every create.
             try db.execute(sql: "CREATE INDEX jobs_tenant_phase ON jobs(tenant, phase)")
         }
+        migrator.registerMigration("2026-12-02-deleted") { db in
+            // A client's DELETE of a finished job: files removed, the record kept but hidden from list and retention.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN deleted_at REAL")
+        }
         return migrator
     }
 }

@@ -11,6 +11,9 @@ extension TurboScheduler {
         outstanding = nil
         switch outcome {
         case let .completed(engineTime, freeMemoryBytes):
+            if configuration.learnStepTimes, let group, case let .step(_, steps) = plan.action {
+                cost.recordStep(group, batchSize: steps.count, seconds: engineTime.seconds)
+            }
             let events = completed(plan.action, engineTime: engineTime)
             if let reported = freeMemoryBytes {
                 let estimate = residency.freeBytes(heldBytes: heldBytes)

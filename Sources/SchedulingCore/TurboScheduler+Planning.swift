@@ -34,7 +34,10 @@ extension TurboScheduler {
                 guard candidate.group != lead.group, residency.contains(candidate.group.expert),
                       !leadResident || candidate.deadline < offset(leadJob.deadline) else { return false }
                 let time = estimatedTime(of: candidate)
-                let samePhaseGroup = !leadResident && candidate.group.expert.model == lead.group.expert.model
+                // Grouping an expert phase pays only when the two switches it saves cost more than the lead's wait:
+                // with streamed loads a switch is nearly free, and grouping would make every job of the model finish
+                // as late as the last one.
+                let samePhaseGroup = !leadResident && candidate.group.expert.model == lead.group.expert.model && time <= switchCost * 2
                 return time <= targetSlack || ((time <= shortWork || samePhaseGroup) && time <= deadlineSlack)
             }.min { $0.deadline < $1.deadline }
             if let passer { choice = passer }
@@ -225,6 +228,12 @@ extension TurboScheduler {
             if isNew, fresh.count >= roomForNew { continue }
             let newState = Int64(fresh.count + (isNew ? 1 : 0)) * perState
             guard free - newState >= Int64(batch.count + 1) * perActivation else { break }
+            // Batches that pay: the next sample must cost at most `batchPayFraction` of a solo step.
+            if !batch.isEmpty, let fraction = configuration.batchPayFraction {
+                let longer = cost.stepTime(shape: shape, expert: group.expert, batchSize: batch.count + 1)
+                    - cost.stepTime(shape: shape, expert: group.expert, batchSize: batch.count)
+                if longer > cost.stepTime(shape: shape, expert: group.expert, batchSize: 1) * fraction { break }
+            }
             if let leadID = batch.first, let lead = jobs[leadID] {
                 if batch.count == 1 {
                     leadSlack = lead.slack(at: now) - switchTime(to: group.expert)

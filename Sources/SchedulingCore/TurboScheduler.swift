@@ -25,7 +25,8 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public let name: String
     public let clock: C
     public let configuration: TurboSchedulerConfiguration
-    let cost: any CostEstimating
+    /// The prior the scheduler was given, refined by the step timings it measures (`learnStepTimes`).
+    var cost: LearnedCostModel
     let memory: any MemoryEstimating
 
     var jobs: [JobID: TrackedJob<C.Instant>] = [:]
@@ -69,7 +70,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public init(name: String = "turboserve", clock: C, cost: any CostEstimating, memory: any MemoryEstimating, configuration: TurboSchedulerConfiguration = TurboSchedulerConfiguration()) {
         self.name = name
         self.clock = clock
-        self.cost = cost
+        self.cost = LearnedCostModel(prior: cost)
         self.memory = memory
         self.configuration = configuration
         epoch = clock.now
@@ -163,6 +164,14 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public func state(of id: JobID) -> JobState? { jobs[id]?.state }
     /// Device bytes the core plans as used: resident weights + job state (shared encoders excluded).
     public var plannedDeviceBytes: Int64 { residency.weightBytes + heldBytes }
+    /// The denoise-step timings measured so far (what the shell persists and shows; `LearnedCostModel`).
+    public var stepTimings: StepTimings { cost.timings }
+    /// Starts from timings measured before (a restart): estimates use them until new measurements replace them.
+    public mutating func restoreStepTimings(_ timings: StepTimings) { cost.timings = timings }
+    /// The scheduler's current estimate of one denoise step (prior refined by measurements).
+    public func estimatedStepTime(_ group: StepGroup, batchSize: Int) -> Duration {
+        cost.stepTime(shape: group.shape, expert: group.expert, batchSize: batchSize)
+    }
     /// The deadline the core derived for a job it holds.
     public func deadline(of id: JobID) -> C.Instant? { jobs[id]?.deadline }
 
@@ -184,9 +193,15 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         let aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
         let admitWork = cost.admitTime(shape: shape, task: spec.task, batchSize: 1)
         let forTail = configuration.objective == .tail
+        var yield = forTail ? (admitWork + remaining[0]) * configuration.tailYieldFactor : configuration.latePenalty
+        if forTail, let fraction = configuration.tailYieldDeadlineFraction {
+            // The room between the target and the latest start that still makes the deadline.
+            let room = budget - aim - (admitWork + remaining[0])
+            yield = min(yield, max(.zero, room * fraction))
+        }
         return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim),
                           lateAt: job.arrival.advanced(by: forTail ? aim : budget),
-                          yield: forTail ? (admitWork + remaining[0]) * configuration.tailYieldFactor : configuration.latePenalty,
+                          yield: yield,
                           experts: experts, remaining: remaining, admitWork: admitWork, sequence: submitted)
     }
 

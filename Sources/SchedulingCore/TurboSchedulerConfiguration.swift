@@ -32,6 +32,18 @@ public struct TurboSchedulerConfiguration: Sendable {
     public var objective: SchedulingObjective = .tail
     /// Under `.tail`, a late job yields by this multiple of its own work (instead of `latePenalty`).
     public var tailYieldFactor = 2.0
+    /// Under `.tail`, the yield is bounded by the job's deadline: a late job moves back by at most this fraction of
+    /// the room between its target and the last moment it can start and still make its deadline
+    /// (`deadline − work − target`), so yielding never by itself costs a job its deadline. nil: unbounded.
+    public var tailYieldDeadlineFraction: Double? = 0.5
+    /// A job joins a step batch only while the batch's step grows by at most this fraction of a solo step for each
+    /// job added: batching pays where the GPU has room (the 1.3B at 480p: +0.52 of a solo step for the second
+    /// sample), not where one sample fills it (I2V at 720p: +0.96), which would only make every job of the batch
+    /// finish as late as the last. nil: any batch the memory and slack rules allow.
+    public var batchPayFraction: Double? = 0.8
+    /// Learn denoise-step times from the engine time of every completed step plan, per step group and batch size
+    /// (`LearnedCostModel`: a windowed median over `StepTimings`), instead of planning with the prior alone.
+    public var learnStepTimes = true
     /// Deadline shift per second of engine service a tenant received beyond the least-served backlogged tenant
     /// (weighted fair share). 0 turns fair share off.
     public var fairShareScale = 1.0

@@ -39,8 +39,8 @@ public struct BenchRunner: Sendable {
         switch workload.arrivals.reseeded(seed) {
         case let .closedLoop(users, think, duration, seed):
             return setup(.closedLoop(users: users, thinkSeconds: think, durationSeconds: duration, seed: seed))
-        case let .poisson(rate, duration, seed):
-            return setup(.open(PoissonArrivals.generate(ratePerSecond: rate, durationSeconds: duration, weights: workload.classes.map(\.weight), seed: seed), durationSeconds: duration))
+        case let .poisson(rate, duration, seed, shape):
+            return setup(.open(PoissonArrivals.generate(ratePerSecond: rate, durationSeconds: duration, weights: workload.classes.map(\.weight), seed: seed, shape: shape), durationSeconds: duration))
         case let .poissonSweep(_, duration, seed):
             let rate = rateFactor * (capacity ?? serialCapacity())
             return setup(.open(PoissonArrivals.generate(ratePerSecond: rate, durationSeconds: duration, weights: workload.classes.map(\.weight), seed: seed), durationSeconds: duration))

@@ -59,15 +59,22 @@ public struct ScheduledArrival: Sendable, Hashable, Codable {
 
 /// Open-loop Poisson arrivals: exponential gaps at `ratePerSecond`, classes drawn by weight, until `duration`.
 public enum PoissonArrivals {
-    public static func generate(ratePerSecond: Double, durationSeconds: Double, weights: [Double], seed: UInt64) -> [ScheduledArrival] {
+    public static func generate(ratePerSecond: Double, durationSeconds: Double, weights: [Double], seed: UInt64, shape: ArrivalShape = ArrivalShape()) -> [ScheduledArrival] {
         precondition(ratePerSecond > 0, "rate must be positive")
-        var rng = SplitMix64(seed: seed)
-        var arrivals: [ScheduledArrival] = []
-        var t = rng.exponential(mean: 1 / ratePerSecond)
-        while t < durationSeconds {
-            arrivals.append(ScheduledArrival(time: t, classIndex: rng.weightedIndex(weights)))
-            t += rng.exponential(mean: 1 / ratePerSecond)
+        if shape == ArrivalShape() {
+            var rng = SplitMix64(seed: seed)
+            var arrivals: [ScheduledArrival] = []
+            var t = rng.exponential(mean: 1 / ratePerSecond)
+            while t < durationSeconds {
+                arrivals.append(ScheduledArrival(time: t, classIndex: rng.weightedIndex(weights)))
+                t += rng.exponential(mean: 1 / ratePerSecond)
+            }
+            return arrivals
         }
-        return arrivals
+        // Shaped arrivals draw times and classes from separate streams.
+        var timing = SplitMix64.stream(1, of: seed)
+        var classes = SplitMix64.stream(2, of: seed)
+        return shape.arrivalTimes(ratePerSecond: ratePerSecond, durationSeconds: durationSeconds, rng: &timing)
+            .map { ScheduledArrival(time: $0, classIndex: classes.weightedIndex(weights)) }
     }
 }

@@ -8,20 +8,20 @@ public struct Workload: Sendable {
         /// `users` each submit a request, wait for the video, think (exponential, mean `thinkSeconds`), repeat;
         /// nobody submits after `durationSeconds`.
         case closedLoop(users: Int, thinkSeconds: Double, durationSeconds: Double, seed: UInt64)
-        /// Open-loop Poisson arrivals at a fixed rate for `durationSeconds`.
-        case poisson(ratePerSecond: Double, durationSeconds: Double, seed: UInt64)
+        /// Open-loop arrivals at a mean rate for `durationSeconds`: Poisson, or bursty / diurnal as `shape` says.
+        case poisson(ratePerSecond: Double, durationSeconds: Double, seed: UInt64, shape: ArrivalShape = ArrivalShape())
         /// One Poisson run per factor, each at `factor ×` the serial policy's capacity.
         case poissonSweep(rateFactors: [Double], durationSeconds: Double, seed: UInt64)
 
         public var durationSeconds: Double {
             switch self {
-            case let .closedLoop(_, _, d, _), let .poisson(_, d, _), let .poissonSweep(_, d, _): d
+            case let .closedLoop(_, _, d, _), let .poisson(_, d, _, _), let .poissonSweep(_, d, _): d
             }
         }
 
         public var seed: UInt64 {
             switch self {
-            case let .closedLoop(_, _, _, s), let .poisson(_, _, s), let .poissonSweep(_, _, s): s
+            case let .closedLoop(_, _, _, s), let .poisson(_, _, s, _), let .poissonSweep(_, _, s): s
             }
         }
 
@@ -29,7 +29,7 @@ public struct Workload: Sendable {
         public func reseeded(_ seed: UInt64) -> Arrivals {
             switch self {
             case let .closedLoop(u, t, d, _): .closedLoop(users: u, thinkSeconds: t, durationSeconds: d, seed: seed)
-            case let .poisson(r, d, _): .poisson(ratePerSecond: r, durationSeconds: d, seed: seed)
+            case let .poisson(r, d, _, shape): .poisson(ratePerSecond: r, durationSeconds: d, seed: seed, shape: shape)
             case let .poissonSweep(f, d, _): .poissonSweep(rateFactors: f, durationSeconds: d, seed: seed)
             }
         }
@@ -109,9 +109,14 @@ struct WorkloadFile: Decodable {
         var rngSeed: UInt64
         var rateFactors: [Double]?
         var ratePerSecond: Double?
+        /// `poisson` only: coefficient of variation of inter-arrival times (default 1), and a diurnal cycle.
+        var cv: Double?
+        var peakToTrough: Double?
+        var periodSeconds: Double?
         enum CodingKeys: String, CodingKey {
             case kind, users, thinkSecondsMean = "think_s_mean", durationSeconds = "duration_s", rngSeed = "rng_seed"
             case rateFactors = "rate_factors", ratePerSecond = "rate_per_s"
+            case cv, peakToTrough = "peak_to_trough", periodSeconds = "period_s"
         }
 
         func resolved(file: String) throws -> Workload.Arrivals {
@@ -125,7 +130,11 @@ struct WorkloadFile: Decodable {
                 guard let rate = ratePerSecond, rate > 0 else {
                     throw WorkloadError(file: file, message: "poisson arrivals need `rate_per_s` > 0")
                 }
-                return .poisson(ratePerSecond: rate, durationSeconds: durationSeconds, seed: rngSeed)
+                let shape = ArrivalShape(cv: cv ?? 1, peakToTrough: peakToTrough ?? 1, periodSeconds: periodSeconds ?? 86_400)
+                guard shape.cv >= 1, shape.peakToTrough >= 1, shape.periodSeconds > 0 else {
+                    throw WorkloadError(file: file, message: "poisson arrivals need `cv` ≥ 1, `peak_to_trough` ≥ 1 and `period_s` > 0")
+                }
+                return .poisson(ratePerSecond: rate, durationSeconds: durationSeconds, seed: rngSeed, shape: shape)
             case "poisson_sweep":
                 guard let factors = rateFactors, !factors.isEmpty, factors.allSatisfy({ $0 > 0 }) else {
                     throw WorkloadError(file: file, message: "poisson_sweep arrivals need positive `rate_factors`")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns a `JobSpec` into a `ValidatedJob`, resolving defaults from the model's descriptor.
 ///
 /// Every rejection is a `TurboServeError` whose `field` names the request field and whose message lists the
@@ -17,6 +19,15 @@ public struct JobValidator: Sendable {
     /// Models that may be requested; defaults to the whole catalog.
     public let availableModels: [ModelDescriptor]
     public let defaultModel: String
+    /// The model of a request with an image and no `model`: `defaultModel` when it is image-to-video, else the
+    /// first available image-to-video model of the same kind (tiny or real) as `defaultModel`, else the first
+    /// available one (clients written for vLLM-Omni send an image and never a model).
+    public var defaultImageModel: String {
+        let fallback = availableModels.first { $0.id == defaultModel }
+        if fallback?.task == .imageToVideo { return defaultModel }
+        let imageModels = availableModels.filter { $0.task == .imageToVideo }
+        return (imageModels.first { $0.isTiny == fallback?.isTiny } ?? imageModels.first)?.id ?? defaultModel
+    }
     /// Whether sparse attention / int8 kernels are installed on the engines (else those choices are refused).
     public let acceleratedKernels: Bool
     /// `prompt` and `negative_prompt` are refused beyond this many UTF-8 bytes (`limits.max_prompt_bytes`).
@@ -30,7 +41,7 @@ public struct JobValidator: Sendable {
     }
 
     public func validate(_ spec: JobSpec, randomSeed: () -> Int64) throws(TurboServeError) -> ValidatedJob {
-        let modelID = spec.model ?? defaultModel
+        let modelID = spec.model ?? (spec.imagePath == nil ? defaultModel : defaultImageModel)
         guard let model = availableModels.first(where: { $0.id == modelID }) else {
             let allowed = availableModels.map(\.id).joined(separator: ", ")
             throw TurboServeError(.unknownModel, field: "model", "model '\(Self.quote(modelID))' is not available; allowed: \(allowed)")
@@ -97,13 +108,33 @@ public struct JobValidator: Sendable {
             model: model.id, task: model.task, prompt: prompt, imagePath: spec.imagePath,
             width: size.width, height: size.height, frames: frames, fps: fps, steps: steps, seed: seed,
             sampler: sampler, sigmaMax: sigmaMax, boundary: boundary, attention: attention, quantLinear: quant,
-            adaptiveResolution: spec.adaptiveResolution ?? false, negativePrompt: spec.negativePrompt,
+            adaptiveResolution: spec.followsImage, negativePrompt: spec.negativePrompt,
             priority: priority, deadlineSeconds: spec.deadlineSeconds)
     }
 
     // MARK: - Fields
 
+    /// The frame size from exactly one way of saying it: `size`, `width` + `height`, or `resolution` +
+    /// `aspect_ratio` (each defaulting from the model). Two ways that name different sizes are
+    /// `conflicting_fields`; two that agree are accepted.
     private func resolveSize(_ spec: JobSpec, model: ModelDescriptor) throws(TurboServeError) -> FrameSize {
+        var explicit = spec
+        explicit.resolution = nil
+        explicit.aspectRatio = nil
+        guard spec.size != nil || spec.width != nil || spec.height != nil else { return try namedSize(spec, model: model) }
+        let exact = try exactSize(explicit, model: model)
+        if spec.resolution != nil || spec.aspectRatio != nil {
+            let named = try namedSize(spec, model: model)
+            if named != exact {
+                let field = spec.aspectRatio != nil ? "aspect_ratio" : "resolution"
+                let said = [spec.resolution.map { "resolution \(Self.quote($0))" }, spec.aspectRatio.map { "aspect_ratio \(Self.quote($0))" }].compactMap { $0 }.joined(separator: " and ")
+                throw TurboServeError(.conflictingFields, field: field, "\(spec.size != nil ? "size" : "width×height") \(exact) conflicts with \(said), which give \(named) for \(model.id); send one of them")
+            }
+        }
+        return exact
+    }
+
+    private func exactSize(_ spec: JobSpec, model: ModelDescriptor) throws(TurboServeError) -> FrameSize {
         let allowedSizes = model.allSizes.map(\.description).joined(separator: ", ")
         if let size = spec.size {
             guard let parsed = Self.parseSize(size) else {
@@ -111,6 +142,9 @@ public struct JobValidator: Sendable {
             }
             guard model.allSizes.contains(parsed) else {
                 throw TurboServeError(.invalidValue, field: "size", "size \(parsed) is not allowed for \(model.id); allowed: \(allowedSizes)")
+            }
+            if spec.width != nil || spec.height != nil, FrameSize(width: spec.width ?? -1, height: spec.height ?? -1) != parsed {
+                throw TurboServeError(.conflictingFields, field: spec.width != nil ? "width" : "height", "size \(parsed) conflicts with width \(spec.width.map(String.init) ?? "-") × height \(spec.height.map(String.init) ?? "-"); send one of them")
             }
             return parsed
         }
@@ -125,6 +159,10 @@ public struct JobValidator: Sendable {
             }
             return parsed
         }
+        return try namedSize(spec, model: model)
+    }
+
+    private func namedSize(_ spec: JobSpec, model: ModelDescriptor) throws(TurboServeError) -> FrameSize {
         let resolutionName = spec.resolution ?? model.defaultResolution
         guard let resolution = model.resolution(named: resolutionName) else {
             let allowed = model.resolutions.map(\.name).joined(separator: ", ")
@@ -146,25 +184,38 @@ public struct JobValidator: Sendable {
         return fps
     }
 
+    /// `num_frames` (4k+1, k ≥ 0: one frame is a still the Wan VAE encodes on its own), or `seconds` rounded to
+    /// the nearest 4k+1 frames (k ≥ 1) at the model's fps, which must fit the model's longest clip: nothing is
+    /// clamped. Both given and naming different counts is `conflicting_fields`.
     private func resolveFrames(_ spec: JobSpec, model: ModelDescriptor, fps: Int) throws(TurboServeError) -> Int {
-        let allowed = "4k+1 from 5 to \(model.maxFrames) (e.g. 5, 9, 17, \(model.maxFrames))"
+        let allowed = "4k+1 from 1 to \(model.maxFrames) (e.g. 1, 5, 9, 17, \(model.maxFrames))"
+        var fromFrames: Int?
         if let frames = spec.frames {
-            guard frames >= 5, frames <= model.maxFrames, (frames - 1) % 4 == 0 else {
+            guard frames >= 1, frames <= model.maxFrames, (frames - 1) % 4 == 0 else {
                 throw TurboServeError(.invalidValue, field: "num_frames", "num_frames must be \(allowed); got \(frames)")
             }
-            return frames
+            fromFrames = frames
         }
-        if let seconds = spec.seconds {
-            // Bounded before any conversion to Int: `Int(1e19)` traps.
-            guard seconds.isFinite, seconds > 0, seconds <= Self.maxSeconds else {
-                throw TurboServeError(.invalidValue, field: "seconds", "seconds must be a number greater than 0 and at most \(Int(Self.maxSeconds)); got \(seconds)")
-            }
-            // Round to the nearest 4k+1 frame count, clamped to what the model supports.
-            let raw = Int((seconds * Double(model.fps)).rounded())
-            let k = max(1, Int((Double(raw) / 4).rounded()))
-            return min(4 * k + 1, model.maxFrames)
+        guard let seconds = spec.seconds else { return fromFrames ?? model.defaultFrames }
+        let longest = Double(model.maxFrames - 1) / Double(model.fps)
+        // Bounded before any conversion to Int: `Int(1e19)` traps.
+        guard seconds.isFinite, seconds > 0, seconds <= Self.maxSeconds else {
+            throw TurboServeError(.invalidValue, field: "seconds", "seconds must be a number greater than 0 and at most \(Self.format(longest)) for \(model.id); got \(Self.quote(String(seconds)))")
         }
-        return model.defaultFrames
+        let k = max(1, Int((seconds * Double(model.fps) / 4).rounded()))
+        let frames = 4 * k + 1
+        guard frames <= model.maxFrames else {
+            throw TurboServeError(.invalidValue, field: "seconds", "seconds must be at most \(Self.format(longest)) for \(model.id) (\(model.maxFrames) frames at \(model.fps) fps); got \(Self.format(seconds))")
+        }
+        if let fromFrames, fromFrames != frames {
+            throw TurboServeError(.conflictingFields, field: "seconds", "seconds \(Self.format(seconds)) gives \(frames) frames at \(model.fps) fps, but num_frames is \(fromFrames); send one of them")
+        }
+        return frames
+    }
+
+    /// A duration for a message: `2`, `0.5`, `1.94`.
+    static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() && abs(seconds) < 1e9 ? String(Int(seconds)) : String(format: "%.2f", seconds).replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression)
     }
 
     /// A free-text field: no NUL, at most `maxPromptCharacters` Unicode scalars and `maxPromptBytes` UTF-8 bytes

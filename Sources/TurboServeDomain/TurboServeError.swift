@@ -27,6 +27,10 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case unknownModel = "unknown_model"
         case unsupportedForModel = "unsupported_for_model"
         case malformedRequest = "malformed_request"
+        /// A JSON body named a field the API does not have (a typo such as `modle`); the message lists the fields.
+        case unknownField = "unknown_field"
+        /// Two fields that set the same thing disagree (`size` and `aspect_ratio`, `num_frames` and `seconds`).
+        case conflictingFields = "conflicting_fields"
         case payloadTooLarge = "payload_too_large"
         case notFound = "not_found"
         case conflict = "conflict"
@@ -51,7 +55,8 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         case serverBusy = "server_busy"
         case notReady = "not_ready"
         case diskFull = "disk_full"
-        /// `POST /v1/videos/sync` stopped waiting (`limits.sync_timeout_seconds`); the job keeps running.
+        /// Reserved: `POST /v1/videos/sync` once answered a wait past `limits.sync_timeout_seconds` with this (504);
+        /// it now answers 202 with the video object. Kept so the code's meaning never changes.
         case waitTimeout = "wait_timeout"
         // The engine or the server failed (HTTP 5xx or a failed job).
         case engineOutOfMemory = "engine_out_of_memory"

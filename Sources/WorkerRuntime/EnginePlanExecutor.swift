@@ -1,5 +1,6 @@
 import EngineBridge
 import Foundation
+import Synchronization
 import SchedulingCore
 import TurboServeDomain
 
@@ -12,16 +13,23 @@ public actor EnginePlanExecutor: PlanExecuting {
     private var client: EngineClient
     private let relaunch: @Sendable () async throws -> EngineClient
     public private(set) var restarts = 0
+    /// The engine now running, for `restart` (which may be called while a plan is in flight).
+    private let current: Mutex<EngineClient>
+    private let restartAsked = Atomic<Bool>(false)
 
     public init(client: EngineClient, relaunch: @escaping @Sendable () async throws -> EngineClient) {
         self.client = client
+        current = Mutex(client)
         self.relaunch = relaunch
     }
 
     public func execute(_ action: PlanAction, jobs: [JobID: ValidatedJob]) async -> ExecutedPlan {
         do {
-            if await client.hasExited {
+            let asked = restartAsked.exchange(false, ordering: .sequentiallyConsistent)
+            let exited = await client.hasExited
+            if asked || exited {
                 client = try await relaunch()
+                current.withLock { $0 = client }
                 restarts += 1
             }
             return try await perform(action, jobs: jobs)
@@ -36,6 +44,12 @@ public actor EnginePlanExecutor: PlanExecuting {
     public func telemetry() async -> EngineMessages.GpuTelemetry? {
         guard await !client.hasExited else { return nil }
         return try? await client.stats().result.gpuTelemetry
+    }
+
+    /// Kills the current engine at once; the next `execute` starts a fresh one (see `PlanExecuting.restart`).
+    public nonisolated func restart() {
+        restartAsked.store(true, ordering: .sequentiallyConsistent)
+        current.withLock { $0 }.kill()
     }
 
     private func perform(_ action: PlanAction, jobs: [JobID: ValidatedJob]) async throws -> ExecutedPlan {

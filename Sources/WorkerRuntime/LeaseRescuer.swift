@@ -40,7 +40,7 @@ public struct LeaseRescuer: Service {
             }
             return rescued.count
         } catch {
-            logger.warning("lease rescue failed; will try again", metadata: ["error": "\(error)"])
+            logger.warning("the job store is unavailable; lease rescue will try again", metadata: ["error": "\(error)"])
             return 0
         }
     }

@@ -11,10 +11,14 @@ public protocol PlanExecuting: Sendable {
     /// The engine's latest GPU readings (NVML), or nil when it cannot say now (no engine, a crash, a fake without
     /// telemetry). May be called while a plan runs; the engine answers after it.
     func telemetry() async -> EngineMessages.GpuTelemetry?
+    /// Ends the engine process now, from any task (an operator's restart): a call in flight fails with
+    /// `engine_crashed` and the next `execute` starts a fresh one. Executors without a process do nothing.
+    func restart()
 }
 
 extension PlanExecuting {
     public func telemetry() async -> EngineMessages.GpuTelemetry? { nil }
+    public func restart() {}
 }
 
 /// A plan's outcome plus, for `decode`, the frame files the output pipeline will encode.

@@ -46,6 +46,8 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
                         logger.info("retention deleted outputs", metadata: ["jobs": "\(expired.count)"])
                         metrics?.videosExpired(expired.count)
                     }
+                } catch is CancellationError {
+                    return  // shutdown cancelled the sweep: a clean stop, not a failure
                 } catch {
                     logger.warning("retention sweep failed; retrying next interval", metadata: ["error": "\(error)"])
                 }

@@ -69,6 +69,11 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     /// Recent plan intervals and the experts on the device, for the operations view (`activity`).
     private var timeline = PlanTimeline(capacity: 240)
     private var resident: Set<ModelKey> = []
+    /// Jobs whose `decoding` was recorded when their decode plan started; the core's own `decoding` event for them
+    /// (emitted when the plan ends) is then not recorded again.
+    private var decodingRecorded: Set<JobID> = []
+    /// An operator asked for an engine restart (`restartEngine`): the engine loss that follows costs no attempt.
+    private var restartRequested = false
 
     public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, metrics: ServiceMetrics? = nil, logger: Logger? = nil, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
         self.metrics = metrics
@@ -283,6 +288,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         for id in plan.action.jobs { jobs[id] = policy.spec(of: id) }
         status.plansStarted += 1
         status.currentPlan = plan.action
+        if case let .decode(ids) = plan.action { recordDecodingStarted(ids, jobs: jobs) }
         let (started, startedAt) = (ContinuousClock.now, Date())
         let executed = await engine.execute(plan.action, jobs: jobs)
         let duration = ContinuousClock.now - started
@@ -297,9 +303,9 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         if case let .failed(.engineCrashed, message, _, _) = executed.outcome {
             // The engine died or hung: every job holding engine state goes back to the queue (the store bounds the
             // attempts of the plan's jobs; bystanders lose none).
-            events = policy.engineLost(reason: message)
-            status.engineRestarts += 1
-            metrics?.engineRestarted(worker: configuration.workerID)
+            events = engineLost(reason: message)
+        } else if restartRequested {
+            events = engineLost(reason: "")  // the plan ended before the operator's kill landed: its results are gone too
         } else {
             events = policy.planFinished(plan.id, outcome: executed.outcome)
         }
@@ -327,7 +333,42 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         }
     }
 
+    /// Every job holding engine state goes back to the queue. After an operator's restart the reason is
+    /// `engine_restarted`, which costs no attempt (`TurboServeError.Code.countsAsAttempt`).
+    private func engineLost(reason: String) -> [JobEvent<ContinuousClock.Instant>] {
+        let asked = restartRequested
+        restartRequested = false
+        status.engineRestarts += 1
+        metrics?.engineRestarted(worker: configuration.workerID)
+        let events = policy.engineLost(reason: asked ? "an operator restarted the engine" : reason)
+        guard asked else { return events }
+        let why = JobEvent<ContinuousClock.Instant>.Reason(code: .engineRestarted, message: "an operator restarted the engine; the job runs again")
+        return events.map { $0.to == .queued ? JobEvent(job: $0.job, from: $0.from, to: .queued, at: $0.at, reason: why) : $0 }
+    }
+
+    /// Operator action: kills the engine process and requeues every job it held, at no attempt's cost; the next
+    /// plan starts a fresh engine. A plan in flight fails when the process dies and `perform` requeues its jobs;
+    /// an idle engine's jobs are requeued here. Runs without suspending, so no plan starts half-way through.
+    public func restartEngine() {
+        restartRequested = true
+        if status.currentPlan == nil {
+            for event in engineLost(reason: "") { handle(event, frames: nil) }
+        }
+        engine.restart()
+        signal.yield()
+    }
+
+    /// `decoding` is recorded when decoding starts, so progress shows it while the engine decodes.
+    private func recordDecodingStarted(_ ids: [JobID], jobs: [JobID: ValidatedJob]) {
+        for id in ids where !decodingRecorded.contains(id) {
+            guard let steps = jobs[id]?.steps else { continue }
+            decodingRecorded.insert(id)
+            recorder.record(JobEvent(job: id, from: .denoising(completed: steps, total: steps), to: .decoding, at: ContinuousClock.now))
+        }
+    }
+
     private func handle(_ event: JobEvent<ContinuousClock.Instant>, frames: FramesFile?) {
+        if decodingRecorded.remove(event.job) != nil, event.to == .decoding { return }
         if event.to == .muxing, let frames { startOutput(event.job, frames: frames) }
         guard event.to != .succeeded else { return } // recorded with its artifacts by the output task
         recorder.record(event)

@@ -86,7 +86,7 @@ struct Composition: Sendable {
                 return metrics.exposition()
             },
             ui: StaticUIFiles(directory: StaticUIFiles.locate()), workers: workers,
-            registry: metrics.registry, rateLimiter: rateLimiter)
+            registry: metrics.registry, rateLimiter: rateLimiter, restartEngines: { await pool?.restartEngines() ?? 0 })
     }
 
     /// The workers of the fleet as the store's heartbeats report them, with this process's own workers live (a
@@ -161,14 +161,17 @@ struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "YAML configuration file (default: TURBOSERVE_CONFIG, else built-in defaults).") var config: String?
     @Option(name: .customLong("data-dir"), help: "Where the database, uploads and videos live (overrides storage.data_dir).") var dataDirectory: String?
 
-    /// The file (or defaults) with `TURBOSERVE_*` overrides and `--data-dir`; every problem is listed at once.
+    /// The file (or defaults) with `TURBOSERVE_*` overrides and `--data-dir` (paths relative to the caller's
+    /// directory); every problem is listed at once.
     func load() throws -> ServerConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        var (settings, readProblems) = ConfigurationLoader.load(path: config ?? environment["TURBOSERVE_CONFIG"], environment: environment)
-        if let dataDirectory { settings.storage.dataDirectory = dataDirectory }
+        let path = config.map { CallerPaths.resolve($0) } ?? environment["TURBOSERVE_CONFIG"]
+        try StartupChecks.checkConfigFile(config.map { CallerPaths.resolve($0) })
+        var (settings, readProblems) = ConfigurationLoader.load(path: path, environment: environment)
+        if let dataDirectory { settings.storage.dataDirectory = CallerPaths.resolve(dataDirectory) }
         let problems = readProblems + settings.problems()
         guard problems.isEmpty else {
-            throw ValidationError("invalid configuration:\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
+            throw CLIFailure(.config, "invalid configuration:\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
         }
         return settings
     }

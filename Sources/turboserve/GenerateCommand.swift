@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngineBridge
 import Foundation
+import HTTPServer
 import JobStore
 import SchedulingCore
 import TurboServeDomain
@@ -22,20 +23,45 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Frame size WIDTHxHEIGHT.") var size: String?
     @Option(help: "sde or ode.") var sampler: String?
     @Option(name: .shortAndLong, help: "Where to write the MP4.") var output = "out.mp4"
-    @Option(name: .customLong("data-dir"), help: "Where models and scratch files live.") var dataDirectory = "./var"
+    @Option(name: .customLong("data-dir"), help: "Where models and scratch files live (default: var/ in the repository).") var dataDirectory: String?
     @Option(help: "Engine device: auto, cpu, cuda, cuda:N.") var device = "auto"
 
     func run() async throws {
-        let defaultModel = image == nil ? "tiny-t2v" : "tiny-i2v"
-        let spec = JobSpec(prompt: prompt, model: model ?? defaultModel, imagePath: image.map { URL(fileURLWithPath: $0).path }, size: size, frames: frames, steps: steps, seed: seed, sampler: sampler)
+        try await CLIFailure.reporting { try await generate() }
+    }
+
+    /// Checks everything the user gave (the request, the image file, the output folder) before the engine's
+    /// seconds of start-up; then runs the job with a progress bar.
+    func generate() async throws {
+        let imagePath = image.map { CallerPaths.resolve($0) }
+        let outputPath = CallerPaths.resolve(output)
+        let dataDirectory = self.dataDirectory.map { CallerPaths.resolve($0) } ?? "./var"
+        if let imagePath {
+            guard let bytes = FileManager.default.contents(atPath: imagePath) else {
+                throw CLIFailure(.noInput, "--image: no readable file at \(imagePath)")
+            }
+            do { _ = try ImageHeader.inspect(Array(bytes), maxPixels: VideoAPI.Limits().maxImagePixels) } catch {
+                throw CLIFailure(.dataError, "--image: \(Self.flagged(error.message))")
+            }
+        }
+        let outputFolder = URL(fileURLWithPath: outputPath).deletingLastPathComponent().path
+        guard FileManager.default.isWritableFile(atPath: outputFolder) else {
+            throw CLIFailure(.cantCreate, "-o/--output: cannot write into \(outputFolder) (missing or not writable)")
+        }
+        let spec = JobSpec(prompt: prompt, model: model, imagePath: imagePath, size: size, frames: frames, steps: steps, seed: seed, sampler: sampler)
         let job: ValidatedJob
         do { job = try JobValidator().validate(spec, randomSeed: { Int64.random(in: JobValidator.seedRange) }) } catch {
-            throw ValidationError("\(error.field.map { "--\($0): " } ?? "")\(error.message)")
+            throw ValidationError("\(error.field.map { "\(Self.flag(for: $0)): " } ?? "")\(Self.flagged(error.message))")
         }
-        let progress = ProgressLine()
-        progress.show("starting the engine")
-        let locator = try EngineLocator.locate(dataDirectory: dataDirectory)
-        try locator.prepare()
+        let progress = ProgressBar(steps: job.steps)
+        progress.show(stage: "starting the engine")
+        let locator: EngineLocator
+        do {
+            locator = try EngineLocator.locate(dataDirectory: dataDirectory)
+            try locator.prepare()
+        } catch {
+            throw CLIFailure(.unavailable, "the engine could not be prepared: \(error)")
+        }
         let work = URL(fileURLWithPath: dataDirectory).appendingPathComponent("work").path
         let outputs = URL(fileURLWithPath: dataDirectory).appendingPathComponent("outputs")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -51,23 +77,25 @@ struct GenerateCommand: AsyncParsableCommand {
             policy: SerialPolicy(), store: store, engine: executor, encoder: FFmpegVideoEncoding(),
             configuration: .init(workerID: "generate", outputDirectory: outputs),
             onRecorded: { record in
-                progress.show(Self.describe(record))
+                progress.show(stage: Self.describe(record), step: record.phase == .denoising ? record.stepsCompleted : nil)
                 if record.phase.isTerminal { outcome.yield(record) }
             })
         let running = Task { try await worker.run() }
         var iterator = outcomes.makeAsyncIterator()
-        guard let finished = await iterator.next() else { throw ValidationError("the worker stopped before the job finished") }
+        guard let finished = await iterator.next() else { throw CLIFailure(.software, "the worker stopped before the job finished") }
         await worker.stop()
         try await running.value
         await client.shutdown()
         progress.finish()
 
         guard finished.phase == .succeeded, let video = finished.videoPath else {
-            throw ValidationError("generation failed: \(finished.errorCode ?? "?"): \(finished.errorMessage ?? "no detail")")
+            throw CLIFailure(.software, "generation failed: \(finished.errorCode ?? "?"): \(finished.errorMessage ?? "no detail")")
         }
-        let destination = URL(fileURLWithPath: output)
+        let destination = URL(fileURLWithPath: outputPath)
         try? FileManager.default.removeItem(at: destination)
-        try FileManager.default.copyItem(atPath: video, toPath: destination.path)
+        do { try FileManager.default.copyItem(atPath: video, toPath: destination.path) } catch {
+            throw CLIFailure(.cantCreate, "-o/--output: cannot write \(destination.path)")
+        }
         let thumbnail = destination.deletingPathExtension().appendingPathExtension("jpg")
         if let source = finished.thumbnailPath {
             try? FileManager.default.removeItem(at: thumbnail)
@@ -78,25 +106,30 @@ struct GenerateCommand: AsyncParsableCommand {
 
     static func describe(_ record: JobRecord) -> String {
         switch record.phase {
-        case .denoising: "denoising step \(record.stepsCompleted)/\(record.spec.steps)"
+        case .denoising: "denoising"
         case .admitted: "encoding the prompt\(record.spec.imagePath == nil ? "" : " and image")"
         case .decoding: "decoding frames"
         case .muxing: "encoding the MP4"
         default: record.phase.rawValue
         }
     }
-}
 
-/// One updating status line on stderr when it is a terminal; plain lines otherwise (CI logs).
-final class ProgressLine: Sendable {
-    let interactive = isatty(STDERR_FILENO) != 0
-    let started = ContinuousClock.now
-
-    func show(_ text: String) {
-        let elapsed = String(format: "%5.1fs", (ContinuousClock.now - started).seconds)
-        let line = "[\(elapsed)] \(text)"
-        FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[2K" + line : line + "\n").utf8))
+    /// The command-line name of a request field (`input_reference` is `--image`, `prompt` the argument).
+    static func flag(for field: String) -> String {
+        switch field {
+        case "prompt": "<prompt>"
+        case "input_reference": "--image"
+        case "num_frames", "frames", "seconds": "--frames"
+        case "size", "width", "height", "resolution", "aspect_ratio": "--size"
+        case "steps", "num_inference_steps": "--steps"
+        default: "--" + field.replacingOccurrences(of: "_", with: "-")
+        }
     }
 
-    func finish() { if interactive { FileHandle.standardError.write(Data("\n".utf8)) } }
+    /// A validator message with the request's field names replaced by the flags that set them.
+    static func flagged(_ message: String) -> String {
+        ["input_reference", "num_frames"].reduce(message) { text, field in
+            text.replacingOccurrences(of: "\\b\(field)\\b", with: flag(for: field), options: .regularExpression)
+        }
+    }
 }

@@ -89,6 +89,14 @@ final class WorkerPool: Sendable {
         for worker in all { worker.cancel(id) }
     }
 
+    /// An operator's restart: every worker kills its engine and requeues the engine's jobs (no attempt lost);
+    /// returns how many engines were restarted.
+    func restartEngines() async -> Int {
+        let workers = all
+        for worker in workers { await worker.restartEngine() }
+        return workers.count
+    }
+
     /// Busy ratios averaged over the workers (each engine counts equally); nil before any worker exists.
     func busyRatios() async -> (life: Double, whilePending: Double)? {
         let workers = all

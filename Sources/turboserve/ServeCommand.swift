@@ -26,10 +26,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (overrides server.port).") var port: Int?
     @Flag(name: .customLong("no-engine"), help: "Serve the API without starting a worker (jobs queue).") var noEngine = false
 
-    func run() async throws {
+    func run() async throws { try await CLIFailure.reporting { try await serve() } }
+
+    func serve() async throws {
         var settings = try options.load()
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
+        try StartupChecks.checkPortFree(host: settings.server.host, port: settings.server.port)
 
         let composition = try await Composition.build(.serve, settings: settings)
         let logger = composition.logger
@@ -47,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
             server: HTTPListener.server(idleTimeoutSeconds: settings.server.idleTimeoutSeconds),
             configuration: .init(address: .hostname(host, port: port), serverName: "TurboServe"),
             onServerRunning: { _ in
-                FileHandle.standardOutput.write(Data("TurboServe is listening on http://\(host):\(port)  (API: /v1/videos, metrics: /metrics, health: /healthz)\n".utf8))
+                FileHandle.standardOutput.write(Data(StartupChecks.banner(host: host, port: port, engine: !noEngine).utf8))
             },
             logger: logger)
 
@@ -65,5 +68,6 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         try await composition.run(services)
+        FileHandle.standardOutput.write(Data(StartupChecks.goodbye.utf8))
     }
 }

@@ -70,6 +70,7 @@ struct SignallingJobStore: JobStore {
     func workers() async throws -> [WorkerHeartbeat] { try await base.workers() }
     func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] { try await base.expirable(finishedBefore: cutoff, limit: limit) }
     func markExpired(_ id: JobID) async throws -> JobRecord { try await base.markExpired(id) }
+    func markDeleted(_ id: JobID) async throws -> JobRecord { try changed(try await base.markDeleted(id)) }
     func events(of id: JobID) async throws -> [StoredJobEvent] { try await base.events(of: id) }
     func countQueued() async throws -> [QueuedKey: Int] { try await base.countQueued() }
     func countByPhase() async throws -> [JobState.Phase: Int] { try await base.countByPhase() }

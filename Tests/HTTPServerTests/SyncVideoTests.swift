@@ -7,7 +7,7 @@ import JobStore
 import Testing
 import TurboServeDomain
 
-/// `POST /v1/videos/sync`: the MP4 when the job succeeds, the job's own error when it fails, 504 with the id when
+/// `POST /v1/videos/sync`: the MP4 when the job succeeds, the job's own error when it fails, 202 with the video when
 /// the wait runs out. The test plays the worker and the store's signals: once the handler has subscribed, it drives
 /// the store and signals each change, as a store that publishes does.
 struct SyncVideoTests {
@@ -79,14 +79,14 @@ struct SyncVideoTests {
         try await worker.value
     }
 
-    @Test func aTimedOutWaitIs504AndTheJobKeepsItsPlace() async throws {
+    @Test func aTimedOutWaitIs202WithTheVideoAndTheJobKeepsItsPlace() async throws {
         try await app(syncTimeout: .milliseconds(20)).test(.router) { client in
             try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in
-                #expect(response.status == .gatewayTimeout)
+                #expect(response.status == .accepted)
                 #expect(response.headers[Self.videoID] == "video_1")
-                let error = try response.apiError()
-                #expect(error["code"] as? String == "wait_timeout")
-                #expect((error["message"] as? String)?.contains("/v1/videos/video_1") == true)
+                #expect(response.headers[.location] == "/v1/videos/video_1")
+                let video = try response.jsonObject()
+                #expect(video["id"] as? String == "video_1" && video["status"] as? String == "queued")
             }
         }
         #expect(try await store.get("video_1")?.phase == .queued)

@@ -72,7 +72,7 @@ struct TenantIsolationTests {
                 unknownCursor = try response.apiError()["code"] as? String ?? ""
             }
             try await client.execute(uri: "/v1/videos?after=video_1", method: .get, headers: Self.globex) { (response: TestResponse) throws in
-                #expect(response.status == .badRequest)
+                #expect(response.status == .notFound)
                 #expect(try response.apiError()["code"] as? String == unknownCursor)
             }
             // Sync under acme's Idempotency-Key creates globex's own job, never returns acme's.

@@ -159,7 +159,7 @@ struct VideoAPITests {
         }
     }
 
-    @Test func unknownIdsAre404AndDeleteCancels() async throws {
+    @Test func unknownIdsAre404AndDeleteCancelsThenHides() async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/videos/video_nope", method: .get) { (response: TestResponse) throws in
                 #expect(response.status == .notFound)
@@ -169,14 +169,15 @@ struct VideoAPITests {
             try await client.execute(uri: "/v1/videos/video_1", method: .delete) { (response: TestResponse) throws in
                 #expect(try json(response)["deleted"] as? Bool == true)
             }
-            try await client.execute(uri: "/v1/videos/video_1", method: .get) { (response: TestResponse) throws in
-                #expect(try json(response)["status"] as? String == "failed")
-                #expect((try json(response)["error"] as? [String: Any])?["code"] as? String == "cancelled")
+            for uri in ["/v1/videos/video_1", "/v1/videos/video_1/content", "/v1/videos/video_1/events"] {
+                try await client.execute(uri: uri, method: .get) { (response: TestResponse) throws in
+                    #expect(response.status == .notFound)
+                }
             }
-            try await client.execute(uri: "/v1/videos/video_1/content", method: .get) { (response: TestResponse) throws in
-                #expect(response.status == .conflict)
-            }
+            try await client.execute(uri: "/v1/videos/video_1", method: .delete) { #expect($0.status == .notFound) }
         }
+        let record = try #require(try await store.get("video_1"))
+        #expect(record.phase == .cancelled && record.deletedAt != nil)
     }
 
     @Test func contentSupportsRanges() async throws {

@@ -46,3 +46,29 @@ extension JobStoreContractTests {
         #expect(try await store.get("queued")?.expiredAt == nil)
     }
 }
+
+/// A client's delete: the record stays for `get` (so the API can answer 404 on purpose) but leaves `list` and
+/// retention, and only finished jobs can be deleted.
+extension JobStoreContractTests {
+    @Test(arguments: StoreBackend.allCases)
+    func deletingAFinishedJobHidesItFromListAndRetentionButKeepsTheRecord(backend: StoreBackend) async throws {
+        let store = try backend.make(time: time)
+        try await succeed("done", in: store)
+        try await succeed("kept", in: store)
+        _ = try await store.create(NewJob(id: "queued", spec: Fixtures.spec()))
+        time.advance(1)
+
+        let deleted = try await store.markDeleted("done")
+        #expect(deleted.deletedAt == time.now && deleted.videoPath == nil && deleted.thumbnailPath == nil)
+        #expect(deleted.phase == .succeeded)
+        #expect(try await store.get("done") == deleted)
+        #expect(try await store.list(tenant: nil, after: nil, limit: 10, order: .oldestFirst).jobs.map(\.id) == ["kept", "queued"])
+        #expect(try await store.expirable(finishedBefore: .distantFuture, limit: 10).map(\.id) == ["kept"])
+        time.advance(1)
+        #expect(try await store.markDeleted("done").deletedAt == deleted.deletedAt)
+
+        await #expect(throws: TurboServeError.self) { try await store.markDeleted("queued") }
+        await #expect(throws: TurboServeError.self) { try await store.markDeleted("missing") }
+        #expect(try await store.get("queued")?.deletedAt == nil)
+    }
+}

@@ -15,7 +15,7 @@ struct JobValidatorHostileTests {
         #expect(failure?.field == "seconds" && failure?.code == .invalidValue)
     }
 
-    @Test(arguments: [Int.max, Int.min, -1, 0, 6])
+    @Test(arguments: [Int.max, Int.min, -1, 0, 2, 6])
     func anyOutOfRangeFrameCountIsAnErrorNamingNumFrames(frames: Int) {
         #expect(error(JobSpec(prompt: "p", frames: frames))?.field == "num_frames")
     }

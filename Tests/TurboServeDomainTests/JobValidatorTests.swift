@@ -35,9 +35,43 @@ struct JobValidatorTests {
         #expect((portrait.width, portrait.height) == (480, 832))
     }
 
-    @Test func secondsBecomeFourKPlusOneFrames() throws {
+    @Test func secondsBecomeFourKPlusOneFramesAndLongerThanTheModelAllowsIsAnError() throws {
         #expect(try validate(JobSpec(prompt: "p", model: "wan2.1-t2v-1.3b", seconds: 2)).frames == 33)
-        #expect(try validate(JobSpec(prompt: "p", model: "wan2.1-t2v-1.3b", seconds: 12)).frames == 81)
+        #expect(try validate(JobSpec(prompt: "p", model: "wan2.1-t2v-1.3b", seconds: 5)).frames == 81)
+        let tooLong = rejection(JobSpec(prompt: "p", model: "wan2.1-t2v-1.3b", seconds: 12))
+        #expect(tooLong?.field == "seconds" && tooLong?.code == .invalidValue)
+        #expect(tooLong?.message.contains("at most 5 for wan2.1-t2v-1.3b") == true)
+    }
+
+    @Test func oneFrameIsAStillEveryModelServes() throws {
+        #expect(try validate(JobSpec(prompt: "p", model: "tiny-t2v", frames: 1)).frames == 1)
+        #expect(try validate(JobSpec(prompt: "p", model: "wan2.2-i2v-a14b", imagePath: "/x.png", frames: 1)).frames == 1)
+    }
+
+    @Test func anImageWithoutAModelRunsTheDefaultImageModelOfTheSameKind() throws {
+        #expect(try validate(JobSpec(prompt: "p", imagePath: "/x.png")).model == "tiny-i2v")
+        #expect(try validate(JobSpec(prompt: "p")).model == "tiny-t2v")
+        let real = JobValidator(defaultModel: "wan2.1-t2v-1.3b")
+        #expect(try real.validate(JobSpec(prompt: "p", imagePath: "/x.png"), randomSeed: { 1 }).model == "wan2.2-i2v-a14b")
+        let imageDefault = JobValidator(defaultModel: "tiny-i2v")
+        #expect(imageDefault.defaultImageModel == "tiny-i2v")
+    }
+
+    @Test(arguments: [
+        (JobSpec(prompt: "p", model: "tiny-t2v", size: "64x64", aspectRatio: "16:9"), "aspect_ratio"),
+        (JobSpec(prompt: "p", model: "tiny-t2v", size: "64x64", resolution: "tiny", aspectRatio: "4:3"), "aspect_ratio"),
+        (JobSpec(prompt: "p", model: "tiny-t2v", width: 112, height: 64, aspectRatio: "1:1"), "aspect_ratio"),
+        (JobSpec(prompt: "p", model: "tiny-t2v", size: "64x64", width: 112, height: 64), "width"),
+        (JobSpec(prompt: "p", model: "tiny-t2v", frames: 9, seconds: 1), "seconds"),
+    ])
+    func fieldsThatDisagreeAreAConflictNamingTheSecond(spec: JobSpec, field: String) {
+        let conflict = rejection(spec)
+        #expect(conflict?.code == .conflictingFields && conflict?.field == field)
+    }
+
+    @Test func fieldsThatAgreeAreAccepted() throws {
+        let job = try validate(JobSpec(prompt: "p", model: "tiny-t2v", size: "112x64", width: 112, height: 64, aspectRatio: "16:9", frames: 17, seconds: 1))
+        #expect((job.width, job.height, job.frames) == (112, 64, 17))
     }
 
     @Test(arguments: [

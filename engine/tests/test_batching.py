@@ -54,8 +54,10 @@ def test_i2v_expert_calls_follow_the_boundary(engine, image_path):
         assert reply["expert_calls"] == expected
 
 
-def test_adaptive_resolution_follows_the_image(engine, image_path):
-    reply = engine.admit({"jobs": [job_spec("ar", model="tiny-i2v", image_path=image_path, adaptive_resolution=True)]})
+def test_an_adaptive_job_renders_at_the_size_it_carries(engine, image_path):
+    # The control plane derives an adaptive job's size from the image (FrameSize.following); the engine renders
+    # exactly that size, never a second opinion of its own.
+    reply = engine.admit({"jobs": [job_spec("ar", model="tiny-i2v", image_path=image_path, adaptive_resolution=True, width=80, height=48)]})
     job = reply["jobs"][0]
-    assert (job["width"], job["height"]) == (80, 48)  # 80x48 image at ~64x64 area, multiples of 16
+    assert (job["width"], job["height"]) == (80, 48)
     assert engine.jobs["ar"].condition.shape == (1, 20, 3, 6, 10)

@@ -4,6 +4,7 @@ import json
 import sys
 import types
 
+import pytest
 import torch
 
 from conftest import EngineProcess
@@ -22,8 +23,18 @@ def test_the_fake_source_gives_every_reading_in_si_units():
     assert telemetry["available"] is True and telemetry["source"] == "fake"
     (device,) = telemetry["devices"]
     assert set(device) == FIELDS | {"index", "device"} and device["device"] == "cuda:0"
-    assert device["power_watts"] == 215.0 and device["energy_joules"] == 1_234_567.0
+    assert device["power_watts"] == 215.0 and device["energy_joules"] == pytest.approx(1_234_567.0, abs=215.0)  # ≤ 1 s drawn
     assert device["memory_used_bytes"] == 8 * 2**30 and device["utilization_percent"] == 42.0
+
+
+def test_the_fake_energy_counter_grows_at_the_power_draw():
+    now = [100.0]
+    nvml = FakeNvml({"devices": [{"power_milliwatts": 200_000, "energy_millijoules": 5_000}, {"energy_millijoules": 7}]}, clock=lambda: now[0])
+    drawing, idle = nvml.nvmlDeviceGetHandleByIndex(0), nvml.nvmlDeviceGetHandleByIndex(1)
+    assert nvml.nvmlDeviceGetTotalEnergyConsumption(drawing) == 5_000
+    now[0] += 3.0
+    assert nvml.nvmlDeviceGetTotalEnergyConsumption(drawing) == 5_000 + 600_000  # 200 W for 3 s = 600 J
+    assert nvml.nvmlDeviceGetTotalEnergyConsumption(idle) == 7  # no power reading: the counter stays
 
 
 def test_an_unsupported_reading_is_left_out_not_zeroed(tmp_path):
@@ -34,7 +45,8 @@ def test_an_unsupported_reading_is_left_out_not_zeroed(tmp_path):
          "power_milliwatts": 50_500, "energy_millijoules": 9_000}]}))
     first, second = GpuTelemetry(torch.device("cpu"), {"TURBOSERVE_ENGINE_FAKE_NVML": str(readings)}).read()["devices"]
     assert "power_watts" not in first and "energy_joules" not in first and first["temperature_celsius"] == 70.0
-    assert second["device"] == "cuda:1" and second["power_watts"] == 50.5 and second["energy_joules"] == 9.0
+    assert second["device"] == "cuda:1" and second["power_watts"] == 50.5
+    assert second["energy_joules"] == pytest.approx(9.0, abs=50.5)  # ≤ 1 s drawn at 50.5 W
 
 
 def test_an_unusable_fake_file_is_a_reason_not_a_failure(tmp_path):
@@ -66,5 +78,7 @@ def test_over_the_wire_hello_and_stats_carry_the_fake_readings(models_dir, tmp_p
     process = EngineProcess(models_dir, tmp_path / "work", {"TURBOSERVE_ENGINE_FAKE_NVML": "1"})
     hello = process.call("hello", protocol=1)["result"]["gpu_telemetry"]
     stats = process.call("stats")["result"]["gpu_telemetry"]
+    energy = [reply["devices"][0].pop("energy_joules") for reply in (hello, stats)]
     assert hello == stats and stats["available"] and stats["devices"][0]["temperature_celsius"] == 61.0
+    assert energy[1] >= energy[0]  # a counter: it only grows between readings
     assert "TEST-ONLY fake NVML" in process.close()

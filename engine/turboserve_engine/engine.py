@@ -8,7 +8,6 @@ the one mapping `errors.device_work`.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -158,8 +157,8 @@ class Engine:
             width, height = spec["width"], spec["height"]
             condition = None
             if family.task == "i2v":
-                if spec.get("adaptive_resolution"):
-                    width, height = _adaptive_size(image.size, width * height)
+                # The job carries the size it produces; with adaptive resolution the control plane derived it from
+                # the image (FrameSize.following in TurboServeDomain: the rule's one home).
                 with device_work(BatchShape("admit", spec["model"], "vae", width, height, spec["frames"], 1), [spec["job_id"]]):
                     condition = self._image_condition(family, image, width, height, spec["frames"])
             times = rcm_times(spec["steps"], float(spec.get("sigma_max", 200.0 if family.task == "i2v" else 80.0)))
@@ -326,8 +325,3 @@ def _job_ids(args: dict, allow_repeats: bool = False) -> list[str]:
     return ids
 
 
-def _adaptive_size(image_size: tuple[int, int], area: int) -> tuple[int, int]:
-    """The image's aspect ratio at (about) the same area, both sides multiples of 16."""
-    w, h = image_size
-    scale = math.sqrt(area / (w * h))
-    return max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 FAKE_ENV = "TURBOSERVE_ENGINE_FAKE_NVML"
@@ -105,7 +106,8 @@ def _text(value) -> str:
 
 class FakeNvml:
     """TEST-ONLY stand-in for the parts of `pynvml` the reader uses, answering fixed readings. A reading that is
-    null or missing raises as an unsupported NVML query does."""
+    null or missing raises as an unsupported NVML query does. The energy counter behaves as a real one: it starts at
+    the configured value and grows at the configured power draw (mW × s = mJ) as `clock` advances."""
 
     NVML_TEMPERATURE_GPU = 0
 
@@ -116,11 +118,13 @@ class FakeNvml:
         def __init__(self, **fields):
             self.__dict__.update(fields)
 
-    def __init__(self, readings: dict):
+    def __init__(self, readings: dict, clock=time.monotonic):
         devices = readings.get("devices") if isinstance(readings, dict) else None
         if not isinstance(devices, list):
             raise ValueError('the fake NVML file must be {"devices": [{...}, ...]}')
         self.devices = devices
+        self.clock = clock
+        self.started = clock()
 
     def nvmlInit(self) -> None:
         pass
@@ -160,4 +164,5 @@ class FakeNvml:
         return self._get(handle, "power_milliwatts")
 
     def nvmlDeviceGetTotalEnergyConsumption(self, handle):
-        return self._get(handle, "energy_millijoules")
+        drawn = (handle.get("power_milliwatts") or 0) * (self.clock() - self.started)
+        return self._get(handle, "energy_millijoules") + drawn

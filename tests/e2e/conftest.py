@@ -1,5 +1,6 @@
 """End-to-end tests against a real `turboserve serve` process (SQLite, the real engine with the tiny models)."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,41 @@ def ffprobe(path) -> str:
     return subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
                            "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", str(path)],
                           capture_output=True, text=True, check=True).stdout.strip()
+
+
+# -- every error message the suite meets names no server path (issue 14 item 7)
+
+SERVER_PATH = re.compile(r"(?:file://)?(?<![\w.:/])(?:\.{1,2})?/(?!v1/)(?:[\w.~+@%-]+/)+[\w.~+@%-]*")
+
+
+def _messages(body):
+    """Every error message in an answer: an OpenAI error body, or the `error` of video objects (also in lists)."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            yield error["message"]
+        for item in body.get("data") or []:
+            yield from _messages(item)
+
+
+@pytest.fixture(autouse=True)
+def no_server_path_in_any_error(monkeypatch):
+    """Wraps every `requests` call a test makes: an error message with a file path in it fails the test."""
+    import requests
+
+    original = requests.Session.send
+    found = []
+
+    def send(self, request, **kwargs):
+        response = original(self, request, **kwargs)
+        if "json" in response.headers.get("Content-Type", "") and not kwargs.get("stream"):
+            try:
+                body = response.json()
+            except ValueError:
+                return response
+            found.extend((request.url, m) for m in _messages(body) if SERVER_PATH.search(m))
+        return response
+
+    monkeypatch.setattr(requests.Session, "send", send)
+    yield
+    assert not found, f"error messages naming a server path: {found[:5]}"

@@ -12,7 +12,9 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +36,21 @@ def server(tmp_path_factory, models_dir):
     if not e2e.BINARY.exists():
         pytest.fail(f"build the server first: {e2e.BINARY} is missing (swift build)")
     instance = Server(tmp_path_factory.mktemp("serve"), models_dir).start()
+    yield instance
+    instance.stop()
+
+
+TENANT_KEY, OPERATOR_KEY = "studio-key-7f3a9c", "operator-key-51d2e8"
+
+
+@pytest.fixture(scope="session")
+def keyed_server(tmp_path_factory, models_dir):
+    """A server with API keys on: one tenant key and a separate operator key."""
+    if not e2e.BINARY.exists():
+        pytest.fail(f"build the server first: {e2e.BINARY} is missing (swift build)")
+    instance = Server(tmp_path_factory.mktemp("serve-keys"), models_dir, env={
+        "TURBOSERVE_AUTH_API_KEYS": f"studio:{TENANT_KEY}", "TURBOSERVE_AUTH_OPERATOR_KEYS": OPERATOR_KEY}).start()
+    instance.tenant_key, instance.operator_key = TENANT_KEY, OPERATOR_KEY
     yield instance
     instance.stop()
 
@@ -84,28 +101,53 @@ class Page:
         return self.find(css).text
 
     def visible(self, css):
-        return self.js("const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null", css)
+        return self.js("const e = document.querySelector(arguments[0]); return !!e && e.getClientRects().length > 0", css)
+
+    def card(self, video_id):
+        """CSS of the tray card of `video_id`."""
+        return f'#jobs .job-card[data-video="{video_id}"]'
 
     def video_playable(self, video_id):
-        return self.js("const v = document.getElementById('player');"
-                       "return !document.getElementById('result').hidden && v.dataset.video === arguments[0]"
-                       " && v.readyState >= 2 && v.duration > 0", video_id)
+        return self.js("const c = document.querySelector(arguments[0]); const v = c && c.querySelector('video');"
+                       "return !!v && !c.querySelector('.result').hidden && v.dataset.video === arguments[1]"
+                       " && v.readyState >= 2 && v.duration > 0", self.card(video_id), video_id)
 
     def wait_playable(self, video_id):
-        """Waits until the page's player holds `video_id` with decoded data and a duration."""
+        """Waits until the card of `video_id` plays it (decoded data and a duration)."""
         self.wait(lambda d: self.video_playable(video_id), timeout=180, message=f"{video_id} never became playable")
         return video_id
 
-    def submit(self):
-        """Presses Generate; returns the id of the job the page now follows (not the one it showed before)."""
-        before = self.js("return localStorage.getItem('turboserve.lastVideo')")
-        self.click("#submit")
-        self.wait(lambda d: self.js("return localStorage.getItem('turboserve.lastVideo')") not in (before, None),
-                  message="the form did not create a job")
-        return self.js("return localStorage.getItem('turboserve.lastVideo')")
+    def newest_card(self):
+        return self.js("const c = document.querySelector('#jobs .job-card'); return c ? c.dataset.video : null")
+
+    def submit(self, ctrl_enter=False):
+        """Presses Generate (or Ctrl+Enter in the focused field); returns the id of the new card's job."""
+        before = set(self.js("return [...document.querySelectorAll('#jobs .job-card')].map(c => c.dataset.video)"))
+        if ctrl_enter:
+            ActionChains(self.driver).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
+        else:
+            self.click("#submit")
+        self.wait(lambda d: self.newest_card() not in before | {None}, message="the form did not create a job")
+        return self.newest_card()
+
+    def in_view(self, css):
+        """Whether the element is at least partly inside the window (below the sticky top bar)."""
+        return self.js("const e = document.querySelector(arguments[0]); if (!e || e.offsetParent === null) return false;"
+                       "const r = e.getBoundingClientRect(), top = document.querySelector('.topbar').getBoundingClientRect().bottom;"
+                       "return r.bottom > top + 8 && r.top < window.innerHeight - 8", css)
 
     def horizontal_overflow(self):
         return self.js("return document.documentElement.scrollWidth - window.innerWidth")
+
+    def set_width(self, metrics):
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        self.wait(lambda d: d.execute_script("return window.innerWidth") == metrics["width"])
+
+    def phone(self):
+        self.set_width(PHONE)
+
+    def desktop(self):
+        self.set_width(DESKTOP)
 
     def shoot(self, name, anchor=None, phone_anchor=None, full_page=False):
         """Saves `<name>-desktop.png` (1280×900) and `<name>-phone.png` (390×844), palette-reduced to stay small,
@@ -141,4 +183,13 @@ class Page:
 
 @pytest.fixture()
 def page(browser, server):
-    return Page(browser, server).open()
+    """The UI on a fresh start: no cards from earlier tests, no learned stage times."""
+    page = Page(browser, server).open()
+    page.js("localStorage.clear(); sessionStorage.clear()")
+    return page.open()
+
+
+@pytest.fixture()
+def keyed_page(browser, keyed_server):
+    """The UI of the keyed server, not yet opened (opening it asks for a key)."""
+    return Page(browser, keyed_server)
