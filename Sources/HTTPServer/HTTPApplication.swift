@@ -7,9 +7,10 @@ import TurboServeDomain
 /// `/readyz` (the engines answered their handshake and warmed up). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
 public enum HTTPApplication {
     /// `metrics` renders the Prometheus text exposition served at `/metrics`; `ui` serves the web UI at `/`;
-    /// `workers` snapshots each worker's engine for `/v1/operations`; `registry` receives the HTTP families
-    /// (`HTTPMetrics`); `rateLimiter` is the per-tenant token bucket (nil: no request-rate limit); `restartEngines`
-    /// restarts this process's engines for `POST /v1/operations/engines/restart` and returns how many.
+    /// `workers` gives each worker's last heartbeat for `/v1/operations` (nil: the store's, `JobStore.workers()`);
+    /// `registry` receives the HTTP families (`HTTPMetrics`); `rateLimiter` is the per-tenant token bucket (nil: no
+    /// request-rate limit); `restartEngines` restarts this process's engines for `POST /v1/operations/engines/restart`
+    /// and returns how many.
     ///
     /// Middleware order (outermost first; Hummingbird applies middleware to the routes added after it, and all of
     /// them to the "no route" answer): metrics, errors in OpenAI's shape, access (`APIKeyMiddleware`), then routes.
@@ -17,7 +18,7 @@ public enum HTTPApplication {
         api: VideoAPI, isReady: @escaping @Sendable () async -> Bool = { true },
         metrics: @escaping @Sendable () async -> String = { "" },
         ui: StaticUIFiles = StaticUIFiles(directory: nil),
-        workers: @escaping @Sendable () async -> [EngineActivity] = { [] },
+        workers: (@Sendable () async throws -> [WorkerHeartbeat])? = nil,
         registry: PrometheusCollectorRegistry? = nil,
         rateLimiter: RequestRateLimiter? = nil,
         restartEngines: @escaping @Sendable () async -> Int = { 0 }
@@ -40,7 +41,7 @@ public enum HTTPApplication {
         }
         VideoController(api: api).addRoutes(to: router.group("v1"))
         ModelsController(validator: api.validator).addRoutes(to: router.group("v1"))
-        OperationsController(store: api.store, workers: workers).addRoutes(to: router.group("v1"))
+        OperationsController(store: api.store, workers: workers ?? { [store = api.store] in try await store.workers() }).addRoutes(to: router.group("v1"))
         EngineRestartController(restart: restartEngines).addRoutes(to: router.group("v1"))
         ui.addRoutes(to: router)
         return router

@@ -4,11 +4,11 @@ import JobStore
 import TurboServeDomain
 
 /// `GET /v1/operations`: the operations view's data (see `OperationsReport`). Reads the newest `window` records of
-/// the store (every tenant) and asks the workers for their engine snapshots through `workers`, so this module
+/// the store (every tenant) and the fleet's workers through `workers` (the store's heartbeats), so this module
 /// never depends on the worker's types.
 struct OperationsController<Context: RequestContext>: Sendable {
     let store: any JobStore
-    let workers: @Sendable () async -> [EngineActivity]
+    let workers: @Sendable () async throws -> [WorkerHeartbeat]
     var window = 1_000
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -16,7 +16,7 @@ struct OperationsController<Context: RequestContext>: Sendable {
             try await VideoController<Context>.translatingErrors {
                 let report = OperationsReport(
                     records: try await newestRecords(), queueDepth: try await store.countQueuedByClass(),
-                    workers: await workers(), now: Date())
+                    workers: try await workers(), now: Date())
                 return try JSONCoding.encoder.encode(report, from: request, context: context)
             }
         }

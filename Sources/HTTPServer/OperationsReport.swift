@@ -3,10 +3,11 @@ import JobStore
 import TurboServeDomain
 
 /// `GET /v1/operations`: what the person running the GPU wants on one screen — queue depth by class, the unfinished
-/// jobs in (estimated) service order with their queue position and ETA, what each worker's engine is doing
-/// (running batch, resident models, recent plan intervals) and the most recent failures.
+/// jobs in (estimated) service order with their queue position and ETA, what each worker of the fleet is doing
+/// (running batch, resident models, busy ratio, recent plan intervals, last heartbeat) and the most recent failures.
 ///
-/// Built by a pure function from store records and worker snapshots, so it is tested without a server. It spans
+/// Built by a pure function from store records and the workers' heartbeats (each carries its `EngineActivity`), so
+/// it is tested without a server and shows every worker of a fleet, whichever replica answers. It spans
 /// every tenant, so only operators may read it (`APIKeys.checkOperator`); failure messages pass through
 /// `PathRedaction`, so it names no server file.
 /// Estimates: service order is running jobs first (by start), then queued jobs by priority class and age; a job's
@@ -36,21 +37,43 @@ struct OperationsReport: Encodable, Sendable {
         let completedAt: Int?
     }
 
+    /// One worker as its last heartbeat reported it: the activity's fields plus `last_heartbeat_at` (Unix seconds).
+    struct Worker: Encodable, Sendable {
+        let activity: EngineActivity
+        let lastHeartbeatAt: Double
+
+        enum CodingKeys: String, CodingKey { case lastHeartbeatAt }
+
+        func encode(to encoder: any Encoder) throws {
+            try activity.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(lastHeartbeatAt, forKey: .lastHeartbeatAt)
+        }
+    }
+
+    /// Workers silent for longer than this are left out (gone; their jobs are rescued by lease expiry).
+    static let forgetWorkersAfter: TimeInterval = 600
+
     let object = "operations"
     let generatedAt: Double
     let queueDepth: [String: Int]
     let unfinished: [QueuedJob]
     let meanRunSeconds: Double?
-    let workers: [EngineActivity]
+    let workers: [Worker]
     let recentFailures: [Failure]
     /// How many of the newest records the job lists were computed from.
     let window: Int
 
     /// `records` are the newest jobs (any order); `queueDepth` counts the whole store.
-    init(records: [JobRecord], queueDepth: [PriorityClass: Int], workers: [EngineActivity], now: Date, maxFailures: Int = 10) {
+    /// `workers` are the heartbeats the store holds (any order); those with an activity and heard from within
+    /// `forgetWorkersAfter` are shown, by worker id.
+    init(records: [JobRecord], queueDepth: [PriorityClass: Int], workers: [WorkerHeartbeat], now: Date, maxFailures: Int = 10) {
         generatedAt = now.timeIntervalSince1970
         self.queueDepth = Dictionary(uniqueKeysWithValues: PriorityClass.allCases.map { ($0.rawValue, queueDepth[$0] ?? 0) })
         self.workers = workers
+            .filter { now.timeIntervalSince($0.at) <= Self.forgetWorkersAfter }
+            .sorted { $0.worker < $1.worker }
+            .compactMap { beat in beat.activity.map { Worker(activity: $0, lastHeartbeatAt: beat.at.timeIntervalSince1970) } }
         window = records.count
 
         let recentRuns = records.filter { $0.phase == .succeeded }.sorted { $0.sequence > $1.sequence }.prefix(20)

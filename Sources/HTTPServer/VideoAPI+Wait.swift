@@ -3,9 +3,9 @@ import TurboServeDomain
 
 extension VideoAPI {
     /// Waits until job `id` reaches a terminal state and returns that record, or nil once `timeout` has passed
-    /// (the job is left as it is). Woken by the `ProgressHub` (the worker publishes every record it persists and
-    /// `DELETE` publishes the cancellation), not by polling: it subscribes before reading the store, so a change
-    /// between the read and the wait is not missed. Throws `not_found` for an unknown id.
+    /// (the job is left as it is). Woken by the `ProgressHub` (the store's signals, whichever process wrote the
+    /// change, with its polling fallback): it subscribes before reading the store, so a change between the read and
+    /// the wait is not missed. Throws `not_found` for an unknown id.
     func waitUntilFinished(_ id: JobID, timeout: Duration) async throws -> JobRecord? {
         let updates = progress.subscribe(id)
         guard let current = try await store.get(id) else {

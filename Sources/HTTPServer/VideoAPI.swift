@@ -3,7 +3,7 @@ import JobStore
 import TurboServeDomain
 
 /// Everything the video endpoints need, injected: the store, validation, ids and seeds, where uploads go, and the
-/// hooks that wake the worker when a job is created or cancelled. Immutable and `Sendable`; one instance serves
+/// live progress of jobs. Workers hear of new and cancelled jobs from the store's signals, not from here. Immutable and `Sendable`; one instance serves
 /// every request concurrently.
 public struct VideoAPI: Sendable {
     public struct Limits: Sendable {
@@ -37,9 +37,7 @@ public struct VideoAPI: Sendable {
     public let limits: Limits
     public let makeJobID: @Sendable () -> JobID
     public let randomSeed: @Sendable () -> Int64
-    public let jobCreated: @Sendable (JobRecord) -> Void
-    public let jobCancelled: @Sendable (JobID) -> Void
-    /// Live updates for SSE subscribers; the worker publishes into it.
+    /// Live updates for SSE and sync subscribers, followed in the store.
     public let progress: ProgressHub
     /// API keys and their tenants; empty: auth off.
     public let keys: APIKeys
@@ -52,11 +50,10 @@ public struct VideoAPI: Sendable {
         store: any JobStore, validator: JobValidator = JobValidator(), uploadsDirectory: URL, limits: Limits = Limits(),
         makeJobID: @escaping @Sendable () -> JobID = VideoAPI.randomJobID,
         randomSeed: @escaping @Sendable () -> Int64 = { Int64.random(in: JobValidator.seedRange) },
-        jobCreated: @escaping @Sendable (JobRecord) -> Void = { _ in },
-        jobCancelled: @escaping @Sendable (JobID) -> Void = { _ in },
-        progress: ProgressHub = ProgressHub(), keys: APIKeys = APIKeys()
+        progress: ProgressHub? = nil, keys: APIKeys = APIKeys()
     ) {
-        self.progress = progress
+        // Without a hub, progress is followed by polling the store alone (no signals reach a private twin).
+        self.progress = progress ?? ProgressHub(store: store, signals: LocalJobSignals())
         self.keys = keys
         self.store = store
         self.validator = validator
@@ -64,8 +61,6 @@ public struct VideoAPI: Sendable {
         self.limits = limits
         self.makeJobID = makeJobID
         self.randomSeed = randomSeed
-        self.jobCreated = jobCreated
-        self.jobCancelled = jobCancelled
         uploadGate = UploadGate(capacity: limits.maxConcurrentUploads)
     }
 
@@ -103,7 +98,7 @@ public struct VideoAPI: Sendable {
             var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
             job.maxQueuedPerTenant = limits.maxQueuedPerTenant
             let (record, created) = try await Self.storeAnswering { try await store.create(job) }
-            if created { jobCreated(record) } else if record.spec.imagePath != imagePath { removeUpload() }
+            if !created, record.spec.imagePath != imagePath { removeUpload() }
             if record.deletedAt != nil {
                 throw TurboServeError(.conflict, field: "Idempotency-Key", "the video created under this Idempotency-Key was deleted; send the request under a new key")
             }

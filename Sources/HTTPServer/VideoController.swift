@@ -101,12 +101,10 @@ struct VideoController<Context: RequestContext>: Sendable {
         try await Self.translatingErrors {
             let existing = try await record(request, context)
             if !existing.phase.isTerminal {
-                if let cancelled = try await api.store.cancel(existing.id) { api.progress.publish(cancelled) }
-                api.jobCancelled(existing.id)
+                _ = try await api.store.cancel(existing.id)
             }
-            let deleted = try await VideoAPI.storeAnswering { try await api.store.markDeleted(existing.id) }
+            _ = try await VideoAPI.storeAnswering { try await api.store.markDeleted(existing.id) }
             api.removeFiles(of: existing)
-            api.progress.publish(deleted)
             return try JSONCoding.encoder.encode(VideoDeleted(id: existing.id.rawValue, deleted: true), from: request, context: context)
         }
     }
@@ -159,7 +157,7 @@ struct VideoController<Context: RequestContext>: Sendable {
                 output.yield(serverSentEvent(first))
                 if !first.phase.isTerminal {
                     for await record in updates {
-                        guard record.updatedAt >= last.updatedAt else { continue }
+                        guard record != last, record.updatedAt >= last.updatedAt else { continue }
                         last = record
                         output.yield(serverSentEvent(record))
                         if record.phase.isTerminal { break }

@@ -129,8 +129,10 @@ public final class ServiceMetrics: Sendable {
     /// Gauges read at scrape time: queue depth by class and model (every class of each model in `models` or ever
     /// seen queued, so a drained slice reads 0 rather than vanishing), jobs by phase, busy ratio over the process's
     /// life, free bytes on the filesystem of `diskPath`.
-    public func refresh(store: any JobStore, busyRatio: Double?, busyRatioWhilePending: Double? = nil, models: [String] = [], diskPath: String? = nil) async {
-        if let counts = try? await store.countQueued() {
+    /// Without a `store` (a fleet worker) only this process's own gauges are set; the store-wide ones are exported by
+    /// the process the fleet chose (`docs/operations.md`), so they are not repeated by every replica.
+    public func refresh(store: (any JobStore)?, busyRatio: Double?, busyRatioWhilePending: Double? = nil, models: [String] = [], diskPath: String? = nil) async {
+        if let counts = try? await store?.countQueued() {
             let seen = queueModels.withLock { known in
                 known.formUnion(models)
                 known.formUnion(counts.keys.map(\.model))
@@ -146,7 +148,7 @@ public final class ServiceMetrics: Sendable {
         if let diskPath, let free = (try? FileManager.default.attributesOfFileSystem(forPath: diskPath))?[.systemFreeSize] as? NSNumber {
             registry.makeGauge(descriptor: Self.name("disk_free", "bytes", "Free bytes on the data directory's filesystem."), labels: [("path", diskPath)]).set(free.doubleValue)
         }
-        if let phases = try? await store.countByPhase() {
+        if let phases = try? await store?.countByPhase() {
             for phase in JobState.Phase.allCases where !phase.isTerminal {
                 registry.makeGauge(descriptor: Self.name("unfinished", "jobs", "Unfinished jobs by phase."), labels: [("phase", phase.rawValue)]).set(Double(phases[phase] ?? 0))
             }

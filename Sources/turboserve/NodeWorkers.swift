@@ -12,11 +12,11 @@ import WorkerRuntime
 /// The policy every worker of `serve` runs: TurboServe's scheduling core on the wall clock.
 typealias NodePolicy = TurboScheduler<ContinuousClock>
 
-/// Builds the node's workers: one `WorkerService` per engine device (`engines.devices`), each with its own engine
-/// process and worker id `<host>-<index>`, all claiming from the same store (its claims are exclusive) and feeding
-/// the same metrics and progress hub. Engines start one at a time (they share the venv and the models directory).
-/// With several engines each worker holds at most `claimWindow` claimed jobs, so the rest of the queue stays in the
-/// store for whichever engine frees up first instead of piling up behind one.
+/// Builds a process's workers: one `WorkerService` per engine device, each with its own engine process and worker
+/// id, all claiming from the same store (its claims are exclusive) and feeding the same metrics. Engines start one
+/// at a time (they share the venv and the models directory). With `claimWindow` each worker holds at most that many
+/// claimed jobs, so the rest of the queue stays in the store for whichever engine (of this process or the fleet)
+/// frees up first instead of piling up behind one.
 struct NodeWorkers {
     let store: any JobStore
     let locator: EngineLocator
@@ -33,7 +33,6 @@ struct NodeWorkers {
     /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).
     let claimWindow: Int?
     let metrics: ServiceMetrics
-    let progress: ProgressHub
     let pool: WorkerPool
     let logger: Logger
     let startupGate = StartupGate()
@@ -45,11 +44,10 @@ struct NodeWorkers {
         try await store.releaseHeld(by: nil, maxAttempts: maxAttempts)
     }
 
-    /// The service of the engine on `device`, the `index`-th of the node; `readiness` turns true once its engine
-    /// has answered the handshake.
-    func service(index: Int, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
-        let (store, outputs, maxAttempts, claimWindow, metrics, progress, scheduler, holding) = (store, outputDirectory, maxAttempts, claimWindow, metrics, progress, scheduler, holding)
-        let workerID = "\(ProcessInfo.processInfo.hostName)-\(index)"
+    /// The service of the engine on `device`, run as `workerID` (stable across restarts: a restarted worker takes
+    /// back its own jobs at once); `readiness` turns true once its engine has answered the handshake.
+    func service(workerID: String, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
+        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding)
         let workerLogger = {
             var logger = self.logger
             logger[metadataKey: "worker"] = "\(workerID)"
@@ -68,8 +66,7 @@ struct NodeWorkers {
                 return Worker(
                     policy: NodePolicy(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: scheduler(hello.totalMemoryBytes)), store: store,
                     engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics, logger: workerLogger,
-                    onStoreError: { id, error in workerLogger.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) },
-                    onRecorded: { record in progress.publish(record) })
+                    onStoreError: { id, error in workerLogger.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) })
             })
     }
 }

@@ -8,12 +8,15 @@ import Testing
 import TurboServeDomain
 
 /// `POST /v1/videos/sync`: the MP4 when the job succeeds, the job's own error when it fails, 202 with the video when
-/// the wait runs out. The test plays the worker: it drives the store and publishes into the hub, the way the
-/// worker's recorder does, once the handler has subscribed.
+/// the wait runs out. The test plays the worker and the store's signals: once the handler has subscribed, it drives
+/// the store and signals each change, as a store that publishes does.
 struct SyncVideoTests {
     let store = InMemoryJobStore()
-    let hub = ProgressHub()
+    let signals = LocalJobSignals()
+    let hub: ProgressHub
     let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-uploads-\(UUID().uuidString)")
+    init() { hub = ProgressHub(store: store, signals: signals) }
+
     static let json: HTTPFields = [.contentType: "application/json"]
     static let videoID = HTTPField.Name("X-Video-Id")!
 
@@ -26,18 +29,22 @@ struct SyncVideoTests {
 
     /// Waits until the handler listens, then runs job `video_1` to its end: `succeeded` with `file`, or `failed`.
     func playWorker(succeedingWith file: URL?) -> Task<Void, any Error> {
-        Task { [store, hub] in
+        Task { [store, hub, signals] in
             while hub.subscriberCount == 0 { await Task.yield() }
             _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))
-            hub.publish(try await store.advance("video_1", worker: "w", to: .admitted, reason: nil))
+            _ = try await store.advance("video_1", worker: "w", to: .admitted, reason: nil)
+            signals.publish(.changed("video_1"))
             guard let file else {
-                hub.publish(try await store.fail("video_1", worker: "w", code: "engine_out_of_memory", message: "the engine ran out of memory"))
+                _ = try await store.fail("video_1", worker: "w", code: "engine_out_of_memory", message: "the engine ran out of memory")
+            signals.publish(.changed("video_1"))
                 return
             }
             for state: JobState in [.denoising(completed: 1, total: 1), .decoding, .muxing] {
-                hub.publish(try await store.advance("video_1", worker: "w", to: state, reason: nil))
+                _ = try await store.advance("video_1", worker: "w", to: state, reason: nil)
+            signals.publish(.changed("video_1"))
             }
-            hub.publish(try await store.complete("video_1", worker: "w", videoPath: file.path, thumbnailPath: nil))
+            _ = try await store.complete("video_1", worker: "w", videoPath: file.path, thumbnailPath: nil)
+            signals.publish(.changed("video_1"))
         }
     }
 
@@ -117,9 +124,10 @@ struct SyncVideoTests {
     }
 
     @Test func aJobCancelledWhileWaitingIs409Cancelled() async throws {
-        let canceller = Task { [store, hub] in
+        let canceller = Task { [store, hub, signals] in
             while hub.subscriberCount == 0 { await Task.yield() }
-            if let cancelled = try await store.cancel("video_1") { hub.publish(cancelled) } // what DELETE does
+            _ = try await store.cancel("video_1") // what DELETE does
+            signals.publish(.cancelled("video_1"))
         }
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JobStore
+import Synchronization
 import Testing
 import TurboServeDomain
 
@@ -132,7 +133,8 @@ struct OperationsEndpointTests {
             worker: "node-0", runningStage: "step", runningJobs: ["v_running"], heldJobs: ["v_running"], residentModels: ["tiny-t2v"],
             timeline: [.init(stage: "load", startedAt: 100, seconds: 0.5, jobs: 0, ok: true)], busyRatio: 0.5, plansExecuted: 7)
         let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory)
-        try await Application(router: HTTPApplication.buildRouter(api: api, workers: { [activity] })).test(.router) { client in
+        let heard = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())
+        try await Application(router: HTTPApplication.buildRouter(api: api, workers: { [WorkerHeartbeat(worker: "node-0", at: heard, activity: activity)] })).test(.router) { client in
             try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
                 #expect(response.status == .ok)
                 let ops = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
@@ -149,6 +151,29 @@ struct OperationsEndpointTests {
                 #expect(workers.first?["resident_models"] as? [String] == ["tiny-t2v"])
                 #expect(workers.first?["running_jobs"] as? [String] == ["v_running"])
                 #expect((workers.first?["timeline"] as? [[String: Any]])?.first?["stage"] as? String == "load")
+                #expect(workers.first?["last_heartbeat_at"] as? Double == heard.timeIntervalSince1970)
+            }
+        }
+    }
+
+    /// Without an override the fleet's workers come from the store's heartbeats, whichever process wrote them;
+    /// a worker silent for longer than ten minutes is gone from the view.
+    @Test func theFleetsWorkersComeFromTheStoresHeartbeats() async throws {
+        let age = Mutex<TimeInterval>(700)
+        let store = InMemoryJobStore(now: { Date().addingTimeInterval(-age.withLock { $0 }) })
+        _ = try await store.heartbeat(worker: "gone", holding: [], lease: .seconds(60), activity: EngineActivity(worker: "gone"))
+        age.withLock { $0 = 0 }
+        for worker in ["worker-b", "worker-a"] {
+            _ = try await store.heartbeat(worker: worker, holding: [], lease: .seconds(60), activity: EngineActivity(worker: worker, residentModels: ["tiny-t2v"], busyRatio: 0.25))
+        }
+        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory)
+        try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
+            try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
+                let ops = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                let workers = try #require(ops["workers"] as? [[String: Any]])
+                #expect(workers.map { $0["worker"] as? String } == ["worker-a", "worker-b"])
+                #expect(workers.allSatisfy { ($0["last_heartbeat_at"] as? Double ?? 0) > Date().timeIntervalSince1970 - 60 })
+                #expect(workers.first?["busy_ratio"] as? Double == 0.25)
             }
         }
     }

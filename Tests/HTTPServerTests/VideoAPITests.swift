@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JobStore
+import Synchronization
 import Testing
 import TurboServeDomain
 
@@ -259,64 +260,5 @@ struct Multipart {
         }
         bytes += Array("--\(boundary)--\r\n".utf8)
         body = ByteBuffer(bytes: bytes)
-    }
-}
-
-import Synchronization
-
-/// Live progress: the SSE stream starts with the current state, follows every published change, ends with `done`.
-struct ProgressStreamTests {
-    @Test func streamFollowsTheJobToItsEnd() async throws {
-        let store = InMemoryJobStore()
-        let hub = ProgressHub()
-        let uploads = FileManager.default.temporaryDirectory
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, makeJobID: { "video_1" }, progress: hub)
-        try await Application(router: HTTPApplication.buildRouter(api: api)).test(.live) { client in
-            try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p", "steps": 1}"#))
-            // Play the worker: publish each change once the client is subscribed. The store stays `queued`, so the
-            // stream's first event is `queued` whenever the handler reads it; later changes arrive through the hub
-            // (buffered if they come before the first event is written) in order.
-            let queued = try #require(try await store.get("video_1"))
-            let worker = Task {
-                while hub.subscriberCount == 0 { await Task.yield() }
-                var record = queued
-                for (offset, phase) in [JobState.Phase.admitted, .denoising, .decoding, .muxing, .succeeded].enumerated() {
-                    record.phase = phase
-                    record.stepsCompleted = phase == .denoising ? 1 : record.stepsCompleted
-                    record.updatedAt = queued.updatedAt.addingTimeInterval(Double(offset + 1))
-                    hub.publish(record)
-                }
-            }
-            try await client.execute(uri: "/v1/videos/video_1/events", method: .get) { (response: TestResponse) throws in
-                #expect(response.headers[.contentType] == "text/event-stream")
-                let text = String(buffer: response.body)
-                let stages = text.components(separatedBy: "\"stage\":\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
-                #expect(stages == ["queued", "admitted", "denoising", "decoding", "muxing", "succeeded"])
-                #expect(text.hasSuffix("event: done\ndata: {\"id\":\"video_1\",\"status\":\"completed\"}\n\n"))
-            }
-            await worker.value
-        }
-    }
-}
-
-/// The served OpenAPI document is valid JSON and describes exactly the routes the router serves.
-struct OpenAPIDocumentTests {
-    @Test func documentCoversEveryRoute() async throws {
-        let api = VideoAPI(store: InMemoryJobStore(), uploadsDirectory: FileManager.default.temporaryDirectory)
-        let router = HTTPApplication.buildRouter(api: api)
-        let served = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description.hasPrefix("/") ? "" : "/")\($0.path)" })
-        try await Application(router: router).test(.router) { client in
-            try await client.execute(uri: "/openapi.json", method: .get) { (response: TestResponse) throws in
-                let document = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
-                let paths = try #require(document["paths"] as? [String: [String: Any]])
-                var documented: Set<String> = []
-                for (path, operations) in paths {
-                    for method in operations.keys where method != "parameters" {
-                        documented.insert("\(method.uppercased()) \(path.replacingOccurrences(of: "{video_id}", with: "{id}"))")
-                    }
-                }
-                #expect(documented == served)
-            }
-        }
     }
 }

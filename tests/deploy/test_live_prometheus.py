@@ -126,7 +126,10 @@ def test_fleet_roles_scrape(binary, tmp_path):
     """api + worker on one store, each scraped on its own port, probes answered on that port."""
     if not fleet_roles_available(binary):
         pytest.skip("fleet roles not in this binary yet: `turboserve api --help` shows no api subcommand")
-    database = {"TURBOSERVE_STORAGE_DATABASE": os.environ["TURBOSERVE_TEST_DATABASE"]} if "TURBOSERVE_TEST_DATABASE" in os.environ else {}
+    dsn = os.environ.get("TURBOSERVE_TEST_DATABASE") or os.environ.get("TURBOSERVE_TEST_POSTGRES")
+    if not dsn:
+        pytest.skip("api and worker need a shared PostgreSQL store (they refuse sqlite): set TURBOSERVE_TEST_POSTGRES")
+    database = {"TURBOSERVE_STORAGE_DATABASE": dsn}
     if database:
         subprocess.run([str(binary), "migrate"], env=dict(os.environ, **database), check=True, timeout=120)
     api, api_url = start_role(binary, ["api"], tmp_path, database, name="api")

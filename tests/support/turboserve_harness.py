@@ -38,13 +38,16 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
 
 
 class Server:
-    """One `turboserve serve` on a data directory; can be signalled, killed and started again on it."""
+    """One `turboserve` process of a role (`serve` by default; `api` or `worker` in a fleet) on its own data
+    directory; can be signalled, killed and started again on it. A worker's port serves its probes and metrics."""
 
-    def __init__(self, data_dir: Path, models_dir: Path, env: dict | None = None, args: list[str] | None = None):
+    def __init__(self, data_dir: Path, models_dir: Path, env: dict | None = None, args: list[str] | None = None, role: str = "serve"):
         self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.models_dir = Path(models_dir)
         self.env = {k: str(v) for k, v in (env or {}).items()}
         self.args = args or []
+        self.role = role
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -52,10 +55,10 @@ class Server:
 
     def start(self, timeout: float = 180.0) -> "Server":
         env = dict(os.environ, TURBOSERVE_MODELS_DIR=str(self.models_dir), **self.env)
-        log_path = self.data_dir / f"serve-{len(self.logs)}.log"
+        log_path = self.data_dir / f"{self.role}-{len(self.logs)}.log"
         self.logs.append(log_path)
         self.log = open(log_path, "w")
-        self.process = subprocess.Popen([str(BINARY), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.args],
+        self.process = subprocess.Popen([str(BINARY), self.role, "--port", str(self.port), "--data-dir", str(self.data_dir), *self.args],
                                         stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
 
         def ready():
@@ -65,8 +68,14 @@ class Server:
             except requests.ConnectionError:
                 return False
 
-        wait_for(ready, timeout, "the server to become ready", interval=0.2)
+        wait_for(ready, timeout, f"the {self.role} process to become ready", interval=0.2)
         return self
+
+    def is_ready(self) -> bool:
+        try:
+            return requests.get(self.url + "/readyz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
 
     def log_text(self) -> str:
         return "".join(path.read_text(errors="replace") for path in self.logs if path.exists())
@@ -215,9 +224,13 @@ class FaultRow:
 
 def render_table(rows: list[FaultRow]) -> str:
     header = ["fault", "jobs", "completed once", "failed (codes)", "unfinished", "duplicated", "note"]
-    lines = [[r.fault, str(r.jobs), str(r.completed_once),
-              ", ".join(f"{n} {c}" for c, n in sorted(r.failed.items())) or "0", str(r.unfinished), str(r.duplicated), r.note]
-             for r in rows]
+    return render_rows(header, [[r.fault, str(r.jobs), str(r.completed_once),
+                                 ", ".join(f"{n} {c}" for c, n in sorted(r.failed.items())) or "0", str(r.unfinished), str(r.duplicated), r.note]
+                                for r in rows])
+
+
+def render_rows(header: list[str], lines: list[list[str]]) -> str:
+    """A plain-text table: the header, a rule, one line per row, columns padded to their widest cell."""
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
     fmt = " | ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*header), "-+-".join("-" * w for w in widths)]

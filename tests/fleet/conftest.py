@@ -1,0 +1,78 @@
+"""The fleet suite: real PostgreSQL, two `turboserve api` replicas and two `turboserve worker` processes with tiny
+engines on one machine. Each scenario makes one fault happen to the fleet and records a row — fault, jobs,
+completed once, lost, duplicated, seconds to recover — printed as one table at the end of the run."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+
+from fleet_harness import Fleet, FleetRow, TestPostgres, render_fleet_table  # noqa: E402
+from turboserve_harness import BINARY  # noqa: E402
+
+ROWS: list[FleetRow] = []
+
+# Short leases so a lost worker's jobs are rescued within seconds; steps slowed so a fault lands mid-batch.
+FLEET_ENV = {
+    "TURBOSERVE_ENGINES_DEVICES": "cpu",
+    "TURBOSERVE_ENGINES_THREADS_PER_ENGINE": "1",
+    "TURBOSERVE_WORKERS_LEASE_SECONDS": "4",
+    "TURBOSERVE_WORKERS_HEARTBEAT_SECONDS": "1",
+    "TURBOSERVE_WORKERS_DRAIN_GRACE_SECONDS": "20",
+    "TURBOSERVE_ENGINE_TEST_DELAY_VERBS": "step",
+    "TURBOSERVE_ENGINE_TEST_CALL_DELAY_MS": "150",
+}
+WORKERS = ("worker-a", "worker-b")
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    if not BINARY.exists():
+        pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
+    postgres = TestPostgres()
+    fleet = Fleet(tmp_path_factory.mktemp("fleet"), tmp_path_factory.mktemp("models"), postgres, FLEET_ENV)
+    try:
+        fleet.migrate()
+        for worker in WORKERS:  # one at a time: the first builds the tiny models the other finds
+            fleet.add_worker(worker)
+        fleet.add_api()
+        fleet.add_api()
+        yield fleet
+    finally:
+        fleet.stop()
+        postgres.stop()
+
+
+@pytest.fixture()
+def record_row():
+    """Adds a row to the table and checks the promise of every row: nothing lost, nothing duplicated."""
+
+    def record(row: FleetRow):
+        ROWS.append(row)
+        assert row.lost == 0, f"{row.fault}: {row.lost} lost"
+        assert row.duplicated == 0, f"{row.fault}: {row.duplicated} duplicated"
+        assert row.completed_once == row.jobs, f"{row.fault}: {row.completed_once} of {row.jobs} completed once"
+
+    return record
+
+
+@pytest.fixture(scope="session")
+def png(tmp_path_factory) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("img") / "frame.png"
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(path)
+    return path
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not ROWS:
+        return
+    table = render_fleet_table(ROWS)
+    terminalreporter.write_sep("=", "fleet summary")
+    terminalreporter.write_line(table)
+    if os.environ.get("TURBOSERVE_FLEET_TABLE"):
+        Path(os.environ["TURBOSERVE_FLEET_TABLE"]).write_text(table + "\n")

@@ -1,0 +1,133 @@
+"""A fleet survives losing any part: 60 mixed jobs spread over two api replicas complete exactly once; a worker
+SIGKILLed mid-batch (with its engine) has its jobs re-leased within the lease time and completed by the other; an
+api SIGKILLed mid-stream loses none of the jobs it acknowledged; PostgreSQL restarted hard mid-run is survived by
+every role on its own; a SIGTERMed worker drains within its grace. SSE on one replica follows a job the other
+replica created, within a second of each step.
+
+Every wait polls observable state with a deadline; the only waits on the clock are the faults' own durations."""
+
+import json
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from conftest import FLEET_ENV, WORKERS
+from fleet_harness import FleetRow, kill_with_engine, submit_mixed, wait_for
+
+LEASE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_LEASE_SECONDS"])
+GRACE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_DRAIN_GRACE_SECONDS"])
+
+
+def submit_spread(fleet, png, count, prefix):
+    """`count` mixed jobs from 8 clients, alternating between the api replicas; returns the acknowledged ids."""
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda i: submit_mixed(fleet.api(i).url, i, png, prefix), range(count)))
+
+
+def test_sixty_mixed_jobs_complete_exactly_once(fleet, png, record_row):
+    started = time.monotonic()
+    ids = submit_spread(fleet, png, 60, "steady")
+    videos = fleet.wait_all_ended(ids, timeout=300)
+    record_row(FleetRow.of("none: 60 mixed jobs (T2V + I2V, 3 classes), 2 api + 2 workers", fleet.audit(ids)))
+    assert {v["status"] for v in videos.values()} == {"completed"}
+    print(f"\n60 mixed jobs in {time.monotonic() - started:.1f} s")
+
+
+def test_sse_on_one_replica_follows_a_job_created_on_the_other(fleet):
+    created = fleet.api(1).create(prompt="followed", steps=4, num_frames=17)
+    arrivals: list[tuple[float, dict]] = []
+    with requests.get(f"{fleet.api(0).url}/v1/videos/{created['id']}/events", stream=True, timeout=120) as stream:
+        event = None
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                event = line[len("event: "):]
+            elif line.startswith("data: ") and event == "progress":
+                arrivals.append((time.time(), json.loads(line[len("data: "):])))
+            elif line.startswith("data: ") and event == "done":
+                break
+    assert arrivals[-1][1]["status"] == "completed"
+    # Each step as the store recorded it (database clock, same machine) against when the SSE event arrived.
+    recorded = {int(state[len("denoising("):].split("/")[0]): float(at) for state, at in fleet.query(
+        f"SELECT to_state, extract(epoch FROM at) FROM job_events WHERE job_id = '{created['id']}' AND to_state LIKE 'denoising(%'")}
+    seen = {v["step"]: at for at, v in arrivals if v["stage"] == "denoising"}
+    assert seen, "no step reached the SSE stream"
+    delays = {step: seen[step] - recorded[step] for step in seen if step in recorded}
+    print(f"\nSSE delay per step (s): {', '.join(f'{s}: {d:.3f}' for s, d in sorted(delays.items()))}")
+    assert delays and max(delays.values()) <= 1.0, delays
+
+
+def test_sigkill_a_worker_mid_batch(fleet, png, record_row):
+    victim, survivor = (fleet.workers[w] for w in WORKERS)
+    ids = submit_spread(fleet, png, 16, "kill-worker")
+    wait_for(lambda: WORKERS[0] in {h for j, h in fleet.holders(ids).items() if fleet.live_api().video(j)["status"] == "in_progress"},
+             60, f"{WORKERS[0]} running a job")
+    held = [j for j, h in fleet.holders(ids).items() if h == WORKERS[0]]
+    killed_at = kill_with_engine(victim)
+
+    def released():
+        holders = fleet.holders(held)
+        return all(h != WORKERS[0] for h in holders.values())
+
+    wait_for(released, LEASE_SECONDS * 3, "the killed worker's jobs to be re-leased")
+    recovered = time.monotonic() - killed_at
+    fleet.wait_all_ended(ids, timeout=300)
+    record_row(FleetRow.of(f"SIGKILL {WORKERS[0]} + its engine mid-batch ({len(held)} held)", fleet.audit(ids), recovered))
+    assert recovered <= LEASE_SECONDS * 2 + 1, f"re-leased after {recovered:.1f} s with a {LEASE_SECONDS:.0f} s lease"
+    # The killed worker stays down until every job ended, so the other worker completed its jobs.
+    fleet.restart(victim)
+
+
+def test_sigkill_an_api_mid_stream(fleet, png, record_row):
+    victim = fleet.apis[0]
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def client(offset):
+        i = offset
+        while not stop.is_set():
+            try:
+                acknowledged.append(submit_mixed(victim.url, i, png, "kill-api"))
+            except (requests.RequestException, AssertionError):
+                return  # the replica is gone: what it acknowledged is what counts
+            i += 4
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: len(acknowledged) >= 12, 60, "a dozen acknowledged creates")
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait()
+    killed_at = time.monotonic()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    fleet.wait_all_ended(acknowledged, timeout=300)
+    record_row(FleetRow.of("SIGKILL an api replica mid-stream (acknowledged jobs)", fleet.audit(acknowledged), time.monotonic() - killed_at))
+    victim.start(timeout=60)
+
+
+def test_postgres_restarted_hard_mid_run(fleet, png, record_row):
+    ids = submit_spread(fleet, png, 20, "pg-restart")
+    wait_for(lambda: any(v["status"] == "in_progress" for v in fleet.live_api().videos(ids).values()), 60, "jobs in progress")
+    fleet.postgres.restart_immediate()
+    restarted_at = time.monotonic()
+    every_role = [*fleet.apis, *fleet.workers.values()]
+    wait_for(lambda: all(server.is_ready() for server in every_role), 60, "every role ready again")
+    recovered = time.monotonic() - restarted_at
+    fleet.wait_all_ended(ids, timeout=300)
+    assert all(server.running for server in every_role), "a role exited on the database restart"
+    record_row(FleetRow.of("pg_ctl restart -m immediate mid-run", fleet.audit(ids), recovered))
+
+
+def test_sigterm_a_worker_drains_within_its_grace(fleet, png, record_row):
+    victim = fleet.workers[WORKERS[1]]
+    ids = submit_spread(fleet, png, 16, "drain")
+    wait_for(lambda: any(v["status"] == "in_progress" for v in fleet.live_api().videos(ids).values()), 60, "jobs in progress")
+    status, seconds = victim.terminate(timeout=GRACE_SECONDS + 15)
+    fleet.wait_all_ended(ids, timeout=300)
+    record_row(FleetRow.of(f"SIGTERM {WORKERS[1]} (drain, grace {GRACE_SECONDS:.0f} s)", fleet.audit(ids), seconds))
+    assert status == 0, f"the worker exited with {status}"
+    assert seconds <= GRACE_SECONDS + 5, f"drained in {seconds:.1f} s with a {GRACE_SECONDS:.0f} s grace"
