@@ -28,7 +28,7 @@ struct ClientCompatibilityTests {
     @Test func aURLEncodedTextOnlyFormWithoutModelRunsTheDefaultTextModel() async throws {
         try await app().test(.router) { client in
             try await post(client, "prompt=Random+prompt+0%21&width=64&height=64&num_frames=9&num_inference_steps=2&seed=3&fps=16",
-                           type: "application/x-www-form-urlencoded") { response in
+                           type: "application/x-www-form-urlencoded") { (response: TestResponse) throws in
                 #expect(response.status == .ok)
                 let video = try response.jsonObject()
                 #expect(video["model"] as? String == "tiny-t2v")
@@ -42,7 +42,7 @@ struct ClientCompatibilityTests {
     @Test func aMultipartRequestWithAnImageAndNoModelRunsTheDefaultImageModel() async throws {
         let form = Multipart(fields: ["prompt": "waves", "num_inference_steps": "2"], file: ("input_reference", "in.png", "image/png", TestImages.tinyPNG))
         try await app().test(.router) { client in
-            try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: form.contentType], body: form.body) { response in
+            try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: form.contentType], body: form.body) { (response: TestResponse) throws in
                 #expect(response.status == .ok)
                 #expect(try response.jsonObject()["model"] as? String == "tiny-i2v")
             }
@@ -51,7 +51,7 @@ struct ClientCompatibilityTests {
 
     @Test func oneFrameIsServed() async throws {
         try await app().test(.router) { client in
-            try await post(client, "prompt=still&num_frames=1", type: "application/x-www-form-urlencoded") { response in
+            try await post(client, "prompt=still&num_frames=1", type: "application/x-www-form-urlencoded") { (response: TestResponse) throws in
                 #expect(response.status == .ok)
                 #expect(try response.jsonObject()["num_frames"] as? Int == 1)
             }
@@ -60,7 +60,7 @@ struct ClientCompatibilityTests {
 
     @Test func formFieldsTheServerDoesNotKnowAreIgnoredAndReported() async throws {
         try await app().test(.router) { client in
-            try await post(client, "prompt=p&guidance_scale=5&negative_prompt=blur", type: "application/x-www-form-urlencoded") { response in
+            try await post(client, "prompt=p&guidance_scale=5&negative_prompt=blur", type: "application/x-www-form-urlencoded") { (response: TestResponse) throws in
                 #expect(response.status == .ok)
                 let adjustments = try #require(try response.jsonObject()["adjustments"] as? [String])
                 #expect(adjustments.contains { $0.contains("'guidance_scale'") })
@@ -82,7 +82,7 @@ struct ClientCompatibilityTests {
     ])
     func strictJSONNamesTheFieldTheClientSent(body: String, param: String, code: String, says: String) async throws {
         try await app().test(.router) { client in
-            try await post(client, body) { response in
+            try await post(client, body) { (response: TestResponse) throws in
                 #expect(response.status == .badRequest)
                 let error = try response.apiError()
                 #expect(error["param"] as? String == param)
@@ -95,7 +95,7 @@ struct ClientCompatibilityTests {
 
     @Test func agreeingWaysOfSayingTheSameThingAreAccepted() async throws {
         try await app().test(.router) { client in
-            try await post(client, #"{"prompt": "p", "size": "112x64", "aspect_ratio": "16:9", "num_frames": 17, "seconds": 1, "steps": 2, "num_inference_steps": 2}"#) { response in
+            try await post(client, #"{"prompt": "p", "size": "112x64", "aspect_ratio": "16:9", "num_frames": 17, "seconds": 1, "steps": 2, "num_inference_steps": 2}"#) { (response: TestResponse) throws in
                 #expect(response.status == .ok)
             }
         }
@@ -114,21 +114,22 @@ struct ClientCompatibilityTests {
                 _ = try await store.advance("video_1", worker: "w", to: state, reason: nil)
             }
             _ = try await store.complete("video_1", worker: "w", videoPath: video.path, thumbnailPath: thumbnail.path)
-            try await client.execute(uri: "/v1/videos/video_1", method: .get) { response in
+            try await client.execute(uri: "/v1/videos/video_1", method: .get) { (response: TestResponse) throws in
                 let durations = try #require(try response.jsonObject()["stage_durations"] as? [String: Double])
                 #expect(Set(durations.keys) == ["admit", "denoise", "decode", "mux"])
                 #expect(try response.jsonObject()["peak_memory_mb"] == nil)
             }
-            try await client.execute(uri: "/v1/videos/video_1", method: .delete) { response in
-                #expect(response.status == .ok && (try response.jsonObject()["deleted"] as? Bool) == true)
+            try await client.execute(uri: "/v1/videos/video_1", method: .delete) { (response: TestResponse) throws in
+                #expect(response.status == .ok)
+                #expect(try response.jsonObject()["deleted"] as? Bool == true)
             }
             for uri in ["/v1/videos/video_1", "/v1/videos/video_1/content", "/v1/videos/video_1/content?variant=thumbnail", "/v1/videos/video_1/events"] {
-                try await client.execute(uri: uri, method: .get) { response in
+                try await client.execute(uri: uri, method: .get) { (response: TestResponse) throws in
                     #expect(response.status == .notFound, "\(uri)")
                     #expect(try response.apiError()["code"] as? String == "not_found")
                 }
             }
-            try await client.execute(uri: "/v1/videos", method: .get) { response in
+            try await client.execute(uri: "/v1/videos", method: .get) { (response: TestResponse) throws in
                 let ids = (try response.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
                 #expect(ids == ["video_2"])
             }
@@ -140,7 +141,7 @@ struct ClientCompatibilityTests {
     @Test func unknownRoutesAnswerInOpenAIsErrorShape() async throws {
         try await app().test(.router) { client in
             for (uri, method) in [("/v1/videos/video_1/remix", HTTPRequest.Method.post), ("/v1/nothing", .get), ("/v2/videos", .post)] {
-                try await client.execute(uri: uri, method: method, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")) { response in
+                try await client.execute(uri: uri, method: method, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")) { (response: TestResponse) throws in
                     #expect(response.status == .notFound, "\(uri)")
                     #expect(try response.apiError()["code"] as? String == "not_found", "\(uri)")
                     #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)

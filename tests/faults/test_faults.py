@@ -292,7 +292,9 @@ def test_race_cancel_against_completion(make_server, record_row):
     audit = server.audit(ids)
     record_row(FaultRow.of("race: cancel against completion", audit))
     assert audit.failed.get("cancelled", 0) >= 3
-    assert all(videos[i]["status"] == "completed" for i in ids[3::4]), "a cancel after completion changes nothing"
+    # A DELETE after completion deletes the video (404 since) but leaves its stored outcome: succeeded, once.
+    assert all(audit.rows[i][0] == "succeeded" for i in ids[3::4]), "a cancel after completion changes no outcome"
+    assert all(videos[i]["status"] == "deleted" for i in ids), "every deleted video answers 404"
 
 
 def test_race_delete_while_muxing(make_server, record_row, tmp_path):

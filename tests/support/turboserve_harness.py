@@ -17,7 +17,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("TURBOSERVE_BIN", REPO / ".build" / "debug" / "turboserve"))
-TERMINAL = ("completed", "failed")
+TERMINAL = ("completed", "failed", "deleted")
 
 
 def free_port() -> int:
@@ -128,7 +128,11 @@ class Server:
         return response.json()
 
     def video(self, video_id: str) -> dict:
-        return requests.get(f"{self.url}/v1/videos/{video_id}", timeout=10).json()
+        """The video object; a deleted video (DELETE answers 404 afterwards) is `{"id", "status": "deleted"}`."""
+        response = requests.get(f"{self.url}/v1/videos/{video_id}", timeout=10)
+        if response.status_code == 404:
+            return {"id": video_id, "status": "deleted", "stage": "deleted", "progress": 0}
+        return response.json()
 
     def videos(self, ids) -> dict:
         return {i: self.video(i) for i in ids}
