@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Value types shared by every layer: job specs, validation, models, shapes, the job state machine, errors.
@@ -41,6 +42,15 @@ let package = Package(
         .target(
             name: "JobStore",
             dependencies: ["TurboServeDomain", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The PostgreSQL backend of JobStore (PostgresNIO) and the LISTEN/NOTIFY JobSignals: the fleet's shared queue.
+        .target(
+            name: "JobStorePostgres",
+            dependencies: [
+                "JobStore", "TurboServeDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // One YAML file + TURBOSERVE_* environment overrides, validated with messages that name the key.
         .target(
@@ -72,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "turboserve",
             dependencies: [
-                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge", "JobStore", "HTTPServer", "WorkerRuntime", "ServerConfiguration",
+                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge", "JobStore", "JobStorePostgres", "HTTPServer", "WorkerRuntime", "ServerConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,10 +94,18 @@ let package = Package(
             dependencies: ["TurboServeDomain", "SchedulingCore", "Simulation"],
             path: "Benchmarks/CoreBenchmarks"
         ),
+        .executableTarget(
+            name: "StoreBenchmarks",
+            dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/StoreBenchmarks"
+        ),
         .testTarget(name: "TurboServeDomainTests", dependencies: ["TurboServeDomain"]),
         .testTarget(name: "SchedulingCoreTests", dependencies: ["SchedulingCore", "TurboServeDomain"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
-        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TurboServeDomain"]),
+        .testTarget(
+            name: "JobStoreTests",
+            dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [

@@ -6,7 +6,7 @@ import TurboServeDomain
 /// components that need a store without a database.
 ///
 /// Thread-safety: all state sits behind one `Mutex`; every method is one critical section, so each call is
-/// atomic with respect to the others.
+/// atomic with respect to the others. Signals (when given) are published after the critical section.
 public final class InMemoryJobStore: JobStore {
     private struct State {
         var jobs: [JobID: JobRecord] = [:]
@@ -19,12 +19,17 @@ public final class InMemoryJobStore: JobStore {
 
     private let state = Mutex(State())
     private let now: @Sendable () -> Date
+    private let signals: LocalJobSignals?
 
-    public init(now: @escaping @Sendable () -> Date = Date.init) { self.now = now }
+    /// `signals`: where each change is published (`JobSignal(after:)`), nil for none.
+    public init(now: @escaping @Sendable () -> Date = Date.init, signals: LocalJobSignals? = nil) {
+        self.now = now
+        self.signals = signals
+    }
 
     public func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
         let at = now()
-        return try state.withLock { s in
+        let outcome: (record: JobRecord, created: Bool) = try state.withLock { s in
             let key = job.idempotencyKey.map { "\(job.tenant.rawValue)\u{0}\($0)" }
             if let key, let existingID = s.idempotency[key], let existing = s.jobs[existingID] {
                 guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(job.idempotencyKey!) }
@@ -41,6 +46,8 @@ public final class InMemoryJobStore: JobStore {
             if let key { s.idempotency[key] = job.id }
             return (record, true)
         }
+        if outcome.created { signals?.publish(JobSignal(after: outcome.record)) }
+        return outcome
     }
 
     public func get(_ id: JobID) async throws -> JobRecord? { state.withLock { $0.jobs[id] } }
@@ -124,16 +131,18 @@ public final class InMemoryJobStore: JobStore {
 
     private func recover(_ which: Recovery, maxAttempts: Int) throws(TurboServeError) -> [JobID] {
         let at = now()
-        return try state.withLock { s throws(TurboServeError) in
-            var recovered: [JobID] = []
+        let recovered = try state.withLock { s throws(TurboServeError) in
+            var recovered: [JobRecord] = []
             for id in s.order {
                 guard var job = s.jobs[id], let outcome = try job.recover(now: at, which, maxAttempts: maxAttempts) else { continue }
                 if let event = outcome { s.events[id, default: []].append(event) }
                 s.jobs[id] = job
-                recovered.append(id)
+                recovered.append(job)
             }
             return recovered
         }
+        for job in recovered { signals?.publish(JobSignal(after: job)) }
+        return recovered.map(\.id)
     }
 
     public func workers() async throws -> [WorkerHeartbeat] {
@@ -182,13 +191,14 @@ public final class InMemoryJobStore: JobStore {
     /// Reads, mutates and writes one job atomically; `body` returns the event to append (nil: no change).
     private func mutate(_ id: JobID, _ body: (inout JobRecord, Date) throws(TurboServeError) -> StoredJobEvent?) throws(TurboServeError) -> JobRecord {
         let at = now()
-        return try state.withLock { s throws(TurboServeError) in
+        let (job, changed) = try state.withLock { s throws(TurboServeError) in
             guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
-            if let event = try body(&job, at) {
-                s.jobs[id] = job
-                s.events[id, default: []].append(event)
-            }
-            return job
+            guard let event = try body(&job, at) else { return (job, false) }
+            s.jobs[id] = job
+            s.events[id, default: []].append(event)
+            return (job, true)
         }
+        if changed { signals?.publish(JobSignal(after: job)) }
+        return job
     }
 }

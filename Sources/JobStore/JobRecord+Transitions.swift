@@ -4,7 +4,7 @@ import TurboServeDomain
 /// The store rules, as pure mutations on a record. Every backend reads a row, applies one of these, and writes the
 /// row and the returned event in one transaction — so all backends share one set of rules.
 extension JobRecord {
-    static func new(_ job: NewJob, sequence: Int64, at now: Date) -> JobRecord {
+    package static func new(_ job: NewJob, sequence: Int64, at now: Date) -> JobRecord {
         JobRecord(
             id: job.id, tenant: job.tenant, spec: job.spec, phase: .queued, stepsCompleted: 0, attempts: 0,
             workerID: nil, leaseExpiresAt: nil, createdAt: now, updatedAt: now, startedAt: nil, completedAt: nil,
@@ -13,14 +13,14 @@ extension JobRecord {
     }
 
     /// Whether retention should delete this job's files: finished before `cutoff` and not expired yet.
-    func isExpirable(finishedBefore cutoff: Date) -> Bool {
+    package func isExpirable(finishedBefore cutoff: Date) -> Bool {
         guard phase.isTerminal, expiredAt == nil, deletedAt == nil, let completedAt else { return false }
         return completedAt < cutoff
     }
 
     /// Retention deleted the files: the record stays, its artifact paths go. Only finished jobs expire; expiring
     /// twice keeps the first time. Not a state transition (the phase is unchanged), so no event.
-    mutating func expire(at now: Date) throws(TurboServeError) {
+    package mutating func expire(at now: Date) throws(TurboServeError) {
         guard phase.isTerminal else {
             throw TurboServeError(.conflict, "job \(id) is \(phase.rawValue); only finished jobs expire")
         }
@@ -33,7 +33,7 @@ extension JobRecord {
 
     /// The client deleted this finished job (its files are removed by the caller): the artifact paths go and
     /// `deletedAt` is set; deleting twice keeps the first time. Not a state transition, so no event.
-    mutating func delete(at now: Date) throws(TurboServeError) {
+    package mutating func delete(at now: Date) throws(TurboServeError) {
         guard phase.isTerminal else {
             throw TurboServeError(.conflict, "job \(id) is \(phase.rawValue); only finished jobs are deleted (cancel it first)")
         }
@@ -45,14 +45,14 @@ extension JobRecord {
     }
 
     /// Throws `job_not_held` unless `worker` holds this unfinished job.
-    func requireOwner(_ worker: String) throws(TurboServeError) {
+    package func requireOwner(_ worker: String) throws(TurboServeError) {
         guard workerID == worker, !phase.isTerminal else {
             throw TurboServeError(.jobNotHeld, "job \(id) is not held by worker \(worker) (state \(phase.rawValue), holder \(workerID ?? "none"))")
         }
     }
 
     /// Moves to `next` if the state machine allows it, returning the event to record.
-    mutating func transition(to next: JobState, at now: Date, reasonCode: String? = nil, message: String? = nil) throws(TurboServeError) -> StoredJobEvent {
+    package mutating func transition(to next: JobState, at now: Date, reasonCode: String? = nil, message: String? = nil) throws(TurboServeError) -> StoredJobEvent {
         let current = state
         guard current.canTransition(to: next) else {
             throw TurboServeError(.conflict, "job \(id) cannot go from \(current) to \(next)")
@@ -72,7 +72,7 @@ extension JobRecord {
         return StoredJobEvent(job: id, at: now, from: current.description, to: next.description, reasonCode: reasonCode, message: message)
     }
 
-    mutating func claim(by worker: String, leaseUntil: Date, at now: Date) {
+    package mutating func claim(by worker: String, leaseUntil: Date, at now: Date) {
         workerID = worker
         leaseExpiresAt = leaseUntil
         updatedAt = now
@@ -98,7 +98,7 @@ extension JobRecord {
         return try transition(to: .queued, at: now, reasonCode: code, message: message)
     }
 
-    mutating func fail(at now: Date, code: String, message: String) throws(TurboServeError) -> StoredJobEvent {
+    package mutating func fail(at now: Date, code: String, message: String) throws(TurboServeError) -> StoredJobEvent {
         let event = try transition(to: .failed, at: now, reasonCode: code, message: message)
         errorCode = code
         errorMessage = message
@@ -106,12 +106,12 @@ extension JobRecord {
     }
 
     /// The worker-side verbs: ownership is checked first, then the state machine.
-    mutating func advance(by worker: String, to next: JobState, at now: Date, reason: String?) throws(TurboServeError) -> StoredJobEvent {
+    package mutating func advance(by worker: String, to next: JobState, at now: Date, reason: String?) throws(TurboServeError) -> StoredJobEvent {
         try requireOwner(worker)
         return try transition(to: next, at: now, message: reason)
     }
 
-    mutating func complete(by worker: String, videoPath: String, thumbnailPath: String?, at now: Date) throws(TurboServeError) -> StoredJobEvent {
+    package mutating func complete(by worker: String, videoPath: String, thumbnailPath: String?, at now: Date) throws(TurboServeError) -> StoredJobEvent {
         try requireOwner(worker)
         let event = try transition(to: .succeeded, at: now)
         self.videoPath = videoPath
@@ -119,20 +119,20 @@ extension JobRecord {
         return event
     }
 
-    mutating func fail(by worker: String, at now: Date, code: String, message: String) throws(TurboServeError) -> StoredJobEvent {
+    package mutating func fail(by worker: String, at now: Date, code: String, message: String) throws(TurboServeError) -> StoredJobEvent {
         try requireOwner(worker)
         return try fail(at: now, code: code, message: message)
     }
 
     /// The holder plans the job again; it stays held by `worker`.
-    mutating func retry(by worker: String, at now: Date, reason: TurboServeError, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent {
+    package mutating func retry(by worker: String, at now: Date, reason: TurboServeError, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent {
         try requireOwner(worker)
         return try requeue(at: now, code: reason.code.rawValue, message: reason.message, countsAttempt: reason.code.countsAsAttempt, maxAttempts: maxAttempts)
     }
 
     /// The holder gives the job back to the shared queue; no attempt counted. A job that had not started only
     /// loses its holder (the event says so).
-    mutating func release(by worker: String, at now: Date, reason: String) throws(TurboServeError) -> StoredJobEvent {
+    package mutating func release(by worker: String, at now: Date, reason: String) throws(TurboServeError) -> StoredJobEvent {
         try requireOwner(worker)
         let event = try requeue(at: now, code: "released", message: reason, countsAttempt: false, maxAttempts: .max)
         dropHolder()
@@ -140,7 +140,7 @@ extension JobRecord {
     }
 
     /// Cancels an unfinished job; nil (no event) when it had already finished.
-    mutating func cancel(at now: Date) throws(TurboServeError) -> StoredJobEvent? {
+    package mutating func cancel(at now: Date) throws(TurboServeError) -> StoredJobEvent? {
         guard !phase.isTerminal else { return nil }
         return try transition(to: .cancelled, at: now, reasonCode: TurboServeError.Code.cancelled.rawValue)
     }
@@ -149,7 +149,7 @@ extension JobRecord {
     /// the shared queue: a job that had not started only loses its holder (nil event); a started one counts an
     /// attempt (it may have killed its worker) and fails `lease_expired` past `maxAttempts`. Returns nil when the
     /// job is not recovered.
-    mutating func recover(now: Date, _ which: Recovery, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent?? {
+    package mutating func recover(now: Date, _ which: Recovery, maxAttempts: Int) throws(TurboServeError) -> StoredJobEvent?? {
         guard let holder = workerID, !phase.isTerminal else { return nil }
         let due = switch which {
         case .expiredLeases: (leaseExpiresAt ?? now) < now
@@ -170,14 +170,14 @@ extension JobRecord {
     }
 
     /// Whether `worker`, believing it holds this job, has lost it (another holder, none, or the job ended).
-    func lostBy(_ worker: String) -> Bool { workerID != worker || phase.isTerminal }
+    package func lostBy(_ worker: String) -> Bool { workerID != worker || phase.isTerminal }
 
     /// Whether a create with the same idempotency key describes the same request.
-    func isSameRequest(as job: NewJob) -> Bool { tenant == job.tenant && spec == job.spec }
+    package func isSameRequest(as job: NewJob) -> Bool { tenant == job.tenant && spec == job.spec }
 }
 
 /// Which held jobs a recovery returns to the shared queue.
-enum Recovery: Sendable {
+package enum Recovery: Sendable {
     /// Those whose lease ended before now (the rescuer).
     case expiredLeases
     /// Those `worker` holds, whatever their lease (a restarted worker with a stable id).
@@ -186,12 +186,12 @@ enum Recovery: Sendable {
     case everyHolder
 
     /// `releaseHeld(by:)`'s choice: one worker's jobs, or (nil) every holder's.
-    init(releasing worker: String?) { self = worker.map { .heldBy($0) } ?? .everyHolder }
+    package init(releasing worker: String?) { self = worker.map { .heldBy($0) } ?? .everyHolder }
 }
 
 extension JobStore {
     /// The idempotency-key conflict error, worded once for every backend.
-    static func idempotencyConflict(_ key: String) -> TurboServeError {
+    package static func idempotencyConflict(_ key: String) -> TurboServeError {
         TurboServeError(.conflict, field: "Idempotency-Key", "Idempotency-Key '\(key)' was already used for a different request")
     }
 }

@@ -67,13 +67,13 @@ public struct NewJob: Sendable, Hashable {
     }
 
     /// Throws `queue_full` when `queued` jobs already fill the bound.
-    func checkRoom(queued: Int) throws(TurboServeError) {
+    package func checkRoom(queued: Int) throws(TurboServeError) {
         guard let maxQueued, queued >= maxQueued else { return }
         throw TurboServeError(.queueFull, "the queue is full (\(queued) jobs waiting, limits.max_queued_jobs is \(maxQueued)); retry later")
     }
 
     /// Throws `tenant_queue_full` when the tenant's `queued` jobs already fill its bound.
-    func checkTenantRoom(queued: Int) throws(TurboServeError) {
+    package func checkTenantRoom(queued: Int) throws(TurboServeError) {
         guard let maxQueuedPerTenant, queued >= maxQueuedPerTenant else { return }
         throw TurboServeError(.tenantQueueFull, "tenant '\(tenant)' has \(queued) jobs waiting (limits.max_queued_per_tenant is \(maxQueuedPerTenant)); retry when one has started")
     }
@@ -102,10 +102,33 @@ public struct StoredJobEvent: Sendable, Hashable, Codable {
 public struct JobPage: Sendable, Hashable {
     public var jobs: [JobRecord]
     public var hasMore: Bool
+
+    package init(jobs: [JobRecord], hasMore: Bool) {
+        self.jobs = jobs
+        self.hasMore = hasMore
+    }
+
     public var nextCursor: JobID? { hasMore ? jobs.last?.id : nil }
 }
 
 public enum ListOrder: String, Sendable, Hashable, CaseIterable {
     case newestFirst = "desc"
     case oldestFirst = "asc"
+}
+
+extension JobRecord {
+    /// Every field, for a backend decoding a row (the package's own backends only).
+    package static func stored(
+        id: JobID, tenant: TenantID, spec: ValidatedJob, phase: JobState.Phase, stepsCompleted: Int, attempts: Int,
+        workerID: String?, leaseExpiresAt: Date?, createdAt: Date, updatedAt: Date, startedAt: Date?,
+        completedAt: Date?, errorCode: String?, errorMessage: String?, videoPath: String?, thumbnailPath: String?,
+        idempotencyKey: String?, sequence: Int64, expiredAt: Date?, deletedAt: Date?
+    ) -> JobRecord {
+        JobRecord(
+            id: id, tenant: tenant, spec: spec, phase: phase, stepsCompleted: stepsCompleted, attempts: attempts,
+            workerID: workerID, leaseExpiresAt: leaseExpiresAt, createdAt: createdAt, updatedAt: updatedAt,
+            startedAt: startedAt, completedAt: completedAt, errorCode: errorCode, errorMessage: errorMessage,
+            videoPath: videoPath, thumbnailPath: thumbnailPath, idempotencyKey: idempotencyKey, sequence: sequence,
+            expiredAt: expiredAt, deletedAt: deletedAt)
+    }
 }

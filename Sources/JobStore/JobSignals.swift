@@ -55,3 +55,39 @@ public final class LocalJobSignals: JobSignals {
     /// Open subscriptions (a metrics gauge, and for tests).
     public var subscriberCount: Int { subscribers.withLock { $0.count } }
 }
+
+extension JobSignal {
+    /// The signal a store publishes after writing `record` (one rule for every backend): `cancelled` for a
+    /// cancelled job, `queued` for a job in the shared queue (queued and unheld: created, released, rescued),
+    /// `changed` for anything else (a step, a stage, a retry kept by its worker, an ending).
+    public init(after record: JobRecord) {
+        if record.phase == .cancelled {
+            self = .cancelled(record.id)
+        } else if record.phase == .queued, record.workerID == nil {
+            self = .queued(record.id)
+        } else {
+            self = .changed(record.id)
+        }
+    }
+
+    /// The text form carried by a PostgreSQL notification: `kind:job-id`.
+    public var payload: String {
+        switch self {
+        case .queued(let id): "queued:\(id.rawValue)"
+        case .cancelled(let id): "cancelled:\(id.rawValue)"
+        case .changed(let id): "changed:\(id.rawValue)"
+        }
+    }
+
+    /// Parses `payload`; nil for text no store wrote.
+    public init?(payload: String) {
+        guard let colon = payload.firstIndex(of: ":") else { return nil }
+        let id = JobID(String(payload[payload.index(after: colon)...]))
+        switch payload[..<colon] {
+        case "queued": self = .queued(id)
+        case "cancelled": self = .cancelled(id)
+        case "changed": self = .changed(id)
+        default: return nil
+        }
+    }
+}

@@ -7,12 +7,16 @@ import TurboServeDomain
 /// type only reads and writes rows, each verb in one transaction.
 ///
 /// Thread-safety: GRDB serialises writes and lets reads run concurrently; the type holds no other mutable state.
+/// Signals (when given) are published after each writing transaction commits; this process is their only audience
+/// (SQLite serves one node).
 public final class SQLiteJobStore: JobStore {
     private let pool: DatabasePool
     private let now: @Sendable () -> Date
+    private let signals: LocalJobSignals?
 
-    /// Opens (creating if needed) the database at `path` and runs pending migrations.
-    public init(path: String, now: @escaping @Sendable () -> Date = Date.init) throws {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations. `signals`: where each change
+    /// is published (`JobSignal(after:)`), nil for none.
+    public init(path: String, now: @escaping @Sendable () -> Date = Date.init, signals: LocalJobSignals? = nil) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -21,12 +25,13 @@ public final class SQLiteJobStore: JobStore {
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
         self.now = now
+        self.signals = signals
         try SQLiteMigrations.migrator.migrate(pool)
     }
 
     public func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
         let at = now()
-        return try await pool.write { db in
+        let outcome: (record: JobRecord, created: Bool) = try await pool.write { db in
             if let key = job.idempotencyKey,
                let existing = try Self.fetch(db, "tenant = ? AND idempotency_key = ?", [job.tenant.rawValue, key]).first {
                 guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(key) }
@@ -48,6 +53,8 @@ public final class SQLiteJobStore: JobStore {
             try Self.insert(db, StoredJobEvent(job: job.id, at: at, from: "", to: JobState.queued.description))
             return (record, true)
         }
+        if outcome.created { signals?.publish(JobSignal(after: outcome.record)) }
+        return outcome
     }
 
     public func get(_ id: JobID) async throws -> JobRecord? {
@@ -142,17 +149,19 @@ public final class SQLiteJobStore: JobStore {
 
     private func recover(_ which: Recovery, maxAttempts: Int) async throws -> [JobID] {
         let at = now()
-        return try await pool.write { db in
+        let recovered = try await pool.write { db in
             let held = try Self.fetch(db, "worker_id IS NOT NULL AND phase NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY seq", [])
-            var recovered: [JobID] = []
+            var recovered: [JobRecord] = []
             for var job in held {
                 guard let outcome = try job.recover(now: at, which, maxAttempts: maxAttempts) else { continue }
                 if let event = outcome { try Self.insert(db, event) }
                 try Self.update(db, job)
-                recovered.append(job.id)
+                recovered.append(job)
             }
             return recovered
         }
+        for job in recovered { signals?.publish(JobSignal(after: job)) }
+        return recovered.map(\.id)
     }
 
     public func workers() async throws -> [WorkerHeartbeat] {
@@ -229,16 +238,17 @@ public final class SQLiteJobStore: JobStore {
 
     private func mutate(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
         let at = now()
-        return try await pool.write { db in
+        let (job, changed) = try await pool.write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
                 throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
             }
-            if let event = try body(&job, at) {
-                try Self.update(db, job)
-                try Self.insert(db, event)
-            }
-            return job
+            guard let event = try body(&job, at) else { return (job, false) }
+            try Self.update(db, job)
+            try Self.insert(db, event)
+            return (job, true)
         }
+        if changed { signals?.publish(JobSignal(after: job)) }
+        return job
     }
 
     private static let decoder = JSONDecoder()

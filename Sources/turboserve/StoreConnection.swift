@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import JobStore
+import JobStorePostgres
 import Logging
 import ServerConfiguration
 
 /// The job store of a role and the signals it publishes, opened from `storage.database`
-/// (`TURBOSERVE_STORAGE_DATABASE`): `sqlite` is a file in `storage.data_dir` that only this process uses; a
-/// `postgres://` URL is the fleet's shared database.
+/// (`TURBOSERVE_STORAGE_DATABASE`): `sqlite` is a file in `storage.data_dir` that only this process uses (signals
+/// in-process); a `postgres://` URL is the fleet's shared database (signals by `LISTEN/NOTIFY`).
 struct StoreConnection: Sendable {
     let store: any JobStore
     let signals: any JobSignals
@@ -16,19 +17,27 @@ struct StoreConnection: Sendable {
     let isHealthy: @Sendable () async -> Bool
 
     /// Opens the store for `role`, refusing a combination the role cannot honour with a message naming the setting.
-    /// Opening applies pending migrations (SQLite always; PostgreSQL only for `migrate` and `serve`, so api and
-    /// worker pods never race a schema change and the migration Job runs first).
+    /// SQLite migrates on open. PostgreSQL migrates only for `migrate` and `serve`: api and worker pods never change
+    /// the schema, so they never race a release (the migration Job runs first).
     static func open(for role: Role, settings: ServerConfiguration, dataDirectory: URL, logger: Logger) async throws -> StoreConnection {
         let database = settings.storage.database
-        guard database == "sqlite" else {
-            throw ValidationError("storage.database: PostgreSQL ('\(redacted(database))') is not wired into this build yet; use 'sqlite' with `turboserve serve`")
+        if database == "sqlite" {
+            if role.needsSharedStore {
+                throw ValidationError("storage.database is 'sqlite', a file only one process may use; `turboserve \(role.rawValue)` shares its queue with other processes, so set storage.database (TURBOSERVE_STORAGE_DATABASE) to a postgres:// URL, or run `turboserve serve` for one machine")
+            }
+            let signals = LocalJobSignals()
+            let store = try SQLiteJobStore(path: dataDirectory.appendingPathComponent("turboserve.sqlite").path, signals: signals)
+            return StoreConnection(store: store, signals: signals, isShared: false, isHealthy: { (try? await store.countByPhase()) != nil })
         }
-        if role.needsSharedStore {
-            throw ValidationError("storage.database is 'sqlite', a file only one process may use; `turboserve \(role.rawValue)` shares its queue with other processes, so set storage.database (TURBOSERVE_STORAGE_DATABASE) to a postgres:// URL, or run `turboserve serve` for one machine")
+        let configuration: PostgresStoreConfiguration
+        do { configuration = try PostgresStoreConfiguration(url: database) } catch { throw ValidationError(error.message) }
+        let store = PostgresJobStore(configuration: configuration, logger: logger)
+        if role == .migrate || role == .serve {
+            let applied = try await store.migrate()
+            if !applied.isEmpty { logger.info("applied migrations", metadata: ["migrations": "\(applied)"]) }
         }
-        let signals = LocalJobSignals()
-        let sqlite = try SQLiteJobStore(path: dataDirectory.appendingPathComponent("turboserve.sqlite").path)
-        return StoreConnection(store: SignallingJobStore(base: sqlite, signals: signals), signals: signals, isShared: false, isHealthy: { (try? await sqlite.countByPhase()) != nil })
+        let signals = PostgresJobSignals(configuration: configuration, logger: logger)
+        return StoreConnection(store: store, signals: signals, isShared: true, isHealthy: { await store.isHealthy() })
     }
 
     /// The URL without its password, for messages and logs.

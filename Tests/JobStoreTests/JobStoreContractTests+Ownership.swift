@@ -23,9 +23,9 @@ extension JobStoreContractTests {
         _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func everyWriteByAFormerHolderIsRefusedFailuresIncluded(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         try await takenOver(store)
         let before = try #require(try await store.get("v"))
         let eventsBefore = try await store.events(of: "v").count
@@ -49,9 +49,9 @@ extension JobStoreContractTests {
         #expect(try await store.events(of: "v").count == eventsBefore)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func aCancelledJobRefusesItsWorkersFailure(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         try await admittedByW(store)
         _ = try await store.cancel("v")
         await #expect(throws: TurboServeError.self) { try await store.fail("v", worker: "w", code: "engine_error", message: "x") }
@@ -59,9 +59,9 @@ extension JobStoreContractTests {
         #expect(record.phase == .cancelled && record.errorCode == nil)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func retryKeepsTheHolderAndCountsOnlyFaults(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         try await admittedByW(store)
         // A bystander of a restart, a preemption and a split batch use no attempt; the job stays with `w`.
         for code: TurboServeError.Code in [.engineRestarted, .preempted, .engineOutOfMemory] {
@@ -79,9 +79,9 @@ extension JobStoreContractTests {
         #expect(second.errorCode == "engine_crashed" && second.errorMessage?.contains("gave up after 2 attempts") == true)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func releaseReturnsAJobToTheSharedQueueWithoutAnAttempt(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "a", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "b", spec: Fixtures.spec()))
         _ = try await store.claim(worker: "w", limit: 2, lease: .seconds(30))
@@ -93,9 +93,9 @@ extension JobStoreContractTests {
         #expect(Set(try await store.claim(worker: "v", limit: 5, lease: .seconds(30)).map(\.id)) == ["a", "b"])
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func heartbeatsRenewLeasesAndReportWhatWasLost(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         for id in ["kept", "cancelled", "expired"] { _ = try await store.create(NewJob(id: JobID(id), spec: Fixtures.spec())) }
         _ = try await store.claim(worker: "w", limit: 3, lease: .seconds(10))
         for id: JobID in ["kept", "cancelled", "expired"] { _ = try await store.advance(id, worker: "w", to: .admitted, reason: nil) }
@@ -117,9 +117,9 @@ extension JobStoreContractTests {
         #expect(workers.map(\.worker) == ["w"] && workers.first?.at == time.now)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func aRestartedWorkerGetsItsJobsBackIntoTheSharedQueue(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "started", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "waiting", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "theirs", spec: Fixtures.spec()))

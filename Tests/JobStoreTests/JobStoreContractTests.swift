@@ -7,9 +7,9 @@ import TurboServeDomain
 @Suite struct JobStoreContractTests {
     let time = TestTime()
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func createThenReadBack(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         let (record, created) = try await store.create(NewJob(id: "v1", tenant: "acme", spec: Fixtures.spec()))
         #expect(created && record.phase == .queued && record.attempts == 0)
         let read = try #require(try await store.get("v1"))
@@ -18,9 +18,9 @@ import TurboServeDomain
         await #expect(throws: TurboServeError.self) { try await store.create(NewJob(id: "v1", spec: Fixtures.spec())) }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func idempotencyKeyReplaysOrConflicts(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         let first = try await store.create(NewJob(id: "a", spec: Fixtures.spec(), idempotencyKey: "k1"))
         let replay = try await store.create(NewJob(id: "b", spec: Fixtures.spec(), idempotencyKey: "k1"))
         #expect(!replay.created && replay.record.id == first.record.id)
@@ -36,9 +36,9 @@ import TurboServeDomain
         #expect(try await store.get("d") == nil)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func listPagesNewestFirstWithTenantIsolation(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         for i in 0..<7 {
             _ = try await store.create(NewJob(id: JobID("j\(i)"), tenant: i % 2 == 0 ? "even" : "odd", spec: Fixtures.spec()))
         }
@@ -50,9 +50,9 @@ import TurboServeDomain
         #expect(oldest.jobs.map(\.id) == ["j2", "j3"])
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func claimsAreExclusiveAndPriorityOrdered(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "batch", spec: Fixtures.spec(priority: "batch")))
         _ = try await store.create(NewJob(id: "std", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "urgent", spec: Fixtures.spec(priority: "interactive")))
@@ -67,9 +67,9 @@ import TurboServeDomain
         #expect(try await store.claim(worker: "w3", limit: 5, lease: lease).isEmpty)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func wholeLifeIsRecordedAsEvents(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
         _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         for state: JobState in [.admitted, .denoising(completed: 1, total: 2), .denoising(completed: 2, total: 2), .decoding, .muxing] {
@@ -85,9 +85,9 @@ import TurboServeDomain
         #expect(try await store.countByPhase() == [.succeeded: 1])
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func illegalTransitionsChangeNothing(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
         _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "w", to: .decoding, reason: nil) }
@@ -96,9 +96,9 @@ import TurboServeDomain
         #expect(try await store.events(of: "v").count == 1)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func aRequeuedJobCannotBeDeliveredByItsFormerWorker(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 1)))
         _ = try await store.claim(worker: "old", limit: 1, lease: .seconds(10))
         _ = try await store.advance("v", worker: "old", to: .admitted, reason: nil)
@@ -110,9 +110,9 @@ import TurboServeDomain
         #expect(try await store.claim(worker: "new", limit: 1, lease: .seconds(10)).map(\.id) == ["v"])
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func restartRecoveryIsBoundedByAttempts(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
         for attempt in 1...2 {
             _ = try await store.claim(worker: "node", limit: 1, lease: .seconds(60))
@@ -125,9 +125,9 @@ import TurboServeDomain
         #expect(try await store.get("v")?.errorCode == TurboServeError.Code.leaseExpired.rawValue)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func cancelStopsUnfinishedJobsOnly(backend: StoreBackend) async throws {
-        let store = try backend.make(time: time)
+        let store = try await backend.make(time: time)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
         #expect(try await store.cancel("v")?.phase == .cancelled)
         #expect(try await store.cancel("v")?.phase == .cancelled)
@@ -143,12 +143,12 @@ import TurboServeDomain
         let time = TestTime()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).sqlite")
         do {
-            let store = try StoreBackend.sqlite.make(time: time, file: file)
+            let store = try await StoreBackend.sqlite.make(time: time, file: file)
             _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(), idempotencyKey: "k"))
             _ = try await store.claim(worker: "w", limit: 1, lease: .zero)
             _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
         }
-        let reopened = try StoreBackend.sqlite.make(time: time, file: file)
+        let reopened = try await StoreBackend.sqlite.make(time: time, file: file)
         #expect(try await reopened.get("v")?.phase == .admitted)
         #expect(try await reopened.events(of: "v").count == 2)
         #expect(try await reopened.create(NewJob(id: "v2", spec: Fixtures.spec(), idempotencyKey: "k")).record.id == "v")

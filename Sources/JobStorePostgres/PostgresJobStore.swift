@@ -1,0 +1,464 @@
+import Foundation
+import JobStore
+import Logging
+import PostgresNIO
+import Synchronization
+import TurboServeDomain
+
+/// The fleet's store: one PostgreSQL database shared by every api and worker process. The rules are the shared
+/// pure mutations of `JobRecord+Transitions`; this type only reads and writes rows, each verb in one transaction
+/// (`claim` in one statement), and notifies (`pg_notify`, delivered at commit) for `PostgresJobSignals`.
+///
+/// Guarantees beyond the `JobStore` contract:
+/// - Durability: every session runs with `synchronous_commit = on`, so a returned write is on disk.
+/// - Time: leases and timestamps come from the database clock (`now()`), never this process's (see `StoreClock`).
+/// - `claim`: one statement: a CTE picks queued, unheld jobs in priority then age order `FOR UPDATE SKIP LOCKED`
+///   and the update leases them; concurrent claimers (any process) never block each other nor share a job.
+/// - Queue bounds: checked in the creating transaction. Far from a bound (the committed count plus the server's
+///   `max_connections`, an upper bound on creates in flight, stays under it) creates hold a shared advisory lock
+///   and run in parallel; near it a create retries under the exclusive lock, which waits for every create in
+///   flight and counts exactly, so concurrent creates never overshoot.
+/// - `rescueExpired`: any process may call it; one runs at a time (a transaction-scoped advisory lock, tried, not
+///   waited for: a call finding another rescuer at work returns nothing).
+/// - Outages: a call that cannot reach the database within `callTimeout` (refused, lost, restarting) throws
+///   `JobStoreUnavailable`; the connection pool reconnects with backoff by itself. `isHealthy()` is the readiness
+///   probe's cheap check.
+///
+/// Lifetime: the store runs its connection pool in a task it owns, from `init` until `shutdown()` (or deinit).
+/// Thread-safety: immutable after init; the pool is safe from any task.
+public final class PostgresJobStore: JobStore {
+    let configuration: PostgresStoreConfiguration
+    private let client: PostgresClient
+    private let clock: StoreClock
+    private let logger: Logger
+    private let poolTask: Task<Void, Never>
+
+    /// Connects lazily (the first call opens connections). Call `migrate()` (or the `turboserve migrate` role)
+    /// before the first use of a fresh database.
+    public convenience init(configuration: PostgresStoreConfiguration, logger: Logger = Logger(label: "turboserve.store.postgres")) {
+        self.init(configuration: configuration, clock: .database, logger: logger)
+    }
+
+    /// The test seam: `clock` picks where "now" comes from (see `StoreClock`).
+    init(configuration: PostgresStoreConfiguration, clock: StoreClock, logger: Logger) {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        let client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        self.client = client
+        poolTask = Task { await client.run() }
+    }
+
+    deinit { poolTask.cancel() }
+
+    /// Closes the pool; calls made afterwards throw `JobStoreUnavailable`.
+    public func shutdown() { poolTask.cancel() }
+
+    /// Applies pending migrations (see `PostgresMigrations`); safe to run from several processes at once.
+    /// Returns the names applied.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        let schema = configuration.schema
+        let logger = logger
+        return try await call { [client] in
+            try await client.withConnection { connection in
+                try await PostgresMigrations.apply(on: connection, schema: schema, logger: logger)
+            }
+        }
+    }
+
+    /// The one call of `turboserve migrate`: connects, applies pending migrations, closes. Returns their names.
+    public static func migrate(configuration: PostgresStoreConfiguration, logger: Logger = Logger(label: "turboserve.migrate")) async throws -> [String] {
+        let store = PostgresJobStore(configuration: configuration, logger: logger)
+        defer { store.shutdown() }
+        return try await store.migrate()
+    }
+
+    /// Whether the database answers a trivial query within one second: the readiness probe.
+    public func isHealthy() async -> Bool {
+        do {
+            return try await call(timeout: .seconds(1)) { [client, logger] in
+                try await client.query("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) == 1
+            }
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: - Create and read
+
+    public func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
+        var exclusive = false
+        for _ in 0..<3 {
+            do {
+                return try await create(job, exclusive: exclusive)
+            } catch is NearQueueBound {
+                exclusive = true
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                let constraint = error.serverInfo?[.constraintName]
+                if constraint == "jobs_pkey" { throw TurboServeError(.conflict, "job \(job.id) already exists") }
+                guard constraint == "jobs_idempotency" else { throw error }
+                // A concurrent create with the same key committed first: the next attempt answers it as a replay.
+            }
+        }
+        throw JobStoreUnavailable(backend: "postgresql", reason: "create of \(job.id) kept conflicting with concurrent creates")
+    }
+
+    /// Thrown inside the creating transaction when the shared-lock path cannot prove there is room: the create is
+    /// retried under the exclusive lock.
+    private struct NearQueueBound: Error {}
+
+    private func create(_ job: NewJob, exclusive: Bool) async throws -> (record: JobRecord, created: Bool) {
+        try await transaction { [self] connection in
+            var lookup = SQLStatement()
+            let now = clock.now(in: &lookup)
+            let tenant = lookup.bind(job.tenant.rawValue)
+            lookup.append("SELECT \(now) AS store_now, jobs.* FROM (SELECT 1) AS one LEFT JOIN jobs ON jobs.tenant = \(tenant) AND jobs.idempotency_key = \(lookup.bind(job.idempotencyKey))")
+            let first = try await self.rows(lookup, on: connection)[0]
+            if first.makeRandomAccess()["id"].bytes != nil, let key = job.idempotencyKey {
+                let existing = try Self.record(from: first)
+                guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(key) }
+                return (existing, false)
+            }
+            let at = try first.makeRandomAccess()["store_now"].decode(Date.self)
+            if job.maxQueued != nil || job.maxQueuedPerTenant != nil {
+                try await checkRoom(for: job, exclusive: exclusive, on: connection)
+            }
+            let record = JobRecord.new(job, sequence: 0, at: at)
+            let event = StoredJobEvent(job: job.id, at: at, from: "", to: JobState.queued.description)
+            let stored = try await self.rows(try write(record, insert: true, event: event, signal: JobSignal(after: record)), on: connection)
+            return (try Self.record(from: stored[0]), true)
+        }
+    }
+
+    /// The queue bounds, in the creating transaction (see the type's documentation for the locking scheme).
+    private func checkRoom(for job: NewJob, exclusive: Bool, on connection: PostgresConnection) async throws {
+        let lock = exclusive ? "pg_advisory_xact_lock" : "pg_advisory_xact_lock_shared"
+        var locks = SQLStatement()
+        let global = locks.bind("turboserve.queue:\(configuration.schema)")
+        let tenant = locks.bind("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)")
+        locks.append("SELECT \(lock)(hashtext(\(global))), \(lock)(hashtext(\(tenant)))")
+        _ = try await rows(locks, on: connection)
+        var count = SQLStatement()
+        let queued = job.maxQueued == nil ? "0" : "(SELECT COALESCE(sum(queued), 0) FROM queued_total)"
+        let tenantQueued = job.maxQueuedPerTenant == nil ? "0" : "(SELECT COALESCE(sum(queued), 0) FROM queued_per_tenant WHERE tenant = \(count.bind(job.tenant.rawValue)))"
+        count.append("SELECT \(queued)::bigint AS queued, \(tenantQueued)::bigint AS tenant_queued, current_setting('max_connections')::bigint AS connections")
+        let row = try await rows(count, on: connection)[0]
+        let (globalCount, tenantCount, inFlight) = try row.decode((Int, Int, Int).self)
+        if exclusive {
+            try job.checkRoom(queued: globalCount)
+            try job.checkTenantRoom(queued: tenantCount)
+            return
+        }
+        let roomy = (job.maxQueued.map { globalCount + inFlight < $0 } ?? true)
+            && (job.maxQueuedPerTenant.map { tenantCount + inFlight < $0 } ?? true)
+        if !roomy { throw NearQueueBound() }
+    }
+
+    public func get(_ id: JobID) async throws -> JobRecord? {
+        var statement = SQLStatement()
+        statement.append("SELECT * FROM jobs WHERE id = \(statement.bind(id.rawValue))")
+        return try await records(statement).first
+    }
+
+    public func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
+        var statement = SQLStatement()
+        var conditions = ["deleted_at IS NULL"]
+        if let tenant { conditions.append("tenant = \(statement.bind(tenant.rawValue))") }
+        if let cursor {
+            conditions.append("seq \(order == .newestFirst ? "<" : ">") (SELECT seq FROM jobs WHERE id = \(statement.bind(cursor.rawValue)))")
+        }
+        let filter = conditions.joined(separator: " AND ")
+        statement.append("SELECT * FROM jobs WHERE \(filter) ORDER BY seq \(order == .newestFirst ? "DESC" : "ASC") LIMIT \(statement.bind(limit + 1))")
+        let rows = try await records(statement)
+        return JobPage(jobs: Array(rows.prefix(limit)), hasMore: rows.count > limit)
+    }
+
+    // MARK: - Workers
+
+    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord] {
+        guard limit > 0 else { return [] }
+        var statement = SQLStatement()
+        let now = clock.now(in: &statement)
+        statement.append("""
+            WITH picked AS (
+                SELECT id FROM jobs WHERE phase = 'queued' AND worker_id IS NULL
+                ORDER BY priority_rank, seq LIMIT \(statement.bind(limit)) FOR UPDATE SKIP LOCKED
+            ), clock AS (SELECT \(now) AS at)
+            UPDATE jobs SET worker_id = \(statement.bind(worker)),
+                lease_expires_at = clock.at + \(statement.bind(lease.seconds)) * interval '1 second', updated_at = clock.at
+            FROM picked, clock WHERE jobs.id = picked.id RETURNING jobs.*
+            """)
+        return try await records(statement).sorted { ($0.spec.priority.rank, $0.sequence) < ($1.spec.priority.rank, $1.sequence) }
+    }
+
+    public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.advance(by: worker, to: next, at: at, reason: reason) }
+    }
+
+    public func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
+        try await mutate(id) { job, at in
+            try job.complete(by: worker, videoPath: videoPath, thumbnailPath: thumbnailPath, at: at)
+        }
+    }
+
+    public func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.fail(by: worker, at: at, code: code, message: message) }
+    }
+
+    public func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.retry(by: worker, at: at, reason: reason, maxAttempts: maxAttempts) }
+    }
+
+    public func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
+        try await mutate(id) { job, at in try job.release(by: worker, at: at, reason: reason) }
+    }
+
+    public func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat {
+        let activityJSON = try activity.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
+        return try await transaction { [self] connection in
+            var renew = SQLStatement()
+            let now = clock.now(in: &renew)
+            let workerID = renew.bind(worker)
+            renew.append("""
+                WITH clock AS (SELECT \(now) AS at),
+                renewed AS (
+                    UPDATE jobs SET lease_expires_at = clock.at + \(renew.bind(lease.seconds)) * interval '1 second' FROM clock
+                    WHERE worker_id = \(workerID) AND phase NOT IN \(Self.terminalPhases) RETURNING 1
+                ), seen AS (
+                    INSERT INTO workers (id, heartbeat_at, activity_json) SELECT \(workerID), clock.at, \(renew.bind(activityJSON)) FROM clock
+                    ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, activity_json = excluded.activity_json
+                )
+                SELECT count(*) FROM renewed
+                """)
+            let renewed = try await self.rows(renew, on: connection)[0].decode(Int.self)
+            var lost: [JobID: JobRecord?] = [:]
+            if !holding.isEmpty {
+                var read = SQLStatement()
+                read.append("SELECT * FROM jobs WHERE id = ANY(\(read.bind(holding.map(\.rawValue))))")
+                let records = try await self.rows(read, on: connection).map(Self.record(from:))
+                let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                for id in holding where byID[id]?.lostBy(worker) ?? true { lost[id] = byID[id] }
+            }
+            return Heartbeat(renewed: renewed, lost: lost)
+        }
+    }
+
+    public func cancel(_ id: JobID) async throws -> JobRecord? {
+        do {
+            return try await mutate(id) { job, at in try job.cancel(at: at) }
+        } catch let error as TurboServeError where error.code == .notFound {
+            return nil
+        }
+    }
+
+    public func rescueExpired(maxAttempts: Int) async throws -> [JobID] {
+        try await recover(.expiredLeases, maxAttempts: maxAttempts)
+    }
+
+    public func releaseHeld(by worker: String?, maxAttempts: Int) async throws -> [JobID] {
+        try await recover(Recovery(releasing: worker), maxAttempts: maxAttempts)
+    }
+
+    /// Returns the held jobs `which` selects to the shared queue, each with its event and notification, in one
+    /// transaction. The rescuer (`expiredLeases`) first tries the rescue lock and does nothing if another process
+    /// holds it.
+    private func recover(_ which: Recovery, maxAttempts: Int) async throws -> [JobID] {
+        try await transaction { [self] connection in
+            var select = SQLStatement()
+            let now = clock.now(in: &select)
+            var filter = "worker_id IS NOT NULL AND phase NOT IN \(Self.terminalPhases)"
+            switch which {
+            case .expiredLeases:
+                var lock = SQLStatement()
+                lock.append("SELECT pg_try_advisory_xact_lock(hashtext(\(lock.bind("turboserve.rescue:\(configuration.schema)"))))")
+                guard try await self.rows(lock, on: connection)[0].decode(Bool.self) else { return [] }
+                filter += " AND lease_expires_at < \(now)"
+            case .heldBy(let worker):
+                filter += " AND worker_id = \(select.bind(worker))"
+            case .everyHolder:
+                break
+            }
+            select.append("SELECT \(now) AS store_now, jobs.* FROM jobs WHERE \(filter) ORDER BY seq FOR UPDATE")
+            let held = try await self.rows(select, on: connection)
+            var recovered: [JobID] = []
+            for row in held {
+                let at = try row.makeRandomAccess()["store_now"].decode(Date.self)
+                var job = try Self.record(from: row)
+                guard let outcome = try job.recover(now: at, which, maxAttempts: maxAttempts) else { continue }
+                _ = try await self.rows(try write(job, insert: false, event: outcome, signal: JobSignal(after: job)), on: connection)
+                recovered.append(job.id)
+            }
+            return recovered
+        }
+    }
+
+    public func workers() async throws -> [WorkerHeartbeat] {
+        let rows = try await call { [client, logger] in
+            var found: [(String, Date, String?)] = []
+            for try await row in try await client.query("SELECT id, heartbeat_at, activity_json FROM workers ORDER BY heartbeat_at DESC, id DESC", logger: logger)
+                .decode((String, Date, String?).self) { found.append(row) }
+            return found
+        }
+        return try rows.map { id, at, json in
+            WorkerHeartbeat(worker: id, at: at, activity: try json.map { try Self.decoder.decode(EngineActivity.self, from: Data($0.utf8)) })
+        }
+    }
+
+    // MARK: - Retention and reads
+
+    public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {
+        var statement = SQLStatement()
+        statement.append("""
+            SELECT * FROM jobs WHERE expired_at IS NULL AND deleted_at IS NULL AND completed_at < \(statement.bind(PostgresTimestamp(cutoff)))
+            AND phase IN \(Self.terminalPhases) ORDER BY completed_at, seq LIMIT \(statement.bind(limit))
+            """)
+        return try await records(statement)
+    }
+
+    public func markExpired(_ id: JobID) async throws -> JobRecord {
+        try await transaction { [self] connection in
+            var (job, at) = try await self.lockedJob(id, on: connection)
+            try job.expire(at: at)
+            return try Self.record(from: try await self.rows(try write(job, insert: false, event: nil, signal: nil), on: connection)[0])
+        }
+    }
+
+    public func markDeleted(_ id: JobID) async throws -> JobRecord {
+        try await transaction { [self] connection in
+            var (job, at) = try await self.lockedJob(id, on: connection)
+            try job.delete(at: at)
+            return try Self.record(from: try await self.rows(try write(job, insert: false, event: nil, signal: nil), on: connection)[0])
+        }
+    }
+
+    public func events(of id: JobID) async throws -> [StoredJobEvent] {
+        var statement = SQLStatement()
+        statement.append("SELECT * FROM job_events WHERE job_id = \(statement.bind(id.rawValue)) ORDER BY id")
+        let query = statement
+        return try await withoutTransaction { [self] connection in try await self.rows(query, on: connection).map(Self.event(from:)) }
+    }
+
+    public func countQueued() async throws -> [QueuedKey: Int] {
+        var statement = SQLStatement()
+        statement.append("SELECT priority_rank::bigint, model, count(*) FROM jobs WHERE phase = 'queued' GROUP BY priority_rank, model")
+        let query = statement
+        return try await withoutTransaction { [self] connection in
+            try await self.rows(query, on: connection).reduce(into: [:]) { counts, row in
+                let (rank, model, count) = try row.decode((Int, String, Int).self)
+                if let priority = PriorityClass.allCases.first(where: { $0.rank == rank }) { counts[QueuedKey(priority: priority, model: model)] = count }
+            }
+        }
+    }
+
+    public func countByPhase() async throws -> [JobState.Phase: Int] {
+        let counts = try await grouped("SELECT phase, count(*) FROM jobs GROUP BY phase", as: String.self)
+        return counts.reduce(into: [:]) { result, entry in
+            if let phase = JobState.Phase(rawValue: entry.key) { result[phase] = entry.count }
+        }
+    }
+
+    // MARK: - Rows
+
+    /// Reads, mutates and writes one job in one transaction (row locked); `body` returns the event to record (nil:
+    /// no change, nothing written, no notification).
+    private func mutate(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
+        try await transaction { [self] connection in
+            var (job, at) = try await self.lockedJob(id, on: connection)
+            guard let event = try body(&job, at) else { return job }
+            let stored = try await self.rows(try write(job, insert: false, event: event, signal: JobSignal(after: job)), on: connection)
+            return try Self.record(from: stored[0])
+        }
+    }
+
+    /// The job row, locked for this transaction, and the store's now; `not_found` for an unknown id.
+    private func lockedJob(_ id: JobID, on connection: PostgresConnection) async throws -> (JobRecord, Date) {
+        var statement = SQLStatement()
+        let now = clock.now(in: &statement)
+        statement.append("SELECT \(now) AS store_now, jobs.* FROM jobs WHERE id = \(statement.bind(id.rawValue)) FOR UPDATE")
+        guard let row = try await rows(statement, on: connection).first else {
+            throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+        }
+        return (try Self.record(from: row), try row.makeRandomAccess()["store_now"].decode(Date.self))
+    }
+
+    private func records(_ statement: SQLStatement) async throws -> [JobRecord] {
+        try await withoutTransaction { [self] connection in try await self.rows(statement, on: connection).map(Self.record(from:)) }
+    }
+
+    private func grouped<Key: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as key: Key.Type) async throws -> [(key: Key, count: Int)] {
+        try await call { [client, logger] in
+            var found: [(key: Key, count: Int)] = []
+            for try await (key, count) in try await client.query(sql, logger: logger).decode((Key, Int).self) { found.append((key, count)) }
+            return found
+        }
+    }
+
+    func rows(_ statement: SQLStatement, on connection: PostgresConnection) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in try await connection.query(statement.query, logger: logger) { rows.append(row) }
+        return rows
+    }
+
+    // MARK: - Calls
+
+    /// One call on a pooled connection, outside a transaction (autocommit).
+    private func withoutTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await call { [client] in try await client.withConnection { connection in try await body(connection) } }
+    }
+
+    /// `body` in one transaction on a pooled connection: committed if it returns, rolled back if it throws.
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await call { [client, logger] in
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with a deadline and turns an unreachable database into `JobStoreUnavailable`. Decided errors
+    /// (`TurboServeError`) and SQL errors that are not about the connection pass through unchanged.
+    private func call<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let limit = timeout ?? configuration.callTimeout
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)")
+                }
+                return value
+            }
+        } catch let error as TurboServeError {
+            throw error
+        } catch let error as JobStoreUnavailable {
+            throw error
+        } catch is NearQueueBound {
+            throw NearQueueBound()
+        } catch let error as PSQLError where error.code == .server && !Self.isOutage(sqlState: error.serverInfo?[.sqlState]) {
+            throw error
+        } catch {
+            throw JobStoreUnavailable(backend: "postgresql", reason: String(describing: error))
+        }
+    }
+
+    /// SQL states that mean "the database could not serve this now" rather than "this statement is wrong":
+    /// connection exceptions (08), insufficient resources (53), operator intervention such as a shutdown or a
+    /// server still starting (57), and serialization failures or deadlocks (40).
+    private static func isOutage(sqlState: String?) -> Bool {
+        guard let sqlState else { return false }
+        return ["08", "53", "57", "40"].contains(String(sqlState.prefix(2)))
+    }
+}

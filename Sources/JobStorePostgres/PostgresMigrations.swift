@@ -1,0 +1,133 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema as named migrations, applied in order and recorded in `schema_migrations`. A migration is
+/// never edited once shipped: change the schema by appending a new one.
+///
+/// Concurrency: `apply` runs every pending migration in one transaction under a transaction-scoped advisory lock
+/// keyed by the schema, so several processes migrating at once (pods starting together) serialise; the ones that
+/// waited find the migrations recorded and apply nothing. DDL is transactional in PostgreSQL: a failed migration
+/// leaves the schema as it was.
+enum PostgresMigrations {
+    struct Migration: Sendable {
+        let name: String
+        let statements: [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(name: "2026-12-02-jobs", statements: [
+            """
+            CREATE TABLE jobs (
+                id text PRIMARY KEY,
+                seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+                tenant text NOT NULL,
+                spec_json text NOT NULL,
+                model text NOT NULL,
+                priority_rank integer NOT NULL,
+                phase text NOT NULL,
+                steps_completed integer NOT NULL DEFAULT 0,
+                attempts integer NOT NULL DEFAULT 0,
+                worker_id text,
+                lease_expires_at timestamptz,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                started_at timestamptz,
+                completed_at timestamptz,
+                error_code text,
+                error_message text,
+                video_path text,
+                thumbnail_path text,
+                idempotency_key text,
+                expired_at timestamptz
+            )
+            """,
+            // Idempotency keys are unique per tenant: a concurrent duplicate fails here and is answered as a replay.
+            "CREATE UNIQUE INDEX jobs_idempotency ON jobs (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL",
+            // The claim: queued, unheld jobs in priority then age order.
+            "CREATE INDEX jobs_claim ON jobs (priority_rank, seq) WHERE phase = 'queued' AND worker_id IS NULL",
+            // Heartbeats, the rescuer and releaseHeld look at held jobs only.
+            "CREATE INDEX jobs_holder ON jobs (worker_id, lease_expires_at) WHERE worker_id IS NOT NULL",
+            "CREATE INDEX jobs_tenant_seq ON jobs (tenant, seq)",
+            "CREATE INDEX jobs_retention ON jobs (completed_at) WHERE expired_at IS NULL AND completed_at IS NOT NULL",
+            """
+            CREATE TABLE job_events (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                job_id text NOT NULL REFERENCES jobs (id),
+                at timestamptz NOT NULL,
+                from_state text NOT NULL,
+                to_state text NOT NULL,
+                reason_code text,
+                message text
+            )
+            """,
+            "CREATE INDEX job_events_job ON job_events (job_id, id)",
+            // Each worker's last heartbeat (database clock) and what it reported: the fleet's operations view.
+            "CREATE TABLE workers (id text PRIMARY KEY, heartbeat_at timestamptz NOT NULL, activity_json text)",
+        ]),
+        // The queue bounds read counters instead of counting queued rows on every create (a count grows with the
+        // queue). A trigger keeps them equal to the queued rows in the same transaction as every change. Each
+        // connection writes its own stripe (backend pid modulo 64), so concurrent creates do not queue on one
+        // counter row; a count is the sum of the stripes.
+        Migration(name: "2026-12-02-queue-counters", statements: [
+            "CREATE TABLE queued_per_tenant (tenant text NOT NULL, stripe integer NOT NULL, queued bigint NOT NULL, PRIMARY KEY (tenant, stripe))",
+            "CREATE TABLE queued_total (stripe integer PRIMARY KEY, queued bigint NOT NULL)",
+            """
+            CREATE FUNCTION count_queued_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                delta integer := 0;
+                tenant_id text;
+                my_stripe integer := pg_backend_pid() % 64;
+            BEGIN
+                IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.phase = 'queued' THEN delta := delta - 1; tenant_id := OLD.tenant; END IF;
+                IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.phase = 'queued' THEN delta := delta + 1; tenant_id := NEW.tenant; END IF;
+                IF delta <> 0 THEN
+                    INSERT INTO queued_per_tenant AS c (tenant, stripe, queued) VALUES (tenant_id, my_stripe, delta)
+                        ON CONFLICT (tenant, stripe) DO UPDATE SET queued = c.queued + excluded.queued;
+                    INSERT INTO queued_total AS c (stripe, queued) VALUES (my_stripe, delta)
+                        ON CONFLICT (stripe) DO UPDATE SET queued = c.queued + excluded.queued;
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER jobs_count_queued AFTER INSERT OR UPDATE OF phase OR DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION count_queued_jobs()",
+            "INSERT INTO queued_per_tenant (tenant, stripe, queued) SELECT tenant, 0, count(*) FROM jobs WHERE phase = 'queued' GROUP BY tenant",
+            "INSERT INTO queued_total (stripe, queued) SELECT 0, count(*) FROM jobs WHERE phase = 'queued'",
+        ]),
+        // When its client deleted a finished job (DELETE /v1/videos/{id}): list and retention skip it.
+        Migration(name: "2026-12-02-deleted", statements: [
+            "ALTER TABLE jobs ADD COLUMN deleted_at timestamptz",
+        ]),
+    ]
+
+    /// Applies every pending migration; returns the names applied (empty when the schema was current).
+    static func apply(on connection: PostgresConnection, schema: String, logger: Logger) async throws -> [String] {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            // The lock comes first: even CREATE ... IF NOT EXISTS races with a concurrent creator.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("turboserve.migrate:" + schema)))", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                logger: logger)
+            var applied: Set<String> = []
+            for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+                applied.insert(name)
+            }
+            var done: [String] = []
+            for migration in all where !applied.contains(migration.name) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger)
+                done.append(migration.name)
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return done
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import PostgresNIO
+import TurboServeDomain
+
+/// Where and how the PostgreSQL job store connects: parsed from `storage.database`
+/// (`postgres://user:password@host:port/database?sslmode=disable&schema=name`; `host=/socket/dir` in the query
+/// selects a unix socket), plus the limits of one call.
+public struct PostgresStoreConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// A directory holding the server's unix socket (`.s.PGSQL.<port>`); when set, `host` is not used.
+    public var socketDirectory: String?
+    public var username: String
+    public var password: String?
+    public var database: String
+    /// The schema holding the store's tables (its `search_path`); every instance sharing a queue uses the same
+    /// one. Tests use a fresh schema each.
+    public var schema: String
+    /// TLS: `disable` (default on loopback) or `require`.
+    public var requireTLS: Bool
+    /// The longest one store call waits for a connection and its answer before it throws `JobStoreUnavailable`.
+    public var callTimeout: Duration = .seconds(5)
+    /// Connections this process keeps at most.
+    public var maxConnections: Int = 20
+
+    public init(host: String = "127.0.0.1", port: Int = 5432, socketDirectory: String? = nil, username: String = "postgres",
+                password: String? = nil, database: String = "postgres", schema: String = "public", requireTLS: Bool = false) {
+        self.host = host
+        self.port = port
+        self.socketDirectory = socketDirectory
+        self.username = username
+        self.password = password
+        self.database = database
+        self.schema = schema
+        self.requireTLS = requireTLS
+    }
+
+    /// Parses a `postgres://` or `postgresql://` URL; throws `invalid_value` naming `storage.database` otherwise.
+    public init(url: String) throws(TurboServeError) {
+        func invalid(_ why: String) -> TurboServeError {
+            TurboServeError(.invalidValue, field: "storage.database", "storage.database must be postgres://user[:password]@host[:port]/database[?sslmode=disable|require&schema=name]; \(why)")
+        }
+        guard let components = URLComponents(string: url), let scheme = components.scheme,
+              ["postgres", "postgresql"].contains(scheme) else { throw invalid("got a value that is not such a URL") }
+        self.init()
+        if let host = components.host, !host.isEmpty { self.host = host }
+        if let port = components.port { self.port = port }
+        if let user = components.user, !user.isEmpty { username = user }
+        password = components.password
+        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if !path.isEmpty { database = path }
+        for item in components.queryItems ?? [] {
+            let value = item.value ?? ""
+            switch item.name {
+            case "sslmode":
+                guard ["disable", "require", "prefer", "allow"].contains(value) else { throw invalid("sslmode must be disable or require; got '\(value)'") }
+                requireTLS = value == "require"
+            case "schema":
+                guard Self.isIdentifier(value) else { throw invalid("schema must be letters, digits and _ (not starting with a digit); got '\(value)'") }
+                schema = value
+            case "host": socketDirectory = value
+            default: throw invalid("unknown parameter '\(item.name)' (allowed: sslmode, schema, host)")
+            }
+        }
+    }
+
+    /// A plain SQL identifier: safe to put in a `search_path` and a channel name without quoting.
+    static func isIdentifier(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, text.utf8.count <= 48 else { return false }
+        let allowed = CharacterSet.lowercaseLetters.union(.uppercaseLetters).union(.decimalDigits).union(CharacterSet(charactersIn: "_"))
+        return !CharacterSet.decimalDigits.contains(first) && text.unicodeScalars.allSatisfy { $0.isASCII && allowed.contains($0) }
+    }
+
+    /// The channel every store on this schema notifies and every listener on it hears.
+    var channel: String { "turboserve_jobs_\(schema)".lowercased() }
+
+    /// The client configuration: `search_path` set to the schema and `synchronous_commit` on for every session,
+    /// so an acknowledged write is on disk whatever the server's default.
+    var client: PostgresClient.Configuration {
+        var configuration = if let socketDirectory {
+            PostgresClient.Configuration(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
+        } else {
+            PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database,
+                                         tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        }
+        configuration.options.additionalStartupParameters = [("search_path", schema), ("synchronous_commit", "on")]
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.connectTimeout = callTimeout
+        return configuration
+    }
+
+    /// A single connection's configuration (the listener's), with the same session settings.
+    func connection() throws -> PostgresConnection.Configuration {
+        var configuration = if let socketDirectory {
+            PostgresConnection.Configuration(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
+        } else {
+            PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database,
+                                             tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        }
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        configuration.options.connectTimeout = .init(callTimeout)
+        return configuration
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+@testable import JobStorePostgres
+import JobStore
+import Synchronization
+import Testing
+import TurboServeDomain
+
+/// What only the PostgreSQL store promises beyond the contract: migrations that several processes may run at
+/// once, typed outages, and surviving a database restart by itself.
+@Suite(.enabled(if: StoreBackend.available.contains(.postgres)))
+struct PostgresStoreTests {
+    @Test func concurrentMigrationsApplyEachMigrationOnce() async throws {
+        let configuration = try PostgresTestDatabase.unmigratedSchema()
+        let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresJobStore.migrate(configuration: configuration, logger: PostgresTestDatabase.logger) } }
+            return try await group.reduce(into: [[String]]()) { $0.append($1) }
+        }
+        let everything = PostgresMigrations.all.map(\.name)
+        #expect(applied.filter { !$0.isEmpty } == [everything])
+        #expect(try await PostgresJobStore.migrate(configuration: configuration, logger: PostgresTestDatabase.logger).isEmpty)
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
+        #expect(try await store.get("v")?.phase == .queued)
+    }
+
+    @Test func anUnreachableDatabaseIsATypedOutageNotACrash() async throws {
+        var configuration = PostgresStoreConfiguration(host: "127.0.0.1", port: 1)
+        configuration.callTimeout = .seconds(1)
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        await #expect(throws: JobStoreUnavailable.self) { try await store.create(NewJob(id: "v", spec: Fixtures.spec())) }
+        await #expect(throws: JobStoreUnavailable.self) { try await store.claim(worker: "w", limit: 1, lease: .seconds(10)) }
+        #expect(await store.isHealthy() == false)
+    }
+
+    @Test func theDatabaseClockSetsLeases() async throws {
+        var configuration = try await PostgresTestDatabase.freshSchema()
+        configuration.maxConnections = 2
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
+        let claimed = try #require(try await store.claim(worker: "w", limit: 1, lease: .seconds(30)).first)
+        let lease = try #require(claimed.leaseExpiresAt)
+        #expect(abs(lease.timeIntervalSince(claimed.updatedAt) - 30) < 0.001)
+        #expect(abs(claimed.updatedAt.timeIntervalSinceNow) < 60, "the lease starts at the database's now, not a test clock")
+    }
+
+    /// `pg_ctl restart -m immediate` (a crash) on a private server while creates run: calls fail with
+    /// `JobStoreUnavailable` meanwhile, the store and the listener reconnect by themselves, and every create that
+    /// was acknowledged is there afterwards.
+    @Test(.timeLimit(.minutes(2)))
+    func aRestartedDatabaseIsSurvivedAndNothingAcknowledgedIsLost() async throws {
+        let server = try PrivatePostgres.start()
+        defer { server.stop() }
+        var configuration = try PostgresStoreConfiguration(url: server.dsn)
+        configuration.callTimeout = .seconds(2)
+        try await PostgresJobStore.migrate(configuration: configuration, logger: PostgresTestDatabase.logger)
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        let signals = PostgresJobSignals(configuration: configuration, logger: PostgresTestDatabase.logger)
+        #expect(await Fixtures.eventually { signals.isListening })
+
+        let log = CreateLog()
+        let writer = Task {
+            var next = 0
+            while !Task.isCancelled {
+                let id = JobID("j\(next)")
+                do {
+                    _ = try await store.create(NewJob(id: id, spec: Fixtures.spec(), idempotencyKey: id.rawValue))
+                    log.acknowledged(id)
+                    next += 1
+                } catch is JobStoreUnavailable {
+                    log.refused()
+                    try? await Task.sleep(for: .milliseconds(20))
+                } catch {
+                    log.failed("\(error)")
+                    return
+                }
+            }
+        }
+        #expect(await Fixtures.eventually { log.count >= 20 })
+        try server.restart()
+        let before = log.count
+        #expect(await Fixtures.eventually(within: 60) { log.count >= before + 20 }, "creates never succeeded again after the restart")
+        writer.cancel()
+        _ = await writer.value
+        #expect(log.failures.isEmpty, "a create failed with something else than an outage: \(log.failures)")
+        for id in log.ids { #expect(try await store.get(id) != nil, "acknowledged job \(id) was lost") }
+        #expect(await store.isHealthy())
+        #expect(await Fixtures.eventually(within: 30) { signals.isListening && signals.connections >= 2 }, "the listener never reconnected")
+        let heard = SignalRecorder(signals)
+        _ = try await store.create(NewJob(id: "after", spec: Fixtures.spec()))
+        #expect(await heard.reaches([.queued("after")]))
+        store.shutdown()
+        signals.shutdown()
+    }
+}
+
+/// What the restart test's writer saw.
+final class CreateLog: Sendable {
+    private let state = Mutex<(ids: [JobID], refused: Int, failures: [String])>(([], 0, []))
+    func acknowledged(_ id: JobID) { state.withLock { $0.ids.append(id) } }
+    func refused() { state.withLock { $0.refused += 1 } }
+    func failed(_ message: String) { state.withLock { $0.failures.append(message) } }
+    var count: Int { state.withLock { $0.ids.count } }
+    var ids: [JobID] { state.withLock { $0.ids } }
+    var failures: [String] { state.withLock { $0.failures } }
+}
+
+/// A PostgreSQL server of the test's own (`scripts/start-test-postgres`), so restarting it disturbs no other test.
+struct PrivatePostgres {
+    let dsn: String
+    let dataDirectory: String
+    let pgCtl: String
+
+    static var script: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/start-test-postgres")
+    }
+
+    static func start() throws -> PrivatePostgres {
+        let output = try shell(script.path)
+        var exports: [String: String] = [:]
+        for line in output.split(separator: "\n") where line.hasPrefix("export ") {
+            let assignment = line.dropFirst("export ".count)
+            guard let equals = assignment.firstIndex(of: "=") else { continue }
+            exports[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        }
+        guard let dsn = exports["TURBOSERVE_TEST_POSTGRES"], let data = exports["TURBOSERVE_TEST_POSTGRES_DATA"], let pgCtl = exports["TURBOSERVE_TEST_PG_CTL"] else {
+            throw TurboServeError(.internalError, "scripts/start-test-postgres printed no DSN: \(output)")
+        }
+        return PrivatePostgres(dsn: dsn, dataDirectory: data, pgCtl: pgCtl)
+    }
+
+    func restart() throws { _ = try Self.shell("\(pgCtl) restart -m immediate") }
+
+    func stop() { _ = try? Self.shell("\(Self.script.path) stop '\(dataDirectory)'") }
+
+    @discardableResult
+    static func shell(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TurboServeError(.internalError, "`\(command)` exited with \(process.terminationStatus): \(output)")
+        }
+        return output
+    }
+}
