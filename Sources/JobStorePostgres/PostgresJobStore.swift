@@ -424,23 +424,26 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    /// Runs `body` with a deadline and turns an unreachable database into `JobStoreUnavailable`. Decided errors
-    /// (`TurboServeError`) and SQL errors that are not about the connection pass through unchanged.
+    /// Runs `body` with a hard deadline and turns an unreachable database into `JobStoreUnavailable`. Decided
+    /// errors (`TurboServeError`) and SQL errors that are not about the connection pass through unchanged. The
+    /// deadline does not wait for `body` to notice its cancellation (a lease or a query on a dying connection may
+    /// not), so a caller is answered within `callTimeout` whatever the pool is doing.
     private func call<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let limit = timeout ?? configuration.callTimeout
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: limit)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)")
-                }
-                return value
+        let answer = OneAnswer<T>()
+        let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
+            answer.start(continuation)
+            let work = Task {
+                do { answer.give(.success(try await body())) } catch { answer.give(.failure(error)) }
             }
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                if answer.give(.failure(JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)"))) { work.cancel() }
+            }
+            answer.onAnswer { timer.cancel() }
+        }
+        do {
+            return try outcome.get()
         } catch let error as TurboServeError {
             throw error
         } catch let error as JobStoreUnavailable {
@@ -460,5 +463,42 @@ public final class PostgresJobStore: JobStore {
     private static func isOutage(sqlState: String?) -> Bool {
         guard let sqlState else { return false }
         return ["08", "53", "57", "40"].contains(String(sqlState.prefix(2)))
+    }
+}
+
+/// The first of two racing outcomes (the work, the deadline) resumes the caller; the other is dropped.
+private final class OneAnswer<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Result<T, any Error>, Never>?
+        var answered = false
+        var whenAnswered: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<Result<T, any Error>, Never>) { state.withLock { $0.continuation = continuation } }
+
+    /// Runs `action` once the answer is given (at once if it already was).
+    func onAnswer(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.answered { return true }
+            state.whenAnswered = action
+            return false
+        }
+        if now { action() }
+    }
+
+    /// Resumes the caller with `result` unless it was answered already; returns whether this was the answer.
+    @discardableResult
+    func give(_ result: Result<T, any Error>) -> Bool {
+        let (continuation, action) = state.withLock { state -> (CheckedContinuation<Result<T, any Error>, Never>?, (@Sendable () -> Void)?) in
+            guard !state.answered else { return (nil, nil) }
+            state.answered = true
+            defer { state.continuation = nil; state.whenAnswered = nil }
+            return (state.continuation, state.whenAnswered)
+        }
+        guard let continuation else { return false }
+        continuation.resume(returning: result)
+        action?()
+        return true
     }
 }

@@ -133,20 +133,27 @@ struct PrivatePostgres {
 
     func stop() { _ = try? Self.shell("\(Self.script.path) stop '\(dataDirectory)'") }
 
+    /// Runs `command` and returns what it printed. Spawned and reaped directly (`posix_spawn`, `waitpid`):
+    /// Foundation's `Process` did not notice this shell's exit inside the test runner. The output goes through a
+    /// file, not a pipe: a server the command starts inherits its descriptors.
     @discardableResult
     static func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TurboServeError(.internalError, "`\(command)` exited with \(process.terminationStatus): \(output)")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-shell-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let arguments = ["/bin/sh", "-c", "\(command) > '\(output.path)' 2>&1 </dev/null"]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else {
+            throw TurboServeError(.internalError, "cannot start /bin/sh for `\(command)`")
         }
-        return output
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        let exitCode = (status >> 8) & 0xff
+        guard status & 0x7f == 0, exitCode == 0 else {
+            throw TurboServeError(.internalError, "`\(command)` ended with status \(status): \(printed)")
+        }
+        return printed
     }
 }
