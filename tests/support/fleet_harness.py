@@ -34,8 +34,8 @@ class TestPostgres:
 
     def restart_immediate(self):
         """`pg_ctl restart -m immediate`: every connection drops without a clean shutdown (crash recovery on start)."""
-        subprocess.run(["runuser", "-u", "postgres", "--", *self.pg_ctl.split(), "restart", "-m", "immediate", "-w"],
-                       check=True, capture_output=True, cwd="/tmp")
+        # TURBOSERVE_TEST_PG_CTL is the whole command, `runuser -u postgres -- …/pg_ctl -D … -w`
+        subprocess.run([*self.pg_ctl.split(), "restart", "-m", "immediate"], check=True, capture_output=True, cwd="/tmp")
 
     def query(self, sql: str, schema: str = "public") -> list[list[str]]:
         out = subprocess.run(["psql", self.dsn, "-qAt", "-F", "\t", "-c", f"SET search_path TO {schema}", "-c", sql],
