@@ -84,6 +84,10 @@ async def main_async(args):
     while len(opened) < args.streams and time.monotonic() - started < 60:
         await asyncio.sleep(0.05)
     open_seconds = time.monotonic() - started
+    # Probe once the streams are idle: every reading stream has had its first event (bounded wait).
+    reading = sum(1 for i in range(args.streams) if not (slow_every and i % slow_every == 0))
+    while events[0] < reading and time.monotonic() - started < 60:
+        await asyncio.sleep(0.05)
     p50, p99 = await loop.run_in_executor(None, probe_latency, args.url, args.probes)
     job = await loop.run_in_executor(None, job_seconds, args.url, args.job_deadline) if args.engine else None
     rows.append((f"{len(opened)} streams open ({sum(1 for i in range(args.streams) if slow_every and i % slow_every == 0)} slow readers)", p50, p99, job))

@@ -37,6 +37,31 @@ struct ProgressHubTests {
         #expect(await updates.next() == nil) // ends after the terminal record
     }
 
+    @Test func readersOfOneJobShareOneFollowerAndALateReaderStartsFromTheCurrentRecord() async throws {
+        try await created("video_1")
+        let hub = ProgressHub(store: store, signals: signals, pollInterval: .seconds(3600))
+        var first = hub.subscribe("video_1").makeAsyncIterator()
+        var second = hub.subscribe("video_1").makeAsyncIterator()
+        #expect(await first.next()?.phase == .queued)
+        #expect(await second.next()?.phase == .queued)
+        #expect(hub.followedJobCount == 1 && hub.subscriberCount == 2)
+        _ = try await store.advance("video_1", worker: "w", to: .admitted, reason: nil)
+        signals.publish(.changed("video_1"))
+        #expect(await first.next()?.phase == .admitted)
+        #expect(await second.next()?.phase == .admitted)
+        var late = hub.subscribe("video_1").makeAsyncIterator()
+        #expect(await late.next()?.phase == .admitted) // unchanged for the others, but new to this reader
+        _ = try await store.cancel("video_1")
+        signals.publish(.cancelled("video_1"))
+        #expect(await first.next()?.phase == .cancelled)
+        #expect(await second.next()?.phase == .cancelled)
+        #expect(await late.next()?.phase == .cancelled)
+        #expect(await first.next() == nil)
+        #expect(await second.next() == nil)
+        #expect(await late.next() == nil)
+        while hub.followedJobCount > 0 { await Task.yield() } // the follower ends with its last reader
+    }
+
     @Test func aLostSignalOnlyDelaysTheUpdate() async throws {
         try await created("video_1")
         let hub = ProgressHub(store: store, signals: signals, pollInterval: .milliseconds(20))
