@@ -145,11 +145,19 @@ class JobCard {
     }
   }
 
+  /** DELETE cancels an unfinished job and removes it (it answers 404 from then on), so the card stops following it
+   *  first and shows it cancelled itself; a DELETE that failed leaves the card following the job. */
   async cancel() {
     const button = this.part(".cancel");
     button.disabled = true;
-    try { await api(`/v1/videos/${encodeURIComponent(this.video.id)}`, { method: "DELETE" }); } catch (error) {
+    this.abort.abort();
+    try {
+      await api(`/v1/videos/${encodeURIComponent(this.video.id)}`, { method: "DELETE" });
+      this.show({ ...this.video, status: "failed", stage: "cancelled", error: { code: "cancelled", message: "you cancelled this video" } });
+    } catch (error) {
       this.part(".progress-detail").textContent = error.message;
+      this.abort = new AbortController();
+      this.follow();
     } finally { button.disabled = false; }
   }
 
