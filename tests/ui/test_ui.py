@@ -309,6 +309,18 @@ def test_the_operations_view_shows_prompts_opens_rows_and_lists_failures(page, s
                            files={"input_reference": ("broken.png", broken, "image/png")}, timeout=10).json()["id"]
     backlog = page.backlog(4)
     page.open("operations")
+    # The queue rows first, while the backlog is still unfinished (it leaves the queue once it is done).
+    row = page.wait(lambda d: page.js("const r = [...document.querySelectorAll('#ops-queue tbody tr')].find(r => arguments[0].includes(r.dataset.video));"
+                                      "return r ? r.dataset.video : null", backlog), message="the queue table never listed the backlog")
+    assert page.text(f'#ops-queue tr[data-video="{row}"] .row-open'), "a queue row shows its prompt"
+    page.phone()
+    prompts = page.js("return [...document.querySelectorAll('#ops-queue tbody tr .row-open')].filter(b => b.offsetParent).map(b => b.textContent)")
+    assert prompts and all(prompts), "on a phone each queue row shows its prompt"
+    page.desktop()
+    page.click(f'#ops-queue tr[data-video="{row}"] .row-open')
+    page.wait(lambda d: page.js("return location.hash") == "#generate" and page.visible(page.card(row)),
+              message="a queue row did not open its video")
+    page.open("operations")
     page.wait(lambda d: failed in page.js("return [...document.querySelectorAll('#ops-failures li')].map(l => l.dataset.video).join(' ')"),
               message="the failed job is not among the recent failures")
     page.wait(lambda d: page.js("return document.querySelectorAll('#timeline-svg rect[data-stage]').length") > 0,
@@ -320,17 +332,7 @@ def test_the_operations_view_shows_prompts_opens_rows_and_lists_failures(page, s
         assert page.text(f"{css} .value").isdigit(), css
     page.wait(lambda d: {"step", "decode"} <= set(page.js("return [...document.querySelectorAll('#timeline-svg rect[data-stage]')].map(r => r.dataset.stage)")),
               message="the timeline never showed step and decode plans")
-    row = page.wait(lambda d: page.js("const r = [...document.querySelectorAll('#ops-queue tbody tr')].find(r => arguments[0].includes(r.dataset.video));"
-                                      "return r ? r.dataset.video : null", backlog), message="the queue table never listed the backlog")
-    assert page.text(f'#ops-queue tr[data-video="{row}"] .row-open'), "a queue row shows its prompt"
     page.shoot("operations", full_page=True)
-    page.phone()
-    prompts = page.js("return [...document.querySelectorAll('#ops-queue tbody tr .row-open')].filter(b => b.offsetParent).map(b => b.textContent)")
-    assert prompts and all(prompts), "on a phone each queue row shows its prompt"
-    page.desktop()
-    page.click(f'#ops-queue tr[data-video="{row}"] .row-open')
-    page.wait(lambda d: page.js("return location.hash") == "#generate" and page.visible(page.card(row)),
-              message="a queue row did not open its video")
     server.wait_all_ended(backlog, timeout=600)
 
 
