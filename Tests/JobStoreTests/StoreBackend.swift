@@ -85,6 +85,9 @@ enum PostgresTestDatabase {
         }
         var configuration = try PostgresStoreConfiguration(url: dsn)
         configuration.schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        // Every store case migrates its own schema at once; on two busy cores a call can wait behind that DDL
+        // for longer than production's 5 s. The outage tests set their own short deadlines.
+        configuration.callTimeout = .seconds(60)
         return configuration
     }
 }
