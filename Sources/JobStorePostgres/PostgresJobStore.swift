@@ -430,18 +430,7 @@ public final class PostgresJobStore: JobStore {
     /// not), so a caller is answered within `callTimeout` whatever the pool is doing.
     private func call<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let limit = timeout ?? configuration.callTimeout
-        let answer = OneAnswer<T>()
-        let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
-            answer.start(continuation)
-            let work = Task {
-                do { answer.give(.success(try await body())) } catch { answer.give(.failure(error)) }
-            }
-            let timer = Task {
-                try? await Task.sleep(for: limit)
-                if answer.give(.failure(JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)"))) { work.cancel() }
-            }
-            answer.onAnswer { timer.cancel() }
-        }
+        let outcome = await answer(within: limit, orElse: { JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)") }, body)
         do {
             return try outcome.get()
         } catch let error as TurboServeError {
@@ -463,42 +452,5 @@ public final class PostgresJobStore: JobStore {
     private static func isOutage(sqlState: String?) -> Bool {
         guard let sqlState else { return false }
         return ["08", "53", "57", "40"].contains(String(sqlState.prefix(2)))
-    }
-}
-
-/// The first of two racing outcomes (the work, the deadline) resumes the caller; the other is dropped.
-private final class OneAnswer<T: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Result<T, any Error>, Never>?
-        var answered = false
-        var whenAnswered: (@Sendable () -> Void)?
-    }
-    private let state = Mutex(State())
-
-    func start(_ continuation: CheckedContinuation<Result<T, any Error>, Never>) { state.withLock { $0.continuation = continuation } }
-
-    /// Runs `action` once the answer is given (at once if it already was).
-    func onAnswer(_ action: @escaping @Sendable () -> Void) {
-        let now = state.withLock { state -> Bool in
-            if state.answered { return true }
-            state.whenAnswered = action
-            return false
-        }
-        if now { action() }
-    }
-
-    /// Resumes the caller with `result` unless it was answered already; returns whether this was the answer.
-    @discardableResult
-    func give(_ result: Result<T, any Error>) -> Bool {
-        let (continuation, action) = state.withLock { state -> (CheckedContinuation<Result<T, any Error>, Never>?, (@Sendable () -> Void)?) in
-            guard !state.answered else { return (nil, nil) }
-            state.answered = true
-            defer { state.continuation = nil; state.whenAnswered = nil }
-            return (state.continuation, state.whenAnswered)
-        }
-        guard let continuation else { return false }
-        continuation.resume(returning: result)
-        action?()
-        return true
     }
 }

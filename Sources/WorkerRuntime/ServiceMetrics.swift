@@ -18,6 +18,8 @@ public final class ServiceMetrics: Sendable {
 
     /// Every model the queue-depth gauge has reported (guarded: scrapes may overlap).
     private let queueModels = Mutex<Set<String>>([])
+    /// The store-wide gauges this process exports now (empty while another process holds that duty).
+    private let storeWideGauges = Mutex<[Gauge]>([])
 
     public init() {}
 
@@ -129,9 +131,11 @@ public final class ServiceMetrics: Sendable {
     /// Gauges read at scrape time: queue depth by class and model (every class of each model in `models` or ever
     /// seen queued, so a drained slice reads 0 rather than vanishing), jobs by phase, busy ratio over the process's
     /// life, free bytes on the filesystem of `diskPath`.
-    /// Without a `store` (a fleet worker) only this process's own gauges are set; the store-wide ones are exported by
-    /// the process the fleet chose (`docs/operations.md`), so they are not repeated by every replica.
+    /// Without a `store` (a fleet worker, or an api replica while another holds the store-wide duty) only this
+    /// process's own gauges are set, and the store-wide ones it exported before are withdrawn: one process of the
+    /// fleet exports them (`SingleOwnerDuty`), so they are neither repeated by every replica nor left stale.
     public func refresh(store: (any JobStore)?, busyRatio: Double?, busyRatioWhilePending: Double? = nil, models: [String] = [], diskPath: String? = nil) async {
+        var storeWide: [Gauge] = []
         if let counts = try? await store?.countQueued() {
             let seen = queueModels.withLock { known in
                 known.formUnion(models)
@@ -140,8 +144,9 @@ public final class ServiceMetrics: Sendable {
             }
             for model in seen {
                 for priority in PriorityClass.allCases {
-                    registry.makeGauge(descriptor: Self.name("queue_depth", "jobs", "Queued jobs by priority class and model."), labels: [("class", priority.rawValue), ("model", model)])
-                        .set(Double(counts[QueuedKey(priority: priority, model: model)] ?? 0))
+                    let gauge = registry.makeGauge(descriptor: Self.name("queue_depth", "jobs", "Queued jobs by priority class and model."), labels: [("class", priority.rawValue), ("model", model)])
+                    gauge.set(Double(counts[QueuedKey(priority: priority, model: model)] ?? 0))
+                    storeWide.append(gauge)
                 }
             }
         }
@@ -150,7 +155,16 @@ public final class ServiceMetrics: Sendable {
         }
         if let phases = try? await store?.countByPhase() {
             for phase in JobState.Phase.allCases where !phase.isTerminal {
-                registry.makeGauge(descriptor: Self.name("unfinished", "jobs", "Unfinished jobs by phase."), labels: [("phase", phase.rawValue)]).set(Double(phases[phase] ?? 0))
+                let gauge = registry.makeGauge(descriptor: Self.name("unfinished", "jobs", "Unfinished jobs by phase."), labels: [("phase", phase.rawValue)])
+                gauge.set(Double(phases[phase] ?? 0))
+                storeWide.append(gauge)
+            }
+        }
+        if store == nil {
+            for gauge in storeWideGauges.withLock({ exported in defer { exported = [] }; return exported }) { registry.unregisterGauge(gauge) }
+        } else {
+            storeWideGauges.withLock { exported in
+                for gauge in storeWide where !exported.contains(where: { $0 === gauge }) { exported.append(gauge) }
             }
         }
         if let busyRatio { registry.makeGauge(descriptor: Self.name("engine_busy", "ratio", "Fraction of the worker's life the engine was executing plans.")).set(busyRatio) }

@@ -75,14 +75,15 @@ struct Composition: Sendable {
     func apiRouter(api: VideoAPI, pool: WorkerPool?, isReady: @escaping @Sendable () async -> Bool) -> Router<BasicRequestContext> {
         let rate = settings.limits.requestsPerSecond
         let rateLimiter = rate > 0 ? RequestRateLimiter(rate: rate, burst: settings.limits.burst > 0 ? settings.limits.burst : Int((2 * rate).rounded(.up))) : nil
-        let (metrics, store, models, dataPath) = (self.metrics, self.store, enabledModels.map(\.id), data.path)
+        let (metrics, store, models, dataPath, storeGauges) = (self.metrics, self.store, enabledModels.map(\.id), data.path, connection.storeGauges)
         var workers: (@Sendable () async throws -> [WorkerHeartbeat])?
         if let pool { workers = { try await Self.fleetView(store: store, live: pool) } }
         return HTTPApplication.buildRouter(
             api: api, isReady: isReady,
             metrics: {
                 let ratios = await pool?.busyRatios()
-                await metrics.refresh(store: store, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending, models: models, diskPath: dataPath)
+                let exportsStoreWide = await storeGauges.holds()
+                await metrics.refresh(store: exportsStoreWide ? store : nil, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending, models: models, diskPath: dataPath)
                 return metrics.exposition()
             },
             ui: StaticUIFiles(directory: StaticUIFiles.locate()), workers: workers,

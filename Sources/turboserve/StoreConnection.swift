@@ -15,6 +15,8 @@ struct StoreConnection: Sendable {
     let isShared: Bool
     /// Whether the store answers now (readiness: false while the database is unreachable or restarting).
     let isHealthy: @Sendable () async -> Bool
+    /// Exporting the store-wide gauges: one process of those sharing the store does it.
+    let storeGauges: any SingleOwnerDuty
 
     /// Opens the store for `role`, refusing a combination the role cannot honour with a message naming the setting.
     /// SQLite migrates on open. PostgreSQL migrates only for `migrate` and `serve`: api and worker pods never change
@@ -27,7 +29,8 @@ struct StoreConnection: Sendable {
             }
             let signals = LocalJobSignals()
             let store = try SQLiteJobStore(path: dataDirectory.appendingPathComponent("turboserve.sqlite").path, signals: signals)
-            return StoreConnection(store: store, signals: signals, isShared: false, isHealthy: { (try? await store.countByPhase()) != nil })
+            return StoreConnection(store: store, signals: signals, isShared: false, isHealthy: { (try? await store.countByPhase()) != nil },
+                                   storeGauges: SoleProcessDuty())
         }
         let configuration: PostgresStoreConfiguration
         do { configuration = try PostgresStoreConfiguration(url: database) } catch { throw ValidationError(error.message) }
@@ -37,7 +40,8 @@ struct StoreConnection: Sendable {
             if !applied.isEmpty { logger.info("applied migrations", metadata: ["migrations": "\(applied)"]) }
         }
         let signals = PostgresJobSignals(configuration: configuration, logger: logger)
-        return StoreConnection(store: store, signals: signals, isShared: true, isHealthy: { await store.isHealthy() })
+        return StoreConnection(store: store, signals: signals, isShared: true, isHealthy: { await store.isHealthy() },
+                               storeGauges: PostgresDutyLock(duty: "store-gauges", configuration: configuration, logger: logger))
     }
 
     /// The URL without its password, for messages and logs.

@@ -32,6 +32,27 @@ struct PostgresStoreTests {
         #expect(await store.isHealthy() == false)
     }
 
+    /// Two processes asking for one duty on one schema: exactly one holds it; when the holder's session ends the
+    /// other takes it on its next ask; a different schema's duty is independent.
+    @Test func aDutyHasOneHolderAndPassesOnWhenTheHolderGoes() async throws {
+        let configuration = try await PostgresTestDatabase.freshSchema()
+        let first = PostgresDutyLock(duty: "store-gauges", configuration: configuration, logger: PostgresTestDatabase.logger)
+        let second = PostgresDutyLock(duty: "store-gauges", configuration: configuration, logger: PostgresTestDatabase.logger)
+        #expect(await first.holds())
+        #expect(await second.holds() == false)
+        #expect(await first.holds(), "the holder keeps it across asks")
+        #expect(await second.holds() == false)
+
+        let elsewhere = PostgresDutyLock(duty: "store-gauges", configuration: try await PostgresTestDatabase.freshSchema(), logger: PostgresTestDatabase.logger)
+        #expect(await elsewhere.holds(), "another store's duty is a different lock")
+
+        await first.shutdown()
+        #expect(await second.holds())
+        #expect(await first.holds() == false)
+        await second.shutdown()
+        await elsewhere.shutdown()
+    }
+
     @Test func theDatabaseClockSetsLeases() async throws {
         var configuration = try await PostgresTestDatabase.freshSchema()
         configuration.maxConnections = 2

@@ -54,6 +54,27 @@ import TurboServeDomain
         #expect(text.contains(#"turboserve_queue_depth_jobs{class="interactive",model="wan2.1-t2v-1.3b"} 0.0"#))
     }
 
+    /// A replica that loses the store-wide duty stops exporting queue depth and unfinished counts (another process
+    /// now does), rather than leaving its last reading to be summed or maxed as a stale duplicate; its own gauges stay.
+    @Test func storeWideGaugesAreWithdrawnWhenTheProcessNoLongerExportsThem() async throws {
+        let store = InMemoryJobStore()
+        let metrics = ServiceMetrics()
+        _ = try await store.create(NewJob(id: "a", spec: try JobValidator().validate(JobSpec(prompt: "x", model: "tiny-t2v"), randomSeed: { 0 })))
+        await metrics.refresh(store: store, busyRatio: 0.5, models: ["tiny-t2v"])
+        #expect(metrics.exposition().contains("turboserve_queue_depth_jobs{"))
+        #expect(metrics.exposition().contains(#"turboserve_unfinished_jobs{phase="queued"} 1.0"#))
+
+        await metrics.refresh(store: nil, busyRatio: 0.25, models: ["tiny-t2v"])
+        var text = metrics.exposition()
+        #expect(!text.contains("turboserve_queue_depth_jobs{"))
+        #expect(!text.contains("turboserve_unfinished_jobs{"))
+        #expect(text.contains("turboserve_engine_busy_ratio 0.25"))
+
+        await metrics.refresh(store: store, busyRatio: nil, models: ["tiny-t2v"])
+        text = metrics.exposition()
+        #expect(text.contains(#"turboserve_unfinished_jobs{phase="queued"} 1.0"#), "taking the duty back exports them again")
+    }
+
     @Test func freeDiskIsReadFromTheDataDirectorysFilesystem() async throws {
         let metrics = ServiceMetrics()
         await metrics.refresh(store: InMemoryJobStore(), busyRatio: nil, diskPath: NSTemporaryDirectory())

@@ -123,28 +123,41 @@ def fleet_roles_available(binary) -> bool:
 
 
 def test_fleet_roles_scrape(binary, tmp_path):
-    """api + worker on one store, each scraped on its own port, probes answered on that port."""
+    """Two api replicas + a worker on one store, each scraped on its own port, probes answered on that port;
+    exactly one api replica exports the store-wide gauges, and when it goes the other takes over."""
     if not fleet_roles_available(binary):
         pytest.skip("fleet roles not in this binary yet: `turboserve api --help` shows no api subcommand")
     dsn = os.environ.get("TURBOSERVE_TEST_DATABASE") or os.environ.get("TURBOSERVE_TEST_POSTGRES")
     if not dsn:
         pytest.skip("api and worker need a shared PostgreSQL store (they refuse sqlite): set TURBOSERVE_TEST_POSTGRES")
     database = {"TURBOSERVE_STORAGE_DATABASE": dsn}
-    if database:
-        subprocess.run([str(binary), "migrate"], env=dict(os.environ, **database), check=True, timeout=120)
+    subprocess.run([str(binary), "migrate"], env=dict(os.environ, **database), check=True, timeout=120)
     api, api_url = start_role(binary, ["api"], tmp_path, database, name="api")
+    api_b, api_b_url = start_role(binary, ["api"], tmp_path, database, name="api-b")
     worker, worker_url = start_role(binary, ["worker", "--worker-id", "test-worker-0"], tmp_path, database, name="worker")
-    prometheus, prom = start_prometheus(tmp_path, [(api_url, {"namespace": "turboserve", "role": "api"}),
-                                                   (worker_url, {"namespace": "turboserve", "role": "worker"})])
+    prometheus, prom = start_prometheus(tmp_path, [(api_url, {"namespace": "turboserve", "role": "api", "pod": "api-a"}),
+                                                   (api_b_url, {"namespace": "turboserve", "role": "api", "pod": "api-b"}),
+                                                   (worker_url, {"namespace": "turboserve", "role": "worker", "pod": "worker-0"})])
     try:
-        for url in (api_url, worker_url):
+        for url in (api_url, api_b_url, worker_url):
             assert requests.get(url + "/healthz", timeout=5).status_code == 200
         job = submit(api_url)
         wait_until(lambda: finished(api_url, [job]), 300, "a job through api → worker")
-        wait_until(lambda: len(query(prom, 'up{job="turboserve"} == 1')) == 2, 30, "both roles scraped")
+        wait_until(lambda: len(query(prom, 'up{job="turboserve"} == 1')) == 3, 30, "every role scraped")
         for role, metric in (("api", "turboserve_queue_depth_jobs"), ("worker", "turboserve_engine_plans_total")):
             assert query(prom, f'{metric}{{role="{role}"}}'), f"{role} does not export {metric}"
+        exporters = {row["metric"]["pod"] for row in query(prom, 'turboserve_unfinished_jobs{role="api"}')}
+        assert len(exporters) == 1, f"store-wide gauges come from exactly one api replica, not {sorted(exporters)}"
+        assert not query(prom, 'turboserve_unfinished_jobs{role="worker"}'), "workers export only their own gauges"
+
+        def exports(url):
+            return "turboserve_unfinished_jobs{" in requests.get(url + "/metrics", timeout=5).text
+        holder, other = (api, api_b_url) if exporters == {"api-a"} else (api_b, api_url)
+        assert not exports(other)
+        holder.stop()
+        wait_until(lambda: exports(other), 30, "the remaining api replica takes over the store-wide gauges")
     finally:
         prometheus.stop()
         worker.stop()
+        api_b.stop()
         api.stop()
