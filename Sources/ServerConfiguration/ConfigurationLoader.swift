@@ -42,6 +42,7 @@ public enum ConfigurationLoader {
         ("scheduler.slo_factors", { $0.scheduler.sloFactors = try $1.numberMap() }),
         ("scheduler.tenant_weights", { $0.scheduler.tenantWeights = try $1.numberMap() }),
         ("scheduler.objective", { $0.scheduler.objective = try $1.oneOf(SchedulingObjective.self) }),
+        ("scheduler.policy", { $0.scheduler.policy = try $1.oneOf(ServerConfiguration.SchedulerPolicyName.self) }),
         ("auth.api_keys", { $0.auth.apiKeys = try $1.apiKeys() }),
         ("auth.api_keys_file", { $0.auth.apiKeysFile = try $1.string() }),
         ("workers.lease_seconds", { $0.workers.leaseSeconds = try $1.seconds() }),

@@ -82,6 +82,16 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var tenantWeights: [String: Double] = [:]
         /// What the scheduler favours under contention: a short tail (default) or deadlines met (`SchedulingObjective`).
         public var objective: SchedulingObjective = .tail
+        /// Which policy plans each engine: TurboServe's core (the default) or the serial baseline (one job at a
+        /// time in arrival order, as upstream's server does), kept selectable to measure the core against it on
+        /// the real engine.
+        public var policy: SchedulerPolicyName = .turboserve
+    }
+
+    /// The policies `serve` and `worker` can run (`scheduler.policy`).
+    public enum SchedulerPolicyName: String, Sendable, CaseIterable {
+        case turboserve
+        case serial
     }
 
     public struct Auth: Sendable, Equatable {

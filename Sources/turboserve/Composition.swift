@@ -118,7 +118,7 @@ struct Composition: Sendable {
             store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
             workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
             threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, callTimeout: .seconds(settings.engines.callTimeoutSeconds), holding: settings.workers,
-            scheduler: { memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
+            scheduler: { memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) }, policy: settings.scheduler.policy,
             claimWindow: connection.isShared || engines > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
             metrics: metrics, pool: pool, logger: logger)
     }

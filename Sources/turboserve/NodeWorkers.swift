@@ -9,9 +9,6 @@ import Synchronization
 import TurboServeDomain
 import WorkerRuntime
 
-/// The policy every worker of `serve` runs: TurboServe's scheduling core on the wall clock.
-typealias NodePolicy = TurboScheduler<ContinuousClock>
-
 /// Builds a process's workers: one `WorkerService` per engine device, each with its own engine process and worker
 /// id, all claiming from the same store (its claims are exclusive) and feeding the same metrics. Engines start one
 /// at a time (they share the venv and the models directory). With `claimWindow` each worker holds at most that many
@@ -30,6 +27,8 @@ struct NodeWorkers {
     let holding: ServerConfiguration.Workers
     /// The scheduler's settings for an engine that reported this much device memory.
     let scheduler: @Sendable (_ deviceMemoryBytes: Int64) -> TurboSchedulerConfiguration
+    /// Which policy plans each engine (`scheduler.policy`).
+    let policy: ServerConfiguration.SchedulerPolicyName
     /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).
     let claimWindow: Int?
     let metrics: ServiceMetrics
@@ -47,7 +46,7 @@ struct NodeWorkers {
     /// The service of the engine on `device`, run as `workerID` (stable across restarts: a restarted worker takes
     /// back its own jobs at once); `readiness` turns true once its engine has answered the handshake.
     func service(workerID: String, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
-        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding)
+        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding, policy) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding, policy)
         let workerLogger = {
             var logger = self.logger
             logger[metadataKey: "worker"] = "\(workerID)"
@@ -63,8 +62,9 @@ struct NodeWorkers {
                 configuration.heartbeatInterval = .seconds(holding.heartbeatSeconds)
                 configuration.drainGrace = .seconds(holding.drainGraceSeconds)
                 if let claimWindow { configuration.maxClaimed = claimWindow }
+                workerLogger.info("engine ready; planning", metadata: ["policy": "\(policy.rawValue)"])
                 return Worker(
-                    policy: NodePolicy(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: scheduler(hello.totalMemoryBytes)), store: store,
+                    policy: NodePolicy(policy, configuration: scheduler(hello.totalMemoryBytes)), store: store,
                     engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics, logger: workerLogger,
                     onStoreError: { id, error in workerLogger.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) })
             })

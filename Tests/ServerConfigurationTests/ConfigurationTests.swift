@@ -67,6 +67,15 @@ struct ConfigurationTests {
         #expect(problem.message.contains("tail, deadlines") && problem.message.contains("fastest"))
     }
 
+    @Test func schedulerPolicy() throws {
+        #expect(try load(nil).0.scheduler.policy == .turboserve)
+        let (serial, problems) = try load(nil, env: ["TURBOSERVE_SCHEDULER_POLICY": "serial"])
+        #expect(problems.isEmpty && serial.scheduler.policy == .serial)
+        let (_, wrong) = try load("scheduler: {policy: fifo}")
+        let problem = try #require(wrong.first { $0.key == "scheduler.policy" })
+        #expect(problem.message.contains("turboserve, serial") && problem.message.contains("fifo"))
+    }
+
     @Test func engineCallTimeout() throws {
         #expect(try load(nil).0.engines.callTimeoutSeconds == 600)
         let (yaml, problems) = try load("engines: {call_timeout_seconds: 2m}")
