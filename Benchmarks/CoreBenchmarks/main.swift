@@ -14,7 +14,7 @@ struct DecisionBenchmark {
     let decisions: Int
 
     func run() throws -> [Double] {
-        let cost = try CalibratedCostModel(calibration: Calibration.load(from: Self.calibrationURL()))
+        let cost = try CalibratedCostModel(calibration: .rtx5090)
         let clock = VirtualClock()
         var configuration = TurboSchedulerConfiguration()
         configuration.maxQueued = jobs * 2
@@ -66,11 +66,6 @@ struct DecisionBenchmark {
         return result
     }
 
-    static func calibrationURL() -> URL {
-        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let beside = here.deletingLastPathComponent().appendingPathComponent("shared/workloads/calibration-rtx5090.json")
-        return FileManager.default.fileExists(atPath: beside.path) ? beside : URL(fileURLWithPath: "/work/shared/workloads/calibration-rtx5090.json")
-    }
 }
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {

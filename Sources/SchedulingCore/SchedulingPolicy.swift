@@ -50,9 +50,20 @@ public protocol SchedulingPolicy<C> {
     /// The earliest instant at which `nextPlan()` could return a plan although no verb was called (a batching
     /// delay expiring, a keep-alive eviction due), or nil. Lets the shell arm one timer instead of polling.
     func nextWakeup() -> C.Instant?
+
+    /// The denoise-step times the policy measured and plans with, for the operations view and for a restarted
+    /// worker (default: none — a policy that does not learn).
+    var learnedSteps: [LearnedStep] { get }
+
+    /// Starts from step times measured before (the worker's last heartbeat): estimates use them until new
+    /// measurements replace them (default: ignored).
+    mutating func restoreLearnedSteps(_ steps: [LearnedStep])
 }
 
 extension SchedulingPolicy {
+    public var learnedSteps: [LearnedStep] { [] }
+    public mutating func restoreLearnedSteps(_ steps: [LearnedStep]) {}
+
     /// Forgetting is cancelling without telling anyone: the events are the shell's to drop.
     public mutating func forget(_ job: JobID) { _ = cancel(job) }
 }

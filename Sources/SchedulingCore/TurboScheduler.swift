@@ -168,6 +168,25 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public var stepTimings: StepTimings { cost.timings }
     /// Starts from timings measured before (a restart): estimates use them until new measurements replace them.
     public mutating func restoreStepTimings(_ timings: StepTimings) { cost.timings = timings }
+
+    public var learnedSteps: [LearnedStep] {
+        cost.timings.samples.keys.sorted().map { key in
+            LearnedStep(
+                model: key.expert.model, expert: key.expert.expert, width: key.shape.width, height: key.shape.height,
+                frames: key.shape.frames, batchSize: key.batchSize, samples: cost.timings.samples[key] ?? [],
+                estimateSeconds: cost.stepTime(shape: key.shape, expert: key.expert, batchSize: key.batchSize).seconds,
+                priorSeconds: cost.prior.stepTime(shape: key.shape, expert: key.expert, batchSize: key.batchSize).seconds)
+        }
+    }
+
+    public mutating func restoreLearnedSteps(_ steps: [LearnedStep]) {
+        var timings = StepTimings(window: cost.timings.window)
+        for step in steps {
+            let key = StepTimings.Key(expert: step.modelKey, shape: step.shape, batchSize: step.batchSize)
+            for seconds in step.samples { timings.record(key, seconds: seconds) }
+        }
+        cost.timings = timings
+    }
     /// The scheduler's current estimate of one denoise step (prior refined by measurements).
     public func estimatedStepTime(_ group: StepGroup, batchSize: Int) -> Duration {
         cost.stepTime(shape: group.shape, expert: group.expert, batchSize: batchSize)

@@ -1,3 +1,4 @@
+import SchedulingCore
 import Foundation
 
 /// Runs a workload against a set of policies: one run each for a closed loop or a fixed Poisson rate, or one run

@@ -1,3 +1,4 @@
+import SchedulingCore
 import Foundation
 import TurboServeDomain
 

@@ -1,3 +1,4 @@
+import SchedulingCore
 import Foundation
 
 /// Checks the cost model against the calibration file by simulation: each isolated run is replayed on the

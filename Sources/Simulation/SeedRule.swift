@@ -1,3 +1,4 @@
+import SchedulingCore
 import TurboServeDomain
 
 /// The published scheduled policy's rules (calibration `scheduled_policy`): priority levels (I2V first, then

@@ -1,3 +1,4 @@
+import SchedulingCore
 import Foundation
 
 /// A benchmark workload as the shared files describe it: a class mix, an arrival process and the calibration it is
@@ -71,8 +72,8 @@ public struct Workload: Sendable {
         guard !classes.isEmpty, classes.allSatisfy({ $0.weight >= 0 }), classes.contains(where: { $0.weight > 0 }) else {
             throw WorkloadError(file: url.path, message: "`classes` must be non-empty with non-negative weights, not all zero")
         }
-        let calibrationURL = folder.appendingPathComponent(file.calibration)
-        let calibration = try decode(Calibration.self, from: calibrationURL)
+        let calibration = file.calibration == Calibration.rtx5090Name
+            ? Calibration.rtx5090 : try decode(Calibration.self, from: folder.appendingPathComponent(file.calibration))
         return Workload(
             name: file.name, description: file.description ?? "", arrivals: try file.arrivals.resolved(file: url.path),
             classes: classes, calibration: calibration, sloAttainmentTarget: file.sloAttainmentTarget ?? 0.9)

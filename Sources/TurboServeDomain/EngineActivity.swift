@@ -35,10 +35,14 @@ public struct EngineActivity: Sendable, Hashable, Codable {
     /// Fraction of the worker's life the engine spent executing plans.
     public var busyRatio: Double
     public var plansExecuted: Int
+    /// The step times the worker's scheduler measured and plans with (nil from a worker that reports none: the
+    /// serial policy, or a heartbeat written before they were reported).
+    public var learnedSteps: [LearnedStep]?
 
     public init(
         worker: String, runningStage: String? = nil, runningJobs: [String] = [], heldJobs: [String] = [],
-        residentModels: [String] = [], timeline: [Interval] = [], busyRatio: Double = 0, plansExecuted: Int = 0
+        residentModels: [String] = [], timeline: [Interval] = [], busyRatio: Double = 0, plansExecuted: Int = 0,
+        learnedSteps: [LearnedStep]? = nil
     ) {
         self.worker = worker
         self.runningStage = runningStage
@@ -48,5 +52,6 @@ public struct EngineActivity: Sendable, Hashable, Codable {
         self.timeline = timeline
         self.busyRatio = busyRatio
         self.plansExecuted = plansExecuted
+        self.learnedSteps = learnedSteps
     }
 }

@@ -8,6 +8,10 @@ import TurboServeDomain
 /// When the engine has died, the plan fails with `engine_crashed` (the worker then tells the policy the engine was
 /// lost) and the next plan starts a fresh engine (`relaunch`), so a crash costs the jobs in flight one attempt.
 ///
+/// A completed plan's `engineTime` is the wall time of its call, not the compute time the engine reports: what the
+/// plan held the engine for as the worker sees it (compute, the pipe, the engine's own bookkeeping), which is what
+/// the core learns step costs from and charges tenants. On a busy CPU the two differ by tens of percent.
+///
 /// Thread-safety: an actor; the worker calls it one plan at a time.
 public actor EnginePlanExecutor: PlanExecuting {
     private var client: EngineClient
@@ -32,7 +36,12 @@ public actor EnginePlanExecutor: PlanExecuting {
                 current.withLock { $0 = client }
                 restarts += 1
             }
-            return try await perform(action, jobs: jobs)
+            let started = ContinuousClock.now
+            var executed = try await perform(action, jobs: jobs)
+            if case let .completed(_, free) = executed.outcome {
+                executed.outcome = .completed(engineTime: ContinuousClock.now - started, freeMemoryBytes: free)
+            }
+            return executed
         } catch let error as EngineError {
             let code: TurboServeError.Code = error.code == "engine_exited" ? .engineCrashed : error.domainCode
             return ExecutedPlan(outcome: .failed(code: code, message: error.description, retryable: error.retryable, jobs: error.jobs?.map { JobID($0) }))

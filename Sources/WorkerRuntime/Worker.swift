@@ -139,7 +139,8 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             worker: configuration.workerID, runningStage: status.currentPlan.map(ServiceMetrics.stage(of:)),
             runningJobs: status.currentPlan.map { Set($0.jobs).map(\.rawValue).sorted() } ?? [],
             heldJobs: policy.heldJobs.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
-            timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted)
+            timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted,
+            learnedSteps: policy.learnedSteps.isEmpty ? nil : policy.learnedSteps)
     }
 
     private func noteActivity(_ action: PlanAction, startedAt: Date, duration: Duration, outcome: PlanOutcome) {
@@ -161,6 +162,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         metrics?.workerStarted(worker: configuration.workerID)
         let recovered = try await store.releaseHeld(by: configuration.workerID, maxAttempts: configuration.maxAttempts)
         if !recovered.isEmpty { logger?.info("released the jobs a previous run of this worker held", metadata: ["jobs": "\(recovered.count)"]) }
+        await restoreLearnedSteps()
         let heartbeats = Task { await beatUntilStopped() }
         let telemetry = Task { [engine, metrics, configuration] in
             await Self.sampleTelemetry(of: engine, into: metrics, worker: configuration.workerID, every: configuration.heartbeatInterval)
@@ -191,6 +193,15 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         for task in pendingOutputs.values { await task.value }
         recorder.finish()
         await recording.value
+    }
+
+    /// Starts the policy from the step times this worker id reported in its last heartbeat (a restart keeps what
+    /// it measured). A store that cannot answer only means starting from the prior.
+    private func restoreLearnedSteps() async {
+        guard let beats = try? await store.workers(),
+              let steps = beats.first(where: { $0.worker == configuration.workerID })?.activity?.learnedSteps, !steps.isEmpty else { return }
+        policy.restoreLearnedSteps(steps)
+        logger?.info("planning with the step times measured before this restart", metadata: ["groups": "\(steps.count)"])
     }
 
     // MARK: - Steps of the loop

@@ -1,3 +1,4 @@
+import SchedulingCore
 import ArgumentParser
 import Foundation
 import Simulation

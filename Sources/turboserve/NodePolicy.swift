@@ -19,7 +19,7 @@ struct NodePolicy: SchedulingPolicy {
     /// The policy `choice` selects, for an engine whose scheduler settings are `configuration`.
     init(_ choice: ServerConfiguration.SchedulerPolicyName, configuration: TurboSchedulerConfiguration) {
         switch choice {
-        case .turboserve: core = TurboScheduler(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: configuration)
+        case .turboserve: core = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: configuration)
         case .serial: serial = SerialPolicy(maxQueued: configuration.maxQueued)
         }
     }
@@ -28,6 +28,12 @@ struct NodePolicy: SchedulingPolicy {
     func spec(of id: JobID) -> ValidatedJob? { core.map { $0.spec(of: id) } ?? serial!.spec(of: id) }
     var heldJobs: [JobID] { core?.heldJobs ?? serial!.heldJobs }
     func nextWakeup() -> ContinuousClock.Instant? { core.map { $0.nextWakeup() } ?? serial!.nextWakeup() }
+    var learnedSteps: [LearnedStep] { core?.learnedSteps ?? serial!.learnedSteps }
+
+    mutating func restoreLearnedSteps(_ steps: [LearnedStep]) {
+        if core != nil { return core!.restoreLearnedSteps(steps) }
+        serial!.restoreLearnedSteps(steps)
+    }
 
     mutating func submit(_ job: SchedulerJob<ContinuousClock.Instant>) throws(TurboServeError) -> [Event] {
         if core != nil { return try core!.submit(job) }

@@ -55,6 +55,48 @@ struct RealEngineTests {
         await client.shutdown()
     }
 
+    /// TurboServe's core planning the real tiny engine from the calibrated prior: after 50 plans its step estimate
+    /// is within 20% of what the step plans took by the test's own clock (the median of the last 15, measured around
+    /// each call, not the engine's report the core learns from), whatever the prior said about this CPU.
+    @Test func theCoresStepEstimateConvergesOnTheTinyEngineWithin50Plans() async throws {
+        let work = RealEngine.scratch()
+        let (client, _) = try await locator.start(workDirectory: work, device: "cpu", threads: 1)
+        let executor = EnginePlanExecutor(client: client, relaunch: { throw EngineError(code: "no", message: "no relaunch here") })
+        var configuration = TurboSchedulerConfiguration()
+        configuration.maxBatchSize = 1
+        configuration.sharedBytes = 0
+        var core = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: configuration)
+        let validator = JobValidator()
+        var group: StepGroup?
+        for index in 0..<16 {
+            let spec = try validator.validate(JobSpec(prompt: "a fox \(index)", model: "tiny-t2v", size: "112x64", frames: 17, steps: 4, seed: Int64(index)), randomSeed: { 0 })
+            group = StepGroup(expert: ModelKey(model: spec.model, expert: .main), shape: spec.shapeKey)
+            _ = try core.submit(SchedulerJob(id: JobID("j\(index)"), spec: spec, arrival: ContinuousClock.now))
+        }
+        let stepGroup = try #require(group)
+        let prior = core.estimatedStepTime(stepGroup, batchSize: 1).seconds
+        var plans = 0
+        var stepWallTimes: [Double] = []
+        while plans < 50, let plan = core.nextPlan() {
+            var jobs: [JobID: ValidatedJob] = [:]
+            for id in plan.action.jobs { jobs[id] = core.spec(of: id) }
+            let started = ContinuousClock.now
+            let executed = await executor.execute(plan.action, jobs: jobs)
+            if case .step = plan.action, executed.outcome.isCompleted { stepWallTimes.append((ContinuousClock.now - started).seconds) }
+            plans += 1
+            for event in core.planFinished(plan.id, outcome: executed.outcome) where event.to == .muxing {
+                _ = core.outputFinished(event.job, error: nil)
+            }
+        }
+        await client.shutdown()
+        try #require(plans == 50 && stepWallTimes.count >= 15, "\(plans) plans, \(stepWallTimes.count) steps")
+        let estimate = core.estimatedStepTime(stepGroup, batchSize: 1).seconds
+        let recent = stepWallTimes.suffix(15).sorted()
+        let measured = recent[recent.count / 2]
+        print("[learned] prior \(prior * 1000) ms, estimate after 50 plans \(estimate * 1000) ms, last 15 steps' median wall time \(measured * 1000) ms")
+        #expect(abs(estimate / measured - 1) <= 0.2, "estimate \(estimate) s vs measured \(measured) s (prior \(prior) s)")
+    }
+
     @Test func aKilledEngineIsReportedWithItsStderrAndRestarted() async throws {
         let work = RealEngine.scratch()
         let locator = self.locator

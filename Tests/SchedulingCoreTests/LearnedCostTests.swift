@@ -56,6 +56,25 @@ struct LearnedCostTests {
         #expect(fourError <= 0.2)
     }
 
+    @Test("what a core learned, reported as learned steps, restores a fresh core to the same estimates (a restarted worker)")
+    func learnedStepsRestore() throws {
+        var engine = EnginePlayer { $0.maxBatchSize = 1 }
+        engine.measuredStep = { $0 * 2.5 }
+        for i in 0..<3 { engine.submit(JobID("j\(i)"), Jobs.spec(Models.small, steps: 4)) }
+        engine.runUntilIdle()
+        let group = StepGroup(expert: Models.smallKey, shape: Jobs.spec().shapeKey)
+        let learned = engine.scheduler.learnedSteps
+        let step = try #require(learned.first)
+        #expect(learned.count == 1 && step.batchSize == 1 && step.samples.count == 12)
+        #expect(abs(step.estimateSeconds / step.priorSeconds - 2.5) < 1e-9, "the report says what is planned with and what the prior said")
+
+        var fresh = EnginePlayer { $0.maxBatchSize = 1 }
+        #expect(fresh.scheduler.estimatedStepTime(group, batchSize: 1) != engine.scheduler.estimatedStepTime(group, batchSize: 1))
+        fresh.scheduler.restoreLearnedSteps(learned)
+        #expect(fresh.scheduler.estimatedStepTime(group, batchSize: 1) == engine.scheduler.estimatedStepTime(group, batchSize: 1))
+        #expect(fresh.scheduler.learnedSteps == learned)
+    }
+
     @Test("with learning off, the estimate stays the prior")
     func learningOff() {
         var engine = EnginePlayer { $0.learnStepTimes = false }

@@ -46,7 +46,6 @@ struct ArrivalShapeTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-shape-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: TestSupport.workloads.appendingPathComponent("calibration-rtx5090.json"), to: folder.appendingPathComponent("calibration-rtx5090.json"))
         try FileManager.default.copyItem(at: TestSupport.workloads.appendingPathComponent("seed-mix.json"), to: folder.appendingPathComponent("seed-mix.json"))
         func write(_ arrivals: String) throws -> URL {
             let file = folder.appendingPathComponent("w.json")

@@ -1,3 +1,4 @@
+import Foundation
 import SchedulingCore
 @testable import Simulation
 import Testing
@@ -56,5 +57,39 @@ struct CostModelTests {
         let i2v720 = ShapeKey(model: "wan2.2-i2v-a14b", width: 1280, height: 720, frames: 81)
         #expect(small + big + cost.activationBytes(shape: i2v720) <= capacity)
         #expect(2 * big > capacity)
+    }
+}
+
+/// One cost profile: `serve` prices real models exactly as the simulator's TurboServe engine does, from the one
+/// calibration the repository keeps.
+@Suite("One cost profile for the simulator and serve")
+struct CostProfileTests {
+    @Test("the repository's calibration is the shared workloads' file, decoded (when that file is beside the repository)")
+    func embeddedCalibrationMatchesTheSharedFile() throws {
+        let file = TestSupport.workloads.appendingPathComponent(Calibration.rtx5090Name)
+        try #require(FileManager.default.fileExists(atPath: file.path), "no shared workloads beside the repository to compare with")
+        #expect(try Calibration.load(from: file) == Calibration.rtx5090)
+    }
+
+    @Test("serve's prior for every real model and stage is the simulator's streamed-engine cost model")
+    func servingProfileIsTheSimulatorsDerivation() throws {
+        var simulated = try CalibratedCostModel(calibration: .rtx5090)
+        simulated.transfers = .streamed
+        let serving = CostProfile.serving
+        let validator = JobValidator()
+        for (model, size, image) in [("wan2.1-t2v-1.3b", "832x480", nil), ("wan2.1-t2v-14b", "1280x720", nil), ("wan2.2-i2v-a14b", "1280x720", "/tmp/x.png")] as [(String, String, String?)] {
+            let job = try validator.validate(JobSpec(prompt: "p", model: model, imagePath: image, size: size, steps: 4, seed: 1), randomSeed: { 0 })
+            let shape = job.shapeKey
+            let expert = ModelKey(model: model, expert: job.expertPlan[0])
+            #expect(serving.isolatedLatency(of: job) == simulated.isolatedLatency(of: job))
+            for batch in [1, 2, 4] { #expect(serving.stepTime(shape: shape, expert: expert, batchSize: batch) == simulated.stepTime(shape: shape, expert: expert, batchSize: batch)) }
+            #expect(serving.admitTime(shape: shape, task: job.task, batchSize: 2) == simulated.admitTime(shape: shape, task: job.task, batchSize: 2))
+            #expect(serving.decodeTime(shape: shape) == simulated.decodeTime(shape: shape))
+            #expect(serving.loadTime(expert) == simulated.loadTime(expert))
+            #expect(serving.outputTime(shape: shape) == simulated.outputTime(shape: shape))
+        }
+        let tiny = try validator.validate(JobSpec(prompt: "p", model: "tiny-t2v", size: "64x64", frames: 17, steps: 4, seed: 1), randomSeed: { 0 })
+        let tinyStep = serving.stepTime(shape: tiny.shapeKey, expert: ModelKey(model: "tiny-t2v", expert: .main), batchSize: 1).seconds
+        #expect(abs(tinyStep - 0.005) < 1e-9, "tiny models use the measured CPU profile (5 ms at 64×64×17), not the GPU's")
     }
 }

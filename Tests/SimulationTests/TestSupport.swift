@@ -28,9 +28,8 @@ enum TestSupport {
         try Workload.load(from: workloads.appendingPathComponent(name))
     }
 
-    static func calibration() throws -> Calibration {
-        try Calibration.load(from: workloads.appendingPathComponent("calibration-rtx5090.json"))
-    }
+    /// The repository's calibration (the one source every cost figure is derived from).
+    static func calibration() throws -> Calibration { .rtx5090 }
 
     static func cost() throws -> CalibratedCostModel { try CalibratedCostModel(calibration: calibration()) }
 

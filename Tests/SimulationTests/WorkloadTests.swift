@@ -43,7 +43,6 @@ struct WorkloadTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-sim-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: TestSupport.workloads.appendingPathComponent("calibration-rtx5090.json"), to: folder.appendingPathComponent("calibration-rtx5090.json"))
         let file = folder.appendingPathComponent("bad.json")
         try #"{"name":"bad","calibration":"calibration-rtx5090.json","arrivals":{"kind":"burst","duration_s":10,"rng_seed":1},"classes_from":"none.json"}"#.write(to: file, atomically: true, encoding: .utf8)
         #expect(throws: WorkloadError.self) { try Workload.load(from: file) }

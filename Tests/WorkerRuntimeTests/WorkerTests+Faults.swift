@@ -18,12 +18,12 @@ struct WorkerFaultTests {
         }
     }
 
-    func policy(memory: any MemoryEstimating = EngineCostPrior(), device: Int64? = nil) -> TurboScheduler<ContinuousClock> {
+    func policy(memory: any MemoryEstimating = CostProfile.serving, device: Int64? = nil) -> TurboScheduler<ContinuousClock> {
         var configuration = TurboSchedulerConfiguration()
         configuration.sharedBytes = 0
         configuration.maxBatchSize = 4
         if let device { configuration.deviceMemoryBytes = device }
-        return TurboScheduler(clock: ContinuousClock(), cost: EngineCostPrior(), memory: memory, configuration: configuration)
+        return TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: memory, configuration: configuration)
     }
 
     func succeededOnce(_ store: any JobStore, _ id: JobID) async throws -> Bool {

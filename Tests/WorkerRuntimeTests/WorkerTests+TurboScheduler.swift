@@ -20,7 +20,7 @@ struct WorkerTurboSchedulerTests {
         var configuration = TurboSchedulerConfiguration()
         configuration.sharedBytes = 0
         configuration.maxBatchSize = 4
-        let policy = TurboScheduler(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: configuration)
+        let policy = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: configuration)
         let engine = ScriptedEngine(directory: directory)
         let worker = Worker(policy: policy, store: store, engine: engine, encoder: FileWritingEncoder(),
                             configuration: .init(workerID: "node-1", outputDirectory: directory))
@@ -38,5 +38,28 @@ struct WorkerTurboSchedulerTests {
         }
         #expect(stepSizes.reduce(0, +) == 8, "4 jobs × 2 steps")
         #expect(stepSizes.max() ?? 0 > 1, "claimed jobs shared denoise calls: \(stepSizes)")
+    }
+
+    /// A restarted worker (same id) plans with the step times its last heartbeat reported, before measuring anything,
+    /// and reports them again in its activity (what `/v1/operations` shows).
+    @Test func aRestartedWorkerStartsFromTheStepTimesItReportedBefore() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = InMemoryJobStore()
+        let spec = try JobValidator().validate(JobSpec(prompt: "p", model: "tiny-t2v", steps: 2, seed: 1), randomSeed: { 0 })
+        let shape = spec.shapeKey
+        let measured = LearnedStep(model: shape.model, expert: .main, width: shape.width, height: shape.height, frames: shape.frames,
+                                   batchSize: 1, samples: [0.4, 0.5, 0.6], estimateSeconds: 0.5, priorSeconds: 0)
+        _ = try await store.heartbeat(worker: "node-1", holding: [], lease: .seconds(30), activity: EngineActivity(worker: "node-1", learnedSteps: [measured]))
+        let policy = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: TurboSchedulerConfiguration())
+        let worker = Worker(policy: policy, store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(),
+                            configuration: .init(workerID: "node-1", outputDirectory: directory))
+        #expect(await worker.activity.learnedSteps == nil)
+        let running = Task { try await worker.run() }
+        while await worker.activity.learnedSteps == nil { await Task.yield() }
+        let restored = try #require(await worker.activity.learnedSteps?.first)
+        #expect(restored.samples == [0.4, 0.5, 0.6] && restored.estimateSeconds == 0.5)
+        #expect(restored.priorSeconds == CostProfile.serving.stepTime(shape: shape, expert: measured.modelKey, batchSize: 1).seconds)
+        await worker.stop()
+        try await running.value
     }
 }

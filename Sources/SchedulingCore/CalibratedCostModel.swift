@@ -35,7 +35,7 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
     public struct CPUStage: Sendable, Hashable {
         public var seconds: Double
         public var referenceTokens: Int
-        func time(tokens: Int) -> Double { seconds * Double(tokens) / Double(referenceTokens) }
+        public func time(tokens: Int) -> Double { seconds * Double(tokens) / Double(referenceTokens) }
     }
 
     /// Step profiles by model id. Models without one (the tiny CPU profiles) are scaled from the 1.3B by weight.
@@ -175,7 +175,7 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
         max(0, transferLeft + stepSeconds / Double(streamedBlocks) - stepSeconds)
     }
 
-    func streamedWaitSeconds(_ expert: ModelKey, stepSeconds: Double) -> Double {
+    public func streamedWaitSeconds(_ expert: ModelKey, stepSeconds: Double) -> Double {
         streamedWaitSeconds(transferLeft: Double(weightBytes(expert)) / transferBytesPerSecond, stepSeconds: stepSeconds)
     }
 
@@ -185,7 +185,7 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
 
     // MARK: - Lookups
 
-    func stepProfile(for model: String) -> StepProfile {
+    public func stepProfile(for model: String) -> StepProfile {
         if let profile = stepProfiles[model] { return profile }
         // Unknown or tiny models: the 1.3B's profile scaled by weight bytes (tiny models cost microseconds).
         let small = stepProfiles[Self.smallModel] ?? StepProfile(seconds: 1, referenceTokens: 32_760, batchExponent: 0.6)
@@ -193,10 +193,10 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
         return StepProfile(seconds: small.seconds * bytes / 2_840_000_000, referenceTokens: small.referenceTokens, batchExponent: small.batchExponent)
     }
 
-    func cpuStage(_ table: [TaskKind: CPUStage], _ shape: ShapeKey) -> CPUStage {
+    public func cpuStage(_ table: [TaskKind: CPUStage], _ shape: ShapeKey) -> CPUStage {
         let task = ModelCatalog.descriptor(for: shape.model)?.task ?? .textToVideo
         return table[task] ?? table[.textToVideo] ?? CPUStage(seconds: 0, referenceTokens: 1)
     }
 
-    static let smallModel = "wan2.1-t2v-1.3b"
+    public static let smallModel = "wan2.1-t2v-1.3b"
 }

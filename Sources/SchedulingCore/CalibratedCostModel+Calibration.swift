@@ -46,7 +46,7 @@ extension CalibratedCostModel {
     public init(calibration: Calibration, assumptions a: Assumptions = Assumptions()) throws {
         func latency(_ model: String, _ resolution: String, _ steps: Int) throws -> Double {
             guard let run = calibration.isolatedRun(model: model, resolution: resolution, frames: 81, steps: steps) else {
-                throw WorkloadError(file: "calibration", message: "has no isolated run for \(model) \(resolution) 81 frames \(steps) steps")
+                throw CalibrationError(message: "has no isolated run for \(model) \(resolution) 81 frames \(steps) steps")
             }
             return run.latencySeconds
         }
@@ -67,7 +67,7 @@ extension CalibratedCostModel {
         let decode720 = decode480 * Double(t720) / Double(t480)
         let cpuI2V = i2vLatency - coldStart - 4 * stepI2V - a.textEncodeSeconds - 2 * decode720
         guard remainder480 > 0, step13 > 0, step14 > 0, cpuI2V > 0, bandwidth > 0 else {
-            throw WorkloadError(file: "calibration", message: "gives a negative stage time; check its isolated runs")
+            throw CalibrationError(message: "gives a negative stage time; check its isolated runs")
         }
 
         var tokenExponent = a.fallbackTokenExponent
@@ -99,10 +99,10 @@ extension CalibratedCostModel {
             deviceMemoryBytes: Int64(calibration.gpu.memoryGB * 1e9))
     }
 
-    static let largeModel = "wan2.1-t2v-14b"
-    static let i2vModel = "wan2.2-i2v-a14b"
+    public static let largeModel = "wan2.1-t2v-14b"
+    public static let i2vModel = "wan2.2-i2v-a14b"
     /// 81 frames at 832×480: 21 × 30 × 52.
-    static let tokens480p = 32_760
+    public static let tokens480p = 32_760
     /// 81 frames at 1280×720: 21 × 45 × 80.
-    static let tokens720p = 75_600
+    public static let tokens720p = 75_600
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What was measured on one GPU with TurboDiffusion (`calibration-rtx5090.json`), read as it is. The cost model is
+/// What was measured on one GPU with TurboDiffusion (`calibration-rtx5090.json`, `Calibration.rtx5090`), read as it is. The cost model is
 /// derived from it (`CalibratedCostModel(calibration:)`), and the calibration check compares the simulator against
 /// `isolatedRuns` and `serialTimeShares`.
 public struct Calibration: Codable, Sendable, Hashable {
@@ -91,17 +91,19 @@ public struct Calibration: Codable, Sendable, Hashable {
         case publishedExperiment = "published_experiment"
     }
 
-    public static func load(from url: URL) throws -> Calibration {
-        try JSONDecoder().decode(Calibration.self, from: Data(contentsOf: url))
-    }
-
     /// The measured isolated run for a model / resolution / frames / steps, if the file has one.
     public func isolatedRun(model: String, resolution: String, frames: Int, steps: Int) -> IsolatedRun? {
         isolatedRuns.first { $0.model == model && $0.resolution == resolution && $0.frames == frames && $0.steps == steps }
     }
 
     /// The isolated run for `model` (any steps), preferring `steps`: used to pick reference shapes.
-    func run(model: String, steps: Int) -> IsolatedRun? {
+    public func run(model: String, steps: Int) -> IsolatedRun? {
         isolatedRuns.first { $0.model == model && $0.steps == steps }
     }
+}
+
+/// A calibration the cost model cannot be derived from, with the reason.
+public struct CalibrationError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { "calibration \(message)" }
 }
