@@ -120,6 +120,7 @@ struct Composition: Sendable {
             threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, callTimeout: .seconds(settings.engines.callTimeoutSeconds), holding: settings.workers,
             scheduler: { memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
             claimWindow: connection.isShared || engines > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
+            claiming: settings.scheduler,
             metrics: metrics, pool: pool, logger: logger)
     }
 

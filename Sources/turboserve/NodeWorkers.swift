@@ -32,6 +32,8 @@ struct NodeWorkers {
     let scheduler: @Sendable (_ deviceMemoryBytes: Int64) -> TurboSchedulerConfiguration
     /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).
     let claimWindow: Int?
+    /// The scheduler's settings a claim uses across the fleet: the affinity wait bound and the tenants' weights.
+    let claiming: ServerConfiguration.Scheduler
     let metrics: ServiceMetrics
     let pool: WorkerPool
     let logger: Logger
@@ -47,7 +49,7 @@ struct NodeWorkers {
     /// The service of the engine on `device`, run as `workerID` (stable across restarts: a restarted worker takes
     /// back its own jobs at once); `readiness` turns true once its engine has answered the handshake.
     func service(workerID: String, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
-        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding)
+        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding, claiming) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding, claiming)
         let workerLogger = {
             var logger = self.logger
             logger[metadataKey: "worker"] = "\(workerID)"
@@ -63,6 +65,8 @@ struct NodeWorkers {
                 configuration.heartbeatInterval = .seconds(holding.heartbeatSeconds)
                 configuration.drainGrace = .seconds(holding.drainGraceSeconds)
                 if let claimWindow { configuration.maxClaimed = claimWindow }
+                configuration.affinityWait = .seconds(claiming.affinityWaitSeconds)
+                configuration.tenantWeights = Dictionary(uniqueKeysWithValues: claiming.tenantWeights.map { (TenantID($0.key), $0.value) })
                 return Worker(
                     policy: NodePolicy(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: scheduler(hello.totalMemoryBytes)), store: store,
                     engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics, logger: workerLogger,
