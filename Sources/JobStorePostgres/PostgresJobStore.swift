@@ -184,7 +184,9 @@ public final class PostgresJobStore: JobStore {
         let now = clock.now(in: &statement)
         let weights = preferences.tenantWeights.sorted { $0.key < $1.key }
         // `ClaimOrder`'s rule in SQL. Window functions cannot share a SELECT with FOR UPDATE, so the order is computed
-        // first (`ordered`) and `picked` locks the rows in that order, skipping those another claimer is taking.
+        // first (`ordered`) and `picked` locks the rows in that order, skipping those another claimer is taking. Its
+        // `id = ANY(ARRAY(...))` makes the planner fetch the few candidates by primary key instead of hash-joining
+        // every queued row.
         statement.append("""
             WITH RECURSIVE clock AS (SELECT \(now) AS at),
             tenants AS (
@@ -221,7 +223,7 @@ public final class PostgresJobStore: JobStore {
             ),
             picked AS (
                 SELECT jobs.id, ordered.ord FROM ordered JOIN jobs ON jobs.id = ordered.id
-                WHERE jobs.phase = 'queued' AND jobs.worker_id IS NULL
+                WHERE jobs.id = ANY(ARRAY(SELECT id FROM ordered)) AND jobs.phase = 'queued' AND jobs.worker_id IS NULL
                 ORDER BY ordered.ord LIMIT \(statement.bind(limit)) FOR UPDATE OF jobs SKIP LOCKED
             ),
             claimed AS (
