@@ -63,13 +63,17 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
-    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord] {
+    public func claim(worker: String, limit: Int, lease: Duration, preferences: ClaimPreferences) async throws -> [JobRecord] {
         let at = now()
         let until = at.addingTimeInterval(lease.seconds)
         return state.withLock { s in
-            let queued = s.order.compactMap { s.jobs[$0] }.filter { $0.phase == .queued && $0.workerID == nil }
-            let chosen = queued.sorted { ($0.spec.priority.rank, $0.sequence) < ($1.spec.priority.rank, $1.sequence) }.prefix(limit)
-            return chosen.map { job in
+            var held: [TenantID: Int] = [:]
+            var queued: [ClaimOrder.Candidate] = []
+            for job in s.jobs.values {
+                if job.workerID != nil { held[job.tenant, default: 0] += 1 } else if job.phase == .queued { queued.append(ClaimOrder.Candidate(job)) }
+            }
+            let chosen = ClaimOrder.pick(queued, limit: limit, held: held, preferences: preferences, now: at)
+            return chosen.compactMap { s.jobs[$0.id] }.map { job in
                 var job = job
                 job.claim(by: worker, leaseUntil: until, at: at)
                 s.jobs[job.id] = job

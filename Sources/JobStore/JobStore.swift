@@ -26,7 +26,9 @@ import TurboServeDomain
 ///   `NewJob.maxQueuedPerTenant`, likewise `tenant_queue_full` counting only the job's tenant.
 /// - Transitions follow `JobState.Phase.allowedNext`; an illegal one throws `conflict` and changes nothing.
 ///   Every accepted transition appends one `StoredJobEvent`.
-/// - `claim` hands each queued, unheld job to at most one worker (priority order, then oldest first).
+/// - `claim` hands each queued, unheld job to at most one worker, in `ClaimOrder`: priority class first (strictly),
+///   then jobs for the claimer's resident models or past the affinity wait bound, then tenant fair share across
+///   the fleet (counting the jobs every worker holds), then oldest first.
 /// - No record is ever removed: retention deletes files (`markExpired`), a client's delete deletes files and marks
 ///   the record deleted (`markDeleted`), which `list` and `expirable` then skip.
 /// - Implementations are safe to call concurrently from any task and from several processes sharing a database.
@@ -35,8 +37,10 @@ public protocol JobStore: Sendable {
     func get(_ id: JobID) async throws -> JobRecord?
     func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage
 
-    /// Up to `limit` queued, unheld jobs, now held by `worker` until the store's now + `lease`.
-    func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord]
+    /// Up to `limit` queued, unheld jobs, now held by `worker` until the store's now + `lease`, in `ClaimOrder` for
+    /// `preferences` (what the worker holds, the affinity wait bound, the tenants' weights). Jobs another claimer
+    /// is taking at the same moment are skipped, never waited for.
+    func claim(worker: String, limit: Int, lease: Duration, preferences: ClaimPreferences) async throws -> [JobRecord]
     /// Moves a held job to `to` (a non-terminal state), recording the event.
     func advance(_ id: JobID, worker: String, to: JobState, reason: String?) async throws -> JobRecord
     func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord
@@ -94,6 +98,11 @@ public struct QueuedKey: Sendable, Hashable {
 }
 
 extension JobStore {
+    /// A claim with no resident models, no affinity bound and every tenant weighing 1 (class, fair share, age).
+    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord] {
+        try await claim(worker: worker, limit: limit, lease: lease, preferences: ClaimPreferences())
+    }
+
     /// Queued jobs per priority class, summed over models.
     public func countQueuedByClass() async throws -> [PriorityClass: Int] {
         try await countQueued().reduce(into: [:]) { $0[$1.key.priority, default: 0] += $1.value }

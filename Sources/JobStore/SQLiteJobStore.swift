@@ -77,12 +77,15 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord] {
+    public func claim(worker: String, limit: Int, lease: Duration, preferences: ClaimPreferences) async throws -> [JobRecord] {
+        guard limit > 0 else { return [] }
         let at = now()
         let until = at.addingTimeInterval(lease.seconds)
         return try await pool.write { db in
-            let queued = try Self.fetch(db, "phase = 'queued' AND worker_id IS NULL ORDER BY priority_rank, seq LIMIT ?", [limit])
-            return try queued.map { job in
+            let held = try Self.heldPerTenant(db)
+            let candidates = try Self.claimCandidates(db, depth: ClaimOrder.scanDepth(limit: limit))
+            let chosen = ClaimOrder.pick(candidates, limit: limit, held: held, preferences: preferences, now: at)
+            return try chosen.compactMap { try Self.fetch(db, "id = ?", [$0.id.rawValue]).first }.map { job in
                 var job = job
                 job.claim(by: worker, leaseUntil: until, at: at)
                 try Self.update(db, job)

@@ -85,6 +85,10 @@ enum SQLiteMigrations {
             // A client's DELETE of a finished job: files removed, the record kept but hidden from list and retention.
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN deleted_at REAL")
         }
+        migrator.registerMigration("2026-12-03-claim-order") { db in
+            // The claim reads each tenant's queued, unheld jobs in priority then age order (`ClaimOrder`).
+            try db.execute(sql: "CREATE INDEX jobs_claim_tenant ON jobs(tenant, priority_rank, seq) WHERE phase = 'queued' AND worker_id IS NULL")
+        }
         return migrator
     }
 }

@@ -12,8 +12,10 @@ import TurboServeDomain
 /// Guarantees beyond the `JobStore` contract:
 /// - Durability: every session runs with `synchronous_commit = on`, so a returned write is on disk.
 /// - Time: leases and timestamps come from the database clock (`now()`), never this process's (see `StoreClock`).
-/// - `claim`: one statement: a CTE picks queued, unheld jobs in priority then age order `FOR UPDATE SKIP LOCKED`
-///   and the update leases them; concurrent claimers (any process) never block each other nor share a job.
+/// - `claim`: one statement: CTEs order a bounded set of candidates by `ClaimOrder`'s rule (each tenant's oldest
+///   `ClaimOrder.scanDepth` queued jobs, found through an index, so a claim reads the same few rows at 10,000
+///   queued as at 10), lock them in that order `FOR UPDATE SKIP LOCKED`, and the update leases them; concurrent
+///   claimers (any process) never block each other nor share a job.
 /// - Queue bounds: checked in the creating transaction. Far from a bound (the committed count plus the server's
 ///   `max_connections`, an upper bound on creates in flight, stays under it) creates hold a shared advisory lock
 ///   and run in parallel; near it a create retries under the exclusive lock, which waits for every create in
@@ -176,20 +178,62 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: - Workers
 
-    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [JobRecord] {
+    public func claim(worker: String, limit: Int, lease: Duration, preferences: ClaimPreferences) async throws -> [JobRecord] {
         guard limit > 0 else { return [] }
         var statement = SQLStatement()
         let now = clock.now(in: &statement)
+        let weights = preferences.tenantWeights.sorted { $0.key < $1.key }
+        // `ClaimOrder`'s rule in SQL. Window functions cannot share a SELECT with FOR UPDATE, so the order is computed
+        // first (`ordered`) and `picked` locks the rows in that order, skipping those another claimer is taking. Its
+        // `id = ANY(ARRAY(...))` makes the planner fetch the few candidates by primary key instead of hash-joining
+        // every queued row.
         statement.append("""
-            WITH picked AS (
-                SELECT id FROM jobs WHERE phase = 'queued' AND worker_id IS NULL
-                ORDER BY priority_rank, seq LIMIT \(statement.bind(limit)) FOR UPDATE SKIP LOCKED
-            ), clock AS (SELECT \(now) AS at)
-            UPDATE jobs SET worker_id = \(statement.bind(worker)),
-                lease_expires_at = clock.at + \(statement.bind(lease.seconds)) * interval '1 second', updated_at = clock.at
-            FROM picked, clock WHERE jobs.id = picked.id RETURNING jobs.*
+            WITH RECURSIVE clock AS (SELECT \(now) AS at),
+            tenants AS (
+                (SELECT tenant FROM jobs WHERE phase = 'queued' AND worker_id IS NULL ORDER BY tenant LIMIT 1)
+                UNION ALL
+                SELECT (SELECT j.tenant FROM jobs j WHERE j.phase = 'queued' AND j.worker_id IS NULL AND j.tenant > tenants.tenant
+                        ORDER BY j.tenant LIMIT 1)
+                FROM tenants WHERE tenants.tenant IS NOT NULL
+            ),
+            held AS (SELECT tenant, count(*) AS n FROM jobs WHERE worker_id IS NOT NULL GROUP BY tenant),
+            weights AS (
+                SELECT * FROM unnest(\(statement.bind(weights.map(\.key.rawValue)))::text[], \(statement.bind(weights.map(\.value)))::float8[])
+                    AS w(tenant, weight)
+            ),
+            candidates AS (
+                SELECT c.id, c.tenant, c.priority_rank, c.seq,
+                    (c.model = ANY(\(statement.bind(preferences.residentModels.sorted()))::text[])
+                        OR c.created_at <= clock.at - \(statement.bind(preferences.affinityWait.seconds)) * interval '1 second') AS preferred
+                FROM tenants CROSS JOIN clock CROSS JOIN LATERAL (
+                    SELECT id, tenant, priority_rank, seq, model, created_at FROM jobs
+                    WHERE jobs.tenant = tenants.tenant AND phase = 'queued' AND worker_id IS NULL
+                    ORDER BY priority_rank, seq LIMIT \(statement.bind(ClaimOrder.scanDepth(limit: limit)))
+                ) c
+            ),
+            shared AS (
+                SELECT candidates.id, candidates.priority_rank, candidates.preferred, candidates.seq,
+                    (coalesce(held.n, 0) + row_number() OVER (
+                        PARTITION BY candidates.tenant, candidates.priority_rank, candidates.preferred ORDER BY candidates.seq))::float8
+                        / greatest(coalesce(weights.weight, 1), \(ClaimPreferences.minimumWeight)::float8) AS share
+                FROM candidates LEFT JOIN held ON held.tenant = candidates.tenant LEFT JOIN weights ON weights.tenant = candidates.tenant
+            ),
+            ordered AS (
+                SELECT id, row_number() OVER (ORDER BY priority_rank, NOT preferred, share, seq) AS ord FROM shared
+            ),
+            picked AS (
+                SELECT jobs.id, ordered.ord FROM ordered JOIN jobs ON jobs.id = ordered.id
+                WHERE jobs.id = ANY(ARRAY(SELECT id FROM ordered)) AND jobs.phase = 'queued' AND jobs.worker_id IS NULL
+                ORDER BY ordered.ord LIMIT \(statement.bind(limit)) FOR UPDATE OF jobs SKIP LOCKED
+            ),
+            claimed AS (
+                UPDATE jobs SET worker_id = \(statement.bind(worker)),
+                    lease_expires_at = clock.at + \(statement.bind(lease.seconds)) * interval '1 second', updated_at = clock.at
+                FROM picked, clock WHERE jobs.id = picked.id RETURNING jobs.*, picked.ord AS claim_order
+            )
+            SELECT * FROM claimed ORDER BY claim_order
             """)
-        return try await records(statement).sorted { ($0.spec.priority.rank, $0.sequence) < ($1.spec.priority.rank, $1.sequence) }
+        return try await records(statement)
     }
 
     public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {

@@ -98,6 +98,11 @@ enum PostgresMigrations {
         Migration(name: "2026-12-02-deleted", statements: [
             "ALTER TABLE jobs ADD COLUMN deleted_at timestamptz",
         ]),
+        // The claim (`ClaimOrder`): each tenant's queued, unheld jobs in priority then age order, and the distinct
+        // tenants with such jobs (a skip scan over the same index).
+        Migration(name: "2026-12-03-claim-order", statements: [
+            "CREATE INDEX jobs_claim_tenant ON jobs (tenant, priority_rank, seq) WHERE phase = 'queued' AND worker_id IS NULL",
+        ]),
     ]
 
     /// Applies every pending migration; returns the names applied (empty when the schema was current).

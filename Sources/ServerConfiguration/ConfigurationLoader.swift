@@ -41,6 +41,7 @@ public enum ConfigurationLoader {
         ("scheduler.max_batch_size", { $0.scheduler.maxBatchSize = try $1.int() }),
         ("scheduler.slo_factors", { $0.scheduler.sloFactors = try $1.numberMap() }),
         ("scheduler.tenant_weights", { $0.scheduler.tenantWeights = try $1.numberMap() }),
+        ("scheduler.affinity_wait_seconds", { $0.scheduler.affinityWaitSeconds = try $1.seconds() }),
         ("scheduler.objective", { $0.scheduler.objective = try $1.oneOf(SchedulingObjective.self) }),
         ("scheduler.policy", { $0.scheduler.policy = try $1.oneOf(ServerConfiguration.SchedulerPolicyName.self) }),
         ("auth.api_keys", { $0.auth.apiKeys = try $1.apiKeys() }),

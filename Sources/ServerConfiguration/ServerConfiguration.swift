@@ -80,6 +80,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var sloFactors: [String: Double] = ["interactive": 3, "standard": 5, "batch": 20]
         /// Fair-share weights by tenant (absent tenants weigh 1).
         public var tenantWeights: [String: Double] = [:]
+        /// Model affinity across a fleet: a worker's claim prefers queued jobs for the models it holds, but a job
+        /// queued this long is taken by the next claim of its class whatever the claimer holds. 0 turns it off.
+        public var affinityWaitSeconds = 10.0
         /// What the scheduler favours under contention: a short tail (default) or deadlines met (`SchedulingObjective`).
         public var objective: SchedulingObjective = .tail
         /// Which policy plans each engine: TurboServe's core (the default) or the serial baseline (one job at a
@@ -177,6 +180,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             check(PriorityClass(rawValue: name) != nil, "scheduler.slo_factors", "unknown class '\(name)'; allowed: \(PriorityClass.allCases.map(\.rawValue).joined(separator: ", "))")
             check(factor > 0, "scheduler.slo_factors.\(name)", "must be greater than 0; got \(factor)")
         }
+        check(scheduler.affinityWaitSeconds >= 0, "scheduler.affinity_wait_seconds", "must be 0 or more seconds; got \(scheduler.affinityWaitSeconds)")
         for (tenant, weight) in scheduler.tenantWeights {
             check(weight > 0, "scheduler.tenant_weights.\(tenant)", "must be greater than 0; got \(weight)")
         }

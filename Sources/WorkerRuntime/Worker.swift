@@ -38,6 +38,11 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         public var heartbeatInterval: Duration = .seconds(10)
         /// How long `stop()` lets started jobs run before releasing them.
         public var drainGrace: Duration = .seconds(60)
+        /// Model affinity's bound: a claim prefers queued jobs for the models this engine holds, but a job queued
+        /// this long is taken by any worker (`ClaimPreferences.affinityWait`; zero: no affinity).
+        public var affinityWait: Duration = .seconds(10)
+        /// Fair-share weights by tenant for claims across the fleet (absent tenants weigh 1).
+        public var tenantWeights: [TenantID: Double] = [:]
 
         public init(workerID: String, outputDirectory: URL) {
             self.workerID = workerID
@@ -213,7 +218,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         guard room > 0 else { return }
         let claimed: [JobRecord]
         do {
-            claimed = try await store.claim(worker: configuration.workerID, limit: room, lease: configuration.leaseDuration)
+            claimed = try await store.claim(worker: configuration.workerID, limit: room, lease: configuration.leaseDuration, preferences: claimPreferences)
             claimsFailing = false
         } catch {
             if !claimsFailing { logger?.warning("the job store is unavailable; claims wait for it", metadata: ["error": "\(error)"]) }
@@ -230,6 +235,11 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
                 _ = try? await store.release(record.id, worker: configuration.workerID, reason: "the worker's queue is full")
             }
         }
+    }
+
+    /// What this worker's claims prefer: the models its engine holds now, the affinity bound and the tenants' weights.
+    var claimPreferences: ClaimPreferences {
+        ClaimPreferences(residentModels: Set(resident.map(\.model)), affinityWait: configuration.affinityWait, tenantWeights: configuration.tenantWeights)
     }
 
     /// Wakes the loop in a moment, so a failed claim is tried again without a busy loop.

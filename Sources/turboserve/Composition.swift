@@ -118,8 +118,9 @@ struct Composition: Sendable {
             store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
             workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
             threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, callTimeout: .seconds(settings.engines.callTimeoutSeconds), holding: settings.workers,
-            scheduler: { memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) }, policy: settings.scheduler.policy,
+            scheduler: { memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
             claimWindow: connection.isShared || engines > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
+            schedulerSettings: settings.scheduler,
             metrics: metrics, pool: pool, logger: logger)
     }
 

@@ -27,10 +27,11 @@ struct NodeWorkers {
     let holding: ServerConfiguration.Workers
     /// The scheduler's settings for an engine that reported this much device memory.
     let scheduler: @Sendable (_ deviceMemoryBytes: Int64) -> TurboSchedulerConfiguration
-    /// Which policy plans each engine (`scheduler.policy`).
-    let policy: ServerConfiguration.SchedulerPolicyName
     /// Claimed-but-unfinished jobs per worker; nil keeps the worker's default (one engine sees the whole queue).
     let claimWindow: Int?
+    /// The `scheduler.*` settings read per worker: which policy plans (`policy`) and what a claim uses across the
+    /// fleet (the affinity wait bound, the tenants' weights).
+    let schedulerSettings: ServerConfiguration.Scheduler
     let metrics: ServiceMetrics
     let pool: WorkerPool
     let logger: Logger
@@ -46,7 +47,7 @@ struct NodeWorkers {
     /// The service of the engine on `device`, run as `workerID` (stable across restarts: a restarted worker takes
     /// back its own jobs at once); `readiness` turns true once its engine has answered the handshake.
     func service(workerID: String, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
-        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding, policy) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding, policy)
+        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding, claiming) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding, schedulerSettings)
         let workerLogger = {
             var logger = self.logger
             logger[metadataKey: "worker"] = "\(workerID)"
@@ -62,9 +63,11 @@ struct NodeWorkers {
                 configuration.heartbeatInterval = .seconds(holding.heartbeatSeconds)
                 configuration.drainGrace = .seconds(holding.drainGraceSeconds)
                 if let claimWindow { configuration.maxClaimed = claimWindow }
-                workerLogger.info("engine ready; planning", metadata: ["policy": "\(policy.rawValue)"])
+                configuration.affinityWait = .seconds(claiming.affinityWaitSeconds)
+                configuration.tenantWeights = Dictionary(uniqueKeysWithValues: claiming.tenantWeights.map { (TenantID($0.key), $0.value) })
+                workerLogger.info("engine ready; planning", metadata: ["policy": "\(claiming.policy.rawValue)"])
                 return Worker(
-                    policy: NodePolicy(policy, configuration: scheduler(hello.totalMemoryBytes)), store: store,
+                    policy: NodePolicy(claiming.policy, configuration: scheduler(hello.totalMemoryBytes)), store: store,
                     engine: executor, encoder: FFmpegVideoEncoding(), configuration: configuration, metrics: metrics, logger: workerLogger,
                     onStoreError: { id, error in workerLogger.warning("store refused an event", metadata: ["job": "\(id)", "error": "\(error)"]) })
             })

@@ -28,12 +28,12 @@ FLEET_ENV = {
 WORKERS = ("worker-a", "worker-b")
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
+def running_fleet(tmp_path_factory, env: dict):
+    """A throwaway PostgreSQL with 2 `api` replicas and the `WORKERS` on it, stopped (with the database) after use."""
     if not BINARY.exists():
         pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
     postgres = TestPostgres()
-    fleet = Fleet(tmp_path_factory.mktemp("fleet"), tmp_path_factory.mktemp("models"), postgres, FLEET_ENV)
+    fleet = Fleet(tmp_path_factory.mktemp("fleet"), tmp_path_factory.mktemp("models"), postgres, env)
     try:
         fleet.migrate()
         for worker in WORKERS:  # one at a time: the first builds the tiny models the other finds
@@ -44,6 +44,11 @@ def fleet(tmp_path_factory):
     finally:
         fleet.stop()
         postgres.stop()
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    yield from running_fleet(tmp_path_factory, FLEET_ENV)
 
 
 @pytest.fixture()
