@@ -99,12 +99,14 @@ let package = Package(
             dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/StoreBenchmarks"
         ),
+        // Clocks, fixtures and polling the test suites share (one copy, not one per suite).
+        .target(name: "TurboServeTestSupport", dependencies: ["TurboServeDomain", "SchedulingCore"], path: "Tests/TurboServeTestSupport"),
         .testTarget(name: "TurboServeDomainTests", dependencies: ["TurboServeDomain"]),
         .testTarget(name: "SchedulingCoreTests", dependencies: ["SchedulingCore", "TurboServeDomain"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
         .testTarget(
             name: "JobStoreTests",
-            dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "HTTPServerTests",
@@ -115,9 +117,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", "EngineBridge", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", "EngineBridge", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServerConfigurationTests", dependencies: ["ServerConfiguration"]),
-        .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain", "SchedulingCore", "WorkerRuntime"]),
+        .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain", "SchedulingCore", "WorkerRuntime", "TurboServeTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

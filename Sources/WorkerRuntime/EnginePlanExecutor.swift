@@ -14,15 +14,15 @@ import TurboServeDomain
 ///
 /// Thread-safety: an actor; the worker calls it one plan at a time.
 public actor EnginePlanExecutor: PlanExecuting {
-    private var client: EngineClient
     private let relaunch: @Sendable () async throws -> EngineClient
     public private(set) var restarts = 0
-    /// The engine now running, for `restart` (which may be called while a plan is in flight).
+    /// The engine now running: the one copy, read by every call and swapped by a relaunch; a `Mutex` because
+    /// `restart` reads it from outside the actor while a plan may be in flight.
     private let current: Mutex<EngineClient>
+    private var client: EngineClient { current.withLock { $0 } }
     private let restartAsked = Atomic<Bool>(false)
 
     public init(client: EngineClient, relaunch: @escaping @Sendable () async throws -> EngineClient) {
-        self.client = client
         current = Mutex(client)
         self.relaunch = relaunch
     }
@@ -32,8 +32,8 @@ public actor EnginePlanExecutor: PlanExecuting {
             let asked = restartAsked.exchange(false, ordering: .sequentiallyConsistent)
             let exited = await client.hasExited
             if asked || exited {
-                client = try await relaunch()
-                current.withLock { $0 = client }
+                let fresh = try await relaunch()
+                current.withLock { $0 = fresh }
                 restarts += 1
             }
             let started = ContinuousClock.now

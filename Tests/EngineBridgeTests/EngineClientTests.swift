@@ -1,6 +1,7 @@
 import EngineBridge
 import Foundation
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// The client against stand-in engines: replies in order, coded errors, timeouts, teardown escalation, crashes.
@@ -60,18 +61,19 @@ struct EngineClientFakeTests {
     }
 
     @Test func slowVerbsGetALongerDeadline() async throws {
-        // Answers every request after 0.6 s (a slow engine, not a hung one).
+        // Answers every request after 1.2 s (a slow engine, not a hung one); margins of 0.7 s and more either way,
+        // so a busy CI machine's late timers cannot flip the outcome.
         let slow = """
         import json, sys, time
         for line in sys.stdin:
-            time.sleep(0.6)
+            time.sleep(1.2)
             print(json.dumps({"id": json.loads(line)["id"], "ok": True, "result": {"resident": []}}), flush=True)
         """
-        let client = try await FakeEngine.client(slow, timeout: .milliseconds(400))
-        #expect(client.deadline(of: "load") == .milliseconds(1600) && client.deadline(of: "step") == .milliseconds(400))
-        let loaded = try await client.load(model: "m", expert: "main")  // 0.6 s < 4 × 0.4 s
+        let client = try await FakeEngine.client(slow, timeout: .milliseconds(500))
+        #expect(client.deadline(of: "load") == .milliseconds(2000) && client.deadline(of: "step") == .milliseconds(500))
+        let loaded = try await client.load(model: "m", expert: "main")  // 1.2 s < 4 × 0.5 s
         #expect(loaded.result.resident.isEmpty)
-        await #expect(throws: EngineError.self) { try await client.unload(model: "m", expert: "main") }  // 0.6 s > 0.4 s
+        await #expect(throws: EngineError.self) { try await client.unload(model: "m", expert: "main") }  // 1.2 s > 0.5 s
         #expect(await client.hasExited)
         await client.shutdown()
     }

@@ -23,17 +23,6 @@ enum RealEngine {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `within` has passed; returns whether it held. For waiting on
-/// observable state (a process gone, a line on stderr), never as a fixed sleep.
-func eventually(within limit: Duration, _ condition: @Sendable () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return await condition()
-}
-
 /// A stand-in engine written as a small Python script (no torch needed): lets tests make the engine hang, ignore
 /// SIGTERM or die, deterministically.
 enum FakeEngine {

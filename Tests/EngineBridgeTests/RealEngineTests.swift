@@ -2,6 +2,7 @@ import EngineBridge
 import Foundation
 import SchedulingCore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 import WorkerRuntime
 

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// The bounded queue: a full queue refuses new jobs atomically and stores nothing.

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// The claim's order across a fleet (`ClaimOrder`): priority class strictly, then model affinity bounded by a

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// The queue-depth gauges read these counts: each queued job counted once, by its class and model; jobs that left

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// The ownership rules of `JobStore`: one holder, fenced writes (failures included), retry versus release,

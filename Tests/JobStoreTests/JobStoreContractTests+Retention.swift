@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// Retention's store verbs: which jobs are due, and that expiring keeps the record but drops the artifacts.

@@ -2,6 +2,7 @@ import Foundation
 import JobStore
 import Synchronization
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// Several processes on one database (api replicas and workers of a fleet): instances of a store that share a
@@ -67,7 +68,7 @@ extension JobStoreContractTests {
     @Test(arguments: StoreBackend.available)
     func signalsReachAListenerOnAnotherConnectionAfterEachCommit(backend: StoreBackend) async throws {
         let (store, signals, ready) = try await backend.makeSignalled(time: time)
-        #expect(await Fixtures.eventually { ready() }, "the listener never started listening")
+        #expect(await eventually { ready() }, "the listener never started listening")
         let heard = SignalRecorder(signals)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
         #expect(await heard.reaches([.queued("v")]))
@@ -99,6 +100,6 @@ final class SignalRecorder: Sendable {
 
     /// Whether the signals heard become exactly `expected` (in order) within ten seconds.
     func reaches(_ expected: [JobSignal]) async -> Bool {
-        await Fixtures.eventually { heard.signals.withLock { $0 } == expected }
+        await eventually { heard.signals.withLock { $0 } == expected }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// Several workers on one store (one per engine on a node, or one per GPU pod): each job goes to exactly one.

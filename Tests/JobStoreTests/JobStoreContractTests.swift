@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// One contract, every backend: the rules in `JobStore`'s documentation, checked the same way for each.

@@ -3,6 +3,7 @@ import Foundation
 import JobStore
 import Synchronization
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// What only the PostgreSQL store promises beyond the contract: migrations that several processes may run at
@@ -77,7 +78,7 @@ struct PostgresStoreTests {
         configuration.callTimeout = .seconds(2)
         let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
         let signals = PostgresJobSignals(configuration: configuration, logger: PostgresTestDatabase.logger)
-        #expect(await Fixtures.eventually { signals.isListening })
+        #expect(await eventually { signals.isListening })
 
         let log = CreateLog()
         let writer = Task {
@@ -97,10 +98,10 @@ struct PostgresStoreTests {
                 }
             }
         }
-        #expect(await Fixtures.eventually { log.count >= 20 })
+        #expect(await eventually { log.count >= 20 })
         try server.restart()
         let before = log.count
-        #expect(await Fixtures.eventually(within: 60) { log.count >= before + 20 }, "creates never succeeded again after the restart")
+        #expect(await eventually(within: .seconds(60)) { log.count >= before + 20 }, "creates never succeeded again after the restart")
         writer.cancel()
         _ = await writer.value
         #expect(log.failures.isEmpty, "a create failed with something else than an outage: \(log.failures)")
@@ -108,8 +109,8 @@ struct PostgresStoreTests {
         patient.callTimeout = .seconds(60)
         let verifier = PostgresJobStore(configuration: patient, logger: PostgresTestDatabase.logger)
         for id in log.ids { #expect(try await verifier.get(id) != nil, "acknowledged job \(id) was lost") }
-        #expect(await Fixtures.eventually { await store.isHealthy() })
-        #expect(await Fixtures.eventually(within: 30) { signals.isListening && signals.connections >= 2 }, "the listener never reconnected")
+        #expect(await eventually { await store.isHealthy() })
+        #expect(await eventually(within: .seconds(30)) { signals.isListening && signals.connections >= 2 }, "the listener never reconnected")
         let heard = SignalRecorder(signals)
         _ = try await verifier.create(NewJob(id: "after", spec: Fixtures.spec()))
         #expect(await heard.reaches([.queued("after")]))

@@ -4,6 +4,7 @@ import JobStore
 import Logging
 import Synchronization
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 
 /// Every JobStore backend the contract suite runs against.
@@ -92,25 +93,3 @@ enum PostgresTestDatabase {
     }
 }
 
-/// Wall time under the test's control.
-final class TestTime: Sendable {
-    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-    var now: Date { current.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
-}
-
-enum Fixtures {
-    static func spec(_ prompt: String = "a fox", model: String = "tiny-t2v", priority: String? = nil, steps: Int = 2) -> ValidatedJob {
-        try! JobValidator().validate(JobSpec(prompt: prompt, model: model, steps: steps, seed: 1, priority: priority), randomSeed: { 0 })
-    }
-
-    /// Polls `condition` until it holds or `seconds` pass; returns whether it held.
-    static func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return try await condition()
-    }
-}

@@ -3,6 +3,7 @@ import JobStore
 import Logging
 import Synchronization
 import Testing
+import TurboServeTestSupport
 import TurboServeDomain
 @testable import WorkerRuntime
 

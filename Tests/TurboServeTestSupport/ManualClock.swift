@@ -6,9 +6,9 @@ import Synchronization
 /// knows the service finished its work and is waiting, without sleeping on wall time.
 ///
 /// Thread-safety: a `Mutex` guards the time, the sleepers and the waiters; every method may be called from any task.
-final class ManualClock: Clock, Sendable {
-    typealias Duration = Swift.Duration
-    typealias Instant = VirtualClock.Instant
+public final class ManualClock: Clock, Sendable {
+    public typealias Duration = Swift.Duration
+    public typealias Instant = VirtualClock.Instant
 
     private struct Sleeper {
         let id: Int
@@ -26,10 +26,12 @@ final class ManualClock: Clock, Sendable {
 
     private let state = Mutex(State())
 
-    var now: Instant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .nanoseconds(1) }
+    public init() {}
 
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    public var now: Instant { state.withLock { $0.now } }
+    public var minimumResolution: Duration { .nanoseconds(1) }
+
+    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = state.withLock { s in
             s.nextID += 1
             return s.nextID
@@ -62,7 +64,7 @@ final class ManualClock: Clock, Sendable {
     }
 
     /// Moves time forward and wakes every sleeper whose deadline has come.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = state.withLock { s in
             s.now = s.now.advanced(by: duration)
             let now = s.now
@@ -74,7 +76,7 @@ final class ManualClock: Clock, Sendable {
     }
 
     /// Returns once `count` sleeps have been started since the clock was made.
-    func sleepStarted(count: Int) async {
+    public func sleepStarted(count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLock { s in
                 guard s.sleepsStarted < count else { return true }
