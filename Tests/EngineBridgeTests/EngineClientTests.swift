@@ -61,19 +61,22 @@ struct EngineClientFakeTests {
     }
 
     @Test func slowVerbsGetALongerDeadline() async throws {
-        // Answers every request after 1.2 s (a slow engine, not a hung one); margins of 0.7 s and more either way,
-        // so a busy CI machine's late timers cannot flip the outcome.
+        // Answers `load` after 1.5 s — past the 1 s deadline of an ordinary verb, within load's 4 s — and never
+        // answers anything else (a hung engine): neither outcome depends on how late a busy machine's timers fire.
         let slow = """
         import json, sys, time
         for line in sys.stdin:
-            time.sleep(1.2)
-            print(json.dumps({"id": json.loads(line)["id"], "ok": True, "result": {"resident": []}}), flush=True)
+            request = json.loads(line)
+            if request["op"] != "load":
+                time.sleep(3600)
+            time.sleep(1.5)
+            print(json.dumps({"id": request["id"], "ok": True, "result": {"resident": []}}), flush=True)
         """
-        let client = try await FakeEngine.client(slow, timeout: .milliseconds(500))
-        #expect(client.deadline(of: "load") == .milliseconds(2000) && client.deadline(of: "step") == .milliseconds(500))
-        let loaded = try await client.load(model: "m", expert: "main")  // 1.2 s < 4 × 0.5 s
+        let client = try await FakeEngine.client(slow, timeout: .seconds(1))
+        #expect(client.deadline(of: "load") == .seconds(4) && client.deadline(of: "step") == .seconds(1))
+        let loaded = try await client.load(model: "m", expert: "main")  // 1.5 s < 4 × 1 s
         #expect(loaded.result.resident.isEmpty)
-        await #expect(throws: EngineError.self) { try await client.unload(model: "m", expert: "main") }  // 1.2 s > 0.5 s
+        await #expect(throws: EngineError.self) { try await client.unload(model: "m", expert: "main") }  // never answered
         #expect(await client.hasExited)
         await client.shutdown()
     }
