@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import SchedulingCore
@@ -23,7 +24,7 @@ struct WorkerTurboSchedulerTests {
         let policy = TurboScheduler(clock: ContinuousClock(), cost: EngineCostPrior(), memory: EngineCostPrior(), configuration: configuration)
         let engine = ScriptedEngine(directory: directory)
         let worker = Worker(policy: policy, store: store, engine: engine, encoder: FileWritingEncoder(),
-                            configuration: .init(workerID: "node-1", outputDirectory: directory))
+                            configuration: .init(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory)))
         let running = Task { try await worker.run() }
         while (try await store.countByPhase()[.succeeded] ?? 0) < 4 { await Task.yield() }
         await worker.stop()
