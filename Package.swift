@@ -52,6 +52,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Uploads, MP4s and thumbnails: protocol ArtifactStore, the shared-directory default and its in-memory twin.
+        .target(name: "Artifacts"),
         // One YAML file + TURBOSERVE_* environment overrides, validated with messages that name the key.
         .target(
             name: "ServerConfiguration",
@@ -61,7 +63,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "TurboServeDomain", "SchedulingCore", "JobStore", "EngineBridge",
+                "TurboServeDomain", "SchedulingCore", "JobStore", "EngineBridge", "Artifacts",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "HTTPServer",
             dependencies: [
-                "TurboServeDomain", "JobStore",
+                "TurboServeDomain", "JobStore", "Artifacts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -82,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "turboserve",
             dependencies: [
-                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge", "JobStore", "JobStorePostgres", "HTTPServer", "WorkerRuntime", "ServerConfiguration",
+                "TurboServeDomain", "SchedulingCore", "Simulation", "EngineBridge", "JobStore", "JobStorePostgres", "HTTPServer", "WorkerRuntime", "ServerConfiguration", "Artifacts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,13 +113,14 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "HTTPServer", "JobStore", "TurboServeDomain",
+                "HTTPServer", "JobStore", "TurboServeDomain", "Artifacts",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", "EngineBridge", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts"]),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", "EngineBridge", "Artifacts", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServerConfigurationTests", dependencies: ["ServerConfiguration"]),
         .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain", "SchedulingCore", "WorkerRuntime", "TurboServeTestSupport"]),
     ],

@@ -1,8 +1,10 @@
+import Artifacts
 import Foundation
 import JobStore
 import TurboServeDomain
 
-/// Everything the video endpoints need, injected: the store, validation, ids and seeds, where uploads go, and the
+/// Everything the video endpoints need, injected: the store, validation, ids and seeds, the artifact store (uploads
+/// are put there; content is served and deleted from it), and the
 /// live progress of jobs. Workers hear of new and cancelled jobs from the store's signals, not from here. Immutable and `Sendable`; one instance serves
 /// every request concurrently.
 public struct VideoAPI: Sendable {
@@ -33,7 +35,8 @@ public struct VideoAPI: Sendable {
 
     public let store: any JobStore
     public let validator: JobValidator
-    public let uploadsDirectory: URL
+    /// Where uploads are put and videos and thumbnails are served and deleted from.
+    public let artifacts: any ArtifactStore
     public let limits: Limits
     public let makeJobID: @Sendable () -> JobID
     public let randomSeed: @Sendable () -> Int64
@@ -47,7 +50,7 @@ public struct VideoAPI: Sendable {
     public static let maxIdempotencyKeyBytes = 255
 
     public init(
-        store: any JobStore, validator: JobValidator = JobValidator(), uploadsDirectory: URL, limits: Limits = Limits(),
+        store: any JobStore, validator: JobValidator = JobValidator(), artifacts: any ArtifactStore, limits: Limits = Limits(),
         makeJobID: @escaping @Sendable () -> JobID = VideoAPI.randomJobID,
         randomSeed: @escaping @Sendable () -> Int64 = { Int64.random(in: JobValidator.seedRange) },
         progress: ProgressHub? = nil, keys: APIKeys = APIKeys()
@@ -57,7 +60,7 @@ public struct VideoAPI: Sendable {
         self.keys = keys
         self.store = store
         self.validator = validator
-        self.uploadsDirectory = uploadsDirectory
+        self.artifacts = artifacts
         self.limits = limits
         self.makeJobID = makeJobID
         self.randomSeed = randomSeed
@@ -80,10 +83,11 @@ public struct VideoAPI: Sendable {
         try checkFreeDisk()
         let id = makeJobID()
         let uploadName = idempotencyKey.map { UploadName.keyed(tenant: tenant, key: $0, fields: fields.values, image: image?.data ?? []) } ?? id.rawValue
-        let upload = try image.map { part throws(TurboServeError) in try saveUpload(part, named: uploadName) }
-        let imagePath = upload?.path
-        // Only the request that wrote the file removes it: an existing keyed file belongs to an earlier job.
-        let removeUpload = { if let upload, upload.wroteFile { try? FileManager.default.removeItem(atPath: upload.path) } }
+        var upload: SavedUpload?
+        if let image { upload = try await saveUpload(image, named: uploadName) }
+        let imagePath = upload.map { artifacts.reference(for: $0.key) }
+        // Only the request that wrote the upload removes it: an existing keyed upload belongs to an earlier job.
+        let removeUpload = { [artifacts, upload] in if let upload, upload.wroteFile { try? await artifacts.delete(upload.key) } }
         do {
             // With an Idempotency-Key, an unseeded request gets a seed derived from the key, so a retry resolves to
             // the identical job (and the identical video) instead of looking like a different request.
@@ -98,13 +102,13 @@ public struct VideoAPI: Sendable {
             var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
             job.maxQueuedPerTenant = limits.maxQueuedPerTenant
             let (record, created) = try await Self.storeAnswering { try await store.create(job) }
-            if !created, record.spec.imagePath != imagePath { removeUpload() }
+            if !created, record.spec.imagePath != imagePath { await removeUpload() }
             if record.deletedAt != nil {
                 throw TurboServeError(.conflict, field: "Idempotency-Key", "the video created under this Idempotency-Key was deleted; send the request under a new key")
             }
             return record
         } catch {
-            removeUpload()
+            await removeUpload()
             throw error
         }
     }
@@ -132,10 +136,9 @@ public struct VideoAPI: Sendable {
     /// Refuses new work before the disk fills, so jobs fail clearly at the door instead of half-way through.
     func checkFreeDisk() throws(TurboServeError) {
         guard limits.minFreeDiskBytes > 0 else { return }
-        let path = FileManager.default.fileExists(atPath: uploadsDirectory.path) ? uploadsDirectory.path : uploadsDirectory.deletingLastPathComponent().path
-        guard let free = (try? FileManager.default.attributesOfFileSystem(forPath: path))?[.systemFreeSize] as? NSNumber else { return }
-        if free.int64Value < limits.minFreeDiskBytes {
-            throw TurboServeError(.diskFull, "the server's disk has \(free.int64Value >> 20) MiB free, below its \(limits.minFreeDiskBytes >> 20) MiB reserve; retry later")
+        guard let free = artifacts.availableBytes() else { return }
+        if free < limits.minFreeDiskBytes {
+            throw TurboServeError(.diskFull, "the server's disk has \(free >> 20) MiB free, below its \(limits.minFreeDiskBytes >> 20) MiB reserve; retry later")
         }
     }
 
@@ -146,32 +149,41 @@ public struct VideoAPI: Sendable {
         return Int64(hash.hash % UInt64(JobValidator.seedRange.upperBound + 1))
     }
 
-    /// Removes a deleted job's stored files: its video, thumbnail and uploaded image. Best effort: a file already
-    /// gone is no error (retention may have run).
-    func removeFiles(of job: JobRecord) {
-        for path in [job.videoPath, job.thumbnailPath, job.spec.imagePath].compactMap({ $0 }) {
-            try? FileManager.default.removeItem(atPath: path)
+    /// Removes a deleted job's artifacts: its video, thumbnail and uploaded image. Best effort: an artifact already
+    /// gone is no error (retention may have run), and a failed delete leaves the job deleted (its content is no
+    /// longer served either way).
+    func removeArtifacts(of job: JobRecord) async {
+        for key in artifacts.keys(videoPath: job.videoPath, thumbnailPath: job.thumbnailPath, imagePath: job.spec.imagePath) {
+            try? await artifacts.delete(key)
         }
     }
 
+    /// An upload as `saveUpload` left it: its key, whether this request wrote it, and the image's pixel size.
+    struct SavedUpload: Sendable {
+        let key: ArtifactKey
+        let wroteFile: Bool
+        let image: FrameSize
+    }
+
     /// Accepts a complete PNG, JPEG or WebP (`ImageHeader`: by its bytes, not its declared type, within the pixel
-    /// budget), up to `maxUploadBytes`, stored as `<name>.<ext>` in the uploads directory (written atomically, so
-    /// a concurrent identical retry never sees half a file).
-    /// `wroteFile` is false when a file of that name existed already (a keyed retry: same name, same bytes).
-    private func saveUpload(_ part: MultipartFormData.Part, named name: String) throws(TurboServeError) -> (path: String, wroteFile: Bool, image: FrameSize) {
+    /// budget), up to `maxUploadBytes`, put in the artifact store as the upload `<name>.<ext>` (atomically, so a
+    /// concurrent identical retry never sees half a file).
+    /// `wroteFile` is false when an upload of that name existed already (a keyed retry: same name, same bytes).
+    private func saveUpload(_ part: MultipartFormData.Part, named name: String) async throws(TurboServeError) -> SavedUpload {
         guard part.data.count <= limits.maxUploadBytes else {
             throw TurboServeError(.payloadTooLarge, field: "input_reference", "input_reference must be at most \(limits.maxUploadBytes >> 20) MiB; got \(part.data.count) bytes")
         }
         let header = try ImageHeader.inspect(part.data, maxPixels: limits.maxImagePixels)
-        let url = uploadsDirectory.appendingPathComponent("\(name).\(header.format)")
         let image = FrameSize(width: header.width, height: header.height)
-        if FileManager.default.fileExists(atPath: url.path) { return (url.path, false, image) }
+        guard let key = ArtifactKey(.upload, name: name, fileExtension: header.format) else {
+            throw TurboServeError(.internalError, "could not name the upload")
+        }
+        if (try? await artifacts.size(of: key)) != nil { return SavedUpload(key: key, wroteFile: false, image: image) }
         do {
-            try FileManager.default.createDirectory(at: uploadsDirectory, withIntermediateDirectories: true)
-            try Data(part.data).write(to: url, options: .atomic)
+            try await artifacts.put(Data(part.data), at: key)
         } catch {
             throw TurboServeError(.internalError, "could not store the upload")
         }
-        return (url.path, true, image)
+        return SavedUpload(key: key, wroteFile: true, image: image)
     }
 }

@@ -1,3 +1,4 @@
+import Artifacts
 import HTTPTypes
 import Hummingbird
 import JobStore
@@ -27,13 +28,14 @@ extension VideoController {
                 response.headers[.location] = "/v1/videos/\(job.id)"
                 return response
             }
-            guard finished.phase == .succeeded, let path = finished.videoPath else {
+            guard finished.phase == .succeeded, let reference = finished.videoPath else {
                 return try Self.errorResponse(Self.failure(of: finished), headers: headers, request: request, context: context)
             }
             var fileHeaders = headers
             fileHeaders[.contentType] = "video/mp4"
-            fileHeaders[.contentLength] = String(try Self.storedSize(of: path, job: job.id))
-            return Response(status: .ok, headers: fileHeaders, body: try await FileIO().loadFile(path: path, context: context))
+            let content = try await ArtifactContent(reference: reference, kind: .video, job: job.id, in: api.artifacts)
+            fileHeaders[.contentLength] = String(content.size)
+            return Response(status: .ok, headers: fileHeaders, body: try await content.body(from: api.artifacts, context: context))
         }
     }
 

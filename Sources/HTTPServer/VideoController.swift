@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -104,7 +105,7 @@ struct VideoController<Context: RequestContext>: Sendable {
                 _ = try await api.store.cancel(existing.id)
             }
             _ = try await VideoAPI.storeAnswering { try await api.store.markDeleted(existing.id) }
-            api.removeFiles(of: existing)
+            await api.removeArtifacts(of: existing)
             return try JSONCoding.encoder.encode(VideoDeleted(id: existing.id.rawValue, deleted: true), from: request, context: context)
         }
     }
@@ -114,20 +115,22 @@ struct VideoController<Context: RequestContext>: Sendable {
         try await Self.translatingErrors {
             let job = try await record(request, context)
             let variant = request.uri.queryParameters["variant"].flatMap { $0.isEmpty ? nil : String($0) } ?? "video"
-            let path: String?
+            let reference: String?
+            let kind: ArtifactKind
             let contentType: String
             switch variant {
-            case "video": (path, contentType) = (job.videoPath, "video/mp4")
-            case "thumbnail": (path, contentType) = (job.thumbnailPath, "image/jpeg")
+            case "video": (reference, kind, contentType) = (job.videoPath, .video, "video/mp4")
+            case "thumbnail": (reference, kind, contentType) = (job.thumbnailPath, .thumbnail, "image/jpeg")
             default: throw TurboServeError(.invalidValue, field: "variant", "variant must be one of video, thumbnail; got '\(JobValidator.quote(variant))'")
             }
             if job.phase == .succeeded, let expiredAt = job.expiredAt {
                 throw TurboServeError(.videoExpired, field: "video_id", "the content of video '\(job.id)' expired: retention deleted it at \(expiredAt.formatted(.iso8601))")
             }
-            guard job.phase == .succeeded, let path else {
+            guard job.phase == .succeeded, let reference else {
                 throw TurboServeError(.conflict, field: "video_id", "video '\(job.id)' has no content yet: its status is \(job.phase.apiStatus)")
             }
-            let size = try Self.storedSize(of: path, job: job.id)
+            let content = try await ArtifactContent(reference: reference, kind: kind, job: job.id, in: api.artifacts)
+            let size = content.size
             var headers: HTTPFields = [.contentType: contentType, .acceptRanges: "bytes"]
             if let rangeHeader = request.headers[.range] {
                 guard let range = ByteRange.parse(rangeHeader, size: size) else {
@@ -136,11 +139,11 @@ struct VideoController<Context: RequestContext>: Sendable {
                 }
                 headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
                 headers[.contentLength] = String(range.count)
-                let body = try await FileIO().loadFile(path: path, range: range, context: context)
+                let body = try await content.body(range: range, from: api.artifacts, context: context)
                 return Response(status: .partialContent, headers: headers, body: body)
             }
             headers[.contentLength] = String(size)
-            return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: path, context: context))
+            return Response(status: .ok, headers: headers, body: try await content.body(from: api.artifacts, context: context))
         }
     }
 
@@ -181,14 +184,6 @@ struct VideoController<Context: RequestContext>: Sendable {
 
     /// The API object of a record, with this server's retention.
     func video(_ record: JobRecord) -> VideoObject { VideoObject(record, retention: api.limits.retention) }
-
-    /// The size of a stored artifact; `not_found` when the file is gone.
-    static func storedSize(of path: String, job: JobID) throws(TurboServeError) -> Int {
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil else {
-            throw TurboServeError(.notFound, field: "video_id", "the content of video '\(job)' is no longer stored")
-        }
-        return size
-    }
 
     /// The request's caller (tenant), from its `Authorization` header.
     func caller(_ request: Request) throws(TurboServeError) -> Caller {

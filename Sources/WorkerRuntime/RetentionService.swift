@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import Logging
@@ -9,14 +10,15 @@ import TurboServeDomain
 /// then one every `interval` on the injected clock, until graceful shutdown.
 ///
 /// A sweep takes every finished job that completed more than `retention` ago (by the injected wall time `now`) and
-/// is not expired yet, deletes its MP4, thumbnail and uploaded first frame, then marks it expired in the store.
-/// Files go first: a crash in between leaves a job whose files are gone but which the next sweep marks, never a
+/// is not expired yet, deletes its MP4, thumbnail and uploaded first frame from the artifact store, then marks it
+/// expired in the job store. Artifacts go first: a crash in between leaves a job whose files are gone but which the next sweep marks, never a
 /// job marked expired whose files linger. The record itself stays (its content then answers `video_expired`).
 ///
 /// Thread-safety: a value type holding only `Sendable` collaborators; `sweep()` may run from any task, though the
 /// service runs one sweep at a time.
 public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
     let store: any JobStore
+    let artifacts: any ArtifactStore
     let retention: Duration
     let interval: Duration
     let clock: C
@@ -26,9 +28,10 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
     /// Jobs expired per store call; a sweep loops until nothing is due.
     let batchSize: Int
 
-    public init(store: any JobStore, retention: Duration, interval: Duration, clock: C, now: @escaping @Sendable () -> Date = Date.init, logger: Logger, metrics: ServiceMetrics? = nil, batchSize: Int = 100) {
+    public init(store: any JobStore, artifacts: any ArtifactStore, retention: Duration, interval: Duration, clock: C, now: @escaping @Sendable () -> Date = Date.init, logger: Logger, metrics: ServiceMetrics? = nil, batchSize: Int = 100) {
         self.metrics = metrics
         self.store = store
+        self.artifacts = artifacts
         self.retention = retention
         self.interval = interval
         self.clock = clock
@@ -56,8 +59,8 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    /// Expires everything due now; returns the ids, oldest completion first. A job whose files cannot be deleted
-    /// (other than already gone) is logged and left for the next sweep.
+    /// Expires everything due now; returns the ids, oldest completion first. A job whose artifacts cannot be
+    /// deleted (other than already gone) is logged and left for the next sweep.
     @discardableResult
     public func sweep() async throws -> [JobID] {
         let cutoff = now().addingTimeInterval(-retention.seconds)
@@ -66,8 +69,11 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
         while true {
             let due = try await store.expirable(finishedBefore: cutoff, limit: batchSize + skipped.count).filter { !skipped.contains($0.id) }
             for job in due {
-                let paths = [job.videoPath, job.thumbnailPath, job.spec.imagePath].compactMap { $0 }
-                guard paths.allSatisfy(remove) else {
+                var removed = true
+                for key in artifacts.keys(videoPath: job.videoPath, thumbnailPath: job.thumbnailPath, imagePath: job.spec.imagePath) {
+                    removed = await remove(key) && removed
+                }
+                guard removed else {
                     skipped.insert(job.id)
                     continue
                 }
@@ -78,16 +84,14 @@ public struct RetentionService<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    /// Deletes a file; true when it is gone (also when it was gone already).
-    func remove(_ path: String) -> Bool {
+    /// Deletes an artifact; true when it is gone (also when it was gone already).
+    func remove(_ key: ArtifactKey) async -> Bool {
         do {
-            try FileManager.default.removeItem(atPath: path)
-        } catch CocoaError.fileNoSuchFile {
+            try await artifacts.delete(key)
+            return true
         } catch {
-            guard FileManager.default.fileExists(atPath: path) else { return true }
-            logger.warning("retention could not delete a file", metadata: ["path": "\(path)", "error": "\(error)"])
+            logger.warning("retention could not delete an artifact", metadata: ["artifact": "\(key)", "error": "\(error.code.rawValue)"])
             return false
         }
-        return true
     }
 }

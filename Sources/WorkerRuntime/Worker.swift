@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import EngineBridge
 import JobStore
@@ -28,7 +29,11 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     public struct Configuration: Sendable {
         /// Stable per node, so a restart recovers the jobs of the previous process.
         public var workerID: String
-        public var outputDirectory: URL
+        /// Where the job's input image is read from and its MP4 and thumbnail are put.
+        public var artifacts: any ArtifactStore
+        /// Local scratch space for artifacts staged to or from a backend without local files (unused by the
+        /// directory backend, whose files the engine and encoder use in place).
+        public var scratchDirectory: URL
         /// Jobs claimed from the store at most at once (the rest wait in the store for any worker).
         public var maxClaimed = 256
         /// Engine attempts per job; the store counts them.
@@ -44,9 +49,10 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         /// Fair-share weights by tenant for claims across the fleet (absent tenants weigh 1).
         public var tenantWeights: [TenantID: Double] = [:]
 
-        public init(workerID: String, outputDirectory: URL) {
+        public init(workerID: String, artifacts: any ArtifactStore, scratchDirectory: URL = FileManager.default.temporaryDirectory) {
             self.workerID = workerID
-            self.outputDirectory = outputDirectory
+            self.artifacts = artifacts
+            self.scratchDirectory = scratchDirectory
         }
     }
 
@@ -310,8 +316,13 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         status.plansStarted += 1
         status.currentPlan = plan.action
         if case let .decode(ids) = plan.action { recordDecodingStarted(ids, jobs: jobs) }
+        var staging = InputStaging.Staged(jobs: jobs, files: [])
+        if case .admit = plan.action {
+            staging = await InputStaging(artifacts: configuration.artifacts, scratch: configuration.scratchDirectory, logger: logger).stage(jobs)
+        }
         let (started, startedAt) = (ContinuousClock.now, Date())
-        let executed = await engine.execute(plan.action, jobs: jobs)
+        let executed = await engine.execute(plan.action, jobs: staging.jobs)
+        staging.removeFiles()  // the engine reads its input image while it admits
         let duration = ContinuousClock.now - started
         status.busy += duration
         noteActivity(plan.action, startedAt: startedAt, duration: duration, outcome: executed.outcome)
@@ -395,26 +406,44 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         recorder.record(event)
     }
 
-    /// Encodes off the engine path; reports back to the policy when done.
+    /// Encodes off the engine path into the artifact store (in place for the directory backend; through scratch
+    /// files otherwise), then reports back to the policy. The record names the artifacts by their references.
     private func startOutput(_ job: JobID, frames: FramesFile) {
-        let video = configuration.outputDirectory.appendingPathComponent("\(job.rawValue).mp4").path
-        let thumbnail = configuration.outputDirectory.appendingPathComponent("\(job.rawValue).jpg").path
+        let (artifacts, scratch) = (configuration.artifacts, configuration.scratchDirectory)
         let (encoder, metrics) = (self.encoder, self.metrics)
         pendingOutputs[job] = Task {
             let started = ContinuousClock.now
             defer { metrics?.outputEncoded(duration: ContinuousClock.now - started) }
             var failure: TurboServeError?
-            do { try await encoder.encode(frames, video: video, thumbnail: thumbnail) } catch let error as TurboServeError {
-                failure = error
-            } catch {
-                failure = TurboServeError(.encodingFailed, "video encoding failed: \(error)")
+            var recorded: EventRecorder.Artifacts?
+            if let videoKey = ArtifactKey.video(of: job.rawValue), let thumbnailKey = ArtifactKey.thumbnail(of: job.rawValue) {
+                let (video, thumbnail) = (artifacts.destination(for: videoKey, scratch: scratch), artifacts.destination(for: thumbnailKey, scratch: scratch))
+                for folder in Set([video.url.deletingLastPathComponent(), thumbnail.url.deletingLastPathComponent()]) {
+                    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                }
+                do {
+                    try await encoder.encode(frames, video: video.url.path, thumbnail: thumbnail.url.path)
+                    try await video.commit(to: artifacts)
+                    try await thumbnail.commit(to: artifacts)
+                } catch let error as TurboServeError {
+                    failure = error
+                } catch let error as ArtifactStoreError {
+                    failure = TurboServeError(.encodingFailed, "storing the encoded video failed (\(error.code.rawValue))")
+                } catch {
+                    failure = TurboServeError(.encodingFailed, "video encoding failed: \(error)")
+                }
+                video.discard()
+                thumbnail.discard()
+                recorded = .init(video: artifacts.reference(for: videoKey), thumbnail: artifacts.reference(for: thumbnailKey))
+            } else {
+                failure = TurboServeError(.encodingFailed, "job id '\(job)' cannot name an artifact")
             }
             try? FileManager.default.removeItem(atPath: frames.path)
-            self.outputFinished(job, error: failure, artifacts: .init(video: video, thumbnail: thumbnail))
+            self.outputFinished(job, error: failure, artifacts: recorded)
         }
     }
 
-    private func outputFinished(_ job: JobID, error: TurboServeError?, artifacts: EventRecorder.Artifacts) {
+    private func outputFinished(_ job: JobID, error: TurboServeError?, artifacts: EventRecorder.Artifacts?) {
         pendingOutputs[job] = nil
         for event in policy.outputFinished(job, error: error) {
             recorder.record(event, artifacts: event.to == .succeeded ? artifacts : nil)

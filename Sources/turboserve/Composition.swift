@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import EngineBridge
 import Foundation
 import HTTPServer
@@ -23,7 +24,9 @@ struct Composition: Sendable {
     let settings: ServerConfiguration
     let logger: Logger
     let data: URL
-    let outputs: URL
+    /// Uploads, MP4s and thumbnails: the shared-directory backend over `storage.data_dir/uploads` and the output
+    /// directory, the layout every role mounts.
+    let artifacts: any ArtifactStore
     let connection: StoreConnection
     let metrics = ServiceMetrics()
     /// How often live readers and idle workers read the store when no signal arrives.
@@ -42,7 +45,8 @@ struct Composition: Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
         let connection = try await StoreConnection.open(for: role, settings: settings, dataDirectory: data, logger: logger)
-        return Composition(role: role, settings: settings, logger: logger, data: data, outputs: outputs, connection: connection)
+        let artifacts = DirectoryArtifactStore(uploads: data.appendingPathComponent("uploads"), outputs: outputs)
+        return Composition(role: role, settings: settings, logger: logger, data: data, artifacts: artifacts, connection: connection)
     }
 
     // MARK: - HTTP (serve, api)
@@ -61,7 +65,7 @@ struct Composition: Sendable {
         limits.retention = settings.storage.retentionHours > 0 ? .seconds(settings.storage.retentionHours * 3600) : nil
         return VideoAPI(
             store: store, validator: JobValidator(availableModels: enabledModels, defaultModel: settings.engines.defaultModel, maxPromptBytes: settings.limits.maxPromptBytes),
-            uploadsDirectory: data.appendingPathComponent("uploads"), limits: limits,
+            artifacts: artifacts, limits: limits,
             progress: ProgressHub(store: store, signals: connection.signals, pollInterval: Self.pollInterval),
             keys: APIKeys(
                 Dictionary(settings.auth.apiKeys.map { ($0.key, TenantID($0.tenant)) }, uniquingKeysWith: { first, _ in first }),
@@ -116,7 +120,7 @@ struct Composition: Sendable {
         let settings = self.settings
         return NodeWorkers(
             store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
-            workDirectory: data.appendingPathComponent("work").path, outputDirectory: outputs,
+            workDirectory: data.appendingPathComponent("work").path, artifacts: artifacts,
             threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, callTimeout: .seconds(settings.engines.callTimeoutSeconds), holding: settings.workers,
             scheduler: { memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },
             claimWindow: connection.isShared || engines > 1 ? 2 * settings.scheduler.maxBatchSize : nil,
@@ -137,7 +141,7 @@ struct Composition: Sendable {
     func retention() -> [any Service] {
         guard settings.storage.retentionHours > 0 else { return [] }
         return [RetentionService(
-            store: store, retention: .seconds(settings.storage.retentionHours * 3600),
+            store: store, artifacts: artifacts, retention: .seconds(settings.storage.retentionHours * 3600),
             interval: .seconds(settings.storage.retentionSweepSeconds), clock: ContinuousClock(), logger: logger, metrics: metrics)]
     }
 

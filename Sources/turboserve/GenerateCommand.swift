@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import EngineBridge
 import Foundation
 import HTTPServer
@@ -75,7 +76,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let (outcomes, outcome) = AsyncStream.makeStream(of: JobRecord.self)
         let worker = Worker(
             policy: SerialPolicy(), store: store, engine: executor, encoder: FFmpegVideoEncoding(),
-            configuration: .init(workerID: "generate", outputDirectory: outputs),
+            configuration: .init(workerID: "generate", artifacts: DirectoryArtifactStore(directory: outputs), scratchDirectory: URL(fileURLWithPath: work)),
             onRecorded: { record in
                 progress.show(stage: Self.describe(record), step: record.phase == .denoising ? record.stepsCompleted : nil)
                 if record.phase.isTerminal { outcome.yield(record) }

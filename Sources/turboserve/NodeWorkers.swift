@@ -1,3 +1,4 @@
+import Artifacts
 import EngineBridge
 import Foundation
 import HTTPServer
@@ -18,7 +19,8 @@ struct NodeWorkers {
     let store: any JobStore
     let locator: EngineLocator
     let workDirectory: String
-    let outputDirectory: URL
+    /// Where workers read uploads and put their MP4s and thumbnails.
+    let artifacts: any ArtifactStore
     let threads: Int
     let maxAttempts: Int
     /// Each engine call's deadline (`engines.call_timeout_seconds`).
@@ -47,7 +49,7 @@ struct NodeWorkers {
     /// The service of the engine on `device`, run as `workerID` (stable across restarts: a restarted worker takes
     /// back its own jobs at once); `readiness` turns true once its engine has answered the handshake.
     func service(workerID: String, device: String, readiness: Readiness) -> WorkerService<NodePolicy> {
-        let (store, outputs, maxAttempts, claimWindow, metrics, scheduler, holding, claiming) = (store, outputDirectory, maxAttempts, claimWindow, metrics, scheduler, holding, schedulerSettings)
+        let (store, artifacts, scratch, maxAttempts, claimWindow, metrics, scheduler, holding, claiming) = (store, artifacts, URL(fileURLWithPath: workDirectory), maxAttempts, claimWindow, metrics, scheduler, holding, schedulerSettings)
         let workerLogger = {
             var logger = self.logger
             logger[metadataKey: "worker"] = "\(workerID)"
@@ -57,7 +59,7 @@ struct NodeWorkers {
             locator: locator, workDirectory: workDirectory, device: device, threads: threads, readiness: readiness,
             logger: workerLogger, startupGate: startupGate, callTimeout: callTimeout, onWorker: { pool.add($0) },
             makeWorker: { executor, hello in
-                var configuration = Worker<NodePolicy>.Configuration(workerID: workerID, outputDirectory: outputs)
+                var configuration = Worker<NodePolicy>.Configuration(workerID: workerID, artifacts: artifacts, scratchDirectory: scratch)
                 configuration.maxAttempts = maxAttempts
                 configuration.leaseDuration = .seconds(holding.leaseSeconds)
                 configuration.heartbeatInterval = .seconds(holding.heartbeatSeconds)

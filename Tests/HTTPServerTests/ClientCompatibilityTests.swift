@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 @testable import HTTPServer
 import HTTPTypes
@@ -16,7 +17,7 @@ struct ClientCompatibilityTests {
 
     func app() -> some ApplicationProtocol {
         let counter = Counter((1...20).map { "video_\($0)" })
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, makeJobID: { JobID(counter.next()) }, randomSeed: { 42 })
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), makeJobID: { JobID(counter.next()) }, randomSeed: { 42 })
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -16,7 +17,7 @@ struct ErrorShapeTests {
     let registry = PrometheusCollectorRegistry()
 
     func app() -> some ApplicationProtocol {
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
         let ui = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-ui-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: ui, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: ui.appendingPathComponent("index.html").path, contents: Data("<html></html>".utf8))

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -16,7 +17,7 @@ struct GatewayLimitsTests {
         limits.maxQueuedJobs = 2
         let counter = Counter((1...5).map { "video_\($0)" })
         let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-uploads-\(UUID().uuidString)")
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits, makeJobID: { JobID(counter.next()) })
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), limits: limits, makeJobID: { JobID(counter.next()) })
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             for expected in [HTTPResponse.Status.ok, .ok, .tooManyRequests] {
                 try await client.execute(uri: "/v1/videos", method: .post, headers: SyncVideoTests.json, body: ByteBuffer(string: #"{"prompt": "p"}"#)) { (response: TestResponse) throws in
@@ -36,7 +37,7 @@ struct GatewayLimitsTests {
         let store = InMemoryJobStore()
         var limits = VideoAPI.Limits()
         limits.retention = .seconds(3600)
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, limits: limits, makeJobID: { "video_1" })
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits, makeJobID: { "video_1" })
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: SyncVideoTests.json, body: ByteBuffer(string: #"{"prompt": "p", "steps": 1}"#))
             _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -20,7 +21,7 @@ struct HostileInputTests {
     func app() -> some ApplicationProtocol {
         var limits = VideoAPI.Limits()
         limits.syncTimeout = .milliseconds(10)
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, limits: limits)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits)
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -17,7 +18,7 @@ struct IdempotencyUploadTests {
         let counter = Counter((1...100).map { "video_\($0)" })
         var limits = VideoAPI.Limits()
         limits.maxConcurrentUploads = 32
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits, makeJobID: { JobID(counter.next()) })
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), limits: limits, makeJobID: { JobID(counter.next()) })
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -16,7 +17,7 @@ struct OperatorAccessTests {
 
     func app(metricsOpen: Bool = false, operators: Set<String> = ["op-secret-0001"]) -> some ApplicationProtocol {
         let keys = APIKeys(["sk-acme-0001": "acme", "sk-globex-01": "globex"], operators: operators, metricsOpen: metricsOpen)
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, keys: keys)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), keys: keys)
         return Application(router: HTTPApplication.buildRouter(api: api, metrics: { "turboserve_up 1\n" }))
     }
 

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import Hummingbird
@@ -84,7 +85,7 @@ struct ProgressHubTests {
 
     @Test func theSSEStreamFollowsTheJobToItsEnd() async throws {
         let hub = ProgressHub(store: store, signals: signals, pollInterval: .seconds(3600))
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, makeJobID: { "video_1" }, progress: hub)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), makeJobID: { "video_1" }, progress: hub)
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.live) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p", "steps": 2}"#))
             let worker = Task { [store, signals] in

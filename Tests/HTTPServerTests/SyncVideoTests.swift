@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -23,7 +24,7 @@ struct SyncVideoTests {
     func app(syncTimeout: Duration = .seconds(30)) -> some ApplicationProtocol {
         var limits = VideoAPI.Limits()
         limits.syncTimeout = syncTimeout
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits, makeJobID: { "video_1" }, progress: hub)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), limits: limits, makeJobID: { "video_1" }, progress: hub)
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 
@@ -49,7 +50,8 @@ struct SyncVideoTests {
     }
 
     @Test func answersWithTheMP4OnceTheJobSucceeds() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).mp4")
+        try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
+        let file = uploads.appendingPathComponent("video_1.mp4")
         let bytes = (0..<64).map { UInt8($0) }
         try Data(bytes).write(to: file)
         let worker = playWorker(succeedingWith: file)

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -18,7 +19,7 @@ struct TenantIsolationTests {
         let counter = Counter((1...10).map { "video_\($0)" })
         var limits = VideoAPI.Limits()
         limits.syncTimeout = .milliseconds(10)
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, limits: limits, makeJobID: { JobID(counter.next()) }, keys: keys)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits, makeJobID: { JobID(counter.next()) }, keys: keys)
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 

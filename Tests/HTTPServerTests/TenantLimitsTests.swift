@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -24,7 +25,7 @@ struct TenantLimitsTests {
         var limits = VideoAPI.Limits()
         limits.maxQueuedPerTenant = perTenant
         let keys = APIKeys(["sk-acme-0001": "acme", "sk-globex-01": "globex"])
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory, limits: limits, keys: keys)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits, keys: keys)
         let limiter = rate.map { [clock] in RequestRateLimiter(rate: $0, burst: burst, now: { clock.now }) }
         return Application(router: HTTPApplication.buildRouter(api: api, registry: registry, rateLimiter: limiter))
     }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -26,7 +27,7 @@ struct StaticUIFilesTests {
     }
 
     func app(_ files: StaticUIFiles) -> some ApplicationProtocol {
-        let api = VideoAPI(store: InMemoryJobStore(), uploadsDirectory: root.appendingPathComponent("uploads"))
+        let api = VideoAPI(store: InMemoryJobStore(), artifacts: DirectoryArtifactStore(directory: root.appendingPathComponent("uploads")))
         return Application(router: HTTPApplication.buildRouter(api: api, ui: files))
     }
 
@@ -86,7 +87,7 @@ struct StaticUIFilesTests {
 struct ModelsEndpointTests {
     @Test func listsEveryAcceptedModelWithItsCapabilities() async throws {
         let validator = JobValidator(availableModels: ModelCatalog.all.filter(\.isTiny), defaultModel: "tiny-t2v")
-        let api = VideoAPI(store: InMemoryJobStore(), validator: validator, uploadsDirectory: FileManager.default.temporaryDirectory)
+        let api = VideoAPI(store: InMemoryJobStore(), validator: validator, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/models", method: .get) { (response: TestResponse) throws in
                 #expect(response.status == .ok)
@@ -132,7 +133,7 @@ struct OperationsEndpointTests {
         let activity = EngineActivity(
             worker: "node-0", runningStage: "step", runningJobs: ["v_running"], heldJobs: ["v_running"], residentModels: ["tiny-t2v"],
             timeline: [.init(stage: "load", startedAt: 100, seconds: 0.5, jobs: 0, ok: true)], busyRatio: 0.5, plansExecuted: 7)
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
         let heard = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())
         try await Application(router: HTTPApplication.buildRouter(api: api, workers: { [WorkerHeartbeat(worker: "node-0", at: heard, activity: activity)] })).test(.router) { client in
             try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
@@ -166,7 +167,7 @@ struct OperationsEndpointTests {
         for worker in ["worker-b", "worker-a"] {
             _ = try await store.heartbeat(worker: worker, holding: [], lease: .seconds(60), activity: EngineActivity(worker: worker, residentModels: ["tiny-t2v"], busyRatio: 0.25))
         }
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
                 let ops = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
@@ -180,7 +181,7 @@ struct OperationsEndpointTests {
 
     @Test func withoutFinishedJobsThereIsNoETA() async throws {
         try await job("v_1")
-        let api = VideoAPI(store: store, uploadsDirectory: FileManager.default.temporaryDirectory)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
                 let ops = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -17,7 +18,7 @@ struct UploadInspectionTests {
     func app() -> some ApplicationProtocol {
         var limits = VideoAPI.Limits()
         limits.maxImagePixels = 4096 * 4096
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), limits: limits)
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -16,7 +17,7 @@ struct VideoAPITests {
 
     func app(ids: [String] = (1...50).map { "video_\($0)" }) -> some ApplicationProtocol {
         let counter = Counter(ids)
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, makeJobID: { JobID(counter.next()) }, randomSeed: { 42 })
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), makeJobID: { JobID(counter.next()) }, randomSeed: { 42 })
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 
@@ -122,7 +123,7 @@ struct VideoAPITests {
     @Test func idempotencyKeyReplaysTheSameJob() async throws {
         let counter = Counter((1...10).map { "video_\($0)" })
         let randomSeeds = Counter((1...10).map(String.init))
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, makeJobID: { JobID(counter.next()) }, randomSeed: { Int64(randomSeeds.next())! })
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), makeJobID: { JobID(counter.next()) }, randomSeed: { Int64(randomSeeds.next())! })
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: "abc"]
             var ids: [String] = []
@@ -181,7 +182,8 @@ struct VideoAPITests {
     }
 
     @Test func contentSupportsRanges() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).mp4")
+        try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
+        let file = uploads.appendingPathComponent("video_1.mp4")
         let bytes = (0..<100).map { UInt8($0) }
         try Data(bytes).write(to: file)
         try await app().test(.router) { client in
@@ -216,7 +218,7 @@ struct VideoAPITests {
     @Test func aFullDiskRefusesNewJobsWith503() async throws {
         var limits = VideoAPI.Limits()
         limits.minFreeDiskBytes = Int64.max
-        let api = VideoAPI(store: store, uploadsDirectory: uploads, limits: limits)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), limits: limits)
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p"}"#)) { (response: TestResponse) throws in
                 #expect(response.status == .serviceUnavailable)
@@ -228,7 +230,7 @@ struct VideoAPITests {
     }
 
     @Test func healthAndReadiness() async throws {
-        let notReady = Application(router: HTTPApplication.buildRouter(api: VideoAPI(store: store, uploadsDirectory: uploads), isReady: { false }))
+        let notReady = Application(router: HTTPApplication.buildRouter(api: VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads)), isReady: { false }))
         try await notReady.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable) }

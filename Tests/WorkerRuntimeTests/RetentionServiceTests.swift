@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import Logging
@@ -52,7 +53,7 @@ struct RetentionServiceTests {
         let clock = ManualClock()
         let metrics = ServiceMetrics()
         let service = RetentionService(
-            store: store, retention: .seconds(3600), interval: .seconds(600), clock: clock,
+            store: store, artifacts: DirectoryArtifactStore(directory: directory), retention: .seconds(3600), interval: .seconds(600), clock: clock,
             now: { [wall] in wall.now }, logger: Logger(label: "test"), metrics: metrics)
         let running = Task { try await service.run() }
 
@@ -87,10 +88,32 @@ struct RetentionServiceTests {
         for i in 0..<5 { try await finish(JobID("v\(i)"), in: store, succeeded: true) }
         pass(2 * 3600)
         let service = RetentionService(
-            store: store, retention: .seconds(3600), interval: .seconds(600), clock: ManualClock(),
+            store: store, artifacts: DirectoryArtifactStore(directory: directory), retention: .seconds(3600), interval: .seconds(600), clock: ManualClock(),
             now: { [wall] in wall.now }, logger: Logger(label: "test"), batchSize: 2)
         #expect(try await service.sweep() == ["v0", "v1", "v2", "v3", "v4"])
         #expect(try await service.sweep().isEmpty)
+    }
+
+    /// The sweep deletes through the artifact store: with the in-memory twin, no file is involved at all.
+    @Test func aSweepDeletesEveryArtifactThroughTheStore() async throws {
+        let store = InMemoryJobStore(now: { [wall] in wall.now })
+        let artifacts = InMemoryArtifactStore()
+        let upload = try #require(ArtifactKey(.upload, name: "v0", fileExtension: "png"))
+        let (video, thumbnail) = (try #require(ArtifactKey.video(of: "v0")), try #require(ArtifactKey.thumbnail(of: "v0")))
+        for key in [upload, video, thumbnail] { try await artifacts.put(Data("x".utf8), at: key) }
+        let spec = try JobValidator().validate(JobSpec(prompt: "p", model: "tiny-i2v", imagePath: artifacts.reference(for: upload), steps: 1, seed: 1), randomSeed: { 0 })
+        _ = try await store.create(NewJob(id: "v0", spec: spec))
+        _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))
+        for state: JobState in [.admitted, .denoising(completed: 1, total: 1), .decoding, .muxing] {
+            _ = try await store.advance("v0", worker: "w", to: state, reason: nil)
+        }
+        _ = try await store.complete("v0", worker: "w", videoPath: artifacts.reference(for: video), thumbnailPath: artifacts.reference(for: thumbnail))
+        pass(2 * 3600)
+        let service = RetentionService(
+            store: store, artifacts: artifacts, retention: .seconds(3600), interval: .seconds(600), clock: ManualClock(),
+            now: { [wall] in wall.now }, logger: Logger(label: "test"))
+        #expect(try await service.sweep() == ["v0"])
+        #expect(artifacts.keys.isEmpty)
     }
 }
 

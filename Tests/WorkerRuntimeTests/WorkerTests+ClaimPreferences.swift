@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import Testing
@@ -11,7 +12,7 @@ extension WorkerTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         _ = try await store.create(NewJob(id: "warm", spec: try spec("warm", steps: 1)))
-        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
         configuration.affinityWait = .seconds(42)
         configuration.tenantWeights = ["acme": 2]
         let worker = Worker(policy: SerialPolicy(), store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(), configuration: configuration)

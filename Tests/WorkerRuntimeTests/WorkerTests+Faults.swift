@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import SchedulingCore
@@ -41,7 +42,7 @@ struct WorkerFaultTests {
             let n = steps.withLock { n in defer { n += 1 }; return n }
             return n == 1 || n == 4 ? .failed(code: .engineCrashed, message: "engine exited (SIGKILL)", retryable: true, jobs: nil) : nil
         })
-        var configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
         configuration.maxAttempts = 3
         let worker = Worker(policy: policy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
         try await runUntilEnded(worker, store: store, jobs: 6)
@@ -66,7 +67,7 @@ struct WorkerFaultTests {
             guard case let .step(_, steps) = action, steps.contains(where: { $0.job == "v2" }) else { return nil }
             return .failed(code: .engineCrashed, message: "engine exited (signal 9)", retryable: true, jobs: nil)
         })
-        var configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
         configuration.maxAttempts = 3
         let worker = Worker(policy: policy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
         try await runUntilEnded(worker, store: store, jobs: 4)
@@ -93,7 +94,7 @@ struct WorkerFaultTests {
         // Job state is so large that two jobs of different shapes never fit together: the urgent one preempts.
         let memory = TinyDevice(stateBytes: 60, activationBytes: 10)
         let worker = Worker(policy: policy(memory: memory, device: 100), store: store, engine: engine, encoder: FileWritingEncoder(),
-                            configuration: .init(workerID: "node-1", outputDirectory: directory))
+                            configuration: .init(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory)))
         let running = Task { try await worker.run() }
         while try await store.get("long0")?.phase != .admitted { await Task.yield() }
         let urgent = try JobValidator().validate(JobSpec(prompt: "now", model: "tiny-t2v", size: "64x48", steps: 2, seed: 9, priority: "interactive"), randomSeed: { 0 })

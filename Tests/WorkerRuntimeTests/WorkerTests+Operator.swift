@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import SchedulingCore
@@ -52,7 +53,7 @@ extension WorkerTests {
             }
             phaseDuringDecode.withLock { $0 = phase }
         })
-        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
         configuration.maxAttempts = 3
         let worker = Worker(policy: SerialPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
         try await runUntilEnded(worker, store: store, jobs: 1)
@@ -67,7 +68,7 @@ extension WorkerTests {
         let store = InMemoryJobStore()
         _ = try await store.create(NewJob(id: "v0", spec: try spec("p0")))
         let engine = RestartableEngine(directory: directory)
-        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
         configuration.maxAttempts = 1 // one counted attempt would fail the job
         let worker = Worker(policy: SerialPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
         let running = Task { try await runUntilEnded(worker, store: store, jobs: 1) }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import SchedulingCore
@@ -45,7 +46,7 @@ extension WorkerTests {
         let store = InMemoryJobStore()
         for i in 0..<4 { _ = try await store.create(NewJob(id: JobID("j\(i)"), spec: try spec("p\(i)", steps: 1))) }
         func worker(_ id: String, _ engine: any PlanExecuting) -> Worker<SerialPolicy> {
-            var configuration = Worker<SerialPolicy>.Configuration(workerID: id, outputDirectory: directory)
+            var configuration = Worker<SerialPolicy>.Configuration(workerID: id, artifacts: DirectoryArtifactStore(directory: directory))
             configuration.maxClaimed = 1
             return Worker(policy: SerialPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
         }

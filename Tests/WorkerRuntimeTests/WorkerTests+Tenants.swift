@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import SchedulingCore
@@ -43,7 +44,7 @@ extension WorkerTests {
         let seen = TenantRecordingPolicy.Seen()
         let worker = Worker(
             policy: TenantRecordingPolicy(seen: seen), store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(),
-            configuration: .init(workerID: "node-0", outputDirectory: directory))
+            configuration: .init(workerID: "node-0", artifacts: DirectoryArtifactStore(directory: directory)))
         let running = Task { try await worker.run() }
         while try await store.countByPhase()[.succeeded] ?? 0 < 2 { await Task.yield() }
         await worker.stop()

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import SchedulingCore
@@ -23,7 +24,7 @@ struct WorkerTurboSchedulerTests {
         let policy = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: configuration)
         let engine = ScriptedEngine(directory: directory)
         let worker = Worker(policy: policy, store: store, engine: engine, encoder: FileWritingEncoder(),
-                            configuration: .init(workerID: "node-1", outputDirectory: directory))
+                            configuration: .init(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory)))
         let running = Task { try await worker.run() }
         while (try await store.countByPhase()[.succeeded] ?? 0) < 4 { await Task.yield() }
         await worker.stop()
@@ -52,7 +53,7 @@ struct WorkerTurboSchedulerTests {
         _ = try await store.heartbeat(worker: "node-1", holding: [], lease: .seconds(30), activity: EngineActivity(worker: "node-1", learnedSteps: [measured]))
         let policy = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: TurboSchedulerConfiguration())
         let worker = Worker(policy: policy, store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(),
-                            configuration: .init(workerID: "node-1", outputDirectory: directory))
+                            configuration: .init(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory)))
         #expect(await worker.activity.learnedSteps == nil)
         let running = Task { try await worker.run() }
         while await worker.activity.learnedSteps == nil { await Task.yield() }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JobStore
 import SchedulingCore
@@ -15,7 +16,7 @@ struct WorkerTests {
     }
 
     func worker(store: any JobStore, engine: ScriptedEngine) -> Worker<SerialPolicy> {
-        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
         configuration.maxAttempts = 3
         return Worker(policy: SerialPolicy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
     }
@@ -79,7 +80,7 @@ extension WorkerTests {
         _ = try await store.create(NewJob(id: "waiting-batch", spec: try JobValidator().validate(JobSpec(prompt: "x", priority: "batch"), randomSeed: { 0 })))
         _ = try await store.cancel("waiting-batch")
         let metrics = ServiceMetrics()
-        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", outputDirectory: directory)
+        var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
         configuration.maxAttempts = 3
         let worker = Worker(policy: SerialPolicy(), store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(), configuration: configuration, metrics: metrics)
         try await runUntilDone(worker, store: store, jobs: 3)
