@@ -1,8 +1,9 @@
 import Foundation
 
 extension BenchReport {
-    /// Writes `results.json`, `summary.csv`, `jobs.csv`, (`sweep.csv`), `timeline.svg`, `timeline-<policy>.svg` and
-    /// (`sweep.svg`) into `directory`, creating it. Returns the files written.
+    /// Writes `results.json`, `summary.csv`, `jobs.csv`, (`sweep.csv`), `timeline.svg`, `timeline-<policy>.svg`,
+    /// `batch-sizes.svg` (a closed loop's runs) and (`sweep.svg`) into `directory`, creating it. Returns the files
+    /// written.
     public func write(to directory: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var files: [(String, String)] = [
@@ -13,6 +14,9 @@ extension BenchReport {
         ]
         for result in results {
             files.append(("timeline-\(result.policy).svg", TimelineFigure.svg([result], title: "Engine timeline, \(workload), \(result.policy)")))
+        }
+        if !summaries.isEmpty {
+            files.append(("batch-sizes.svg", BatchSizeFigure.svg(summaries, title: "Step batch sizes, \(workload)")))
         }
         if let sweep {
             files.append(("sweep.csv", sweepCSV(sweep)))

@@ -78,9 +78,12 @@ struct SimulatorTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-bench-\(UInt32.random(in: 0...UInt32.max))")
         defer { try? FileManager.default.removeItem(at: folder) }
         let names = Set(try report.write(to: folder).map(\.lastPathComponent))
-        #expect(names.isSuperset(of: ["results.json", "summary.csv", "jobs.csv", "timeline.svg", "timeline-serial.svg", "timeline-seed.svg"]))
+        #expect(names.isSuperset(of: ["results.json", "summary.csv", "jobs.csv", "timeline.svg", "timeline-serial.svg", "timeline-seed.svg", "batch-sizes.svg"]))
         let svg = try String(contentsOf: folder.appendingPathComponent("timeline.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<?xml") && svg.contains("simulated") && svg.hasSuffix("</svg>\n"))
+        // The batch-size figure draws each policy's shares: serial never batches, so its batch-1 bar is the whole axis.
+        let batches = try String(contentsOf: folder.appendingPathComponent("batch-sizes.svg"), encoding: .utf8)
+        #expect(batches.contains("simulated") && batches.contains("serial (mean 1.00)") && batches.contains("serial, batch 1: 100.0%"))
     }
 
     @Test("the engine refuses a step whose expert is not resident")
