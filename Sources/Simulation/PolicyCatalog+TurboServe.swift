@@ -14,12 +14,10 @@ extension PolicyCatalog {
         let objectives: [String: SchedulingObjective] = ["turboserve": .tail, "turboserve-deadlines": .deadlines]
         guard let objective = objectives[name] else { return nil }
         let published = calibration.publishedExperiment.scheduledPolicy
-        return PolicyEntry(name: name, transfers: .streamed) { setup in
-            let clock = VirtualClock()
+        return PolicyEntry(name: name, transfers: .streamed) { clock, setup in
             var configuration = turboConfiguration(setup: setup, published: published)
             configuration.objective = objective
-            let policy = TurboScheduler(name: name, clock: clock, cost: setup.cost, memory: setup.cost, configuration: configuration)
-            return Simulator.run(policy, clock: clock, setup: setup)
+            return TurboScheduler(name: name, clock: clock, cost: setup.cost, memory: setup.cost, configuration: configuration)
         }
     }
 

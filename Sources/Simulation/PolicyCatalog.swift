@@ -11,6 +11,7 @@ public struct PolicyEntry: Sendable {
     public let stagesOnEnginePath: Set<PlanAction.OnPathWork>
     public var transfers: WeightTransfers
     private let simulate: @Sendable (SimulationSetup) -> SimulationResult
+    private let simulateFleet: (@Sendable (SimulationSetup, FleetOptions) -> FleetResult)?
 
     public init(
         name: String, stagesOnEnginePath: Set<PlanAction.OnPathWork> = [], transfers: WeightTransfers = .upstream,
@@ -20,13 +21,35 @@ public struct PolicyEntry: Sendable {
         self.stagesOnEnginePath = stagesOnEnginePath
         self.transfers = transfers
         self.simulate = simulate
+        simulateFleet = nil
     }
 
-    public func run(_ setup: SimulationSetup) -> SimulationResult {
+    /// An entry that builds one policy per engine with `make` (given the run's clock and setup), so it runs on one
+    /// engine (`run`) and on a fleet (`runFleet`).
+    public init<Policy: SchedulingPolicy>(
+        name: String, stagesOnEnginePath: Set<PlanAction.OnPathWork> = [], transfers: WeightTransfers = .upstream,
+        make: @escaping @Sendable (VirtualClock, SimulationSetup) -> Policy
+    ) where Policy.C == VirtualClock {
+        self.name = name
+        self.stagesOnEnginePath = stagesOnEnginePath
+        self.transfers = transfers
+        simulate = { setup in
+            let clock = VirtualClock()
+            return Simulator.run(make(clock, setup), clock: clock, setup: setup)
+        }
+        simulateFleet = { setup, fleet in FleetSimulator.run(policy: name, setup: setup, fleet: fleet) { make($0, setup) } }
+    }
+
+    public func run(_ setup: SimulationSetup) -> SimulationResult { simulate(prepared(setup)) }
+
+    /// The policy on a fleet of engines sharing one queue; nil for an entry built from a single-engine closure.
+    public func runFleet(_ setup: SimulationSetup, fleet: FleetOptions) -> FleetResult? { simulateFleet?(prepared(setup), fleet) }
+
+    private func prepared(_ setup: SimulationSetup) -> SimulationSetup {
         var setup = setup
         setup.stagesOnEnginePath = stagesOnEnginePath
         setup.cost.transfers = transfers
-        return simulate(setup)
+        return setup
     }
 }
 
@@ -53,22 +76,16 @@ public enum PolicyCatalog {
         let published = calibration.publishedExperiment.scheduledPolicy
         switch name {
         case "serial":
-            return PolicyEntry(name: name, stagesOnEnginePath: [.parse, .mux]) { setup in
-                let clock = VirtualClock()
-                let policy = SerialPolicy<VirtualClock>.serial(clock: clock, memory: setup.cost, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
-                return Simulator.run(policy, clock: clock, setup: setup)
+            return PolicyEntry(name: name, stagesOnEnginePath: [.parse, .mux]) { clock, setup in
+                SerialPolicy<VirtualClock>.serial(clock: clock, memory: setup.cost, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
             }
         case "seed":
-            return PolicyEntry(name: name) { setup in
-                let clock = VirtualClock()
-                let policy = SeedPolicy(clock: clock, memory: setup.cost, published: published, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
-                return Simulator.run(policy, clock: clock, setup: setup)
+            return PolicyEntry(name: name) { clock, setup in
+                SeedPolicy(clock: clock, memory: setup.cost, published: published, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
             }
         case "dynamic-batch":
-            return PolicyEntry(name: name) { setup in
-                let clock = VirtualClock()
-                let policy = DynamicBatchPolicy<VirtualClock>.dynamicBatch(clock: clock, memory: setup.cost, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
-                return Simulator.run(policy, clock: clock, setup: setup)
+            return PolicyEntry(name: name) { clock, setup in
+                DynamicBatchPolicy<VirtualClock>.dynamicBatch(clock: clock, memory: setup.cost, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
             }
         default:
             return extraEntry(named: name, calibration: calibration)

@@ -14,6 +14,12 @@ struct BenchCommand: AsyncParsableCommand {
             Workloads are the shared files, read as they are: a closed loop (seed-mix.json) gives one run per \
             policy; a Poisson sweep (poisson-sweep.json) gives one run per rate and policy and the goodput at the \
             workload's SLO attainment target. Every figure is simulated.
+
+            Fleet capacity planning (one policy, default turboserve; open-loop arrivals): --engines 1,2,4 runs the \
+            workload on fleets of N engines sharing one queue under the fleet's claim rule; --planner finds, per \
+            rate in --rates (multiples of the serial policy's one-engine capacity), the smallest N keeping the \
+            SLO attainment target; --autoscale replays the workload under the queue-driven autoscaler next to \
+            fixed fleets.
             """)
 
     @Option(help: "Workload file, e.g. ../shared/workloads/seed-mix.json.")
@@ -37,8 +43,20 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("baseline-engine"), help: "The engine the baselines drive: upstream (copies weights back on unload, waits for every load) or streamed (TurboServe's: host copies, loads streamed under compute).")
     var baselineEngine: WeightTransfers = .upstream
 
+    @OptionGroup var fleet: FleetBenchOptions
+
     func run() async throws {
         let loaded = try workload.map { try Workload.load(from: URL(fileURLWithPath: $0)) }
+        if fleet.isRequested {
+            guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
+            let name = policy == "all" ? "turboserve" : policy
+            let runner = try BenchRunner(workload: loaded, policies: [name], seed: seed, baselineTransfers: baselineEngine)
+            let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)-fleet", isDirectory: true)
+            let written = try fleet.run(runner: runner, directory: directory, note: note)
+            let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
+            note("wrote \((written + pictures).map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
+            return
+        }
         if calibrationCheck {
             let file: Calibration
             if let loaded { file = loaded.calibration } else if let calibration {

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+/// The fleet options of `turboserve bench` (`--engines`, `--planner`, `--autoscale`) and the runs they ask for.
+/// Every figure they print is simulated (a fleet of simulated RTX 5090s).
+struct FleetBenchOptions: ParsableArguments {
+    @Option(help: "Fixed fleets to simulate, comma-separated engine counts (e.g. 1,2,4): one row each.")
+    var engines: String?
+
+    @Flag(help: "Find, for each rate in --rates, the smallest fleet keeping the workload's SLO attainment target.")
+    var planner = false
+
+    @Option(help: "Arrival rates as multiples of the serial policy's one-engine capacity, e.g. 1x,2x,4x (planner default 1x…8x; --engines/--autoscale: the workload's own rate unless given).")
+    var rates: String?
+
+    @Flag(help: "Replay the workload under queue-driven autoscaling next to fixed fleets (attainment against GPU-hours).")
+    var autoscale = false
+
+    @Option(name: .customLong("rate-scale"), help: "Multiply a Poisson workload's own rate (e.g. 8 for diurnal-day at eight times its traffic).")
+    var rateScale: Double = 1
+
+    @Option(help: "Seconds of arrivals (default: the workload's duration_s).")
+    var duration: Double?
+
+    @Option(name: .customLong("claim-window"), help: "Jobs an engine may hold (2 × scheduler.max_batch_size).")
+    var claimWindow = 16
+
+    @Option(name: .customLong("affinity-wait"), help: "scheduler.affinity_wait_seconds.")
+    var affinityWait = 10.0
+
+    @Option(name: .customLong("max-engines"), help: "Largest fleet the planner tries.")
+    var maxEngines = 64
+
+    @Option(name: .customLong("min-replicas"), help: "Autoscaler: minReplicaCount.")
+    var minReplicas = 2
+
+    @Option(name: .customLong("max-replicas"), help: "Autoscaler: maxReplicaCount.")
+    var maxReplicas = 10
+
+    @Option(name: .customLong("scale-up-delay"), help: "Autoscaler: seconds from pod creation until the worker claims (pod start + engine start + model load).")
+    var scaleUpDelay = 60.0
+
+    @Option(name: .customLong("scale-up-window"), help: "Autoscaler: scale-up stabilisation window, seconds.")
+    var scaleUpWindow = 120.0
+
+    @Option(help: "Autoscaler: scale-down stabilisation window (cooldown), seconds.")
+    var cooldown = 600.0
+
+    var isRequested: Bool { engines != nil || planner || autoscale }
+
+    var autoscaler: AutoscalerSettings {
+        var settings = AutoscalerSettings()
+        settings.minReplicas = minReplicas
+        settings.maxReplicas = maxReplicas
+        settings.startupSeconds = scaleUpDelay
+        settings.scaleUpWindowSeconds = scaleUpWindow
+        settings.scaleDownWindowSeconds = cooldown
+        return settings
+    }
+
+    func validate() throws {
+        guard minReplicas >= 1, maxReplicas >= minReplicas else { throw ValidationError("need 1 ≤ --min-replicas ≤ --max-replicas") }
+        guard claimWindow > 0, maxEngines > 0, rateScale > 0, duration.map({ $0 > 0 }) ?? true else {
+            throw ValidationError("--claim-window, --max-engines, --rate-scale and --duration must be positive")
+        }
+    }
+
+    /// "1x,2.5x" → [1, 2.5].
+    func factors() throws -> [Double]? {
+        try rates.map { list in
+            try list.split(separator: ",").map { item in
+                guard let value = Double(item.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "x", with: "")), value > 0 else {
+                    throw ValidationError("--rates takes positive multiples like 1x,2x,4x; got '\(item)'")
+                }
+                return value
+            }
+        }
+    }
+
+    /// Runs what was asked, prints the tables, writes `fleet.json` (and the autoscaling figure) to `directory`.
+    func run(runner: BenchRunner, directory: URL, note: (String) -> Void) throws -> [URL] {
+        guard let entry = runner.policies.first else { return [] }
+        var planner = FleetPlanner(runner: runner, policy: entry, options: FleetOptions(claimWindow: claimWindow, affinityWaitSeconds: affinityWait), durationSeconds: duration)
+        planner.maxEngines = maxEngines
+        let capacity = runner.serialCapacity()
+        let factors = try factors()
+        var ownRate: Double? = nil
+        if case let .poisson(rate, _, _, _) = runner.workload.arrivals { ownRate = rate * rateScale }
+        let rate = factors?.first.map { $0 * capacity } ?? ownRate
+        print(String(format: "Fleet of simulated RTX 5090s — policy %@, workload %@, serial capacity %.4f jobs/s, %.0f s of arrivals, claim window %d (simulated)\n",
+                     entry.name, runner.workload.name, capacity, planner.durationSeconds, claimWindow))
+        var report = FleetBenchReport()
+        if let engines {
+            guard let rate else { throw ValidationError("--engines on a closed-loop workload needs --rates (e.g. 2x)") }
+            let counts = engines.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+            let setup = planner.setup(ratePerSecond: rate)
+            let rows = counts.map { n in
+                note("fixed fleet of \(n) at \(String(format: "%.4f", rate)) jobs/s")
+                return planner.summary(planner.run(setup, engines: n), fleet: "fixed \(n)")
+            }
+            print(String(format: "Fixed fleets at %.4f jobs/s (simulated)", rate))
+            print(FleetReport.fleetTable(rows) + "\n")
+            report.fleets = rows
+        }
+        if self.planner {
+            let answers = planner.plan(factors: factors ?? (1...8).map(Double.init), capacity: capacity, progress: note)
+            print("Smallest fleet per rate (simulated)")
+            print(FleetReport.plannerTable(answers, target: planner.target) + "\n")
+            report.planner = answers.map(FleetBenchReport.PlannerRow.init)
+        }
+        var written: [URL] = []
+        if autoscale {
+            guard let rate else { throw ValidationError("--autoscale on a closed-loop workload needs --rates (e.g. 2x)") }
+            let outcome = AutoscaleReplay(planner: planner, settings: autoscaler).run(ratePerSecond: rate, progress: note)
+            print(String(format: "Autoscaling replay at a mean %.4f jobs/s; smallest fixed fleet meeting the target: %@ (simulated)",
+                         rate, outcome.smallestFixed.map(String.init) ?? "none"))
+            print(FleetReport.fleetTable(outcome.rows) + "\n")
+            report.autoscale = outcome.rows
+            report.samples = outcome.autoscaled.samples
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let figure = directory.appendingPathComponent("autoscale.svg")
+            try FleetFigure.svg(outcome.autoscaled.samples, title: "\(runner.workload.name): autoscaled fleet at \(String(format: "%.4f", rate)) jobs/s mean")
+                .write(to: figure, atomically: true, encoding: .utf8)
+            written.append(figure)
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let json = directory.appendingPathComponent("fleet.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: json)
+        return [json] + written
+    }
+}
+
+/// What `fleet.json` holds.
+struct FleetBenchReport: Encodable {
+    struct PlannerRow: Encodable {
+        var rateFactor: Double
+        var ratePerSecond: Double
+        var engines: Int?
+        var atEngines: FleetSummary?
+        var belowEngines: FleetSummary?
+        init(_ answer: FleetPlanner.Answer) {
+            (rateFactor, ratePerSecond, engines, atEngines, belowEngines) = (answer.rateFactor, answer.ratePerSecond, answer.engines, answer.atEngines, answer.belowEngines)
+        }
+    }
+
+    var fleets: [FleetSummary]?
+    var planner: [PlannerRow]?
+    var autoscale: [FleetSummary]?
+    var samples: [FleetSample]?
+}
