@@ -16,6 +16,8 @@ import TurboServeDomain
 ///   `ClaimOrder.scanDepth` queued jobs, found through an index, so a claim reads the same few rows at 10,000
 ///   queued as at 10), lock them in that order `FOR UPDATE SKIP LOCKED`, and the update leases them; concurrent
 ///   claimers (any process) never block each other nor share a job.
+/// - `create`: one statement (the `create_job` function), so one round trip and one commit: the idempotency
+///   lookup, the bounds, the row, its event and the notification.
 /// - Queue bounds: checked in the creating transaction. Far from a bound (the committed count plus the server's
 ///   `max_connections`, an upper bound on creates in flight, stays under it) creates hold a shared advisory lock
 ///   and run in parallel; near it a create retries under the exclusive lock, which waits for every create in
@@ -106,55 +108,49 @@ public final class PostgresJobStore: JobStore {
         throw JobStoreUnavailable(backend: "postgresql", reason: "create of \(job.id) kept conflicting with concurrent creates")
     }
 
-    /// Thrown inside the creating transaction when the shared-lock path cannot prove there is room: the create is
-    /// retried under the exclusive lock.
+    /// Thrown when the shared-lock path cannot prove there is room: the create is retried under the exclusive lock.
     private struct NearQueueBound: Error {}
 
+    /// One statement, one round trip, one transaction (autocommit): `create_job` (migration
+    /// `2026-12-03-create-function`) looks the key up, checks the bounds, inserts the row and its event and
+    /// notifies. The rules stay here: a found job is compared with the request, a full bound is turned into its
+    /// typed error from the counts the function returns.
     private func create(_ job: NewJob, exclusive: Bool) async throws -> (record: JobRecord, created: Bool) {
-        try await transaction { [self] connection in
-            var lookup = SQLStatement()
-            let now = clock.now(in: &lookup)
-            let tenant = lookup.bind(job.tenant.rawValue)
-            lookup.append("SELECT \(now) AS store_now, jobs.* FROM (SELECT 1) AS one LEFT JOIN jobs ON jobs.tenant = \(tenant) AND jobs.idempotency_key = \(lookup.bind(job.idempotencyKey))")
-            let first = try await self.rows(lookup, on: connection)[0]
-            if first.makeRandomAccess()["id"].bytes != nil, let key = job.idempotencyKey {
-                let existing = try Self.record(from: first)
-                guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(key) }
-                return (existing, false)
-            }
-            let at = try first.makeRandomAccess()["store_now"].decode(Date.self)
-            if job.maxQueued != nil || job.maxQueuedPerTenant != nil {
-                try await checkRoom(for: job, exclusive: exclusive, on: connection)
-            }
-            let record = JobRecord.new(job, sequence: 0, at: at)
-            let event = StoredJobEvent(job: job.id, at: at, from: "", to: JobState.queued.description)
-            let stored = try await self.rows(try write(record, insert: true, event: event, signal: JobSignal(after: record)), on: connection)
-            return (try Self.record(from: stored[0]), true)
+        var statement = SQLStatement()
+        let at = clock.now(in: &statement)
+        let new = JobRecord.new(job, sequence: 0, at: .distantPast)
+        let event = StoredJobEvent(job: job.id, at: .distantPast, from: "", to: JobState.queued.description)
+        let spec = String(decoding: try Self.encoder.encode(new.spec), as: UTF8.self)
+        // Each argument cast to the parameter's type: the function is found by its exact signature.
+        let arguments = [
+            "\(statement.bind(new.id.rawValue))::text", "\(statement.bind(new.tenant.rawValue))::text", "\(statement.bind(spec))::text",
+            "\(statement.bind(new.spec.model))::text", "\(statement.bind(new.spec.priority.rank))::integer",
+            "\(statement.bind(new.phase.rawValue))::text", "\(statement.bind(new.stepsCompleted))::integer",
+            "\(statement.bind(new.attempts))::integer", "\(statement.bind(new.idempotencyKey))::text", "(\(at))::timestamptz",
+            "\(statement.bind(event.from))::text", "\(statement.bind(event.to))::text", "\(statement.bind(job.maxQueued))::bigint",
+            "\(statement.bind(job.maxQueuedPerTenant))::bigint", "\(statement.bind(exclusive))::boolean",
+            "\(statement.bind("turboserve.queue:\(configuration.schema)"))::text",
+            "\(statement.bind("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)"))::text",
+            "\(statement.bind(configuration.channel))::text", "\(statement.bind(JobSignal(after: new).payload))::text",
+        ]
+        statement.append("SELECT r.outcome, r.queued_count, r.tenant_queued_count, (r.stored).* FROM create_job(\(arguments.joined(separator: ", "))) AS r")
+        let row = try await withoutTransaction { [self, statement] connection in try await self.rows(statement, on: connection)[0] }
+        let columns = row.makeRandomAccess()
+        let outcome = try columns["outcome"].decode(String.self)
+        switch outcome {
+        case "created":
+            return (try Self.record(from: row), true)
+        case "existing":
+            let existing = try Self.record(from: row)
+            guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(job.idempotencyKey ?? "") }
+            return (existing, false)
+        case "near":
+            throw NearQueueBound()
+        default:
+            try job.checkRoom(queued: try columns["queued_count"].decode(Int.self))
+            try job.checkTenantRoom(queued: try columns["tenant_queued_count"].decode(Int.self))
+            throw TurboServeError(.internalError, "create_job answered '\(outcome)' for \(job.id) although the counts leave room")
         }
-    }
-
-    /// The queue bounds, in the creating transaction (see the type's documentation for the locking scheme).
-    private func checkRoom(for job: NewJob, exclusive: Bool, on connection: PostgresConnection) async throws {
-        let lock = exclusive ? "pg_advisory_xact_lock" : "pg_advisory_xact_lock_shared"
-        var locks = SQLStatement()
-        let global = locks.bind("turboserve.queue:\(configuration.schema)")
-        let tenant = locks.bind("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)")
-        locks.append("SELECT \(lock)(hashtext(\(global))), \(lock)(hashtext(\(tenant)))")
-        _ = try await rows(locks, on: connection)
-        var count = SQLStatement()
-        let queued = job.maxQueued == nil ? "0" : "(SELECT COALESCE(sum(queued), 0) FROM queued_total)"
-        let tenantQueued = job.maxQueuedPerTenant == nil ? "0" : "(SELECT COALESCE(sum(queued), 0) FROM queued_per_tenant WHERE tenant = \(count.bind(job.tenant.rawValue)))"
-        count.append("SELECT \(queued)::bigint AS queued, \(tenantQueued)::bigint AS tenant_queued, current_setting('max_connections')::bigint AS connections")
-        let row = try await rows(count, on: connection)[0]
-        let (globalCount, tenantCount, inFlight) = try row.decode((Int, Int, Int).self)
-        if exclusive {
-            try job.checkRoom(queued: globalCount)
-            try job.checkTenantRoom(queued: tenantCount)
-            return
-        }
-        let roomy = (job.maxQueued.map { globalCount + inFlight < $0 } ?? true)
-            && (job.maxQueuedPerTenant.map { tenantCount + inFlight < $0 } ?? true)
-        if !roomy { throw NearQueueBound() }
     }
 
     public func get(_ id: JobID) async throws -> JobRecord? {
@@ -330,7 +326,7 @@ public final class PostgresJobStore: JobStore {
                 let at = try row.makeRandomAccess()["store_now"].decode(Date.self)
                 var job = try Self.record(from: row)
                 guard let outcome = try job.recover(now: at, which, maxAttempts: maxAttempts) else { continue }
-                _ = try await self.rows(try write(job, insert: false, event: outcome, signal: JobSignal(after: job)), on: connection)
+                _ = try await self.rows(try write(job, event: outcome, signal: JobSignal(after: job)), on: connection)
                 recovered.append(job.id)
             }
             return recovered
@@ -364,7 +360,7 @@ public final class PostgresJobStore: JobStore {
         try await transaction { [self] connection in
             var (job, at) = try await self.lockedJob(id, on: connection)
             try job.expire(at: at)
-            return try Self.record(from: try await self.rows(try write(job, insert: false, event: nil, signal: nil), on: connection)[0])
+            return try Self.record(from: try await self.rows(try write(job, event: nil, signal: nil), on: connection)[0])
         }
     }
 
@@ -372,7 +368,7 @@ public final class PostgresJobStore: JobStore {
         try await transaction { [self] connection in
             var (job, at) = try await self.lockedJob(id, on: connection)
             try job.delete(at: at)
-            return try Self.record(from: try await self.rows(try write(job, insert: false, event: nil, signal: nil), on: connection)[0])
+            return try Self.record(from: try await self.rows(try write(job, event: nil, signal: nil), on: connection)[0])
         }
     }
 
@@ -410,7 +406,7 @@ public final class PostgresJobStore: JobStore {
         try await transaction { [self] connection in
             var (job, at) = try await self.lockedJob(id, on: connection)
             guard let event = try body(&job, at) else { return job }
-            let stored = try await self.rows(try write(job, insert: false, event: event, signal: JobSignal(after: job)), on: connection)
+            let stored = try await self.rows(try write(job, event: event, signal: JobSignal(after: job)), on: connection)
             return try Self.record(from: stored[0])
         }
     }
@@ -481,8 +477,6 @@ public final class PostgresJobStore: JobStore {
             throw error
         } catch let error as JobStoreUnavailable {
             throw error
-        } catch is NearQueueBound {
-            throw NearQueueBound()
         } catch let error as PSQLError where error.code == .server && !Self.isOutage(sqlState: error.serverInfo?[.sqlState]) {
             throw error
         } catch {

@@ -103,6 +103,69 @@ enum PostgresMigrations {
         Migration(name: "2026-12-03-claim-order", statements: [
             "CREATE INDEX jobs_claim_tenant ON jobs (tenant, priority_rank, seq) WHERE phase = 'queued' AND worker_id IS NULL",
         ]),
+        // `create` in one round trip: the idempotency lookup, the queue bounds (the advisory locks, then the
+        // counters, each statement with a fresh snapshot so an exclusive count sees every create that held the
+        // shared lock), the insert, its event and the notification, in the caller's single-statement transaction.
+        // The store's rules stay in Swift: the function returns what it found (`existing`: the job of the same key,
+        // for the caller to compare; `near`: the shared path could not prove room; `full`: the exclusive count
+        // fills a bound, with the counts for the caller's typed error) or what it stored (`created`).
+        Migration(name: "2026-12-03-create-function", statements: [
+            """
+            CREATE FUNCTION create_job(
+                p_id text, p_tenant text, p_spec_json text, p_model text, p_priority_rank integer, p_phase text,
+                p_steps_completed integer, p_attempts integer, p_idempotency_key text, p_at timestamptz,
+                p_event_from text, p_event_to text, p_max_queued bigint, p_max_queued_per_tenant bigint, p_exclusive boolean,
+                p_queue_lock text, p_tenant_lock text, p_channel text, p_payload text)
+            RETURNS TABLE (outcome text, queued_count bigint, tenant_queued_count bigint, stored jobs)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                row_found jobs;
+                slack bigint := 0;
+            BEGIN
+                queued_count := 0;
+                tenant_queued_count := 0;
+                IF p_idempotency_key IS NOT NULL THEN
+                    SELECT * INTO row_found FROM jobs j WHERE j.tenant = p_tenant AND j.idempotency_key = p_idempotency_key;
+                    IF FOUND THEN
+                        outcome := 'existing';
+                        stored := row_found;
+                        RETURN NEXT;
+                        RETURN;
+                    END IF;
+                END IF;
+                IF p_max_queued IS NOT NULL OR p_max_queued_per_tenant IS NOT NULL THEN
+                    IF p_exclusive THEN
+                        PERFORM pg_advisory_xact_lock(hashtext(p_queue_lock)), pg_advisory_xact_lock(hashtext(p_tenant_lock));
+                    ELSE
+                        PERFORM pg_advisory_xact_lock_shared(hashtext(p_queue_lock)), pg_advisory_xact_lock_shared(hashtext(p_tenant_lock));
+                        slack := current_setting('max_connections')::bigint;
+                    END IF;
+                    IF p_max_queued IS NOT NULL THEN
+                        SELECT COALESCE(sum(t.queued), 0) INTO queued_count FROM queued_total t;
+                    END IF;
+                    IF p_max_queued_per_tenant IS NOT NULL THEN
+                        SELECT COALESCE(sum(t.queued), 0) INTO tenant_queued_count FROM queued_per_tenant t WHERE t.tenant = p_tenant;
+                    END IF;
+                    IF queued_count + slack >= p_max_queued OR tenant_queued_count + slack >= p_max_queued_per_tenant THEN
+                        outcome := CASE WHEN p_exclusive THEN 'full' ELSE 'near' END;
+                        RETURN NEXT;
+                        RETURN;
+                    END IF;
+                END IF;
+                INSERT INTO jobs (id, tenant, spec_json, model, priority_rank, phase, steps_completed, attempts,
+                                  created_at, updated_at, idempotency_key)
+                    VALUES (p_id, p_tenant, p_spec_json, p_model, p_priority_rank, p_phase, p_steps_completed, p_attempts,
+                            p_at, p_at, p_idempotency_key)
+                    RETURNING * INTO row_found;
+                INSERT INTO job_events (job_id, at, from_state, to_state) VALUES (p_id, p_at, p_event_from, p_event_to);
+                PERFORM pg_notify(p_channel, p_payload);
+                outcome := 'created';
+                stored := row_found;
+                RETURN NEXT;
+            END
+            $$
+            """,
+        ]),
     ]
 
     /// Applies every pending migration; returns the names applied (empty when the schema was current).

@@ -115,17 +115,13 @@ extension PostgresJobStore {
         ]
     }
 
-    /// One statement writing a job row (`insert`: a new one; otherwise the existing row by id), its event (if
-    /// any) and the notification of `signal` (if any), returning the row as stored. The notification is delivered
-    /// when the surrounding transaction commits, never before and never for a rolled-back write.
-    func write(_ job: JobRecord, insert: Bool, event: StoredJobEvent?, signal: JobSignal?) throws -> SQLStatement {
+    /// One statement writing an existing job row (by id), its event (if any) and the notification of `signal`
+    /// (if any), returning the row as stored. The notification is delivered when the surrounding transaction
+    /// commits, never before and never for a rolled-back write. (New rows are written by `create_job`.)
+    func write(_ job: JobRecord, event: StoredJobEvent?, signal: JobSignal?) throws -> SQLStatement {
         var statement = SQLStatement()
         let columns = try Self.columns(of: job, into: &statement)
-        let rowSQL = if insert {
-            "INSERT INTO jobs (\(columns.map(\.name).joined(separator: ", "))) VALUES (\(columns.map(\.placeholder).joined(separator: ", "))) RETURNING *"
-        } else {
-            "UPDATE jobs SET \(columns.filter { $0.name != "id" }.map { "\($0.name) = \($0.placeholder)" }.joined(separator: ", ")) WHERE id = \(columns[0].placeholder) RETURNING *"
-        }
+        let rowSQL = "UPDATE jobs SET \(columns.filter { $0.name != "id" }.map { "\($0.name) = \($0.placeholder)" }.joined(separator: ", ")) WHERE id = \(columns[0].placeholder) RETURNING *"
         statement.append("WITH written AS (\(rowSQL))")
         if let event {
             statement.append("""
