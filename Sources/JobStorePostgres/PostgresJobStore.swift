@@ -17,7 +17,8 @@ import TurboServeDomain
 ///   queued as at 10), lock them in that order `FOR UPDATE SKIP LOCKED`, and the update leases them; concurrent
 ///   claimers (any process) never block each other nor share a job.
 /// - `create`: one statement (the `create_job` function), so one round trip and one commit: the idempotency
-///   lookup, the bounds, the row, its event and the notification.
+///   lookup, the bounds, the row and its event; the `queued` signal follows the commit, batched with those of
+///   concurrent creates (`PostCommitNotifier`), so creates group-commit instead of queueing on NOTIFY's lock.
 /// - Queue bounds: checked in the creating transaction. Far from a bound (the committed count plus the server's
 ///   `max_connections`, an upper bound on creates in flight, stays under it) creates hold a shared advisory lock
 ///   and run in parallel; near it a create retries under the exclusive lock, which waits for every create in
@@ -36,6 +37,9 @@ public final class PostgresJobStore: JobStore {
     private let clock: StoreClock
     private let logger: Logger
     private let poolTask: Task<Void, Never>
+    /// Announces created jobs after their commit, batched (`PostCommitNotifier`: a NOTIFY in each create serialised
+    /// the commits).
+    private let createdSignals: PostCommitNotifier
 
     /// Connects lazily (the first call opens connections). Call `migrate()` (or the `turboserve migrate` role)
     /// before the first use of a fresh database.
@@ -51,6 +55,16 @@ public final class PostgresJobStore: JobStore {
         let client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
         self.client = client
         poolTask = Task { await client.run() }
+        let channel = configuration.channel
+        createdSignals = PostCommitNotifier { payloads in
+            do {
+                var statement = SQLStatement()
+                statement.append("SELECT pg_notify(\(statement.bind(channel)), payload) FROM unnest(\(statement.bind(payloads))::text[]) AS payload")
+                for try await _ in try await client.query(statement.query, logger: logger) {}
+            } catch {
+                logger.warning("could not send job signals; listeners will find the jobs by polling", metadata: ["signals": "\(payloads.count)", "error": "\(String(reflecting: error))"])
+            }
+        }
     }
 
     deinit { poolTask.cancel() }
@@ -131,7 +145,7 @@ public final class PostgresJobStore: JobStore {
             "\(statement.bind(job.maxQueuedPerTenant))::bigint", "\(statement.bind(exclusive))::boolean",
             "\(statement.bind("turboserve.queue:\(configuration.schema)"))::text",
             "\(statement.bind("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)"))::text",
-            "\(statement.bind(configuration.channel))::text", "\(statement.bind(JobSignal(after: new).payload))::text",
+            "NULL::text", "\(statement.bind(JobSignal(after: new).payload))::text",
         ]
         statement.append("SELECT r.outcome, r.queued_count, r.tenant_queued_count, (r.stored).* FROM create_job(\(arguments.joined(separator: ", "))) AS r")
         let row = try await withoutTransaction { [self, statement] connection in try await self.rows(statement, on: connection)[0] }
@@ -139,6 +153,7 @@ public final class PostgresJobStore: JobStore {
         let outcome = try columns["outcome"].decode(String.self)
         switch outcome {
         case "created":
+            createdSignals.notify(JobSignal(after: new).payload)
             return (try Self.record(from: row), true)
         case "existing":
             let existing = try Self.record(from: row)

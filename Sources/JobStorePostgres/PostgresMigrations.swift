@@ -158,7 +158,9 @@ enum PostgresMigrations {
                             p_at, p_at, p_idempotency_key)
                     RETURNING * INTO row_found;
                 INSERT INTO job_events (job_id, at, from_state, to_state) VALUES (p_id, p_at, p_event_from, p_event_to);
-                PERFORM pg_notify(p_channel, p_payload);
+                IF p_channel IS NOT NULL THEN
+                    PERFORM pg_notify(p_channel, p_payload);
+                END IF;
                 outcome := 'created';
                 stored := row_found;
                 RETURN NEXT;
