@@ -12,18 +12,30 @@ extension SQLiteJobStore {
         return held
     }
 
-    /// Queued, unheld jobs: each tenant's first `depth` by priority class, then age (`ClaimOrder` rule 1).
+    /// Queued, unheld jobs: each tenant's first `depth` by priority class, then age (`ClaimOrder` rule 1). Read
+    /// through the `jobs_claim_tenant` index only: the tenants with such jobs by a skip scan (one index seek per
+    /// tenant), then each tenant's first `depth` entries — a claim reads tenants × depth rows, not the whole queue.
     static func claimCandidates(_ db: Database, depth: Int) throws -> [ClaimOrder.Candidate] {
-        let sql = """
-            SELECT id, tenant, priority_rank, seq, model, created_at FROM (
-                SELECT id, tenant, priority_rank, seq, model, created_at,
-                    row_number() OVER (PARTITION BY tenant ORDER BY priority_rank, seq) AS position
-                FROM jobs WHERE phase = 'queued' AND worker_id IS NULL
-            ) WHERE position <= ?
+        let tenants = """
+            WITH RECURSIVE queued(tenant) AS (
+                SELECT MIN(tenant) FROM jobs WHERE phase = 'queued' AND worker_id IS NULL
+                UNION ALL
+                SELECT (SELECT MIN(tenant) FROM jobs WHERE phase = 'queued' AND worker_id IS NULL AND tenant > queued.tenant)
+                FROM queued WHERE queued.tenant IS NOT NULL
+            )
+            SELECT tenant FROM queued WHERE tenant IS NOT NULL
             """
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [depth]).map { row in
-            ClaimOrder.Candidate(id: JobID(row[0]), tenant: TenantID(row[1]), priorityRank: row[2], sequence: row[3],
-                                 model: row[4], createdAt: Date(timeIntervalSince1970: row[5]))
+        let firstOfTenant = """
+            SELECT id, tenant, priority_rank, seq, model, created_at FROM jobs
+            WHERE phase = 'queued' AND worker_id IS NULL AND tenant = ? ORDER BY priority_rank, seq LIMIT ?
+            """
+        var candidates: [ClaimOrder.Candidate] = []
+        for tenant in try String.fetchAll(db.cachedStatement(sql: tenants)) {
+            for row in try Row.fetchAll(db.cachedStatement(sql: firstOfTenant), arguments: [tenant, depth]) {
+                candidates.append(ClaimOrder.Candidate(id: JobID(row[0]), tenant: TenantID(row[1]), priorityRank: row[2], sequence: row[3],
+                                                       model: row[4], createdAt: Date(timeIntervalSince1970: row[5])))
+            }
         }
+        return candidates
     }
 }
