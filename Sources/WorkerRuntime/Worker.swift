@@ -146,12 +146,13 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
 
     /// A snapshot for the operations view: the running plan and its jobs, resident experts, recent plans.
     public var activity: EngineActivity {
-        EngineActivity(
+        let learned = policy.learnedSteps
+        return EngineActivity(
             worker: configuration.workerID, runningStage: status.currentPlan.map(ServiceMetrics.stage(of:)),
             runningJobs: status.currentPlan.map { Set($0.jobs).map(\.rawValue).sorted() } ?? [],
             heldJobs: policy.heldJobs.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
             timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted,
-            learnedSteps: policy.learnedSteps.isEmpty ? nil : policy.learnedSteps)
+            learnedSteps: learned.isEmpty ? nil : learned)
     }
 
     private func noteActivity(_ action: PlanAction, startedAt: Date, duration: Duration, outcome: PlanOutcome) {
