@@ -164,10 +164,8 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public func state(of id: JobID) -> JobState? { jobs[id]?.state }
     /// Device bytes the core plans as used: resident weights + job state (shared encoders excluded).
     public var plannedDeviceBytes: Int64 { residency.weightBytes + heldBytes }
-    /// The denoise-step timings measured so far (what the shell persists and shows; `LearnedCostModel`).
+    /// The denoise-step timings measured so far (`LearnedCostModel`); the shell persists and shows them as `learnedSteps`.
     public var stepTimings: StepTimings { cost.timings }
-    /// Starts from timings measured before (a restart): estimates use them until new measurements replace them.
-    public mutating func restoreStepTimings(_ timings: StepTimings) { cost.timings = timings }
 
     public var learnedSteps: [LearnedStep] {
         cost.timings.samples.keys.sorted().map { key in
