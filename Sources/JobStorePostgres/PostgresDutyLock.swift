@@ -32,8 +32,13 @@ public actor PostgresDutyLock: SingleOwnerDuty {
         return await take()
     }
 
-    /// Ends the session, which frees the duty for another process.
-    public func shutdown() async { await drop() }
+    /// Gives the duty up: unlocks it on the held session before ending that session, so the next `holds()` of
+    /// another process already finds it free (the server frees a closed session's locks only once its backend
+    /// has exited, which trails the close).
+    public func shutdown() async {
+        if let held = connection, !held.isClosed { _ = await ask(held, "SELECT pg_advisory_unlock(hashtext(\(key)))") }
+        await drop()
+    }
 
     private func take() async -> Bool {
         connectionID += 1
