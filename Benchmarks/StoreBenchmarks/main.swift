@@ -1,6 +1,7 @@
 // The job store side by side, in one run: durable creates (16 concurrent clients) and contended claims (4
 // workers) on SQLite and on PostgreSQL, at the store level (no HTTP). Reports throughput and p50/p99 latencies.
 // Run: eval "$(scripts/start-test-postgres)"; swift run StoreBenchmarks [--creates 8000] [--clients 16] [--workers 4]
+//      [--backends sqlite,postgres]
 //      (PostgreSQL from TURBOSERVE_TEST_POSTGRES or --postgres URL; a fresh schema per run)
 import Foundation
 import JobStore
@@ -14,6 +15,7 @@ struct Options {
     var workers = 4
     var claimBatch = 4
     var postgres = ProcessInfo.processInfo.environment["TURBOSERVE_TEST_POSTGRES"]
+    var backends: Set<String> = ["sqlite", "postgres"]
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -25,6 +27,7 @@ struct Options {
             case "--workers": workers = value.flatMap(Int.init) ?? workers
             case "--claim-batch": claimBatch = value.flatMap(Int.init) ?? claimBatch
             case "--postgres": postgres = value
+            case "--backends": backends = Set((value ?? "").split(separator: ",").map(String.init))
             default: FileHandle.standardError.write(Data("unknown flag \(flag)\n".utf8)); exit(2)
             }
         }
@@ -120,11 +123,14 @@ var logger = Logger(label: "turboserve.bench.store")
 logger.logLevel = .error
 var results: [Result] = []
 
-let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-bench-\(UUID().uuidString).sqlite")
-results.append(try await run("SQLite (WAL, synchronous=FULL)", try SQLiteJobStore(path: file.path), options: options))
-for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file.path + suffix) }
+if options.backends.contains("sqlite") {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-bench-\(UUID().uuidString).sqlite")
+    results.append(try await run("SQLite (WAL, synchronous=FULL)", try SQLiteJobStore(path: file.path), options: options))
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file.path + suffix) }
+}
 
-if let url = options.postgres {
+if !options.backends.contains("postgres") {
+} else if let url = options.postgres {
     var configuration = try PostgresStoreConfiguration(url: url)
     configuration.schema = "bench_\(UInt32.random(in: 0...UInt32.max))"
     configuration.maxConnections = options.clients + options.workers

@@ -197,7 +197,8 @@ public final class PostgresJobStore: JobStore {
         // `ClaimOrder`'s rule in SQL. Window functions cannot share a SELECT with FOR UPDATE, so the order is computed
         // first (`ordered`) and `picked` locks the rows in that order, skipping those another claimer is taking. Its
         // `id = ANY(ARRAY(...))` makes the planner fetch the few candidates by primary key instead of hash-joining
-        // every queued row.
+        // every queued row; only the first `lockWindow` of the order are fetched and tried (`picked` re-reads each
+        // row it locks, and reading all tenants × scanDepth candidates cost most of the claim).
         statement.append("""
             WITH RECURSIVE clock AS (SELECT \(now) AS at),
             tenants AS (
@@ -230,7 +231,9 @@ public final class PostgresJobStore: JobStore {
                 FROM candidates LEFT JOIN held ON held.tenant = candidates.tenant LEFT JOIN weights ON weights.tenant = candidates.tenant
             ),
             ordered AS (
-                SELECT id, row_number() OVER (ORDER BY priority_rank, NOT preferred, share, seq) AS ord FROM shared
+                SELECT id, ord FROM (
+                    SELECT id, row_number() OVER (ORDER BY priority_rank, NOT preferred, share, seq) AS ord FROM shared
+                ) numbered WHERE ord <= \(statement.bind(Self.lockWindow(limit: limit)))
             ),
             picked AS (
                 SELECT jobs.id, ordered.ord FROM ordered JOIN jobs ON jobs.id = ordered.id
@@ -246,6 +249,12 @@ public final class PostgresJobStore: JobStore {
             """)
         return try await records(statement)
     }
+
+    /// How many jobs at the head of the claim order a claim of `limit` tries to lock. Only claims in flight at the
+    /// same moment hold rows of that head (a committed claim's rows are no longer candidates), so the window is
+    /// the claim's own `limit` plus room for 15 concurrent claimers of the same size; when even more race, a claim
+    /// may come back short and its worker claims again on its next wake-up (never a wrong or a shared job).
+    static func lockWindow(limit: Int) -> Int { 16 * limit }
 
     public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {
         try await mutate(id) { job, at in try job.advance(by: worker, to: next, at: at, reason: reason) }
