@@ -121,3 +121,26 @@ def test_over_the_wire_the_error_names_the_jobs_and_their_problems(engine_proces
     assert reply["error"]["retryable"] is False and list(reply["error"]["problems"]) == ["bomb"]
     assert engine_process.call("stats")["result"]["jobs"] == []
     assert engine_process.call("admit", jobs=[i2v("good", image_path)])["ok"]
+
+
+def test_text_states_match_a_full_length_encoding_for_prompts_of_different_lengths(engine):
+    """The encoder runs over the batch's longest prompt only; the states it returns must be those of the 512-token
+    encoding the model was trained with (zero past each prompt), for every prompt of a mixed batch."""
+    import torch
+
+    from turboserve_engine.engine import MAX_TEXT_TOKENS
+
+    family = engine.family("tiny-t2v")
+    family.ensure_shared()
+    prompts = ["a fox", "a much longer prompt about a red fox running through deep snow at dusk, filmed from a drone"]
+    short = engine._encode_text(family, prompts)
+    tokens = family.tokenizer(prompts, padding="max_length", max_length=MAX_TEXT_TOKENS, truncation=True,
+                              add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
+    with torch.inference_mode():
+        full = family.text_encoder(tokens.input_ids, tokens.attention_mask).last_hidden_state
+    full = full * tokens.attention_mask.unsqueeze(-1)
+    assert short.shape == full.shape == (2, MAX_TEXT_TOKENS, full.shape[-1])
+    assert torch.allclose(short, full, atol=1e-5), (short - full).abs().max()
+    lengths = tokens.attention_mask.sum(dim=1).tolist()
+    assert lengths[0] < lengths[1]
+    assert short[0, lengths[0]:].abs().max() == 0 and short[0, :lengths[0]].abs().max() > 0
