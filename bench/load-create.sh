@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load test of POST /v1/videos against a running `turboserve serve` on a fresh SQLite file (durable commits:
-# WAL + synchronous=FULL). Jobs only queue here; the engine is not the point, and the queue bound is raised (unless
-# TURBOSERVE_LIMITS_MAX_QUEUED_JOBS is set) so every request creates a job. Needs wrk (apt-get install wrk).
+# WAL + synchronous=FULL), or on PostgreSQL when TURBOSERVE_STORAGE_DATABASE is a postgres:// URL (a fresh schema
+# per run; synchronous_commit=on). Jobs only queue here; the engine is not the point, and the queue bounds are
+# raised (unless TURBOSERVE_LIMITS_MAX_QUEUED_JOBS / _PER_TENANT are set) so every request creates a job.
+# Needs wrk (apt-get install wrk).
 #   bench/load-create.sh [connections=16] [seconds=10]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,6 +11,12 @@ connections="${1:-16}"; seconds="${2:-10}"; port=18181
 data="$(mktemp -d)"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 swift build -c release --product turboserve --package-path "$root" >/dev/null
+if [[ "${TURBOSERVE_STORAGE_DATABASE:-}" == postgres* ]]; then
+  separator='?'; [[ "$TURBOSERVE_STORAGE_DATABASE" == *\?* ]] && separator='&'
+  export TURBOSERVE_STORAGE_DATABASE="$TURBOSERVE_STORAGE_DATABASE${separator}schema=bench_create_$RANDOM$RANDOM"
+  "$root/.build/release/turboserve" migrate >/dev/null
+fi
+TURBOSERVE_LIMITS_MAX_QUEUED_PER_TENANT="${TURBOSERVE_LIMITS_MAX_QUEUED_PER_TENANT:-0}" \
 TURBOSERVE_LIMITS_MAX_QUEUED_JOBS="${TURBOSERVE_LIMITS_MAX_QUEUED_JOBS:-1000000}" "$root/.build/release/turboserve" serve --no-engine --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
