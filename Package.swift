@@ -105,8 +105,7 @@ let package = Package(
         .target(name: "TurboServeTestSupport", dependencies: ["TurboServeDomain", "SchedulingCore"], path: "Tests/TurboServeTestSupport"),
         .testTarget(name: "TurboServeDomainTests", dependencies: ["TurboServeDomain"]),
         .testTarget(name: "SchedulingCoreTests", dependencies: ["SchedulingCore", "TurboServeDomain"]),
-        // JobStore only for FleetClaimTests: the simulator's claim rule must agree with the store's `ClaimOrder`.
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain", "JobStore"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
         .testTarget(
             name: "JobStoreTests",
             dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log")]

@@ -1,10 +1,11 @@
+import Foundation
 import SchedulingCore
 import TurboServeDomain
 
 /// Simulates a fleet: several engines (each one simulated GPU with its own policy instance, its own device state
 /// and output pipeline) that share one global queue, as the deployed workers share the job store. A job that
 /// arrives is parsed by the shared gateway and queued; an engine claims only between plans (the worker's loop
-/// claims, then runs the next plan), up to `FleetOptions.claimWindow` held jobs, in the order of `FleetClaim` (the
+/// claims, then runs the next plan), up to `FleetOptions.claimWindow` held jobs, in the order of `ClaimOrder` (the
 /// fleet's claim rule) with its resident models as its affinity; claimed jobs enter its policy with the claim time
 /// as their arrival, as in `Worker.claimNewJobs`. With an autoscaler, every `pollSeconds` the queue (every job not
 /// started, claimed or not) is read and engines are added (claiming after `startupSeconds`) or removed (the
@@ -62,7 +63,7 @@ struct FleetLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
     var events = EventQueue<Event>()
     var gateway: CPUPool
     /// Queued, unclaimed jobs by priority rank, oldest first.
-    var queue: [[FleetClaim.Candidate]] = []
+    var queue: [[ClaimOrder.Candidate]] = []
     var jobs: [JobOutcome] = []
     var index: [JobID: Int] = [:]
     var specs: [JobID: ValidatedJob] = [:]
@@ -143,12 +144,16 @@ struct FleetLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
         }
     }
 
+    /// Simulated seconds as the claim rule's instants (it compares creation times with `now` only).
+    static func storeDate(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
+
     /// Puts a job in the global queue, in age order within its class.
     mutating func enqueue(_ id: JobID) {
         guard let position = index[id], let spec = specs[id] else { return }
-        let candidate = FleetClaim.Candidate(job: id, priorityRank: spec.priority.rank, sequence: position, model: spec.model, createdAt: jobs[position].arrival)
+        let candidate = ClaimOrder.Candidate(id: id, tenant: .default, priorityRank: spec.priority.rank, sequence: Int64(position), model: spec.model,
+                                             createdAt: Self.storeDate(jobs[position].arrival))
         let rank = candidate.priorityRank
-        let at = queue[rank].lastIndex { $0.sequence < position }.map { $0 + 1 } ?? 0
+        let at = queue[rank].lastIndex { $0.sequence < Int64(position) }.map { $0 + 1 } ?? 0
         queue[rank].insert(candidate, at: at)
     }
 
@@ -204,23 +209,23 @@ struct FleetLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
         let room = fleet.claimWindow - engines[e].policy.heldJobs.count
         guard room > 0, queue.contains(where: { !$0.isEmpty }) else { return }
         // One tenant: the store reads the first `scanDepth` jobs by (class, age), which is this prefix.
-        let depth = FleetClaim.scanDepth(limit: room)
+        let depth = ClaimOrder.scanDepth(limit: room)
         let read = Array(queue.joined().prefix(depth))
         let held = engines.reduce(0) { $0 + ($1.stopped == nil ? $1.policy.heldJobs.count : 0) }
-        let preferences = FleetClaim.Preferences(residentModels: Set(engines[e].device.resident.map(\.model)), affinityWaitSeconds: fleet.affinityWaitSeconds)
-        let picked = FleetClaim.pick(read, limit: room, held: [.default: held], preferences: preferences, now: now)
-        let taken = Set(picked.map(\.job))
+        let preferences = ClaimPreferences(residentModels: Set(engines[e].device.resident.map(\.model)), affinityWait: .seconds(fleet.affinityWaitSeconds))
+        let picked = ClaimOrder.pick(read, limit: room, held: [.default: held], preferences: preferences, now: Self.storeDate(now))
+        let taken = Set(picked.map(\.id))
         for rank in queue.indices {
             let cut = min(depth, queue[rank].count)
-            queue[rank].replaceSubrange(0..<cut, with: queue[rank][0..<cut].filter { !taken.contains($0.job) })
+            queue[rank].replaceSubrange(0..<cut, with: queue[rank][0..<cut].filter { !taken.contains($0.id) })
         }
         for candidate in picked {
-            guard let spec = specs[candidate.job] else { continue }
-            claims[candidate.job.rawValue, default: []].append(now)
+            guard let spec = specs[candidate.id] else { continue }
+            claims[candidate.id.rawValue, default: []].append(now)
             do {
-                process(e, try engines[e].policy.submit(SchedulerJob(id: candidate.job, spec: spec, arrival: clock.now)))
+                process(e, try engines[e].policy.submit(SchedulerJob(id: candidate.id, spec: spec, arrival: clock.now)))
             } catch {
-                enqueue(candidate.job)  // the policy's queue is full: back to the shared queue
+                enqueue(candidate.id)  // the policy's queue is full: back to the shared queue
             }
         }
     }

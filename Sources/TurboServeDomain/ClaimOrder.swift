@@ -1,9 +1,9 @@
 import Foundation
-import TurboServeDomain
 
 /// The order in which `claim` hands out queued jobs: one rule for the whole fleet, written once here as a pure
-/// function. The in-memory and SQLite stores call it; PostgreSQL evaluates the same rule in SQL (its claim
-/// statement), and the contract suite checks that every backend agrees.
+/// function. The in-memory and SQLite stores call it, the fleet simulator (`FleetSimulator`) claims with it;
+/// PostgreSQL evaluates the same rule in SQL (its claim statement), and the store contract suite checks that every
+/// backend agrees.
 ///
 /// The rule, for the queued, unheld jobs (the candidates):
 /// 1. **Scan bound.** Of each tenant's candidates only the first `scanDepth(limit:)` by (priority class, age) are
@@ -31,11 +31,6 @@ public enum ClaimOrder {
 
         public init(id: JobID, tenant: TenantID, priorityRank: Int, sequence: Int64, model: String, createdAt: Date) {
             (self.id, self.tenant, self.priorityRank, self.sequence, self.model, self.createdAt) = (id, tenant, priorityRank, sequence, model, createdAt)
-        }
-
-        public init(_ record: JobRecord) {
-            self.init(id: record.id, tenant: record.tenant, priorityRank: record.spec.priority.rank, sequence: record.sequence,
-                      model: record.spec.model, createdAt: record.createdAt)
         }
     }
 

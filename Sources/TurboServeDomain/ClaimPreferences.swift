@@ -1,5 +1,4 @@
 import Foundation
-import TurboServeDomain
 
 /// What a claiming worker tells the store about itself and the fleet's policy, so the one global queue hands it
 /// the jobs it should start next (`JobStore.claim(worker:limit:lease:preferences:)`, ordered by `ClaimOrder`).
