@@ -28,56 +28,37 @@ public struct StepTimings: Sendable, Hashable, Codable {
     }
 
     /// Samples kept per key.
-    public let window: Int
+    public var window: Int { recent.window }
     /// Newest last, at most `window` seconds values per key.
-    public private(set) var samples: [Key: [Double]] = [:]
-    /// The median of each key's samples and, per step group, the medians by batch size: derived from `samples` on
-    /// every `record`, so planning reads them without sorting or scanning.
-    private var medians: [Key: Double] = [:]
+    public var samples: [Key: [Double]] { recent.samples }
+    /// The windows and their medians, and per step group the medians by batch size (derived on every `record`, so
+    /// planning reads them without sorting or scanning).
+    private var recent: RecentMedians<Key>
     private var byGroup: [GroupKey: [Int: Double]] = [:]
 
-    public init(window: Int = 15) { self.window = max(1, window) }
-
-    enum CodingKeys: String, CodingKey { case window, samples }
+    public init(window: Int = 15) { recent = RecentMedians(window: window) }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        window = max(1, try container.decode(Int.self, forKey: .window))
-        for (key, list) in try container.decode([Key: [Double]].self, forKey: .samples) {
-            for seconds in list.suffix(window) { record(key, seconds: seconds) }
-        }
+        let decoded = try RecentMedians<Key>(from: decoder)
+        self.init(window: decoded.window)
+        for (key, list) in decoded.samples { for seconds in list { record(key, seconds: seconds) } }
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(window, forKey: .window)
-        try container.encode(samples, forKey: .samples)
-    }
+    public func encode(to encoder: any Encoder) throws { try recent.encode(to: encoder) }
 
-    public static func == (a: StepTimings, b: StepTimings) -> Bool { a.window == b.window && a.samples == b.samples }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(window)
-        hasher.combine(samples)
-    }
+    public static func == (a: StepTimings, b: StepTimings) -> Bool { a.recent == b.recent }
+    public func hash(into hasher: inout Hasher) { hasher.combine(recent) }
 
     /// Whether nothing was recorded yet.
-    public var isEmpty: Bool { samples.isEmpty }
+    public var isEmpty: Bool { recent.isEmpty }
 
     public mutating func record(_ key: Key, seconds: Double) {
-        guard seconds.isFinite, seconds > 0 else { return }
-        var list = samples[key, default: []]
-        list.append(seconds)
-        if list.count > window { list.removeFirst(list.count - window) }
-        samples[key] = list
-        let sorted = list.sorted()
-        let middle = sorted.count / 2
-        let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-        medians[key] = median
+        guard let median = recent.record(key, seconds: seconds) else { return }
         byGroup[GroupKey(expert: key.expert, shape: key.shape), default: [:]][key.batchSize] = median
     }
 
     /// The median of the kept samples of `key` (the mean of the middle two for an even count).
-    public func median(_ key: Key) -> Double? { medians[key] }
+    public func median(_ key: Key) -> Double? { recent.median(key) }
 
     /// The measured batch size of one step group nearest to `batchSize` (the smaller on a tie), with its median.
     public func nearest(expert: ModelKey, shape: ShapeKey, batchSize: Int) -> (batchSize: Int, seconds: Double)? {

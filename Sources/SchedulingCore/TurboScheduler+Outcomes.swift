@@ -11,9 +11,7 @@ extension TurboScheduler {
         outstanding = nil
         switch outcome {
         case let .completed(engineTime, freeMemoryBytes):
-            if configuration.learnStepTimes, let group, case let .step(_, steps) = plan.action {
-                cost.recordStep(group, batchSize: steps.count, seconds: engineTime.seconds)
-            }
+            if configuration.learnStepTimes { learn(from: plan.action, group: group, engineTime: engineTime) }
             let events = completed(plan.action, engineTime: engineTime)
             if let reported = freeMemoryBytes {
                 let estimate = residency.freeBytes(heldBytes: heldBytes)
@@ -22,6 +20,26 @@ extension TurboScheduler {
             return events
         case let .failed(code, message, retryable, named):
             return failed(plan.action, group: group, reason: .init(code: code, message: message), retryable: retryable, named: named)
+        }
+    }
+
+    /// Feeds a completed plan's measured engine time to the cost model: denoise steps by group and batch size,
+    /// admit and decode per job when every job of the plan has one shape (and, for admit, one task).
+    private mutating func learn(from action: PlanAction, group: StepGroup?, engineTime: Duration) {
+        switch action {
+        case let .step(_, steps):
+            if let group { cost.recordStep(group, batchSize: steps.count, seconds: engineTime.seconds) }
+        case let .admit(ids, _):
+            let specs = ids.compactMap { jobs[$0]?.job.spec }
+            guard specs.count == ids.count, let first = specs.first,
+                  specs.allSatisfy({ $0.shapeKey == first.shapeKey && $0.task == first.task }) else { return }
+            cost.recordAdmit(shape: first.shapeKey, task: first.task, jobs: specs.count, seconds: engineTime.seconds)
+        case let .decode(ids):
+            let shapes = ids.compactMap { jobs[$0]?.job.spec.shapeKey }
+            guard shapes.count == ids.count, let first = shapes.first, shapes.allSatisfy({ $0 == first }) else { return }
+            cost.recordDecode(shape: first, jobs: shapes.count, seconds: engineTime.seconds)
+        default:
+            return
         }
     }
 

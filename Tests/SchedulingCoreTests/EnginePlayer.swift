@@ -58,6 +58,8 @@ struct EnginePlayer {
     /// What the engine reports as a step plan's engine time, given the cost model's: the identity unless a test
     /// plays an engine that runs slower or noisier than the prior (`LearnedCostTests`).
     var measuredStep: (Duration) -> Duration = { $0 }
+    /// The same for a decode plan (the cost model's decode time × its jobs).
+    var measuredDecode: (Duration) -> Duration = { $0 }
     var resident: Set<ModelKey> = []
     var admitted: [JobID: ShapeKey] = [:]
     var plans: [PlanAction] = []
@@ -130,7 +132,7 @@ struct EnginePlayer {
             return measuredStep(cost.stepTime(shape: ShapeKey(model: expert.model, width: 0, height: 0, frames: 1), expert: expert, batchSize: steps.count))
         case let .decode(ids):
             for id in ids { admitted[id] = nil }
-            return cost.decodeTime(shape: Jobs.spec().shapeKey) * ids.count
+            return measuredDecode(cost.decodeTime(shape: Jobs.spec().shapeKey) * ids.count)
         case let .release(ids):
             for id in ids { admitted[id] = nil }
             return .milliseconds(10)

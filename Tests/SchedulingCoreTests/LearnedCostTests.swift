@@ -75,6 +75,28 @@ struct LearnedCostTests {
         #expect(fresh.scheduler.learnedSteps == learned)
     }
 
+    @Test("decode times are learned too, and a job submitted afterwards gets a deadline from the engine measured")
+    func decodeIsLearnedAndMovesDeadlines() throws {
+        var engine = EnginePlayer { $0.maxBatchSize = 1 }
+        engine.measuredDecode = { $0 * 20 }
+        let priorDecode = RoundCost().decodeTime(shape: Jobs.spec().shapeKey)
+        engine.submit("before", Jobs.spec(Models.small, steps: 2))
+        let before = engine.clock.now.duration(to: try #require(engine.scheduler.deadline(of: "before")))
+        engine.runUntilIdle()
+        for i in 0..<3 { engine.submit(JobID("j\(i)"), Jobs.spec(Models.small, steps: 2)) }
+        engine.runUntilIdle()
+        engine.submit("after", Jobs.spec(Models.small, steps: 2))
+        let after = engine.clock.now.duration(to: try #require(engine.scheduler.deadline(of: "after")))
+        #expect(after - before >= priorDecode * 19, "the deadline budget grew by at least the decode time it learned (\(before) → \(after))")
+
+        var unlearned = EnginePlayer { $0.maxBatchSize = 1; $0.learnStepTimes = false }
+        unlearned.measuredDecode = { $0 * 20 }
+        unlearned.submit("before", Jobs.spec(Models.small, steps: 2))
+        unlearned.runUntilIdle()
+        unlearned.submit("after", Jobs.spec(Models.small, steps: 2))
+        #expect(unlearned.clock.now.duration(to: try #require(unlearned.scheduler.deadline(of: "after"))) == before, "learning off: the prior decides")
+    }
+
     @Test("with learning off, the estimate stays the prior")
     func learningOff() {
         var engine = EnginePlayer { $0.learnStepTimes = false }
