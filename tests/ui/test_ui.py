@@ -29,6 +29,19 @@ new MutationObserver((changes) => {
 """
 
 
+# Every ETA text each card shows, with the card's stage at that moment (a job can run in a second on the tiny
+# engine: polling for its running stage after a screenshot can miss it, an observer cannot).
+RECORD_ETA = """
+window.__eta = [];
+new MutationObserver(() => {
+  for (const card of document.querySelectorAll('#jobs .job-card')) {
+    const eta = card.querySelector('.eta');
+    if (eta) window.__eta.push([card.dataset.video, card.dataset.stage, eta.textContent]);
+  }
+}).observe(document.getElementById('jobs'), {subtree: true, attributes: true, childList: true, characterData: true});
+"""
+
+
 def type_prompt(page, text):
     prompt = page.find("#prompt")
     prompt.clear()
@@ -73,19 +86,16 @@ def test_generate_shows_each_stage_as_it_starts_then_plays_with_a_learned_eta(pa
 
     # The second run of the same shape: the ETA comes from the first run's measured stage times.
     page.js("const p = document.getElementById('priority'); p.value = 'batch'; p.dispatchEvent(new Event('change'))")
+    page.js(RECORD_ETA)
     page.backlog(6)
     second = page.submit()
     card = page.card(second)
     page.wait(lambda d: page.text(f"{card} .queue-position").isdigit() or page.text(f"{card} .queue-position") == "running",
               message="the queued card shows no queue position")
-    page.shoot("progress", phone_anchor="#tray")
-    page.wait(lambda d: page.js("return document.querySelector(arguments[0]).dataset.stage", card) in ("admitted", "denoising"),
-              timeout=240, message="the second job never started")
-    page.wait(lambda d: any(c.isdigit() for c in page.text(f"{card} .eta")) or page.text(f"{card} .eta") == "any moment",
-              message="no learned ETA while the second job ran")
     # The "typical run" hint is the median of the runs this page measured for the form's settings: while the
     # backlog's other jobs finish around it, it does not move.
-    hints = set()
+    hints = {page.js("return document.getElementById('estimate').textContent").partition("typical run")[2].strip()}
+    page.shoot("progress", phone_anchor="#tray")
 
     def finished_noting_the_hint(d):
         status, estimate = page.js("return [document.querySelector(arguments[0]).dataset.status, document.getElementById('estimate').textContent]", card)
@@ -94,6 +104,10 @@ def test_generate_shows_each_stage_as_it_starts_then_plays_with_a_learned_eta(pa
         return status == "completed"
 
     page.wait(finished_noting_the_hint, timeout=240, message="the second job never finished")
+    shown = [(stage, text) for video, stage, text in page.js("return window.__eta") if video == second]
+    running = [text for stage, text in shown if stage in ("admitted", "denoising", "decoding", "muxing")]
+    assert running, f"the second job's card never showed it running: {shown}"
+    assert any(any(c.isdigit() for c in text) or text == "any moment" for text in running), f"no learned ETA while the second job ran: {running}"
     assert len(hints) == 1, f"the typical-run hint moved while the job ran: {hints}"
     hint = hints.pop()
     assert hint[:1].isdigit() or hint.startswith("<"), f"no measured typical run: {hint!r}"
