@@ -129,8 +129,7 @@ if options.backends.contains("sqlite") {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file.path + suffix) }
 }
 
-if !options.backends.contains("postgres") {
-} else if let url = options.postgres {
+if options.backends.contains("postgres"), let url = options.postgres {
     var configuration = try PostgresStoreConfiguration(url: url)
     configuration.schema = "bench_\(UInt32.random(in: 0...UInt32.max))"
     configuration.maxConnections = options.clients + options.workers
@@ -138,7 +137,7 @@ if !options.backends.contains("postgres") {
     let store = PostgresJobStore(configuration: configuration, logger: logger)
     results.append(try await run("PostgreSQL (synchronous_commit=on)", store, options: options))
     store.shutdown()
-} else {
+} else if options.backends.contains("postgres") {
     print("(no PostgreSQL: set TURBOSERVE_TEST_POSTGRES or pass --postgres URL)")
 }
 

@@ -39,9 +39,10 @@ public struct StepTimings: Sendable, Hashable, Codable {
     public init(window: Int = 15) { recent = RecentMedians(window: window) }
 
     public init(from decoder: any Decoder) throws {
-        let decoded = try RecentMedians<Key>(from: decoder)
-        self.init(window: decoded.window)
-        for (key, list) in decoded.samples { for seconds in list { record(key, seconds: seconds) } }
+        recent = try RecentMedians<Key>(from: decoder)
+        for key in recent.samples.keys {
+            byGroup[GroupKey(expert: key.expert, shape: key.shape), default: [:]][key.batchSize] = recent.median(key)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws { try recent.encode(to: encoder) }

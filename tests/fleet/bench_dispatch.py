@@ -1,7 +1,8 @@
 """Dispatch latency of a fleet: create → admitted on an idle worker, with the store's notifications and with
 polling only, side by side in one run on one PostgreSQL (two schemas, one fleet each: 1 api + 1 worker with a
 tiny engine). Each worker's first job (which also loads the model) is reported apart as the cold start; then jobs
-alternate between the two fleets, one at a time, each created only once both workers are idle again. Latency is the job's `admitted` event minus its creation, both on the database clock.
+alternate between the two fleets, one at a time, each created only once both workers are idle again. Latency is
+the job's `admitted` event minus its creation, both on the database clock.
 
 The latency is split with the engine plans each worker reports in its heartbeat (`workers.activity_json`, plan
 start times on the same machine's clock): `to first plan` is create → the first engine plan of the job starts

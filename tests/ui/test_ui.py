@@ -94,14 +94,17 @@ def test_generate_shows_each_stage_as_it_starts_then_plays_with_a_learned_eta(pa
               message="the queued card shows no queue position")
     # The "typical run" hint is the median of the runs this page measured for the form's settings: while the
     # backlog's other jobs finish around it, it does not move.
-    hints = {page.js("return document.getElementById('estimate').textContent").partition("typical run")[2].strip()}
+    def typical_run():
+        return page.js("return document.getElementById('estimate').textContent").partition("typical run")[2].strip()
+
+    hints = {typical_run()}
     page.shoot("progress", phone_anchor="#tray")
 
     def finished_noting_the_hint(d):
-        status, estimate = page.js("return [document.querySelector(arguments[0]).dataset.status, document.getElementById('estimate').textContent]", card)
-        if status != "completed":
-            hints.add(estimate.partition("typical run")[2].strip())
-        return status == "completed"
+        completed = page.js("return document.querySelector(arguments[0]).dataset.status", card) == "completed"
+        if not completed:
+            hints.add(typical_run())
+        return completed
 
     page.wait(finished_noting_the_hint, timeout=240, message="the second job never finished")
     shown = [(stage, text) for video, stage, text in page.js("return window.__eta") if video == second]
