@@ -4,23 +4,31 @@
 # per run; synchronous_commit=on). Jobs only queue here; the engine is not the point, and the queue bounds are
 # raised (unless TURBOSERVE_LIMITS_MAX_QUEUED_JOBS / _PER_TENANT are set) so every request creates a job.
 # Needs wrk (apt-get install wrk).
+# TURBOSERVE_BIN picks a prebuilt binary (to compare two builds side by side); otherwise the release build.
 #   bench/load-create.sh [connections=16] [seconds=10]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 connections="${1:-16}"; seconds="${2:-10}"; port=18181
 data="$(mktemp -d)"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-swift build -c release --product turboserve --package-path "$root" >/dev/null
+binary="${TURBOSERVE_BIN:-}"
+if [ -z "$binary" ]; then
+  swift build -c release --product turboserve --package-path "$root" >/dev/null
+  binary="$root/.build/release/turboserve"
+fi
 if [[ "${TURBOSERVE_STORAGE_DATABASE:-}" == postgres* ]]; then
   separator='?'; [[ "$TURBOSERVE_STORAGE_DATABASE" == *\?* ]] && separator='&'
   export TURBOSERVE_STORAGE_DATABASE="$TURBOSERVE_STORAGE_DATABASE${separator}schema=bench_create_$RANDOM$RANDOM"
-  "$root/.build/release/turboserve" migrate >/dev/null
+  "$binary" migrate >/dev/null
 fi
 TURBOSERVE_LIMITS_MAX_QUEUED_PER_TENANT="${TURBOSERVE_LIMITS_MAX_QUEUED_PER_TENANT:-0}" \
-TURBOSERVE_LIMITS_MAX_QUEUED_JOBS="${TURBOSERVE_LIMITS_MAX_QUEUED_JOBS:-1000000}" "$root/.build/release/turboserve" serve --no-engine --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
+TURBOSERVE_LIMITS_MAX_QUEUED_JOBS="${TURBOSERVE_LIMITS_MAX_QUEUED_JOBS:-1000000}" "$binary" serve --no-engine --port "$port" --data-dir "$data" >"$data/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
-until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
+until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
+  kill -0 $server 2>/dev/null || { echo "turboserve serve exited:" >&2; cat "$data/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
 cat >"$data/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

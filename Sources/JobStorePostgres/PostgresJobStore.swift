@@ -40,6 +40,8 @@ public final class PostgresJobStore: JobStore {
     /// Announces created jobs after their commit, batched (`PostCommitNotifier`: a NOTIFY in each create serialised
     /// the commits).
     private let createdSignals: PostCommitNotifier
+    /// Concurrent creates, committed together (`GroupCommitter`).
+    private let creates: GroupCommitter<NewJob, (record: JobRecord, created: Bool)>
 
     /// Connects lazily (the first call opens connections). Call `migrate()` (or the `turboserve migrate` role)
     /// before the first use of a fresh database.
@@ -55,6 +57,7 @@ public final class PostgresJobStore: JobStore {
         let client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
         self.client = client
         poolTask = Task { await client.run() }
+        creates = GroupCommitter(maxBatch: configuration.createBatch, maxInFlight: configuration.createsInFlight)
         let channel = configuration.channel
         createdSignals = PostCommitNotifier { payloads in
             do {
@@ -106,65 +109,131 @@ public final class PostgresJobStore: JobStore {
     // MARK: - Create and read
 
     public func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
-        var exclusive = false
+        try await creates.submit(job) { [self] jobs in await createBatch(jobs) }
+    }
+
+    /// What `create_job` answered for one job.
+    private enum CreateOutcome {
+        case created(JobRecord)
+        /// The job stored under the same tenant and idempotency key.
+        case existing(JobRecord)
+        /// A queue bound is full: the exact counts.
+        case full(queued: Int, tenantQueued: Int)
+    }
+
+    /// One group commit of creates. A statement the database refused rolled back as a whole (say a concurrent
+    /// create of another process took a job's idempotency key first), so its jobs are then created one by one and
+    /// only the offending one fails; a lost connection fails them all (`JobStoreUnavailable`, as for one create).
+    private func createBatch(_ jobs: [NewJob]) async -> [Result<(record: JobRecord, created: Bool), any Error>] {
+        do {
+            let outcomes = try await insert(jobs)
+            return zip(jobs, outcomes).map { job, outcome in Result { try judge(job, outcome) } }
+        } catch let error as PSQLError where error.code == .server && !Self.isOutage(sqlState: error.serverInfo?[.sqlState]) {
+            var answers: [Result<(record: JobRecord, created: Bool), any Error>] = []
+            for job in jobs {
+                do { answers.append(.success(try await createAlone(job))) } catch { answers.append(.failure(error)) }
+            }
+            return answers
+        } catch {
+            return jobs.map { _ in .failure(error) }
+        }
+    }
+
+    /// One job in its own statement, the unique-key conflicts of a concurrent create answered: the same id is a
+    /// 409; the same idempotency key committed by another process first is found by the next attempt (a replay).
+    private func createAlone(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
         for _ in 0..<3 {
             do {
-                return try await create(job, exclusive: exclusive)
-            } catch is NearQueueBound {
-                exclusive = true
+                return try judge(job, try await insert([job])[0])
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                 let constraint = error.serverInfo?[.constraintName]
                 if constraint == "jobs_pkey" { throw TurboServeError(.conflict, "job \(job.id) already exists") }
                 guard constraint == "jobs_idempotency" else { throw error }
-                // A concurrent create with the same key committed first: the next attempt answers it as a replay.
             }
         }
         throw JobStoreUnavailable(backend: "postgresql", reason: "create of \(job.id) kept conflicting with concurrent creates")
     }
 
-    /// Thrown when the shared-lock path cannot prove there is room: the create is retried under the exclusive lock.
-    private struct NearQueueBound: Error {}
-
-    /// One statement, one round trip, one transaction (autocommit): `create_job` (migration
-    /// `2026-12-03-create-function`) looks the key up, checks the bounds, inserts the row and its event and
-    /// notifies. The rules stay here: a found job is compared with the request, a full bound is turned into its
-    /// typed error from the counts the function returns.
-    private func create(_ job: NewJob, exclusive: Bool) async throws -> (record: JobRecord, created: Bool) {
-        var statement = SQLStatement()
-        let at = clock.now(in: &statement)
-        let new = JobRecord.new(job, sequence: 0, at: .distantPast)
-        let event = StoredJobEvent(job: job.id, at: .distantPast, from: "", to: JobState.queued.description)
-        let spec = String(decoding: try Self.encoder.encode(new.spec), as: UTF8.self)
-        // Each argument cast to the parameter's type: the function is found by its exact signature.
-        let arguments = [
-            "\(statement.bind(new.id.rawValue))::text", "\(statement.bind(new.tenant.rawValue))::text", "\(statement.bind(spec))::text",
-            "\(statement.bind(new.spec.model))::text", "\(statement.bind(new.spec.priority.rank))::integer",
-            "\(statement.bind(new.phase.rawValue))::text", "\(statement.bind(new.stepsCompleted))::integer",
-            "\(statement.bind(new.attempts))::integer", "\(statement.bind(new.idempotencyKey))::text", "(\(at))::timestamptz",
-            "\(statement.bind(event.from))::text", "\(statement.bind(event.to))::text", "\(statement.bind(job.maxQueued))::bigint",
-            "\(statement.bind(job.maxQueuedPerTenant))::bigint", "\(statement.bind(exclusive))::boolean",
-            "\(statement.bind("turboserve.queue:\(configuration.schema)"))::text",
-            "\(statement.bind("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)"))::text",
-            "NULL::text", "\(statement.bind(JobSignal(after: new).payload))::text",
-        ]
-        statement.append("SELECT r.outcome, r.queued_count, r.tenant_queued_count, (r.stored).* FROM create_job(\(arguments.joined(separator: ", "))) AS r")
-        let row = try await withoutTransaction { [self, statement] connection in try await self.rows(statement, on: connection)[0] }
-        let columns = row.makeRandomAccess()
-        let outcome = try columns["outcome"].decode(String.self)
+    /// The store's rules on what `create_job` found: a replay must be the same request; a full bound is its typed
+    /// error; a created job is announced after its commit.
+    private func judge(_ job: NewJob, _ outcome: CreateOutcome) throws -> (record: JobRecord, created: Bool) {
         switch outcome {
-        case "created":
-            createdSignals.notify(JobSignal(after: new).payload)
-            return (try Self.record(from: row), true)
-        case "existing":
-            let existing = try Self.record(from: row)
+        case .created(let record):
+            createdSignals.notify(JobSignal(after: record).payload)
+            return (record, true)
+        case .existing(let existing):
             guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(job.idempotencyKey ?? "") }
             return (existing, false)
-        case "near":
-            throw NearQueueBound()
-        default:
-            try job.checkRoom(queued: try columns["queued_count"].decode(Int.self))
-            try job.checkTenantRoom(queued: try columns["tenant_queued_count"].decode(Int.self))
-            throw TurboServeError(.internalError, "create_job answered '\(outcome)' for \(job.id) although the counts leave room")
+        case .full(let queued, let tenantQueued):
+            try job.checkRoom(queued: queued)
+            try job.checkTenantRoom(queued: tenantQueued)
+            throw TurboServeError(.internalError, "create_job found a bound full for \(job.id) although the counts leave room")
+        }
+    }
+
+    /// `jobs` in one statement, so one round trip and one transaction (autocommit): `create_job` (migration
+    /// `2026-12-03-create-function`) per job, in order, each under the exclusive queue locks (held to the commit,
+    /// so the bounds are counted exactly, this batch's earlier jobs included). Parameters travel as one array per
+    /// column; NULL is spelled '' for a key and -1 for a bound (arrays of optionals do not encode).
+    private func insert(_ jobs: [NewJob]) async throws -> [CreateOutcome] {
+        var statement = SQLStatement()
+        let at = clock.now(in: &statement)
+        var ids: [String] = [], tenants: [String] = [], specs: [String] = [], models: [String] = [], phases: [String] = []
+        var keys: [String] = [], tenantLocks: [String] = [], payloads: [String] = []
+        var ranks: [Int32] = [], steps: [Int32] = [], attempts: [Int32] = [], bounds: [Int64] = [], tenantBounds: [Int64] = []
+        for job in jobs {
+            let new = JobRecord.new(job, sequence: 0, at: .distantPast)
+            ids.append(new.id.rawValue)
+            tenants.append(new.tenant.rawValue)
+            specs.append(String(decoding: try Self.encoder.encode(new.spec), as: UTF8.self))
+            models.append(new.spec.model)
+            phases.append(new.phase.rawValue)
+            keys.append(new.idempotencyKey ?? "")
+            tenantLocks.append("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)")
+            payloads.append(JobSignal(after: new).payload)
+            ranks.append(Int32(new.spec.priority.rank))
+            steps.append(Int32(new.stepsCompleted))
+            attempts.append(Int32(new.attempts))
+            bounds.append(job.maxQueued.map(Int64.init) ?? -1)
+            tenantBounds.append(job.maxQueuedPerTenant.map(Int64.init) ?? -1)
+        }
+        let columns = [
+            "\(statement.bind(ids))::text[]", "\(statement.bind(tenants))::text[]", "\(statement.bind(specs))::text[]",
+            "\(statement.bind(models))::text[]", "\(statement.bind(ranks))::integer[]", "\(statement.bind(phases))::text[]",
+            "\(statement.bind(steps))::integer[]", "\(statement.bind(attempts))::integer[]", "\(statement.bind(keys))::text[]",
+            "\(statement.bind(bounds))::bigint[]", "\(statement.bind(tenantBounds))::bigint[]", "\(statement.bind(tenantLocks))::text[]",
+            "\(statement.bind(payloads))::text[]",
+        ]
+        // The arguments in `create_job`'s order, each of its parameter's type: the function is found by its exact signature.
+        let arguments = [
+            "a.id", "a.tenant", "a.spec", "a.model", "a.priority_rank", "a.phase", "a.steps_completed", "a.attempts",
+            "NULLIF(a.idempotency_key, '')", "(\(at))::timestamptz", "\(statement.bind(""))::text",
+            "\(statement.bind(JobState.queued.description))::text", "NULLIF(a.max_queued, -1)", "NULLIF(a.max_queued_per_tenant, -1)",
+            "true", "\(statement.bind("turboserve.queue:\(configuration.schema)"))::text", "a.tenant_lock", "NULL::text", "a.payload",
+        ]
+        statement.append("""
+            SELECT r.outcome, r.queued_count, r.tenant_queued_count, (r.stored).* \
+            FROM unnest(\(columns.joined(separator: ", "))) WITH ORDINALITY \
+            AS a(id, tenant, spec, model, priority_rank, phase, steps_completed, attempts, idempotency_key, max_queued, \
+            max_queued_per_tenant, tenant_lock, payload, position) \
+            CROSS JOIN LATERAL create_job(\(arguments.joined(separator: ", "))) AS r ORDER BY a.position
+            """)
+        let rows = try await withoutTransaction { [self, statement] connection in try await self.rows(statement, on: connection) }
+        guard rows.count == jobs.count else {
+            throw TurboServeError(.internalError, "create_job answered \(rows.count) rows for \(jobs.count) jobs")
+        }
+        return try zip(jobs, rows).map { job, row in
+            let columns = row.makeRandomAccess()
+            switch try columns["outcome"].decode(String.self) {
+            case "created":
+                // The row holds what was sent; only the sequence and the database's time are new (decoding the
+                // spec back was a tenth of a create's CPU).
+                let createdAt = try columns["created_at"].decode(Date.self)
+                return .created(JobRecord.new(job, sequence: try columns["seq"].decode(Int64.self), at: createdAt))
+            case "existing": return .existing(try Self.record(from: row))
+            default:
+                return .full(queued: try columns["queued_count"].decode(Int.self), tenantQueued: try columns["tenant_queued_count"].decode(Int.self))
+            }
         }
     }
 

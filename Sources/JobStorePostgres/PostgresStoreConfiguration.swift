@@ -22,6 +22,11 @@ public struct PostgresStoreConfiguration: Sendable {
     public var callTimeout: Duration = .seconds(5)
     /// Connections this process keeps at most.
     public var maxConnections: Int = 20
+    /// The most creates committed in one transaction (`GroupCommitter`).
+    public var createBatch: Int = 32
+    /// Create transactions this process runs at once: creates hold the queue bounds' exclusive lock to their
+    /// commit, so a second batch waits at the lock, ready the moment the first commits.
+    public var createsInFlight: Int = 2
 
     public init(host: String = "127.0.0.1", port: Int = 5432, socketDirectory: String? = nil, username: String = "postgres",
                 password: String? = nil, database: String = "postgres", schema: String = "public", requireTLS: Bool = false) {

@@ -11,7 +11,7 @@ import TurboServeDomain
 public struct LearnedCostModel: CostEstimating, Sendable {
     /// An engine stage timed per job: what `stages` is keyed by.
     public struct StageKey: Sendable, Hashable, Codable {
-        public enum Stage: String, Sendable, Hashable, Codable { case admit, decode }
+        public typealias Stage = LearnedStage.Stage
         public let stage: Stage
         public let shape: ShapeKey
         /// The task for admit (I2V also encodes an image); nil for decode.
@@ -74,6 +74,28 @@ public struct LearnedCostModel: CostEstimating, Sendable {
         guard let measured = stages.median(StageKey(stage: .admit, shape: shape, task: task)) else { return estimate }
         let single = prior.admitTime(shape: shape, task: task, batchSize: 1)
         return single > .zero ? estimate * (measured / single.seconds) : .seconds(measured * Double(max(1, batchSize)))
+    }
+
+    /// The per-job stage times measured so far, with what they now estimate for one job and the prior's figure.
+    public var learnedStages: [LearnedStage] {
+        stages.samples.keys.sorted { ($0.stage.rawValue, $0.shape.description, $0.task?.rawValue ?? "") < ($1.stage.rawValue, $1.shape.description, $1.task?.rawValue ?? "") }.map { key in
+            let (estimate, prior) = switch key.stage {
+            case .admit: (admitTime(shape: key.shape, task: key.task ?? .textToVideo, batchSize: 1), self.prior.admitTime(shape: key.shape, task: key.task ?? .textToVideo, batchSize: 1))
+            case .decode: (decodeTime(shape: key.shape), self.prior.decodeTime(shape: key.shape))
+            }
+            return LearnedStage(stage: key.stage, model: key.shape.model, width: key.shape.width, height: key.shape.height, frames: key.shape.frames,
+                                task: key.task, samples: stages.samples[key] ?? [], estimateSeconds: estimate.seconds, priorSeconds: prior.seconds)
+        }
+    }
+
+    /// Starts over from `learned` (stage times measured before a restart) in place of what was recorded.
+    public mutating func restore(_ learned: [LearnedStage]) {
+        var restored = RecentMedians<StageKey>(window: stages.window)
+        for stage in learned {
+            let key = StageKey(stage: stage.stage, shape: stage.shape, task: stage.stage == .admit ? stage.task : nil)
+            for seconds in stage.samples { restored.record(key, seconds: seconds) }
+        }
+        stages = restored
     }
 
     public func decodeTime(shape: ShapeKey) -> Duration {

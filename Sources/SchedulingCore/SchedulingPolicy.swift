@@ -58,11 +58,19 @@ public protocol SchedulingPolicy<C> {
     /// Starts from step times measured before (the worker's last heartbeat): estimates use them until new
     /// measurements replace them (default: ignored).
     mutating func restoreLearnedSteps(_ steps: [LearnedStep])
+
+    /// The admit and decode times per job the policy measured and plans deadlines with (default: none).
+    var learnedStages: [LearnedStage] { get }
+
+    /// Starts from stage times measured before, as `restoreLearnedSteps` does for steps (default: ignored).
+    mutating func restoreLearnedStages(_ stages: [LearnedStage])
 }
 
 extension SchedulingPolicy {
     public var learnedSteps: [LearnedStep] { [] }
     public mutating func restoreLearnedSteps(_ steps: [LearnedStep]) {}
+    public var learnedStages: [LearnedStage] { [] }
+    public mutating func restoreLearnedStages(_ stages: [LearnedStage]) {}
 
     /// Forgetting is cancelling without telling anyone: the events are the shell's to drop.
     public mutating func forget(_ job: JobID) { _ = cancel(job) }

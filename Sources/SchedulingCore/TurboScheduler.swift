@@ -177,6 +177,11 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         }
     }
 
+    /// The admit and decode times measured so far (`LearnedCostModel.learnedStages`).
+    public var learnedStages: [LearnedStage] { cost.learnedStages }
+
+    public mutating func restoreLearnedStages(_ stages: [LearnedStage]) { cost.restore(stages) }
+
     public mutating func restoreLearnedSteps(_ steps: [LearnedStep]) {
         var timings = StepTimings(window: cost.timings.window)
         for step in steps {

@@ -38,11 +38,13 @@ public struct EngineActivity: Sendable, Hashable, Codable {
     /// The step times the worker's scheduler measured and plans with (nil from a worker that reports none: the
     /// serial policy, or a heartbeat written before they were reported).
     public var learnedSteps: [LearnedStep]?
+    /// The admit and decode times per job it measured and plans deadlines with (nil when none are reported).
+    public var learnedStages: [LearnedStage]?
 
     public init(
         worker: String, runningStage: String? = nil, runningJobs: [String] = [], heldJobs: [String] = [],
         residentModels: [String] = [], timeline: [Interval] = [], busyRatio: Double = 0, plansExecuted: Int = 0,
-        learnedSteps: [LearnedStep]? = nil
+        learnedSteps: [LearnedStep]? = nil, learnedStages: [LearnedStage]? = nil
     ) {
         self.worker = worker
         self.runningStage = runningStage
@@ -53,5 +55,6 @@ public struct EngineActivity: Sendable, Hashable, Codable {
         self.busyRatio = busyRatio
         self.plansExecuted = plansExecuted
         self.learnedSteps = learnedSteps
+        self.learnedStages = learnedStages
     }
 }

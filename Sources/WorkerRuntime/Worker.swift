@@ -147,12 +147,13 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     /// A snapshot for the operations view: the running plan and its jobs, resident experts, recent plans.
     public var activity: EngineActivity {
         let learned = policy.learnedSteps
+        let stages = policy.learnedStages
         return EngineActivity(
             worker: configuration.workerID, runningStage: status.currentPlan.map(ServiceMetrics.stage(of:)),
             runningJobs: status.currentPlan.map { Set($0.jobs).map(\.rawValue).sorted() } ?? [],
             heldJobs: policy.heldJobs.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
             timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted,
-            learnedSteps: learned.isEmpty ? nil : learned)
+            learnedSteps: learned.isEmpty ? nil : learned, learnedStages: stages.isEmpty ? nil : stages)
     }
 
     private func noteActivity(_ action: PlanAction, startedAt: Date, duration: Duration, outcome: PlanOutcome) {
@@ -207,13 +208,19 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         await recording.value
     }
 
-    /// Starts the policy from the step times this worker id reported in its last heartbeat (a restart keeps what
-    /// it measured). A store that cannot answer only means starting from the prior.
+    /// Starts the policy from the step and stage times this worker id reported in its last heartbeat (a restart
+    /// keeps what it measured). A store that cannot answer only means starting from the prior.
     private func restoreLearnedSteps() async {
         guard let beats = try? await store.workers(),
-              let steps = beats.first(where: { $0.worker == configuration.workerID })?.activity?.learnedSteps, !steps.isEmpty else { return }
-        policy.restoreLearnedSteps(steps)
-        logger?.info("planning with the step times measured before this restart", metadata: ["groups": "\(steps.count)"])
+              let activity = beats.first(where: { $0.worker == configuration.workerID })?.activity else { return }
+        if let steps = activity.learnedSteps, !steps.isEmpty {
+            policy.restoreLearnedSteps(steps)
+            logger?.info("planning with the step times measured before this restart", metadata: ["groups": "\(steps.count)"])
+        }
+        if let stages = activity.learnedStages, !stages.isEmpty {
+            policy.restoreLearnedStages(stages)
+            logger?.info("planning deadlines with the admit and decode times measured before this restart", metadata: ["stages": "\(stages.count)"])
+        }
     }
 
     // MARK: - Steps of the loop

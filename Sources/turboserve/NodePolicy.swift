@@ -30,6 +30,13 @@ struct NodePolicy: SchedulingPolicy {
     func nextWakeup() -> ContinuousClock.Instant? { core.map { $0.nextWakeup() } ?? serial!.nextWakeup() }
     var learnedSteps: [LearnedStep] { core?.learnedSteps ?? serial!.learnedSteps }
 
+    var learnedStages: [LearnedStage] { core?.learnedStages ?? serial!.learnedStages }
+
+    mutating func restoreLearnedStages(_ stages: [LearnedStage]) {
+        if core != nil { return core!.restoreLearnedStages(stages) }
+        serial!.restoreLearnedStages(stages)
+    }
+
     mutating func restoreLearnedSteps(_ steps: [LearnedStep]) {
         if core != nil { return core!.restoreLearnedSteps(steps) }
         serial!.restoreLearnedSteps(steps)

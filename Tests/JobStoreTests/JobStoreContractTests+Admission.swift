@@ -80,3 +80,37 @@ extension JobStoreContractTests {
         #expect(try await store.list(tenant: "globex", after: nil, limit: 20, order: .newestFirst).jobs.count == 2)
     }
 }
+
+/// Concurrent creates (which a store may commit together): each is answered on its own.
+extension JobStoreContractTests {
+    @Test(arguments: StoreBackend.available)
+    func concurrentCreatesAreAnsweredEachOnItsOwn(backend: StoreBackend) async throws {
+        let stores = try await backend.makeShared(time: time, count: 2)
+        _ = try await stores[0].create(NewJob(id: "taken", spec: Fixtures.spec()))
+        let answers = try await withThrowingTaskGroup(of: (Int, Result<JobID, TurboServeError>).self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    // Every 6th reuses a stored id; every 4th shares one idempotency key, from either instance.
+                    let id: JobID = i % 6 == 5 ? "taken" : JobID("j\(i)")
+                    let key: String? = i % 4 == 0 ? "shared-key" : nil
+                    do {
+                        return (i, .success(try await stores[i % 2].create(NewJob(id: id, spec: Fixtures.spec(), idempotencyKey: key)).record.id))
+                    } catch let error as TurboServeError {
+                        return (i, .failure(error))
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int: Result<JobID, TurboServeError>]()) { $0[$1.0] = $1.1 }
+        }
+        let keyed = (0..<24).filter { $0 % 4 == 0 }.compactMap { try? answers[$0]?.get() }
+        #expect(keyed.count == 6 && Set(keyed).count == 1, "one job for the shared key, replayed to all its creates: \(keyed)")
+        for i in (0..<24).filter({ $0 % 6 == 5 }) {
+            guard case .failure(let error) = answers[i] else { Issue.record("create \(i) reused a stored id and was not refused"); continue }
+            #expect(error.code == .conflict)
+        }
+        for i in (0..<24).filter({ $0 % 4 != 0 && $0 % 6 != 5 }) {
+            #expect((try? answers[i]?.get()) == JobID("j\(i)"), "create \(i) stands alone and must be created")
+        }
+        #expect(try await stores[1].countByPhase() == [.queued: 1 + 1 + 24 - 6 - 4])
+    }
+}

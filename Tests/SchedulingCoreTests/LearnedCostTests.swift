@@ -97,6 +97,28 @@ struct LearnedCostTests {
         #expect(unlearned.clock.now.duration(to: try #require(unlearned.scheduler.deadline(of: "after"))) == before, "learning off: the prior decides")
     }
 
+    /// What the core reports of its learned stages is what a restarted core plans with: the reported decode
+    /// estimate, restored into a fresh core, gives the same deadline as the core that measured it.
+    @Test func learnedStagesAreReportedAndARestoredCorePlansWithThem() throws {
+        var engine = EnginePlayer { $0.maxBatchSize = 1 }
+        engine.measuredDecode = { $0 * 20 }
+        for i in 0..<3 { engine.submit(JobID("j\(i)"), Jobs.spec(Models.small, steps: 2)) }
+        engine.runUntilIdle()
+        let learned = engine.scheduler.learnedStages
+        let decode = try #require(learned.first { $0.stage == .decode })
+        #expect(decode.samples.count == 3 && decode.task == nil)
+        #expect(abs(decode.estimateSeconds - decode.priorSeconds * 20) < 1e-9, "the estimate is the measured 20× prior")
+        #expect(learned.contains { $0.stage == .admit && $0.task == .textToVideo })
+
+        engine.submit("after", Jobs.spec(Models.small, steps: 2))
+        let measuredBudget = engine.clock.now.duration(to: try #require(engine.scheduler.deadline(of: "after")))
+        var restarted = EnginePlayer { $0.maxBatchSize = 1 }
+        restarted.scheduler.restoreLearnedStages(learned)
+        #expect(restarted.scheduler.learnedStages == learned)
+        restarted.submit("after", Jobs.spec(Models.small, steps: 2))
+        #expect(restarted.clock.now.duration(to: try #require(restarted.scheduler.deadline(of: "after"))) == measuredBudget)
+    }
+
     @Test("with learning off, the estimate stays the prior")
     func learningOff() {
         var engine = EnginePlayer { $0.learnStepTimes = false }

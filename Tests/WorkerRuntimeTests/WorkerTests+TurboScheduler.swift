@@ -41,7 +41,7 @@ struct WorkerTurboSchedulerTests {
         #expect(stepSizes.max() ?? 0 > 1, "claimed jobs shared denoise calls: \(stepSizes)")
     }
 
-    /// A restarted worker (same id) plans with the step times its last heartbeat reported, before measuring anything,
+    /// A restarted worker (same id) plans with the step and stage times its last heartbeat reported, before measuring anything,
     /// and reports them again in its activity (what `/v1/operations` shows).
     @Test func aRestartedWorkerStartsFromTheStepTimesItReportedBefore() async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -50,7 +50,10 @@ struct WorkerTurboSchedulerTests {
         let shape = spec.shapeKey
         let measured = LearnedStep(model: shape.model, expert: .main, width: shape.width, height: shape.height, frames: shape.frames,
                                    batchSize: 1, samples: [0.4, 0.5, 0.6], estimateSeconds: 0.5, priorSeconds: 0)
-        _ = try await store.heartbeat(worker: "node-1", holding: [], lease: .seconds(30), activity: EngineActivity(worker: "node-1", learnedSteps: [measured]))
+        let decode = LearnedStage(stage: .decode, model: shape.model, width: shape.width, height: shape.height, frames: shape.frames,
+                                  task: nil, samples: [2.0, 3.0], estimateSeconds: 2.5, priorSeconds: 0)
+        _ = try await store.heartbeat(worker: "node-1", holding: [], lease: .seconds(30),
+                                      activity: EngineActivity(worker: "node-1", learnedSteps: [measured], learnedStages: [decode]))
         let policy = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: TurboSchedulerConfiguration())
         let worker = Worker(policy: policy, store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(),
                             configuration: .init(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory)))
@@ -60,6 +63,9 @@ struct WorkerTurboSchedulerTests {
         let restored = try #require(await worker.activity.learnedSteps?.first)
         #expect(restored.samples == [0.4, 0.5, 0.6] && restored.estimateSeconds == 0.5)
         #expect(restored.priorSeconds == CostProfile.serving.stepTime(shape: shape, expert: measured.modelKey, batchSize: 1).seconds)
+        let restoredDecode = try #require(await worker.activity.learnedStages?.first)
+        #expect(restoredDecode.samples == [2.0, 3.0] && restoredDecode.estimateSeconds == 2.5)
+        #expect(restoredDecode.priorSeconds == CostProfile.serving.decodeTime(shape: shape).seconds)
         await worker.stop()
         try await running.value
     }
