@@ -16,13 +16,14 @@ import TurboServeDomain
 ///   `ClaimOrder.scanDepth` queued jobs, found through an index, so a claim reads the same few rows at 10,000
 ///   queued as at 10), lock them in that order `FOR UPDATE SKIP LOCKED`, and the update leases them; concurrent
 ///   claimers (any process) never block each other nor share a job.
-/// - `create`: one statement (the `create_job` function), so one round trip and one commit: the idempotency
-///   lookup, the bounds, the row and its event; the `queued` signal follows the commit, batched with those of
-///   concurrent creates (`PostCommitNotifier`), so creates group-commit instead of queueing on NOTIFY's lock.
-/// - Queue bounds: checked in the creating transaction. Far from a bound (the committed count plus the server's
-///   `max_connections`, an upper bound on creates in flight, stays under it) creates hold a shared advisory lock
-///   and run in parallel; near it a create retries under the exclusive lock, which waits for every create in
-///   flight and counts exactly, so concurrent creates never overshoot.
+/// - `create`: concurrent creates group-commit (`GroupCommitter`): one statement (`create_job` per job: the
+///   idempotency lookup, the bounds, the row and its event), one round trip and one commit for a batch; the
+///   `queued` signals follow the commit, batched too (`PostCommitNotifier`: a NOTIFY inside the transaction would
+///   serialise commits on NOTIFY's lock).
+/// - Queue bounds: checked in the creating transaction under the bounds' advisory locks taken exclusively and held
+///   to the commit, so counts are exact (a batch's earlier jobs included) and concurrent creates never overshoot.
+///   (`create_job`'s shared path, with its `max_connections` slack for one create per transaction, is no longer
+///   used: a batch may carry many.)
 /// - `rescueExpired`: any process may call it; one runs at a time (a transaction-scoped advisory lock, tried, not
 ///   waited for: a call finding another rescuer at work returns nothing).
 /// - Outages: a call that cannot reach the database within `callTimeout` (refused, lost, restarting) throws

@@ -168,6 +168,11 @@ enum PostgresMigrations {
             $$
             """,
         ]),
+        // The claim reads each tenant's queue through `jobs_claim_tenant` (`ClaimOrder`); the class-then-age index of
+        // the first claim serves no query any more and cost every create an index insert.
+        Migration(name: "2026-12-03-drop-claim-index", statements: [
+            "DROP INDEX IF EXISTS jobs_claim",
+        ]),
     ]
 
     /// Applies every pending migration; returns the names applied (empty when the schema was current).
