@@ -216,6 +216,14 @@ extension TurboScheduler {
             if let best = bestHead(heads, key: entry.key) { frontier.append(best) }
         }
         options.sort { $0.key < $1.key }
+        // Step times by batch size, each asked of the cost model once per plan (the loop below needs up to five).
+        var stepTimes = [Duration?](repeating: nil, count: limit + 2)
+        func stepTime(_ size: Int) -> Duration {
+            if let known = stepTimes[size] { return known }
+            let time = cost.stepTime(shape: shape, expert: group.expert, batchSize: size)
+            stepTimes[size] = time
+            return time
+        }
         var batch: [JobID] = []
         var fresh: [JobID] = []
         var leadSlack = Duration.zero
@@ -230,9 +238,7 @@ extension TurboScheduler {
             guard free - newState >= Int64(batch.count + 1) * perActivation else { break }
             // Batches that pay: the next sample must cost at most `batchPayFraction` of a solo step.
             if !batch.isEmpty, let fraction = configuration.batchPayFraction {
-                let longer = cost.stepTime(shape: shape, expert: group.expert, batchSize: batch.count + 1)
-                    - cost.stepTime(shape: shape, expert: group.expert, batchSize: batch.count)
-                if longer > cost.stepTime(shape: shape, expert: group.expert, batchSize: 1) * fraction { break }
+                if stepTime(batch.count + 1) - stepTime(batch.count) > stepTime(1) * fraction { break }
             }
             if let leadID = batch.first, let lead = jobs[leadID] {
                 if batch.count == 1 {
@@ -240,9 +246,7 @@ extension TurboScheduler {
                     leadSteps = lead.experts[lead.completed...].prefix { $0 == group.expert }.count
                 }
                 if leadSlack >= .zero {
-                    let longer = cost.stepTime(shape: shape, expert: group.expert, batchSize: batch.count + 1)
-                        - cost.stepTime(shape: shape, expert: group.expert, batchSize: batch.count)
-                    let delay = longer * leadSteps
+                    let delay = (stepTime(batch.count + 1) - stepTime(batch.count)) * leadSteps
                     if delay > leadSlack { break }
                     leadSlack -= delay
                 }
