@@ -52,6 +52,9 @@ final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
         return try answer.get()
     }
 
+    /// Calls waiting for a runner (not counting those in a running batch).
+    var waiting: Int { state.withLock { $0.waiting.count } }
+
     /// One runner: takes batches until the queue is empty, then retires.
     private func drain(_ run: @Sendable ([Item]) async -> [Answer]) async {
         while true {
