@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import TurboServeTestSupport
 @testable import JobStorePostgres
 
 /// The group commit of PostgreSQL creates, played with a runner the test holds: a lone call runs at once and alone,
@@ -79,13 +80,5 @@ struct GroupCommitterTests {
         #expect(try await a.value == 10)
         await #expect(throws: GroupCommitterError.self) { try await b.value }
         #expect(runner.batches.withLock { $0 } == [[0], [1, 2]])
-    }
-}
-
-extension Array {
-    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var result: [T] = []
-        for element in self { result.append(try await transform(element)) }
-        return result
     }
 }

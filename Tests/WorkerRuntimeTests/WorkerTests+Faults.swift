@@ -5,6 +5,7 @@ import SchedulingCore
 import Synchronization
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 @testable import WorkerRuntime
 
 /// The shell and TurboServe's core under engine faults: every job ends exactly once, no admit ever lacks its spec,
@@ -119,12 +120,4 @@ struct TinyDevice: MemoryEstimating {
     func weightBytes(_ expert: ModelKey) -> Int64 { 0 }
     func activationBytes(shape: ShapeKey) -> Int64 { activationBytes }
     func residentStateBytes(shape: ShapeKey) -> Int64 { stateBytes }
-}
-
-extension Sequence {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var result: [T] = []
-        for element in self { result.append(try await transform(element)) }
-        return result
-    }
 }
