@@ -16,14 +16,13 @@ import TurboServeDomain
 ///   `ClaimOrder.scanDepth` queued jobs, found through an index, so a claim reads the same few rows at 10,000
 ///   queued as at 10), lock them in that order `FOR UPDATE SKIP LOCKED`, and the update leases them; concurrent
 ///   claimers (any process) never block each other nor share a job.
-/// - `create`: concurrent creates group-commit (`GroupCommitter`): one statement (`create_job` per job: the
-///   idempotency lookup, the bounds, the row and its event), one round trip and one commit for a batch; the
-///   `queued` signals follow the commit, batched too (`PostCommitNotifier`: a NOTIFY inside the transaction would
-///   serialise commits on NOTIFY's lock).
+/// - `create`: concurrent creates group-commit (`GroupCommitter`): one statement (`create_jobs`: the idempotency
+///   lookups and the bounds judged job by job, then one INSERT of the accepted rows and one of their events), one
+///   round trip and one commit for a batch; the `queued` signals follow the commit, batched too
+///   (`PostCommitNotifier`: a NOTIFY inside the transaction would serialise commits on NOTIFY's lock).
 /// - Queue bounds: checked in the creating transaction under the bounds' advisory locks taken exclusively and held
 ///   to the commit, so counts are exact (a batch's earlier jobs included) and concurrent creates never overshoot.
-///   (`create_job`'s shared path, with its `max_connections` slack for one create per transaction, is no longer
-///   used: a batch may carry many.)
+///   The counters they read are kept by triggers: one per statement for inserts, one per row for updates and deletes.
 /// - `rescueExpired`: any process may call it; one runs at a time (a transaction-scoped advisory lock, tried, not
 ///   waited for: a call finding another rescuer at work returns nothing).
 /// - Outages: a call that cannot reach the database within `callTimeout` (refused, lost, restarting) throws
@@ -172,15 +171,16 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    /// `jobs` in one statement, so one round trip and one transaction (autocommit): `create_job` (migration
-    /// `2026-12-03-create-function`) per job, in order, each under the exclusive queue locks (held to the commit,
-    /// so the bounds are counted exactly, this batch's earlier jobs included). Parameters travel as one array per
-    /// column; NULL is spelled '' for a key and -1 for a bound (arrays of optionals do not encode).
+    /// `jobs` in one statement, so one round trip and one transaction (autocommit): `create_jobs` (migration
+    /// `2026-12-04-create-jobs`) judges them in order under the exclusive queue locks (held to the commit, so the
+    /// bounds are counted exactly, this batch's earlier jobs included) and inserts the accepted ones together.
+    /// Parameters travel as one array per column; NULL is spelled '' for a key and -1 for a bound (arrays of
+    /// optionals do not encode).
     private func insert(_ jobs: [NewJob]) async throws -> [CreateOutcome] {
         var statement = SQLStatement()
         let at = clock.now(in: &statement)
         var ids: [String] = [], tenants: [String] = [], specs: [String] = [], models: [String] = [], phases: [String] = []
-        var keys: [String] = [], tenantLocks: [String] = [], payloads: [String] = []
+        var keys: [String] = [], tenantLocks: [String] = []
         var ranks: [Int32] = [], steps: [Int32] = [], attempts: [Int32] = [], bounds: [Int64] = [], tenantBounds: [Int64] = []
         for job in jobs {
             let new = JobRecord.new(job, sequence: 0, at: .distantPast)
@@ -191,33 +191,24 @@ public final class PostgresJobStore: JobStore {
             phases.append(new.phase.rawValue)
             keys.append(new.idempotencyKey ?? "")
             tenantLocks.append("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)")
-            payloads.append(JobSignal(after: new).payload)
             ranks.append(Int32(new.spec.priority.rank))
             steps.append(Int32(new.stepsCompleted))
             attempts.append(Int32(new.attempts))
             bounds.append(job.maxQueued.map(Int64.init) ?? -1)
             tenantBounds.append(job.maxQueuedPerTenant.map(Int64.init) ?? -1)
         }
-        let columns = [
+        // The arguments in `create_jobs`' order, each of its parameter's type: the function is found by its exact signature.
+        let arguments = [
             "\(statement.bind(ids))::text[]", "\(statement.bind(tenants))::text[]", "\(statement.bind(specs))::text[]",
             "\(statement.bind(models))::text[]", "\(statement.bind(ranks))::integer[]", "\(statement.bind(phases))::text[]",
             "\(statement.bind(steps))::integer[]", "\(statement.bind(attempts))::integer[]", "\(statement.bind(keys))::text[]",
-            "\(statement.bind(bounds))::bigint[]", "\(statement.bind(tenantBounds))::bigint[]", "\(statement.bind(tenantLocks))::text[]",
-            "\(statement.bind(payloads))::text[]",
-        ]
-        // The arguments in `create_job`'s order, each of its parameter's type: the function is found by its exact signature.
-        let arguments = [
-            "a.id", "a.tenant", "a.spec", "a.model", "a.priority_rank", "a.phase", "a.steps_completed", "a.attempts",
-            "NULLIF(a.idempotency_key, '')", "(\(at))::timestamptz", "\(statement.bind(""))::text",
-            "\(statement.bind(JobState.queued.description))::text", "NULLIF(a.max_queued, -1)", "NULLIF(a.max_queued_per_tenant, -1)",
-            "true", "\(statement.bind("turboserve.queue:\(configuration.schema)"))::text", "a.tenant_lock", "NULL::text", "a.payload",
+            "(\(at))::timestamptz", "\(statement.bind(""))::text", "\(statement.bind(JobState.queued.description))::text",
+            "\(statement.bind(bounds))::bigint[]", "\(statement.bind(tenantBounds))::bigint[]",
+            "\(statement.bind("turboserve.queue:\(configuration.schema)"))::text", "\(statement.bind(tenantLocks))::text[]",
         ]
         statement.append("""
-            SELECT r.outcome, r.queued_count, r.tenant_queued_count, (r.stored).* \
-            FROM unnest(\(columns.joined(separator: ", "))) WITH ORDINALITY \
-            AS a(id, tenant, spec, model, priority_rank, phase, steps_completed, attempts, idempotency_key, max_queued, \
-            max_queued_per_tenant, tenant_lock, payload, position) \
-            CROSS JOIN LATERAL create_job(\(arguments.joined(separator: ", "))) AS r ORDER BY a.position
+            SELECT r.outcome, r.queued_count, r.tenant_queued_count, r.created_seq, r.created_time, (r.stored).* \
+            FROM create_jobs(\(arguments.joined(separator: ", "))) AS r ORDER BY r.job_position
             """)
         let rows = try await withoutTransaction { [self, statement] connection in try await self.rows(statement, on: connection) }
         guard rows.count == jobs.count else {
@@ -229,8 +220,8 @@ public final class PostgresJobStore: JobStore {
             case "created":
                 // The row holds what was sent; only the sequence and the database's time are new (decoding the
                 // spec back was a tenth of a create's CPU).
-                let createdAt = try columns["created_at"].decode(Date.self)
-                return .created(JobRecord.new(job, sequence: try columns["seq"].decode(Int64.self), at: createdAt))
+                let createdAt = try columns["created_time"].decode(Date.self)
+                return .created(JobRecord.new(job, sequence: try columns["created_seq"].decode(Int64.self), at: createdAt))
             case "existing": return .existing(try Self.record(from: row))
             default:
                 return .full(queued: try columns["queued_count"].decode(Int.self), tenantQueued: try columns["tenant_queued_count"].decode(Int.self))

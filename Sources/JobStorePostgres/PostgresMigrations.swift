@@ -173,6 +173,113 @@ enum PostgresMigrations {
         Migration(name: "2026-12-03-drop-claim-index", statements: [
             "DROP INDEX IF EXISTS jobs_claim",
         ]),
+        // Creates as sets: a group commit's jobs are judged in one pass (the bounds' locks taken and the counters read
+        // once, this batch's earlier jobs added as they are accepted) and inserted by one INSERT with one job_events
+        // INSERT, instead of a function call, two counter upserts and an event insert per job. New rows update the
+        // queue counters once per statement (a statement trigger over the inserted rows, grouped by tenant); updates
+        // and deletes keep the row trigger. `create_job` stays for processes of the previous release during a rolling
+        // upgrade: its single-row inserts are counted by the same statement trigger.
+        Migration(name: "2026-12-04-create-jobs", statements: [
+            """
+            CREATE FUNCTION count_inserted_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                my_stripe integer := pg_backend_pid() % 64;
+            BEGIN
+                INSERT INTO queued_per_tenant AS c (tenant, stripe, queued)
+                    SELECT i.tenant, my_stripe, count(*) FROM inserted i WHERE i.phase = 'queued' GROUP BY i.tenant
+                    ON CONFLICT (tenant, stripe) DO UPDATE SET queued = c.queued + excluded.queued;
+                INSERT INTO queued_total AS c (stripe, queued)
+                    SELECT my_stripe, count(*) FROM inserted i WHERE i.phase = 'queued' HAVING count(*) > 0
+                    ON CONFLICT (stripe) DO UPDATE SET queued = c.queued + excluded.queued;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "DROP TRIGGER jobs_count_queued ON jobs",
+            "CREATE TRIGGER jobs_count_queued AFTER UPDATE OF phase OR DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION count_queued_jobs()",
+            "CREATE TRIGGER jobs_count_inserted AFTER INSERT ON jobs REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION count_inserted_jobs()",
+            // One row per job, by its 1-based position: `existing` (the stored job of the same tenant and key), `full`
+            // (the exact counts that refused it) or `created` (its sequence and time; the row is what was sent). Arrays travel without NULLs: '' is no
+            // key, -1 no bound. A statement the unique indexes refuse (a reused id, a key repeated in the batch or
+            // committed meanwhile by another process) rolls back whole; the caller then creates its jobs one by one.
+            """
+            CREATE FUNCTION create_jobs(
+                p_ids text[], p_tenants text[], p_specs text[], p_models text[], p_ranks integer[], p_phases text[],
+                p_steps integer[], p_attempts integer[], p_keys text[], p_at timestamptz, p_event_from text, p_event_to text,
+                p_max_queued bigint[], p_max_queued_per_tenant bigint[], p_queue_lock text, p_tenant_locks text[])
+            RETURNS TABLE (job_position integer, outcome text, queued_count bigint, tenant_queued_count bigint, created_seq bigint,
+                           created_time timestamptz, stored jobs)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                n integer := coalesce(array_length(p_ids, 1), 0);
+                i integer;
+                row_found jobs;
+                total bigint;
+                accepted integer[] := '{}';
+                accepted_queued bigint := 0;
+                bound bigint;
+                tenant_bound bigint;
+            BEGIN
+                IF EXISTS (SELECT 1 FROM unnest(p_max_queued, p_max_queued_per_tenant) b(m, t) WHERE m >= 0 OR t >= 0) THEN
+                    PERFORM pg_advisory_xact_lock(hashtext(p_queue_lock));
+                    PERFORM pg_advisory_xact_lock(hashtext(l.name)) FROM (SELECT DISTINCT u.name FROM unnest(p_tenant_locks) u(name) ORDER BY 1) l;
+                END IF;
+                FOR i IN 1..n LOOP
+                    IF p_keys[i] <> '' THEN
+                        SELECT * INTO row_found FROM jobs j WHERE j.tenant = p_tenants[i] AND j.idempotency_key = p_keys[i];
+                        IF FOUND THEN
+                            job_position := i; outcome := 'existing'; queued_count := 0; tenant_queued_count := 0; created_seq := NULL; created_time := NULL;
+                            stored := row_found;
+                            RETURN NEXT;
+                            CONTINUE;
+                        END IF;
+                    END IF;
+                    bound := NULLIF(p_max_queued[i], -1);
+                    tenant_bound := NULLIF(p_max_queued_per_tenant[i], -1);
+                    queued_count := 0;
+                    tenant_queued_count := 0;
+                    IF bound IS NOT NULL THEN
+                        IF total IS NULL THEN
+                            SELECT COALESCE(sum(t.queued), 0) INTO total FROM queued_total t;
+                        END IF;
+                        queued_count := total + accepted_queued;
+                    END IF;
+                    IF tenant_bound IS NOT NULL THEN
+                        SELECT COALESCE(sum(t.queued), 0) INTO tenant_queued_count FROM queued_per_tenant t WHERE t.tenant = p_tenants[i];
+                        tenant_queued_count := tenant_queued_count
+                            + (SELECT count(*) FROM unnest(accepted) a(k) WHERE p_tenants[a.k] = p_tenants[i] AND p_phases[a.k] = 'queued');
+                    END IF;
+                    IF queued_count >= bound OR tenant_queued_count >= tenant_bound THEN
+                        job_position := i; outcome := 'full'; created_seq := NULL; created_time := NULL; stored := NULL;
+                        RETURN NEXT;
+                        CONTINUE;
+                    END IF;
+                    accepted := accepted || i;
+                    IF p_phases[i] = 'queued' THEN accepted_queued := accepted_queued + 1; END IF;
+                END LOOP;
+                IF cardinality(accepted) > 0 THEN
+                    -- The columns are unnested side by side: subscripting a large array in a loop copies it each time.
+                    RETURN QUERY
+                        WITH inserted_rows AS (
+                            INSERT INTO jobs (id, tenant, spec_json, model, priority_rank, phase, steps_completed, attempts,
+                                              created_at, updated_at, idempotency_key)
+                            SELECT u.id, u.tenant, u.spec, u.model, u.priority_rank, u.phase, u.steps_completed, u.attempts,
+                                   p_at, p_at, NULLIF(u.idempotency_key, '')
+                            FROM unnest(p_ids, p_tenants, p_specs, p_models, p_ranks, p_phases, p_steps, p_attempts, p_keys)
+                                WITH ORDINALITY u(id, tenant, spec, model, priority_rank, phase, steps_completed, attempts, idempotency_key, k)
+                            WHERE u.k = ANY(accepted) ORDER BY u.k
+                            RETURNING jobs.id, jobs.seq, jobs.created_at)
+                        SELECT u.k::integer, 'created'::text, 0::bigint, 0::bigint, r.seq, r.created_at, NULL::jobs
+                        FROM inserted_rows r JOIN unnest(p_ids) WITH ORDINALITY u(id, k) ON u.id = r.id;
+                    -- After the rows they reference (RETURN QUERY only appends to the answer; the function goes on).
+                    INSERT INTO job_events (job_id, at, from_state, to_state)
+                        SELECT u.id, p_at, p_event_from, p_event_to FROM unnest(p_ids) WITH ORDINALITY u(id, k)
+                        WHERE u.k = ANY(accepted) ORDER BY u.k;
+                END IF;
+            END
+            $$
+            """,
+        ]),
     ]
 
     /// Applies every pending migration; returns the names applied (empty when the schema was current).

@@ -117,7 +117,7 @@ extension PostgresJobStore {
 
     /// One statement writing an existing job row (by id), its event (if any) and the notification of `signal`
     /// (if any), returning the row as stored. The notification is delivered when the surrounding transaction
-    /// commits, never before and never for a rolled-back write. (New rows are written by `create_job`.)
+    /// commits, never before and never for a rolled-back write. (New rows are written by `create_jobs`.)
     func write(_ job: JobRecord, event: StoredJobEvent?, signal: JobSignal?) throws -> SQLStatement {
         var statement = SQLStatement()
         let columns = try Self.columns(of: job, into: &statement)

@@ -1,6 +1,7 @@
 import Foundation
 @testable import JobStorePostgres
 import JobStore
+import PostgresNIO
 import Synchronization
 import Testing
 import TurboServeTestSupport
@@ -63,6 +64,42 @@ struct PostgresStoreTests {
         let lease = try #require(claimed.leaseExpiresAt)
         #expect(abs(lease.timeIntervalSince(claimed.updatedAt) - 30) < 0.001)
         #expect(abs(claimed.updatedAt.timeIntervalSinceNow) < 60, "the lease starts at the database's now, not a test clock")
+    }
+
+    /// The queue bounds read counters that triggers keep (one run per INSERT statement, over all its rows; one per
+    /// updated or deleted row). After group-committed creates of two tenants, a started job and a cancelled one, the
+    /// counters equal the queued rows, in total and per tenant.
+    @Test func theQueueCountersEqualTheQueuedRows() async throws {
+        let configuration = try await PostgresTestDatabase.freshSchema()
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        let created = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    var job = NewJob(id: JobID("c\(i)"), tenant: i % 3 == 0 ? "acme" : "globex", spec: Fixtures.spec(), maxQueued: 100)
+                    job.maxQueuedPerTenant = 100
+                    return try await store.create(job).created
+                }
+            }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(created == 24)
+        let claimed = try #require(try await store.claim(worker: "w", limit: 1, lease: .seconds(30)).first)
+        _ = try await store.advance(claimed.id, worker: "w", to: .admitted, reason: nil)
+        _ = try await store.cancel(claimed.id == "c1" ? "c2" : "c1")
+
+        let connection = try await PostgresConnection.connect(configuration: try configuration.connection(), id: 1, logger: PostgresTestDatabase.logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query("""
+            SELECT q.tenant, q.rows, COALESCE((SELECT sum(c.queued) FROM queued_per_tenant c WHERE c.tenant = q.tenant), 0)::bigint
+            FROM (SELECT tenant, count(*) AS rows FROM jobs WHERE phase = 'queued' GROUP BY tenant) q
+            UNION ALL
+            SELECT '*', (SELECT count(*) FROM jobs WHERE phase = 'queued'), (SELECT COALESCE(sum(queued), 0) FROM queued_total)::bigint
+            """, logger: PostgresTestDatabase.logger)
+        var counted: [String: (rows: Int64, counter: Int64)] = [:]
+        for try await (tenant, queuedRows, counter) in rows.decode((String, Int64, Int64).self) { counted[tenant] = (queuedRows, counter) }
+        #expect(counted["*"]?.rows == 22)
+        for (tenant, count) in counted { #expect(count.rows == count.counter, "tenant \(tenant): \(count.rows) queued rows, counter \(count.counter)") }
+        #expect(counted.keys.sorted() == ["*", "acme", "globex"])
     }
 
     /// `pg_ctl restart -m immediate` (a crash) on a private server while creates run: calls fail with
