@@ -172,47 +172,18 @@ public final class PostgresJobStore: JobStore {
     }
 
     /// `jobs` in one statement, so one round trip and one transaction (autocommit): `create_jobs` (migration
-    /// `2026-12-04-create-jobs`) judges them in order under the exclusive queue locks (held to the commit, so the
-    /// bounds are counted exactly, this batch's earlier jobs included) and inserts the accepted ones together.
-    /// Parameters travel as one array per column; NULL is spelled '' for a key and -1 for a bound (arrays of
-    /// optionals do not encode).
+    /// `2026-12-04-create-jobs`, prepared: `CreateJobsStatement`) judges them in order under the exclusive queue
+    /// locks (held to the commit, so the bounds are counted exactly, this batch's earlier jobs included) and inserts
+    /// the accepted ones together.
     private func insert(_ jobs: [NewJob]) async throws -> [CreateOutcome] {
-        var statement = SQLStatement()
-        let at = clock.now(in: &statement)
-        var ids: [String] = [], tenants: [String] = [], specs: [String] = [], models: [String] = [], phases: [String] = []
-        var keys: [String] = [], tenantLocks: [String] = []
-        var ranks: [Int32] = [], steps: [Int32] = [], attempts: [Int32] = [], bounds: [Int64] = [], tenantBounds: [Int64] = []
-        for job in jobs {
-            let new = JobRecord.new(job, sequence: 0, at: .distantPast)
-            ids.append(new.id.rawValue)
-            tenants.append(new.tenant.rawValue)
-            specs.append(String(decoding: try Self.encoder.encode(new.spec), as: UTF8.self))
-            models.append(new.spec.model)
-            phases.append(new.phase.rawValue)
-            keys.append(new.idempotencyKey ?? "")
-            tenantLocks.append("turboserve.queue:\(configuration.schema):\(job.tenant.rawValue)")
-            ranks.append(Int32(new.spec.priority.rank))
-            steps.append(Int32(new.stepsCompleted))
-            attempts.append(Int32(new.attempts))
-            bounds.append(job.maxQueued.map(Int64.init) ?? -1)
-            tenantBounds.append(job.maxQueuedPerTenant.map(Int64.init) ?? -1)
+        let statement = try CreateJobsStatement(jobs: jobs, schema: configuration.schema, pinnedNow: clock.pinnedNow, encoder: Self.encoder)
+        let rows = try await withoutTransaction { [logger] connection in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
         }
-        // The arguments in `create_jobs`' order, each of its parameter's type: the function is found by its exact signature.
-        let arguments = [
-            "\(statement.bind(ids))::text[]", "\(statement.bind(tenants))::text[]", "\(statement.bind(specs))::text[]",
-            "\(statement.bind(models))::text[]", "\(statement.bind(ranks))::integer[]", "\(statement.bind(phases))::text[]",
-            "\(statement.bind(steps))::integer[]", "\(statement.bind(attempts))::integer[]", "\(statement.bind(keys))::text[]",
-            "(\(at))::timestamptz", "\(statement.bind(""))::text", "\(statement.bind(JobState.queued.description))::text",
-            "\(statement.bind(bounds))::bigint[]", "\(statement.bind(tenantBounds))::bigint[]",
-            "\(statement.bind("turboserve.queue:\(configuration.schema)"))::text", "\(statement.bind(tenantLocks))::text[]",
-        ]
-        statement.append("""
-            SELECT r.outcome, r.queued_count, r.tenant_queued_count, r.created_seq, r.created_time, (r.stored).* \
-            FROM create_jobs(\(arguments.joined(separator: ", "))) AS r ORDER BY r.job_position
-            """)
-        let rows = try await withoutTransaction { [self, statement] connection in try await self.rows(statement, on: connection) }
         guard rows.count == jobs.count else {
-            throw TurboServeError(.internalError, "create_job answered \(rows.count) rows for \(jobs.count) jobs")
+            throw TurboServeError(.internalError, "create_jobs answered \(rows.count) rows for \(jobs.count) jobs")
         }
         return try zip(jobs, rows).map { job, row in
             let columns = row.makeRandomAccess()

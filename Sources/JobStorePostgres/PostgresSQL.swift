@@ -57,6 +57,14 @@ enum StoreClock: Sendable {
         case .pinned(let read): "COALESCE(\(statement.bind(PostgresTimestamp(read()))), now())"
         }
     }
+
+    /// The pinned instant now, nil for the database's clock (a prepared statement binds it into `COALESCE($n, now())`).
+    var pinnedNow: Date? {
+        switch self {
+        case .database: nil
+        case .pinned(let read): read()
+        }
+    }
 }
 
 extension PostgresJobStore {
