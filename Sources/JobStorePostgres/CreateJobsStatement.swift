@@ -3,7 +3,7 @@ import JobStore
 import PostgresNIO
 import TurboServeDomain
 
-/// One group commit of creates as the prepared statement of `create_jobs` (migration `2026-12-04-create-jobs`):
+/// One group commit of creates as the prepared statement of `create_jobs` (migration `2026-12-03-create-jobs`):
 /// parsed and planned once per connection, then only bound and executed, so a batch costs one round trip and no
 /// parse. Parameters travel as one array per column, in `create_jobs`' order and types (the function is found by
 /// its exact signature); NULL is spelled '' for a key and -1 for a bound (arrays of optionals do not encode). The

@@ -172,7 +172,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     /// `jobs` in one statement, so one round trip and one transaction (autocommit): `create_jobs` (migration
-    /// `2026-12-04-create-jobs`, prepared: `CreateJobsStatement`) judges them in order under the exclusive queue
+    /// `2026-12-03-create-jobs`, prepared: `CreateJobsStatement`) judges them in order under the exclusive queue
     /// locks (held to the commit, so the bounds are counted exactly, this batch's earlier jobs included) and inserts
     /// the accepted ones together.
     private func insert(_ jobs: [NewJob]) async throws -> [CreateOutcome] {

@@ -179,7 +179,7 @@ enum PostgresMigrations {
         // queue counters once per statement (a statement trigger over the inserted rows, grouped by tenant); updates
         // and deletes keep the row trigger. `create_job` stays for processes of the previous release during a rolling
         // upgrade: its single-row inserts are counted by the same statement trigger.
-        Migration(name: "2026-12-04-create-jobs", statements: [
+        Migration(name: "2026-12-03-create-jobs", statements: [
             """
             CREATE FUNCTION count_inserted_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE
