@@ -90,9 +90,12 @@ public struct DirectoryArtifactStore: ArtifactStore {
         }
     }
 
+    /// Bytes an unprivileged writer may still use on the uploads' file system (its parent's while the uploads
+    /// directory does not exist yet). One `statvfs(2)`: every create asks, so no `FileManager` dictionary.
     public func availableBytes() -> Int64? {
-        let path = FileManager.default.fileExists(atPath: uploads.path) ? uploads.path : uploads.deletingLastPathComponent().path
-        return ((try? FileManager.default.attributesOfFileSystem(forPath: path))?[.systemFreeSize] as? NSNumber)?.int64Value
+        var stats = statvfs()
+        guard statvfs(uploads.path, &stats) == 0 || statvfs(uploads.deletingLastPathComponent().path, &stats) == 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
     }
 
     /// Writes through a hidden temporary file beside the destination, then renames it over the destination.

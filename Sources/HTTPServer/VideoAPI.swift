@@ -69,7 +69,13 @@ public struct VideoAPI: Sendable {
 
     /// `video_` followed by 24 random hex digits.
     @Sendable public static func randomJobID() -> JobID {
-        JobID("video_" + (0..<3).map { _ in String(format: "%016llx", UInt64.random(in: .min ... .max)) }.joined().prefix(24))
+        JobID("video_" + (hex16(UInt64.random(in: .min ... .max)) + hex16(UInt64.random(in: .min ... .max))).prefix(24))
+    }
+
+    /// `value` as 16 lowercase hex digits, zero-padded (`String(format:)` cost a few percent of a create).
+    static func hex16(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     /// Validates and stores a new job; the upload (if any) is kept only when the job is created.

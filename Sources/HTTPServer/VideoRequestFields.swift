@@ -158,11 +158,13 @@ struct VideoRequestFields: Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
+            // Strings first: most fields are strings, and each kind tried in vain costs a thrown DecodingError.
+            // Each JSON token matches exactly one of these decodes, so the order changes no result.
             if container.decodeNil() { self = .null }
+            else if let value = try? container.decode(String.self) { self = .text(value) }
             else if let value = try? container.decode(Bool.self) { self = .text(value ? "true" : "false") }
             else if let value = try? container.decode(Int64.self) { self = .text(String(value)) }
             else if let value = try? container.decode(Double.self) { self = .text(String(value)) }
-            else if let value = try? container.decode(String.self) { self = .text(value) }
             else { self = .unsupported }
         }
     }

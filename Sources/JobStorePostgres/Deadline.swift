@@ -10,11 +10,10 @@ func answer<T: Sendable>(within limit: Duration, orElse late: @escaping @Sendabl
         let work = Task {
             do { answer.give(.success(try await body())) } catch { answer.give(.failure(error)) }
         }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
+        let watched = DeadlineWatch.shared.watch(until: .now + limit) {
             if answer.give(.failure(late())) { work.cancel() }
         }
-        answer.onAnswer { timer.cancel() }
+        answer.onAnswer { DeadlineWatch.shared.unwatch(watched) }
     }
 }
 
