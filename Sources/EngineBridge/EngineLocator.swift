@@ -2,22 +2,29 @@ import Foundation
 
 /// Finds what it takes to start an engine: the Python interpreter of the engine venv, the `engine/` folder (put on
 /// PYTHONPATH) and the models directory. Environment first (`TURBOSERVE_ENGINE_PYTHON`, `TURBOSERVE_ENGINE_DIR`,
-/// `TURBOSERVE_MODELS_DIR`), then the repository found by walking up from the working directory and from the
-/// executable. If the venv is missing, `prepare` runs `scripts/setup-engine` with its progress on stderr.
+/// `TURBOSERVE_MODELS_DIR`), then the configuration (`engines.models_dir`), then the repository found by walking
+/// up from the working directory and from the executable. If the venv is missing, `prepare` runs `scripts/setup-engine` with its progress on stderr.
 public struct EngineLocator: Sendable {
     public var python: String
     public var engineDirectory: String
     public var modelsDirectory: String
     public var repository: String?
 
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String = "./var") throws -> EngineLocator {
+    /// The models directory follows `modelsDirectory(environment:dataDirectory:configured:)`.
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String = "./var", modelsDirectory: String? = nil) throws -> EngineLocator {
         let repository = findRepository(environment: environment)
         guard let engineDirectory = environment["TURBOSERVE_ENGINE_DIR"] ?? repository.map({ "\($0)/engine" }) else {
             throw EngineError(code: "engine_missing", message: "cannot find the engine package (engine/turboserve_engine); run from the TurboServe checkout or set TURBOSERVE_ENGINE_DIR")
         }
         let python = environment["TURBOSERVE_ENGINE_PYTHON"] ?? (environment["TURBOSERVE_ENGINE_VENV"].map { "\($0)/bin/python" } ?? "\(engineDirectory)/.venv/bin/python")
-        let models = environment["TURBOSERVE_MODELS_DIR"] ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("models").path
+        let models = Self.modelsDirectory(environment: environment, dataDirectory: dataDirectory, configured: modelsDirectory)
         return EngineLocator(python: python, engineDirectory: engineDirectory, modelsDirectory: models, repository: repository)
+    }
+
+    /// The one rule for where model weights live: `TURBOSERVE_MODELS_DIR`, else the configured
+    /// `engines.models_dir`, else `models/` under the data directory.
+    public static func modelsDirectory(environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String, configured: String? = nil) -> String {
+        environment["TURBOSERVE_MODELS_DIR"] ?? configured ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("models").path
     }
 
     static func findRepository(environment: [String: String]) -> String? {

@@ -68,7 +68,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// Deadline of one engine call in seconds (`load` gets 4×). A call with no reply by then means the engine
         /// hangs: the bridge kills it (SIGKILL) and the call fails `engine_timeout`, handled like the engine exiting.
         public var callTimeoutSeconds = 600.0
-        public var modelsDirectory = "./var/models"
+        /// Where the engines find model weights (`engines.models_dir`); nil: `models/` under `storage.data_dir`.
+        /// `TURBOSERVE_MODELS_DIR` in the environment overrides both (`EngineLocator.locate`).
+        public var modelsDirectory: String?
         public var defaultModel = "tiny-t2v"
         /// Models offered by the API (must be installed, or tiny).
         public var enabled = ["tiny-t2v", "tiny-i2v"]

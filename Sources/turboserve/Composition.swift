@@ -119,7 +119,7 @@ struct Composition: Sendable {
     func nodeWorkers(pool: WorkerPool, engines: Int) throws -> NodeWorkers {
         let settings = self.settings
         return NodeWorkers(
-            store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory),
+            store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory, modelsDirectory: settings.engines.modelsDirectory),
             workDirectory: data.appendingPathComponent("work").path, artifacts: artifacts,
             threads: settings.engines.threadsPerEngine, maxAttempts: settings.limits.maxAttempts, callTimeout: .seconds(settings.engines.callTimeoutSeconds), holding: settings.workers,
             scheduler: { memory in TurboSchedulerConfiguration(settings: settings, deviceMemoryBytes: memory) },

@@ -11,7 +11,7 @@ struct ModelsCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Where models live (models/ under it), unless TURBOSERVE_MODELS_DIR is set.") var dataDirectory = "./var"
 
     func run() async throws {
-        let directory = ProcessInfo.processInfo.environment["TURBOSERVE_MODELS_DIR"] ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("models").path
+        let directory = EngineLocator.modelsDirectory(dataDirectory: dataDirectory)
         let installed = Self.installed(in: directory)
         print("models directory: \(directory)")
         let header = ["model", "task", "experts", "sizes", "installed"]

@@ -90,6 +90,14 @@ struct ConfigurationTests {
         #expect(wrong.map(\.key) == ["engines.call_timeout_seconds"])
     }
 
+    @Test func modelsDirectoryIsReadFromYAMLAndEnvironmentAndUnsetByDefault() throws {
+        #expect(try load(nil).0.engines.modelsDirectory == nil)
+        let (yaml, problems) = try load("engines: {models_dir: /mnt/models}")
+        #expect(problems.isEmpty && yaml.engines.modelsDirectory == "/mnt/models")
+        let (fromEnvironment, _) = try load(nil, env: ["TURBOSERVE_ENGINES_MODELS_DIR": "/srv/weights"])
+        #expect(fromEnvironment.engines.modelsDirectory == "/srv/weights")
+    }
+
     @Test func invalidYAMLIsAProblemNotACrash() throws {
         let (_, problems) = try load("server: [unclosed")
         #expect(problems.first?.key == "(file)")
