@@ -34,4 +34,13 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"prompt":"a red fox running through snow","model":"tiny-t2v","steps":2}'
 LUA
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$data/post.lua" "http://127.0.0.1:$port/v1/videos"
+# turboserve's own CPU (user + system, from /proc) per create, next to wrk's figures: the machine's speed moves, so
+# the cost of a create is compared on this, not on the rate alone.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat" 2>/dev/null || echo 0; }
+before="$(cpu_ticks)"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$data/post.lua" "http://127.0.0.1:$port/v1/videos" | tee "$data/wrk.txt"
+after="$(cpu_ticks)"
+requests="$(awk '/requests in/ {print $1}' "$data/wrk.txt")"
+if [ -n "$requests" ] && [ "$requests" -gt 0 ] && [ "$after" != 0 ]; then
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$requests" 'BEGIN { printf "turboserve CPU per create: %.0f us\n", t * 1e6 / hz / r }'
+fi

@@ -26,7 +26,7 @@ swift build -c release --product turboserve >/dev/null
 swift build -c release --product StoreBenchmarks >/dev/null
 binary="$root/.build/release/turboserve"
 
-# One wrk run → "creates/s p50 p99" (wrk's units kept: ms or us or s).
+# One wrk run → "creates/s p50 p99 cpu" (wrk's units kept: ms or us or s; cpu: turboserve's µs per create).
 create_round() {
   local log="$out/create-$1-$2.txt"
   if [ "$1" = postgresql ]; then
@@ -34,21 +34,21 @@ create_round() {
   else
     (unset TURBOSERVE_STORAGE_DATABASE; TURBOSERVE_BIN="$binary" bench/load-create.sh 16 "$seconds" >"$log" 2>&1)
   fi
-  awk '/Requests\/sec/ {rate=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {printf "%d %s %s\n", rate, p50, p99}' "$log"
+  awk '/Requests\/sec/ {rate=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /CPU per create/ {cpu=$5} END {printf "%d %s %s %s\n", rate, p50, p99, cpu}' "$log"
 }
 
 # wrk prints latencies as 812.00us, 5.58ms or 1.02s; in ms.
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n*=1000; printf "%.2f", n }'; }
 
 echo "== 1. HTTP creates, $rounds rounds of ${seconds}s per store, alternating" >&2
-echo "| round | PostgreSQL creates/s | p50 (ms) | p99 (ms) | SQLite creates/s | p50 (ms) | p99 (ms) |" >"$out/creates.md"
-echo "|---|---:|---:|---:|---:|---:|---:|" >>"$out/creates.md"
+echo "| round | PostgreSQL creates/s | p50 (ms) | p99 (ms) | turboserve CPU/create (µs) | SQLite creates/s | p50 (ms) | p99 (ms) | turboserve CPU/create (µs) |" >"$out/creates.md"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|" >>"$out/creates.md"
 met=0
 for round in $(seq 1 "$rounds"); do
-  read -r pg_rate pg_p50 pg_p99 <<<"$(create_round postgresql "$round")"
-  read -r sq_rate sq_p50 sq_p99 <<<"$(create_round sqlite "$round")"
+  read -r pg_rate pg_p50 pg_p99 pg_cpu <<<"$(create_round postgresql "$round")"
+  read -r sq_rate sq_p50 sq_p99 sq_cpu <<<"$(create_round sqlite "$round")"
   pg_p99_ms="$(to_ms "$pg_p99")"
-  echo "| $round | $pg_rate | $(to_ms "$pg_p50") | $pg_p99_ms | $sq_rate | $(to_ms "$sq_p50") | $(to_ms "$sq_p99") |" >>"$out/creates.md"
+  echo "| $round | $pg_rate | $(to_ms "$pg_p50") | $pg_p99_ms | $pg_cpu | $sq_rate | $(to_ms "$sq_p50") | $(to_ms "$sq_p99") | $sq_cpu |" >>"$out/creates.md"
   if [ "$pg_rate" -ge 2000 ] && awk -v p="$pg_p99_ms" 'BEGIN { exit !(p <= 20) }'; then met=$((met + 1)); fi
   echo "   round $round: PostgreSQL $pg_rate/s p99 $pg_p99_ms ms; SQLite $sq_rate/s p99 $(to_ms "$sq_p99") ms" >&2
 done
