@@ -110,11 +110,27 @@ public final class ServiceMetrics: Sendable {
         registry.makeCounter(descriptor: Self.name("videos_expired", "total", "Finished videos whose files retention deleted.")).increment(by: Int64(count))
     }
 
+    /// Creates the finished-job counters of every class, each of `models` and every final status at 0, so the
+    /// first failure of a model already shows in `rate()` / `increase()` (a series that appears with its first
+    /// event hides that event from both). Called by the roles that run workers, with the enabled models.
+    public func expectJobs(models: [String]) {
+        for model in models {
+            for priority in PriorityClass.allCases {
+                for phase in JobState.Phase.allCases where phase.isTerminal { _ = jobsCounter(priority: priority, model: model, phase: phase) }
+            }
+        }
+    }
+
+    private func jobsCounter(priority: PriorityClass, model: String, phase: JobState.Phase) -> Counter {
+        registry.makeCounter(descriptor: Self.name("jobs", "total", "Finished jobs by class, model and final status."),
+                             labels: [("class", priority.rawValue), ("model", model), ("status", phase.rawValue)])
+    }
+
     /// A persisted record: finished jobs feed the latency, queue-wait and outcome families.
     public func recorded(_ record: JobRecord) {
         guard record.phase.isTerminal, let completed = record.completedAt else { return }
         let labels = [("class", record.spec.priority.rawValue), ("model", record.spec.model)]
-        registry.makeCounter(descriptor: Self.name("jobs", "total", "Finished jobs by class, model and final status."), labels: labels + [("status", record.phase.rawValue)]).increment()
+        jobsCounter(priority: record.spec.priority, model: record.spec.model, phase: record.phase).increment()
         registry.makeCounter(descriptor: Self.name("tenant_jobs", "total", "Finished jobs by tenant and final status."), labels: [("tenant", record.tenant.rawValue), ("status", record.phase.rawValue)]).increment()
         if record.phase == .failed {
             registry.makeCounter(descriptor: Self.name("job_failures", "total", "Failed jobs by error code."), labels: [("reason", record.errorCode ?? "unknown")]).increment()

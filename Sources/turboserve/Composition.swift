@@ -118,6 +118,7 @@ struct Composition: Sendable {
     /// the queue stays global; alone on its store one engine sees the whole queue.
     func nodeWorkers(pool: WorkerPool, engines: Int) throws -> NodeWorkers {
         let settings = self.settings
+        metrics.expectJobs(models: settings.engines.enabled)
         return NodeWorkers(
             store: store, locator: try EngineLocator.locate(dataDirectory: settings.storage.dataDirectory, modelsDirectory: settings.engines.modelsDirectory),
             workDirectory: data.appendingPathComponent("work").path, artifacts: artifacts,

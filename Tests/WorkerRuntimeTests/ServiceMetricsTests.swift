@@ -33,6 +33,22 @@ import TurboServeDomain
         #expect(!text.contains(#"turboserve_gpu_power_watts{worker="w0",device="cuda:1"}"#))
     }
 
+    /// An alert on `rate(turboserve_jobs_total{status="failed"}[5m])` must see the first failure: the series exists
+    /// at 0 before it, for every class, enabled model and final status, and counts from there.
+    @Test func finishedJobCountersExistAtZeroBeforeTheFirstJob() throws {
+        let metrics = ServiceMetrics()
+        metrics.expectJobs(models: ["tiny-t2v", "tiny-i2v"])
+        let text = metrics.exposition()
+        for model in ["tiny-t2v", "tiny-i2v"] {
+            for priority in PriorityClass.allCases {
+                for status in ["succeeded", "failed", "cancelled"] {
+                    #expect(text.contains(#"turboserve_jobs_total{class="\#(priority.rawValue)",model="\#(model)",status="\#(status)"} 0"#), "\(priority) \(model) \(status)")
+                }
+            }
+        }
+        #expect(!text.contains(#"status="queued""#))
+    }
+
     @Test func aCPUEngineExportsNoGPUSeries() throws {
         let metrics = ServiceMetrics()
         metrics.gpuTelemetry(try Self.telemetry(#"{"available": false, "reason": "no NVIDIA driver (NVML not found)"}"#), worker: "w0")
