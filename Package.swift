@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
         .testTarget(
             name: "JobStoreTests",
-            dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "HTTPServerTests",

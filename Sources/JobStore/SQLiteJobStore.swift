@@ -13,25 +13,50 @@ public final class SQLiteJobStore: JobStore {
     private let pool: DatabasePool
     private let now: @Sendable () -> Date
     private let signals: LocalJobSignals?
+    /// How long a transaction waits for a file another process holds locked before the call fails as an outage.
+    private let busyTimeout: Duration
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations. `signals`: where each change
     /// is published (`JobSignal(after:)`), nil for none.
-    public init(path: String, now: @escaping @Sendable () -> Date = Date.init, signals: LocalJobSignals? = nil) throws {
+    public init(path: String, now: @escaping @Sendable () -> Date = Date.init, signals: LocalJobSignals? = nil, busyTimeout: Duration = .seconds(10)) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout.seconds)
+        self.busyTimeout = busyTimeout
         pool = try DatabasePool(path: path, configuration: configuration)
         self.now = now
         self.signals = signals
         try SQLiteMigrations.migrator.migrate(pool)
     }
 
+    // MARK: - Transactions
+
+    /// `updates` in one writing transaction. A file another process holds locked past the busy timeout is an
+    /// outage (`JobStoreUnavailable`, as PostgreSQL's lost connection is), so every caller logs and retries it in
+    /// the same words, whatever the backend.
+    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(updates) } catch { throw outage(error) }
+    }
+
+    /// `value` in one reading transaction; a locked file is an outage, as for `write`.
+    private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(value) } catch { throw outage(error) }
+    }
+
+    /// SQLITE_BUSY and SQLITE_LOCKED (the busy timeout ran out) as `JobStoreUnavailable`; every other error as it was.
+    private func outage(_ error: any Error) -> any Error {
+        guard let database = error as? DatabaseError, [.SQLITE_BUSY, .SQLITE_LOCKED].contains(database.resultCode) else { return error }
+        return JobStoreUnavailable(backend: "sqlite", reason: "the database file stayed locked past the \(busyTimeout) busy timeout (\(database.message ?? "locked"))")
+    }
+
+    // MARK: - Create and read
+
     public func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) {
         let at = now()
-        let outcome: (record: JobRecord, created: Bool) = try await pool.write { db in
+        let outcome: (record: JobRecord, created: Bool) = try await write { db in
             if let key = job.idempotencyKey,
                let existing = try Self.fetch(db, "tenant = ? AND idempotency_key = ?", [job.tenant.rawValue, key]).first {
                 guard existing.isSameRequest(as: job) else { throw Self.idempotencyConflict(key) }
@@ -58,11 +83,11 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func get(_ id: JobID) async throws -> JobRecord? {
-        try await pool.read { db in try Self.fetch(db, "id = ?", [id.rawValue]).first }
+        try await read { db in try Self.fetch(db, "id = ?", [id.rawValue]).first }
     }
 
     public func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
-        try await pool.read { db in
+        try await read { db in
             var conditions = ["deleted_at IS NULL"]
             var arguments: [any DatabaseValueConvertible] = []
             if let tenant { conditions.append("tenant = ?"); arguments.append(tenant.rawValue) }
@@ -81,7 +106,7 @@ public final class SQLiteJobStore: JobStore {
         guard limit > 0 else { return [] }
         let at = now()
         let until = at.addingTimeInterval(lease.seconds)
-        return try await pool.write { db in
+        return try await write { db in
             let held = try Self.heldPerTenant(db)
             let candidates = try Self.claimCandidates(db, depth: ClaimOrder.scanDepth(limit: limit))
             let chosen = ClaimOrder.pick(candidates, limit: limit, held: held, preferences: preferences, now: at)
@@ -120,7 +145,7 @@ public final class SQLiteJobStore: JobStore {
         let at = now()
         let until = at.addingTimeInterval(lease.seconds)
         let activityJSON = try activity.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
-        return try await pool.write { db in
+        return try await write { db in
             try db.execute(
                 sql: "UPDATE jobs SET lease_expires_at = ? WHERE worker_id = ? AND phase NOT IN ('succeeded', 'failed', 'cancelled')",
                 arguments: [until.timeIntervalSince1970, worker])
@@ -152,7 +177,7 @@ public final class SQLiteJobStore: JobStore {
 
     private func recover(_ which: Recovery, maxAttempts: Int) async throws -> [JobID] {
         let at = now()
-        let recovered = try await pool.write { db in
+        let recovered = try await write { db in
             let held = try Self.fetch(db, "worker_id IS NOT NULL AND phase NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY seq", [])
             var recovered: [JobRecord] = []
             for var job in held {
@@ -168,7 +193,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func workers() async throws -> [WorkerHeartbeat] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM workers ORDER BY heartbeat_at DESC, id DESC").map { row in
                 let json: String? = row["activity_json"]
                 return WorkerHeartbeat(
@@ -179,7 +204,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] {
-        try await pool.read { db in
+        try await read { db in
             try Self.fetch(db, "expired_at IS NULL AND deleted_at IS NULL AND completed_at < ? AND phase IN ('succeeded', 'failed', 'cancelled') ORDER BY completed_at, seq LIMIT ?",
                            [cutoff.timeIntervalSince1970, limit])
         }
@@ -187,7 +212,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func markExpired(_ id: JobID) async throws -> JobRecord {
         let at = now()
-        return try await pool.write { db in
+        return try await write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
                 throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
             }
@@ -199,7 +224,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func markDeleted(_ id: JobID) async throws -> JobRecord {
         let at = now()
-        return try await pool.write { db in
+        return try await write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
                 throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
             }
@@ -210,7 +235,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func events(of id: JobID) async throws -> [StoredJobEvent] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_events WHERE job_id = ? ORDER BY id", arguments: [id.rawValue]).map { row in
                 StoredJobEvent(
                     job: JobID(row["job_id"]), at: Date(timeIntervalSince1970: row["at"]), from: row["from_state"],
@@ -220,7 +245,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func countQueued() async throws -> [QueuedKey: Int] {
-        try await pool.read { db in
+        try await read { db in
             let sql = "SELECT priority_rank, model, COUNT(*) AS n FROM jobs WHERE phase = 'queued' GROUP BY priority_rank, model"
             return try Row.fetchAll(db, sql: sql).reduce(into: [:]) { counts, row in
                 let rank: Int = row["priority_rank"]
@@ -230,7 +255,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func countByPhase() async throws -> [JobState.Phase: Int] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT phase, COUNT(*) AS n FROM jobs GROUP BY phase").reduce(into: [:]) { counts, row in
                 if let phase = JobState.Phase(rawValue: row["phase"]) { counts[phase] = row["n"] }
             }
@@ -241,7 +266,7 @@ public final class SQLiteJobStore: JobStore {
 
     private func mutate(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
         let at = now()
-        let (job, changed) = try await pool.write { db in
+        let (job, changed) = try await write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
                 throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
             }
