@@ -15,7 +15,7 @@ struct QueueBuckets {
     struct Item: Comparable {
         let target: Duration
         let deadline: Duration
-        /// Late once `now + work` passes this (the deadline, or the target under the `tail` objective).
+        /// Late once `now + work` passes this (the deadline, or the target under the `tail` and `arrival` objectives).
         let lateAt: Duration
         /// How far a late item's urgency moves back.
         let yield: Duration

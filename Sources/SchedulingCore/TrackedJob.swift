@@ -8,12 +8,14 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     var state: JobState
     let deadline: Instant
     /// When the scheduler aims to finish it: `deadline`, or earlier when isolated latency + `targetWait` after
-    /// arrival comes first. Ordering and slack use the target; lateness uses `lateAt`.
+    /// arrival comes first (`arrivalLatencyFactor` × isolated latency under the `arrival` objective). Ordering and
+    /// slack use the target; lateness uses `lateAt`.
     let target: Instant
     /// The job counts as late once it could not finish by this even if it ran alone from now: its deadline, or its
-    /// target under the `tail` objective.
+    /// target under the `tail` and `arrival` objectives.
     let lateAt: Instant
-    /// How far a late job's urgency moves back (`latePenalty`, or a multiple of its own work under `tail`).
+    /// How far a late job's urgency moves back (`latePenalty`, a multiple of its own work under `tail`, none under
+    /// `arrival`).
     let yield: Duration
     /// Expert of each denoise step, in order.
     let experts: [ModelKey]

@@ -29,7 +29,7 @@ extension TurboScheduler {
             let switchCost = switchTime(to: lead.group.expert)
             let targetSlack = leadJob.slack(at: now) - switchCost
             let deadlineSlack = leadJob.deadlineSlack(at: now) - switchCost
-            let shortWork = leadJob.work * configuration.shortPassFraction
+            let shortWork = configuration.objective == .arrival ? .zero : leadJob.work * configuration.shortPassFraction
             let passer = candidates.filter { candidate in
                 guard candidate.group != lead.group, residency.contains(candidate.group.expert),
                       !leadResident || candidate.deadline < offset(leadJob.deadline) else { return false }
@@ -42,7 +42,7 @@ extension TurboScheduler {
             }.min { $0.deadline < $1.deadline }
             if let passer { choice = passer }
         }
-        if configuration.objective == .tail, !residency.contains(choice.group.expert), let started = startedWork(besides: choice.group, among: candidates) {
+        if configuration.objective != .deadlines, !residency.contains(choice.group.expert), let started = startedWork(besides: choice.group, among: candidates) {
             choice = started
         }
         let start = roomForNewJobs > 0 ? frontier(ofGroup: groupNumbers[choice.group]) : []
@@ -100,8 +100,8 @@ extension TurboScheduler {
         return result.compactMap { $0 }
     }
 
-    /// Under the `tail` objective, work already started goes before a weight switch for anything else: the most
-    /// urgent group (other than `group`) that holds a job with engine state, if any.
+    /// Under the `tail` and `arrival` objectives, work already started goes before a weight switch for anything else:
+    /// the most urgent group (other than `group`) that holds a job with engine state, if any.
     func startedWork(besides group: StepGroup, among candidates: [Candidate]) -> Candidate? {
         let startedGroups = Set(active.compactMap { jobs[$0]?.groupNumber })
         return candidates.filter { $0.group != group && groupNumbers[$0.group].map(startedGroups.contains) == true }.min { $0.key < $1.key }

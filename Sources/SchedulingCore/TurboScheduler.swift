@@ -212,17 +212,27 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
             ?? cost.isolatedLatency(of: spec) * (configuration.sloFactors[spec.priority] ?? 3)
         submitted += 1
         let isolated = cost.isolatedLatency(of: spec)
-        let aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
         let admitWork = cost.admitTime(shape: shape, task: spec.task, batchSize: 1)
-        let forTail = configuration.objective == .tail
-        var yield = forTail ? (admitWork + remaining[0]) * configuration.tailYieldFactor : configuration.latePenalty
-        // The room between the target and the latest start that still makes the deadline (none: no yield at all).
-        if forTail, let fraction = configuration.tailYieldDeadlineFraction {
-            let room = budget - aim - (admitWork + remaining[0])
-            yield = min(yield, max(.zero, room * fraction))
+        let aim: Duration
+        var yield: Duration
+        switch configuration.objective {
+        case .arrival:
+            aim = min(budget, isolated * max(0, configuration.arrivalLatencyFactor))
+            yield = .zero
+        case .tail:
+            aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
+            yield = (admitWork + remaining[0]) * configuration.tailYieldFactor
+            // The room between the target and the latest start that still makes the deadline (none: no yield at all).
+            if let fraction = configuration.tailYieldDeadlineFraction {
+                let room = budget - aim - (admitWork + remaining[0])
+                yield = min(yield, max(.zero, room * fraction))
+            }
+        case .deadlines:
+            aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
+            yield = configuration.latePenalty
         }
         return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim),
-                          lateAt: job.arrival.advanced(by: forTail ? aim : budget),
+                          lateAt: job.arrival.advanced(by: configuration.objective == .deadlines ? budget : aim),
                           yield: yield,
                           experts: experts, remaining: remaining, admitWork: admitWork, sequence: submitted)
     }

@@ -28,8 +28,13 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// much after its own. It is still bounded: a late job is served at most this long after its deadline's turn,
     /// so nothing starves (the aging bound).
     public var latePenalty: Duration = .seconds(200)
-    /// What to favour under contention: a short tail (default) or deadlines met (`SchedulingObjective`).
+    /// What to favour under contention: a short tail (default), deadlines met, or arrival order
+    /// (`SchedulingObjective`).
     public var objective: SchedulingObjective = .tail
+    /// Under `.arrival`, each job aims at arrival + this × its isolated latency (its deadline, if sooner) instead of
+    /// `targetWait`: a shorter job may go before an earlier, longer one only when it arrived less than this fraction
+    /// of the difference of their isolated latencies later (0: strict arrival order).
+    public var arrivalLatencyFactor = 0.3
     /// Under `.tail`, a late job yields by this multiple of its own work (instead of `latePenalty`).
     public var tailYieldFactor = 2.0
     /// Under `.tail`, the yield is bounded by the job's deadline: a late job moves back by at most this fraction of

@@ -85,7 +85,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// Model affinity across a fleet: a worker's claim prefers queued jobs for the models it holds, but a job
         /// queued this long is taken by the next claim of its class whatever the claimer holds. 0 turns it off.
         public var affinityWaitSeconds = 10.0
-        /// What the scheduler favours under contention: a short tail (default) or deadlines met (`SchedulingObjective`).
+        /// What the scheduler favours under contention: a short tail (default), deadlines met, or arrival order
+        /// (`SchedulingObjective`).
         public var objective: SchedulingObjective = .tail
         /// Which policy plans each engine: TurboServe's core (the default) or the serial baseline (one job at a
         /// time in arrival order, as upstream's server does), kept selectable to measure the core against it on

@@ -7,11 +7,13 @@ extension PolicyCatalog {
     /// preload list and 300 s keep-alive, batches bounded by the memory model, on TurboServe's engine (host copies,
     /// streamed loads: `WeightTransfers.streamed`).
     static var extraNames: [String] { ["turboserve"] }
-    /// Run only when named: the same scheduler with `objective: deadlines` (`SchedulingObjective`).
-    public static var optionalNames: [String] { ["turboserve-deadlines"] }
+    /// Run only when named: the same scheduler with `objective: deadlines` or `objective: arrival`
+    /// (`SchedulingObjective`).
+    public static var optionalNames: [String] { ["turboserve-deadlines", "turboserve-arrival"] }
 
     static func extraEntry(named name: String, calibration: Calibration) -> PolicyEntry? {
-        let objectives: [String: SchedulingObjective] = ["turboserve": .tail, "turboserve-deadlines": .deadlines]
+        let objectives: [String: SchedulingObjective] = ["turboserve": .tail, "turboserve-deadlines": .deadlines,
+                                                        "turboserve-arrival": .arrival]
         guard let objective = objectives[name] else { return nil }
         let published = calibration.publishedExperiment.scheduledPolicy
         return PolicyEntry(name: name, transfers: .streamed) { clock, setup in

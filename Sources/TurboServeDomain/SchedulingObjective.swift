@@ -9,7 +9,14 @@
 ///   that can no longer make its deadline yields to jobs that still can (by `latePenalty`), and the most urgent job
 ///   may take the device's weights at any step boundary, even from a half-denoised job. Long jobs with generous
 ///   deadlines wait longer, so the tail grows.
+/// - `arrival` stays closest to first come, first served, for services whose users wait for each answer before they
+///   ask again (a closed loop, where every fast answer brings the next request sooner): a job goes before one that
+///   arrived earlier only when it arrived less than `arrivalLatencyFactor` (0.3) × the difference of their
+///   isolated latencies later, a late job never yields, and resident short work never slips in ahead of the most
+///   urgent job. It keeps `tail`'s rule that started work finishes before a weight switch. The slowest responses
+///   are close to FIFO's; the mean and the share of deadlines met give back part of what `tail` wins.
 public enum SchedulingObjective: String, Sendable, CaseIterable {
     case tail
     case deadlines
+    case arrival
 }

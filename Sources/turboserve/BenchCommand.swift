@@ -25,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Workload file, e.g. ../shared/workloads/seed-mix.json.")
     var workload: String?
 
-    @Option(help: "Policies, comma-separated (serial, seed, dynamic-batch, turboserve, turboserve-deadlines); 'all' is the first four.")
+    @Option(help: "Policies, comma-separated (serial, seed, dynamic-batch, turboserve, turboserve-deadlines, turboserve-arrival); 'all' is the first four.")
     var policy = "all"
 
     @Flag(name: .customLong("calibration-check"), help: "Check the cost model against the calibration file (exit 1 if an isolated run is off by more than 5%).")

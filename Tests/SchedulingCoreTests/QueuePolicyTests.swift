@@ -80,6 +80,8 @@ struct QueuePolicyTests {
                 // Late against its target it yields by twice its own work (≈ 33 s) and then runs: still an order of
                 // magnitude before pure EDF's last moment.
                 #expect(long < 120, "under tail it runs soon after its target + yield (\(long) s)")
+            case (_, .arrival):
+                Issue.record("not a case of this test: the arrival objective ignores the target wait")
             }
         }
     }

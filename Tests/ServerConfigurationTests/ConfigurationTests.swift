@@ -64,7 +64,8 @@ struct ConfigurationTests {
         #expect(try load(nil).0.scheduler.objective == .tail)
         let (_, wrong) = try load(nil, env: ["TURBOSERVE_SCHEDULER_OBJECTIVE": "fastest"])
         let problem = try #require(wrong.first { $0.key == "scheduler.objective" })
-        #expect(problem.message.contains("tail, deadlines") && problem.message.contains("fastest"))
+        #expect(problem.message.contains("tail, deadlines, arrival") && problem.message.contains("fastest"))
+        #expect(try load("scheduler: {objective: arrival}").0.scheduler.objective == .arrival)
     }
 
     @Test func schedulerPolicy() throws {
