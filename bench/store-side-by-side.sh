@@ -38,7 +38,7 @@ create_round() {
 }
 
 # wrk prints latencies as 812.00us, 5.58ms or 1.02s; in ms.
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n*=1000; printf "%.2f", n }'; }
+to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /[0-9]s$/) n*=1000; printf "%.2f", n }'; }
 
 echo "== 1. HTTP creates, $rounds rounds of ${seconds}s per store, alternating" >&2
 echo "| round | PostgreSQL creates/s | p50 (ms) | p99 (ms) | turboserve CPU/create (µs) | SQLite creates/s | p50 (ms) | p99 (ms) | turboserve CPU/create (µs) |" >"$out/creates.md"

@@ -29,8 +29,9 @@ final class DeadlineWatch: Sendable {
         let (id, startTicker) = state.withLock { state -> (UInt64, Bool) in
             state.nextID += 1
             state.watched[state.nextID] = Watched(due: due, expire: expire)
-            defer { state.ticking = true }
-            return (state.nextID, !state.ticking)
+            let wasTicking = state.ticking
+            state.ticking = true
+            return (state.nextID, !wasTicking)
         }
         if startTicker { Task { await ticker() } }
         return id
