@@ -34,7 +34,7 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// Under `.arrival`, each job aims at arrival + this × its isolated latency (its deadline, if sooner) instead of
     /// `targetWait`: a shorter job may go before an earlier, longer one only when it arrived less than this fraction
     /// of the difference of their isolated latencies later (0: strict arrival order).
-    public var arrivalLatencyFactor = 0.3
+    public var arrivalLatencyFactor = SchedulingObjective.defaultArrivalLatencyFactor
     /// Under `.tail`, a late job yields by this multiple of its own work (instead of `latePenalty`).
     public var tailYieldFactor = 2.0
     /// Under `.tail`, the yield is bounded by the job's deadline: a late job moves back by at most this fraction of

@@ -43,6 +43,7 @@ public enum ConfigurationLoader {
         ("scheduler.tenant_weights", { $0.scheduler.tenantWeights = try $1.numberMap() }),
         ("scheduler.affinity_wait_seconds", { $0.scheduler.affinityWaitSeconds = try $1.seconds() }),
         ("scheduler.objective", { $0.scheduler.objective = try $1.oneOf(SchedulingObjective.self) }),
+        ("scheduler.arrival_latency_factor", { $0.scheduler.arrivalLatencyFactor = try $1.double() }),
         ("scheduler.policy", { $0.scheduler.policy = try $1.oneOf(ServerConfiguration.SchedulerPolicyName.self) }),
         ("auth.api_keys", { $0.auth.apiKeys = try $1.apiKeys() }),
         ("auth.api_keys_file", { $0.auth.apiKeysFile = try $1.string() }),

@@ -88,6 +88,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// What the scheduler favours under contention: a short tail (default), deadlines met, or arrival order
         /// (`SchedulingObjective`).
         public var objective: SchedulingObjective = .tail
+        /// Under `objective: arrival`, how far a shorter job may go before an earlier, longer one: when it arrived
+        /// less than this × the difference of their isolated latencies later (0: strict arrival order).
+        public var arrivalLatencyFactor = SchedulingObjective.defaultArrivalLatencyFactor
         /// Which policy plans each engine: TurboServe's core (the default) or the serial baseline (one job at a
         /// time in arrival order, as upstream's server does), kept selectable to measure the core against it on
         /// the real engine.
@@ -183,6 +186,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             check(PriorityClass(rawValue: name) != nil, "scheduler.slo_factors", "unknown class '\(name)'; allowed: \(PriorityClass.allCases.map(\.rawValue).joined(separator: ", "))")
             check(factor > 0, "scheduler.slo_factors.\(name)", "must be greater than 0; got \(factor)")
         }
+        check((0...10).contains(scheduler.arrivalLatencyFactor), "scheduler.arrival_latency_factor", "must be from 0 (strict arrival order) to 10; got \(scheduler.arrivalLatencyFactor)")
         check(scheduler.affinityWaitSeconds >= 0, "scheduler.affinity_wait_seconds", "must be 0 or more seconds; got \(scheduler.affinityWaitSeconds)")
         for (tenant, weight) in scheduler.tenantWeights {
             check(weight > 0, "scheduler.tenant_weights.\(tenant)", "must be greater than 0; got \(weight)")

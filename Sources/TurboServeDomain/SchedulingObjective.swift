@@ -19,4 +19,8 @@ public enum SchedulingObjective: String, Sendable, CaseIterable {
     case tail
     case deadlines
     case arrival
+
+    /// The default of `arrivalLatencyFactor` (the scheduler's and `scheduler.arrival_latency_factor`): the best trade
+    /// between mean and tail on seed-mix's eight seeds in `docs/benchmarks.md`.
+    public static let defaultArrivalLatencyFactor = 0.3
 }

@@ -6,7 +6,8 @@ extension TurboSchedulerConfiguration {
     /// The scheduler of one `serve` engine, from the node's settings and what its engine reported at the handshake:
     /// device memory from the engine (shared encoders counted only when a real model is enabled), the model cache
     /// (`max_resident` distinct models, keep-alive, preload of each model's first expert, pinning of every expert),
-    /// batch size, SLO factors, objective and tenant weights, queue bound and attempts.
+    /// batch size, SLO factors, objective (and the arrival objective's factor) and tenant weights, queue bound and
+    /// attempts.
     init(settings: ServerConfiguration, deviceMemoryBytes: Int64) {
         self.init()
         let enabled = settings.engines.enabled.compactMap(ModelCatalog.descriptor(for:))
@@ -18,6 +19,7 @@ extension TurboSchedulerConfiguration {
             if let priority = PriorityClass(rawValue: name) { sloFactors[priority] = factor }
         }
         objective = settings.scheduler.objective
+        arrivalLatencyFactor = settings.scheduler.arrivalLatencyFactor
         tenantWeights = Dictionary(uniqueKeysWithValues: settings.scheduler.tenantWeights.map { (TenantID($0.key), $0.value) })
         keepAlive = settings.modelCache.keepAliveSeconds > 0 ? .seconds(settings.modelCache.keepAliveSeconds) : nil
         maxResident = settings.modelCache.maxResident

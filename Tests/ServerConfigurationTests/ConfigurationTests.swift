@@ -65,7 +65,13 @@ struct ConfigurationTests {
         let (_, wrong) = try load(nil, env: ["TURBOSERVE_SCHEDULER_OBJECTIVE": "fastest"])
         let problem = try #require(wrong.first { $0.key == "scheduler.objective" })
         #expect(problem.message.contains("tail, deadlines, arrival") && problem.message.contains("fastest"))
-        #expect(try load("scheduler: {objective: arrival}").0.scheduler.objective == .arrival)
+        let (arrival, none) = try load("scheduler: {objective: arrival, arrival_latency_factor: 0.5}")
+        #expect(none.isEmpty && arrival.scheduler.objective == .arrival && arrival.scheduler.arrivalLatencyFactor == 0.5)
+        #expect(try load(nil).0.scheduler.arrivalLatencyFactor == 0.3)
+        let (negative, read) = try load(nil, env: ["TURBOSERVE_SCHEDULER_ARRIVAL_LATENCY_FACTOR": "-1"])
+        #expect(read.isEmpty && negative.scheduler.arrivalLatencyFactor == -1)
+        let factorProblem = try #require(negative.problems().first { $0.key == "scheduler.arrival_latency_factor" })
+        #expect(factorProblem.message.contains("from 0") && factorProblem.message.contains("-1"))
     }
 
     @Test func schedulerPolicy() throws {
