@@ -3,7 +3,8 @@ import Foundation
 /// Finds what it takes to start an engine: the Python interpreter of the engine venv, the `engine/` folder (put on
 /// PYTHONPATH) and the models directory. Environment first (`TURBOSERVE_ENGINE_PYTHON`, `TURBOSERVE_ENGINE_DIR`,
 /// `TURBOSERVE_MODELS_DIR`), then the configuration (`engines.models_dir`), then the repository found by walking
-/// up from the working directory and from the executable. If the venv is missing, `prepare` runs `scripts/setup-engine` with its progress on stderr.
+/// up from the working directory and from the executable. If the venv is missing, `prepare` runs
+/// `scripts/setup-engine` with its progress on stderr.
 public struct EngineLocator: Sendable {
     public var python: String
     public var engineDirectory: String

@@ -208,19 +208,19 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         for k in stride(from: experts.count - 1, through: 0, by: -1) {
             remaining[k] = remaining[k + 1] + cost.stepTime(shape: shape, expert: experts[k], batchSize: 1)
         }
-        let budget: Duration = spec.deadlineSeconds.map { .seconds($0) }
-            ?? cost.isolatedLatency(of: spec) * (configuration.sloFactors[spec.priority] ?? 3)
-        submitted += 1
         let isolated = cost.isolatedLatency(of: spec)
+        let budget: Duration = spec.deadlineSeconds.map { .seconds($0) } ?? isolated * (configuration.sloFactors[spec.priority] ?? 3)
+        submitted += 1
         let admitWork = cost.admitTime(shape: shape, task: spec.task, batchSize: 1)
-        let aim: Duration
+        let aim: Duration = switch configuration.objective {
+        case .arrival: min(budget, isolated * max(0, configuration.arrivalLatencyFactor))
+        case .tail, .deadlines: configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
+        }
         var yield: Duration
         switch configuration.objective {
         case .arrival:
-            aim = min(budget, isolated * max(0, configuration.arrivalLatencyFactor))
             yield = .zero
         case .tail:
-            aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
             yield = (admitWork + remaining[0]) * configuration.tailYieldFactor
             // The room between the target and the latest start that still makes the deadline (none: no yield at all).
             if let fraction = configuration.tailYieldDeadlineFraction {
@@ -228,7 +228,6 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
                 yield = min(yield, max(.zero, room * fraction))
             }
         case .deadlines:
-            aim = configuration.targetWait.map { min(budget, isolated + $0) } ?? budget
             yield = configuration.latePenalty
         }
         return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim),
