@@ -1,5 +1,5 @@
 // Micro-benchmarks of the scheduling core, measured side by side in one run and reported as medians.
-// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 6000] [--deadlines] [--no-learning]
+// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 6000] [--objective tail|deadlines|arrival] [--no-learning]
 import Foundation
 import SchedulingCore
 import Simulation
@@ -12,13 +12,14 @@ struct DecisionBenchmark {
     let jobs: Int
     let tenants: Int
     let decisions: Int
+    let objective: SchedulingObjective
 
     func run() throws -> [Double] {
         let cost = try CalibratedCostModel(calibration: .rtx5090)
         let clock = VirtualClock()
         var configuration = TurboSchedulerConfiguration()
         configuration.maxQueued = jobs * 2
-        if CommandLine.arguments.contains("--deadlines") { configuration.objective = .deadlines }
+        configuration.objective = objective
         if CommandLine.arguments.contains("--no-learning") { configuration.learnStepTimes = false }
         configuration.deviceMemoryBytes = cost.deviceMemoryBytes
         configuration.sharedBytes = cost.sharedBytes
@@ -78,10 +79,23 @@ func option(_ name: String, _ fallback: Int) -> Int {
     return value
 }
 
+/// `--objective NAME` (default `tail`, the server's default); an unknown name stops the run with the allowed values.
+func objectiveOption() -> SchedulingObjective {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: "--objective") else { return .tail }
+    let allowed = SchedulingObjective.allCases.map(\.rawValue).joined(separator: ", ")
+    guard index + 1 < arguments.count, let objective = SchedulingObjective(rawValue: arguments[index + 1]) else {
+        FileHandle.standardError.write(Data("--objective must be one of: \(allowed)\n".utf8))
+        exit(2)
+    }
+    return objective
+}
+
 let jobs = option("--jobs", 10_000), tenants = option("--tenants", 50), decisions = option("--decisions", 6_000)
-print("TurboScheduler.nextPlan, steady state (microseconds; \(decisions) decisions each)")
+let objective = objectiveOption()
+print("TurboScheduler.nextPlan, steady state, objective \(objective.rawValue) (microseconds; \(decisions) decisions each)")
 print("queued jobs  tenants   median      p90      p99")
 for (size, tenantCount) in [(100, 5), (1_000, 50), (jobs, tenants)] {
-    let samples = try DecisionBenchmark(jobs: size, tenants: tenantCount, decisions: decisions).run().sorted()
+    let samples = try DecisionBenchmark(jobs: size, tenants: tenantCount, decisions: decisions, objective: objective).run().sorted()
     print(String(format: "%11d  %7d  %7.2f  %7.2f  %7.2f", size, tenantCount, percentile(samples, 0.5), percentile(samples, 0.9), percentile(samples, 0.99)))
 }
