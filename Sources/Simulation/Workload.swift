@@ -61,7 +61,7 @@ public struct Workload: Sendable {
         if let inline = file.classes {
             classes = inline
         } else if let other = file.classesFrom {
-            let source = folder.appendingPathComponent(other)
+            let source = resolve(other, besides: folder)
             guard let inherited = try decode(WorkloadFile.self, from: source).classes else {
                 throw WorkloadError(file: source.path, message: "has no `classes` to take")
             }
@@ -72,11 +72,22 @@ public struct Workload: Sendable {
         guard !classes.isEmpty, classes.allSatisfy({ $0.weight >= 0 }), classes.contains(where: { $0.weight > 0 }) else {
             throw WorkloadError(file: url.path, message: "`classes` must be non-empty with non-negative weights, not all zero")
         }
+        // Every class must be a request the server would accept: the simulator turns each arrival into one.
+        for workloadClass in classes {
+            do { _ = try workloadClass.validatedJob(seed: 0, deadlineSeconds: nil) } catch {
+                throw WorkloadError(file: url.path, message: "class '\(workloadClass.name)' is not a valid request: \(error)")
+            }
+        }
         let calibration = file.calibration == Calibration.rtx5090Name
-            ? Calibration.rtx5090 : try decode(Calibration.self, from: folder.appendingPathComponent(file.calibration))
+            ? Calibration.rtx5090 : try decode(Calibration.self, from: resolve(file.calibration, besides: folder))
         return Workload(
             name: file.name, description: file.description ?? "", arrivals: try file.arrivals.resolved(file: url.path),
             classes: classes, calibration: calibration, sloAttainmentTarget: file.sloAttainmentTarget ?? 0.9)
+    }
+
+    /// A path a workload file names: absolute as written, else relative to the file's folder.
+    static func resolve(_ path: String, besides folder: URL) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
