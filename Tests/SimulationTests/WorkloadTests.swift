@@ -40,41 +40,41 @@ struct WorkloadTests {
 
     @Test("a file with an unknown arrivals kind is refused with the field named")
     func badKind() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-sim-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("bad.json")
-        try #"{"name":"bad","calibration":"calibration-rtx5090.json","arrivals":{"kind":"burst","duration_s":10,"rng_seed":1},"classes_from":"none.json"}"#.write(to: file, atomically: true, encoding: .utf8)
-        #expect(throws: WorkloadError.self) { try Workload.load(from: file) }
+        let classes = #"[{"name":"t2v","weight":1,"model":"wan2.1-t2v-1.3b","resolution":"480p","aspect_ratio":"16:9","frames":81,"steps":2,"priority":"interactive","slo_factor":3}]"#
+        let json = #"{"name":"bad","calibration":"calibration-rtx5090.json","arrivals":{"kind":"burst","duration_s":10,"rng_seed":1},"classes":\#(classes)}"#
+        let error = #expect(throws: WorkloadError.self) { try Self.load(json) }
+        #expect(error?.message.contains("arrivals.kind 'burst'") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("allowed: closed_loop, poisson, poisson_sweep") == true)
     }
 
     @Test("absolute calibration and classes_from paths are read as written, not under the file's folder")
     func absolutePaths() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-sim-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         let calibration = TestSupport.workloads.appendingPathComponent("calibration-rtx5090.json").path
         let classes = TestSupport.workloads.appendingPathComponent("seed-mix.json").path
-        let file = folder.appendingPathComponent("probe.json")
-        try #"{"name":"probe","calibration":"\#(calibration)","arrivals":{"kind":"poisson","rate_per_s":0.01,"duration_s":60,"rng_seed":1},"classes_from":"\#(classes)"}"#
-            .write(to: file, atomically: true, encoding: .utf8)
-        let workload = try Workload.load(from: file)
+        let workload = try Self.load(#"{"name":"probe","calibration":"\#(calibration)","arrivals":{"kind":"poisson","rate_per_s":0.01,"duration_s":60,"rng_seed":1},"classes_from":"\#(classes)"}"#)
         #expect(workload.classes == (try TestSupport.workload("seed-mix.json")).classes)
         #expect(workload.calibration.isolatedRuns.count == 4)
     }
 
     @Test("a class the server would refuse is refused when the file loads, naming the class and the field")
     func invalidClass() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-sim-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("i2v-480p.json")
         let classes = #"[{"name":"i2v-small","weight":1,"model":"wan2.2-i2v-a14b","resolution":"480p","aspect_ratio":"16:9","frames":81,"steps":2,"priority":"batch","slo_factor":3}]"#
-        try #"{"name":"i2v-480p","calibration":"calibration-rtx5090.json","arrivals":{"kind":"poisson","rate_per_s":0.01,"duration_s":60,"rng_seed":1},"classes":\#(classes)}"#
-            .write(to: file, atomically: true, encoding: .utf8)
-        let error = #expect(throws: WorkloadError.self) { try Workload.load(from: file) }
+        let error = #expect(throws: WorkloadError.self) {
+            try Self.load(#"{"name":"i2v-480p","calibration":"calibration-rtx5090.json","arrivals":{"kind":"poisson","rate_per_s":0.01,"duration_s":60,"rng_seed":1},"classes":\#(classes)}"#)
+        }
         #expect(error?.message.contains("class 'i2v-small'") == true)
         #expect(error?.message.contains("resolution") == true)
+    }
+
+    /// Loads `json` as a workload file in a fresh temporary folder (removed afterwards), so relative paths in it
+    /// resolve to nothing but what the test names.
+    static func load(_ json: String) throws -> Workload {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-sim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("workload.json")
+        try json.write(to: file, atomically: true, encoding: .utf8)
+        return try Workload.load(from: file)
     }
 
     @Test("the seeded generator is reproducible and roughly uniform")
