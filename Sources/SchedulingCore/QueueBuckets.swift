@@ -82,6 +82,8 @@ struct QueueBuckets {
     /// an emptied bucket is only empty), so a bucket is reached by index and mutated in place, without hashing its
     /// key or copying its heaps.
     private var buckets: [Bucket] = []
+    /// Live (not yet forgotten) jobs of bucket `i`, whether in its heaps or popped by a plan being built.
+    private var waiting: [Int] = []
     private(set) var summaries: [Summary] = []
     private var summaryIndex: [Key: Int] = [:]
     private var ticketKeys: [Int: Key] = [:]
@@ -98,6 +100,7 @@ struct QueueBuckets {
         summaryIndex[key] = summaries.count
         summaries.append(Summary(key: key))
         buckets.append(Bucket())
+        waiting.append(0)
         return summaries.count - 1
     }
 
@@ -118,15 +121,22 @@ struct QueueBuckets {
         live.insert(nextTicket)
         var item = job
         item.ticket = nextTicket
-        buckets[touch(key)].feasible.insert(item)
+        let index = touch(key)
+        buckets[index].feasible.insert(item)
+        waiting[index] += 1
         ticketKeys[nextTicket] = key
         return nextTicket
     }
 
     /// The job behind `ticket` no longer waits (admitted, cancelled, failed); its item is dropped lazily.
     mutating func forget(_ ticket: Int) {
-        live.remove(ticket)
-        if let key = ticketKeys.removeValue(forKey: ticket) { touch(key) }
+        guard live.remove(ticket) != nil, let key = ticketKeys.removeValue(forKey: ticket) else { return }
+        waiting[touch(key)] -= 1
+    }
+
+    /// Jobs still waiting in the buckets of step group `group` (all tenants), counting any a plan has popped.
+    func waitingCount(group: Int) -> Int {
+        summaries.indices.reduce(0) { $0 + (summaries[$1].key.group == group ? waiting[$1] : 0) }
     }
 
     /// Discards dead heads, moves late heads to the late heap, and returns the waiting heads.

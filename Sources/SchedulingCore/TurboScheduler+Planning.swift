@@ -46,7 +46,7 @@ extension TurboScheduler {
             choice = started
         }
         let start = roomForNewJobs > 0 ? frontier(ofGroup: groupNumbers[choice.group]) : []
-        return plan(for: choice, frontier: start, now: now)
+        return plan(for: choice, frontier: start, now: now, candidates: candidates)
     }
 
     /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket. The hot loop
@@ -179,7 +179,7 @@ extension TurboScheduler {
     /// queued members, or the batched step. The batch takes the group's most urgent jobs while they fit in memory,
     /// stay under `maxBatchSize` (and any ceiling the engine taught), and — while the lead can still make its
     /// deadline — while the longer step does not cost the lead its deadline.
-    mutating func plan(for choice: Candidate, frontier start: [FrontierEntry], now: C.Instant) -> (PlanAction, StepGroup?)? {
+    mutating func plan(for choice: Candidate, frontier start: [FrontierEntry], now: C.Instant, candidates: [Candidate] = []) -> (PlanAction, StepGroup?)? {
         let group = choice.group
         let shape = group.shape
         let floor = fairness.floor
@@ -226,6 +226,7 @@ extension TurboScheduler {
         }
         var batch: [JobID] = []
         var fresh: [JobID] = []
+        var memoryFull = popped == memoryRoom && memoryRoom < min(limit, roomForNew) && !frontier.isEmpty
         var leadSlack = Duration.zero
         var leadSteps = 1
         for option in options {
@@ -235,7 +236,10 @@ extension TurboScheduler {
             let isNew = option.bucket != nil
             if isNew, fresh.count >= roomForNew { continue }
             let newState = Int64(fresh.count + (isNew ? 1 : 0)) * perState
-            guard free - newState >= Int64(batch.count + 1) * perActivation else { break }
+            guard free - newState >= Int64(batch.count + 1) * perActivation else {
+                memoryFull = true
+                break
+            }
             // Batches that pay: the next sample must cost at most `batchPayFraction` of a solo step.
             if !batch.isEmpty, let fraction = configuration.batchPayFraction {
                 if stepTime(batch.count + 1) - stepTime(batch.count) > stepTime(1) * fraction { break }
@@ -265,6 +269,13 @@ extension TurboScheduler {
             putBackAll(except: [])
             return makeRoom(for: choice.lead, group: group)
         }
+        if memoryFull, batch.count < limit, let idle = idleModelWorthEvicting(
+            for: group, batchSize: batch.count, ready: options.count - popped + (number.map(queue.waitingCount(group:)) ?? 0),
+            limit: limit, lead: leadID,
+            candidates: candidates, stepTime: stepTime) {
+            putBackAll(except: [])
+            return (.unload(idle), group)
+        }
         let extra = heldBytes + Int64(fresh.count) * perState + Int64(batch.count) * perActivation - memoryCorrection
         switch residency.move(toward: group.expert, extraBytes: extra, protecting: []) {
         case let .load(key):
@@ -289,6 +300,28 @@ extension TurboScheduler {
         }
         let steps = batch.compactMap { id in jobs[id].map { JobStep(job: id, index: $0.completed, total: $0.experts.count) } }
         return (.step(expert: group.expert, steps: steps), group)
+    }
+
+    /// A resident expert of a model no job holds or waits for, whose eviction lets this batch grow by enough to
+    /// pay for loading it again: the samples the freed memory adds (up to `limit` and the jobs ready) save more engine
+    /// time over the lead's remaining steps of this expert than unloading it and loading it again cost. The least
+    /// recently used such expert; nil when none is idle or the gain is smaller. Batching that pays (the 1.3B at
+    /// 480p: about half a solo step per added sample) would otherwise stay capped by a warm model nobody is using.
+    func idleModelWorthEvicting(
+        for group: StepGroup, batchSize: Int, ready: Int, limit: Int, lead: JobID, candidates: [Candidate],
+        stepTime: (Int) -> Duration
+    ) -> ModelKey? {
+        var busyModels = Set(candidates.map(\.group.expert.model))
+        busyModels.insert(group.expert.model)
+        for id in active { if let model = jobs[id]?.spec.model { busyModels.insert(model) } }
+        let idle = residency.lastUse.filter { !busyModels.contains($0.key.model) && !residency.pinned.contains($0.key) }
+        guard let victim = idle.min(by: { $0.value == $1.value ? $0.key < $1.key : $0.value < $1.value })?.key else { return nil }
+        let perSample = memory.activationBytes(shape: group.shape) + memory.residentStateBytes(shape: group.shape)
+        let added = min(limit, ready, batchSize + Int(memory.weightBytes(victim) / max(1, perSample))) - batchSize
+        guard added > 0, let leadJob = jobs[lead] else { return nil }
+        let steps = leadJob.experts[leadJob.completed...].prefix { $0 == group.expert }.count
+        let saved = (stepTime(1) * added - (stepTime(batchSize + added) - stepTime(batchSize))) * max(1, steps)
+        return saved > cost.unloadTime(victim) + cost.loadTime(victim) ? victim : nil
     }
 
     /// The lead does not fit beside the state other jobs hold: preempt the least urgent job of another group (its
