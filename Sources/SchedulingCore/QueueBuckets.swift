@@ -139,6 +139,11 @@ struct QueueBuckets {
         summaries.indices.reduce(0) { $0 + (summaries[$1].key.group == group ? waiting[$1] : 0) }
     }
 
+    /// The step groups with at least one job still waiting (counting any a plan has popped).
+    var waitingGroups: Set<Int> {
+        Set(summaries.indices.lazy.filter { self.waiting[$0] > 0 }.map { self.summaries[$0].key.group })
+    }
+
     /// Discards dead heads, moves late heads to the late heap, and returns the waiting heads.
     mutating func heads(_ key: Key, now: Duration) -> Heads {
         guard let index = summaryIndex[key] else { return Heads() }

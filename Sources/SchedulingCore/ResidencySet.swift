@@ -79,6 +79,11 @@ public struct ResidencySet<Instant: InstantProtocol>: Sendable where Instant.Dur
         return need <= 0 ? .load(key) : evict(need: need, keeping: protecting.union([key]))
     }
 
+    /// The least recently used unpinned expert that `isCandidate` accepts (nil: none).
+    public func leastRecentUnpinned(where isCandidate: (ModelKey) -> Bool) -> ModelKey? {
+        leastRecent(lastUse.keys.filter { !pinned.contains($0) && isCandidate($0) })
+    }
+
     /// An unpinned model unused for `keepAlive`, not in `protecting`.
     public func expired(at now: Instant, protecting: Set<ModelKey>) -> ModelKey? {
         guard let keepAlive else { return nil }

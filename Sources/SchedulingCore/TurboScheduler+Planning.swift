@@ -46,7 +46,7 @@ extension TurboScheduler {
             choice = started
         }
         let start = roomForNewJobs > 0 ? frontier(ofGroup: groupNumbers[choice.group]) : []
-        return plan(for: choice, frontier: start, now: now, candidates: candidates)
+        return plan(for: choice, frontier: start, now: now)
     }
 
     /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket. The hot loop
@@ -179,7 +179,7 @@ extension TurboScheduler {
     /// queued members, or the batched step. The batch takes the group's most urgent jobs while they fit in memory,
     /// stay under `maxBatchSize` (and any ceiling the engine taught), and — while the lead can still make its
     /// deadline — while the longer step does not cost the lead its deadline.
-    mutating func plan(for choice: Candidate, frontier start: [FrontierEntry], now: C.Instant, candidates: [Candidate] = []) -> (PlanAction, StepGroup?)? {
+    mutating func plan(for choice: Candidate, frontier start: [FrontierEntry], now: C.Instant) -> (PlanAction, StepGroup?)? {
         let group = choice.group
         let shape = group.shape
         let floor = fairness.floor
@@ -269,10 +269,10 @@ extension TurboScheduler {
             putBackAll(except: [])
             return makeRoom(for: choice.lead, group: group)
         }
-        if memoryFull, batch.count < limit, let idle = idleModelWorthEvicting(
-            for: group, batchSize: batch.count, ready: options.count - popped + (number.map(queue.waitingCount(group:)) ?? 0),
-            limit: limit, lead: leadID,
-            candidates: candidates, stepTime: stepTime) {
+        // Jobs that could join a bigger batch: the group's jobs holding state, and as many waiting ones as may be admitted.
+        let ready = options.count - popped + min(roomForNew, number.map(queue.waitingCount(group:)) ?? 0)
+        if memoryFull, batch.count < limit,
+           let idle = idleModelWorthEvicting(for: group, batchSize: batch.count, ready: ready, limit: limit, lead: leadID, stepTime: stepTime) {
             putBackAll(except: [])
             return (.unload(idle), group)
         }
@@ -302,20 +302,19 @@ extension TurboScheduler {
         return (.step(expert: group.expert, steps: steps), group)
     }
 
-    /// A resident expert of a model no job holds or waits for, whose eviction lets this batch grow by enough to
+    /// A resident expert of a model no job holds or waits for (the queue's waiting groups, not only the candidates of
+    /// this decision: with every engine slot taken those omit the queue), whose eviction lets this batch grow by enough to
     /// pay for loading it again: the samples the freed memory adds (up to `limit` and the jobs ready) save more engine
     /// time over the lead's remaining steps of this expert than unloading it and loading it again cost. The least
     /// recently used such expert; nil when none is idle or the gain is smaller. Batching that pays (the 1.3B at
     /// 480p: about half a solo step per added sample) would otherwise stay capped by a warm model nobody is using.
     func idleModelWorthEvicting(
-        for group: StepGroup, batchSize: Int, ready: Int, limit: Int, lead: JobID, candidates: [Candidate],
-        stepTime: (Int) -> Duration
+        for group: StepGroup, batchSize: Int, ready: Int, limit: Int, lead: JobID, stepTime: (Int) -> Duration
     ) -> ModelKey? {
-        var busyModels = Set(candidates.map(\.group.expert.model))
+        var busyModels = Set(queue.waitingGroups.map { groupList[$0].expert.model })
         busyModels.insert(group.expert.model)
         for id in active { if let model = jobs[id]?.spec.model { busyModels.insert(model) } }
-        let idle = residency.lastUse.filter { !busyModels.contains($0.key.model) && !residency.pinned.contains($0.key) }
-        guard let victim = idle.min(by: { $0.value == $1.value ? $0.key < $1.key : $0.value < $1.value })?.key else { return nil }
+        guard let victim = residency.leastRecentUnpinned(where: { !busyModels.contains($0.model) }) else { return nil }
         let perSample = memory.activationBytes(shape: group.shape) + memory.residentStateBytes(shape: group.shape)
         let added = min(limit, ready, batchSize + Int(memory.weightBytes(victim) / max(1, perSample))) - batchSize
         guard added > 0, let leadJob = jobs[lead] else { return nil }

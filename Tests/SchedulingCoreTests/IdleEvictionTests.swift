@@ -44,6 +44,27 @@ struct IdleEvictionTests {
         #expect(engine.violations.isEmpty, "\(engine.violations)")
     }
 
+    @Test("with every engine slot taken, a model only a queued job waits for is still kept")
+    func keepsModelOfQueuedJobWhenSlotsAreFull() {
+        // Under `deadlines` an urgent 14B job loads its network beside three admitted 1.3B jobs; then a fourth 1.3B job
+        // takes the last engine slot and a second 14B job can only wait in the queue. The 1.3B batch is capped at two
+        // beside the 14B, but the 14B network is not idle: a job waits for it.
+        var engine = EnginePlayer(cost: RoundCost(loadSeconds: 0.2)) { $0.preload = [Models.smallKey]; $0.maxActiveJobs = 4; $0.objective = .deadlines }
+        engine.runUntilIdle()
+        for i in 0..<3 { engine.submit(JobID("s\(i)"), Jobs.spec(Models.small, steps: 4, deadline: 10_000)) }
+        while engine.steps.isEmpty { engine.runOne() }
+        engine.submit("big0", Jobs.spec(Models.large, steps: 1, deadline: 8))
+        while engine.state("big0") != .succeeded { engine.runOne() }
+        engine.submit("extra", Jobs.spec(Models.small, steps: 4, deadline: 40))
+        engine.submit("big1", Jobs.spec(Models.large, steps: 1, deadline: 10_000))
+        engine.runUntilIdle()
+        #expect(engine.state("big1") == .succeeded)
+        let lastLargeStep = engine.plans.lastIndex { if case .step(Models.largeKey, _) = $0 { true } else { false } }!
+        let firstUnload = engine.plans.firstIndex(of: .unload(Models.largeKey))
+        #expect(firstUnload.map { $0 > lastLargeStep } ?? true, "the 14B stays while its queued job waits: \(engine.plans)")
+        #expect(engine.violations.isEmpty, "\(engine.violations)")
+    }
+
     @Test("when unloading and reloading cost more than the bigger batch saves, the batch stays small")
     func keepsWhenTransfersCostMore() {
         var engine = Self.warmEngine(loadSeconds: 20)
