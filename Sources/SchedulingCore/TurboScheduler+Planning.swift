@@ -21,10 +21,10 @@ extension TurboScheduler {
         var choice = lead
         if let leadJob = jobs[lead.lead] {
             // Slack reclaiming: resident work may go before the lead — the most urgent by deadline first — while
-            // the lead's slack to its target (after any switch it needs) covers it; short work and the other expert
-            // phase of the lead's own model may also use the lead's slack to its deadline. A non-resident lead lets
-            // any such work pass (that saves a switch now and keeps an I2V expert phase together); a resident lead
-            // only work due before its own deadline.
+            // the lead's slack to its target (after any switch it needs) covers it; short work may also use the
+            // lead's slack to its deadline. A non-resident lead lets any such work pass (that saves a switch now); a
+            // resident lead only work due before its own deadline. The other expert phase of the lead's own model is
+            // the exception: it goes first only by the phase-grouping rule below, never on target slack alone.
             let leadResident = residency.contains(lead.group.expert)
             let switchCost = switchTime(to: lead.group.expert)
             let targetSlack = leadJob.slack(at: now) - switchCost
@@ -36,9 +36,11 @@ extension TurboScheduler {
                 let time = estimatedTime(of: candidate)
                 // Grouping an expert phase pays only when the two switches it saves cost more than the lead's wait:
                 // with streamed loads a switch is nearly free, and grouping would make every job of the model finish
-                // as late as the last one.
-                let samePhaseGroup = !leadResident && candidate.group.expert.model == lead.group.expert.model && time <= switchCost * 2
-                return time <= targetSlack || ((time <= shortWork || samePhaseGroup) && time <= deadlineSlack)
+                // as late as the last one (I2V jobs taking turns by phase while each has slack to its target).
+                if candidate.group.expert.model == lead.group.expert.model, candidate.group.expert != lead.group.expert {
+                    return !leadResident && time <= switchCost * 2 && time <= deadlineSlack
+                }
+                return time <= targetSlack || (time <= shortWork && time <= deadlineSlack)
             }.min { $0.deadline < $1.deadline }
             if let passer { choice = passer }
         }

@@ -20,9 +20,9 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// moment, which keeps tail latency down. nil: aim at the deadline itself (pure EDF).
     public var targetWait: Duration? = .seconds(60)
     /// Resident work may go before the most urgent job while that job's slack to its target covers it. Work
-    /// shorter than this fraction of the urgent job's remaining time (a quick T2V step between I2V steps), or work
-    /// of the same model's other expert (finishing an I2V expert phase before the one switch), may go first as
-    /// long as the urgent job still makes its deadline.
+    /// shorter than this fraction of the urgent job's remaining time (a quick T2V step between I2V steps) may go
+    /// first as long as the urgent job still makes its deadline. Work of the same model's other expert (another
+    /// I2V job's phase) goes first only when the two switches it saves cost more than it takes.
     public var shortPassFraction = 0.05
     /// A job that can no longer meet its deadline yields to jobs that still can whose deadlines fall within this
     /// much after its own. It is still bounded: a late job is served at most this long after its deadline's turn,

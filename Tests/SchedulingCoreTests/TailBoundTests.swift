@@ -59,10 +59,10 @@ struct TailBoundTests {
         #expect(unpaid.violations.isEmpty)
     }
 
-    /// Two I2V jobs (4 steps: 2 high-noise, 2 low-noise), half a second apart, aimed at their isolated latency (no slack
-    /// to their target: only the phase-grouping rule may let the second job's high-noise steps go first).
-    static func twoI2VJobs(loadSeconds: Double) -> EnginePlayer {
-        var engine = EnginePlayer(cost: RoundCost(loadSeconds: loadSeconds)) { $0.targetWait = .zero; $0.batchPayFraction = 0.8 }
+    /// Two I2V jobs (4 steps: 2 high-noise, 2 low-noise), half a second apart, aimed at their isolated latency plus
+    /// `targetWait` (by default none: only the phase-grouping rule may let the second job's high-noise steps go first).
+    static func twoI2VJobs(loadSeconds: Double, targetWait: Duration = .zero) -> EnginePlayer {
+        var engine = EnginePlayer(cost: RoundCost(loadSeconds: loadSeconds)) { $0.targetWait = targetWait; $0.batchPayFraction = 0.8 }
         engine.submit("a", Jobs.spec(Models.i2v, steps: 4, priority: .batch, deadline: 1_000))
         engine.clock.advance(by: .milliseconds(500))   // b is due half a second after a
         engine.submit("b", Jobs.spec(Models.i2v, steps: 4, priority: .batch, deadline: 1_000))
@@ -83,5 +83,13 @@ struct TailBoundTests {
         let streamedA: Double = streamed.finished["a"]!.seconds
         let upstreamA: Double = upstream.finished["a"]!.seconds
         #expect(streamedA < upstreamA - 10, "job a no longer waits for b's high-noise phase")
+    }
+
+    @Test("slack to its target does not let the other expert phase of the same model go first: the first I2V job finishes first")
+    func targetSlackDoesNotGroupPhases() {
+        let engine = Self.twoI2VJobs(loadSeconds: 0.2, targetWait: .seconds(60))
+        #expect(engine.steps.map(\.expert) == [Models.high, Models.high, Models.low, Models.low, Models.high, Models.high, Models.low, Models.low])
+        #expect(engine.steps.prefix(4).allSatisfy { $0.jobs == ["a"] }, "\(engine.steps.map(\.jobs))")
+        #expect(engine.finished["a"]! < engine.finished["b"]!)
     }
 }

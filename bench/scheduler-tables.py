@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Print the simulated scheduler tables of docs/benchmarks.md from fresh `turboserve bench` runs.
+
+    swift build -c release --product turboserve
+    python3 bench/scheduler-tables.py            # all three tables
+    python3 bench/scheduler-tables.py seed-mix   # or: upstream, own
+
+seed-mix: every policy on TurboServe's engine, eight seeds, `tail` and `arrival` against the best baseline of each
+seed (bold: ahead of every baseline). upstream: the same seeds with the baselines on upstream's engine, each
+objective's mean and P95 as a ratio of serial's. own: the workloads under bench/, every policy on equal engines.
+Every figure is simulated. Runs write to bench-out/ as the commands in the docs do; a whole run takes a few seconds.
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("TURBOSERVE", os.path.join(ROOT, ".build/release/turboserve"))
+SEED_MIX = os.path.join(ROOT, "../shared/workloads/seed-mix.json")
+SEEDS = ["20261123", "1", "2", "3", "4", "5", "6", "7"]
+BASELINES = ["serial", "seed", "dynamic-batch"]
+OURS = [("turboserve", "`tail`"), ("turboserve-arrival", "`arrival`")]
+OWN = ["i2v-heavy", "portrait-720p-14b", "bursty-cv3", "diurnal-day", "t2v-rush"]
+
+
+def bench(out, *arguments):
+    """Run `turboserve bench` into bench-out/<out> and return its summary rows by policy."""
+    folder = os.path.join(ROOT, "bench-out", out)
+    subprocess.run([BIN, "bench", *arguments, "--out", folder], cwd=ROOT, check=True, capture_output=True)
+    with open(os.path.join(folder, "summary.csv")) as file:
+        rows = {row["policy"]: {k: v for k, v in row.items()} for row in csv.DictReader(file)}
+    with open(os.path.join(folder, "results.json")) as file:
+        for policy, result in json.load(file).items():
+            rows[policy].update({k: v for k, v in result.items() if not isinstance(v, (dict, list))})
+    return rows
+
+
+def number(row, key):
+    return float(row[key])
+
+
+def seed_mix():
+    print("| seed | best baseline mean / P95 / P99 (s) | " + " | ".join(f"{label} mean / P95 / P99" for _, label in OURS)
+          + " | best baseline SLO | " + " | ".join(f"{label} SLO" for _, label in OURS)
+          + " | lowest baseline I2V SLO | " + " | ".join(f"{label} I2V SLO" for _, label in OURS) + " |")
+    print("|---" * (4 + 3 * len(OURS)) + "|")
+    ratios = {policy: {"mean": [], "p95": [], "p99": [], "slo": []} for policy, _ in OURS}
+    ahead = {policy: [] for policy, _ in OURS}
+    for seed in SEEDS:
+        rows = bench(f"arrival-{seed}", "--workload", SEED_MIX, "--policy", "all,turboserve-arrival",
+                     "--baseline-engine", "streamed", "--seed", seed)
+        best = {key: min(number(rows[p], key) for p in BASELINES)
+                for key in ("mean_response_s", "p95_response_s", "p99_response_s")}
+        best_slo = max(number(rows[p], "slo_attainment") for p in BASELINES)
+        lowest_i2v = min(number(rows[p], "slo_i2v") for p in BASELINES)
+        cells = [seed, " / ".join(f"{best[k]:.1f}" for k in best)]
+        slo_cells, i2v_cells = [], []
+        for policy, _ in OURS:
+            row = rows[policy]
+            latencies = []
+            wins = 0
+            for key, short in zip(best, ("mean", "p95", "p99")):
+                value = number(row, key)
+                ratios[policy][short].append(value / best[key])
+                wins += value < best[key]
+                latencies.append(f"**{value:.1f}**" if value < best[key] else f"{value:.1f}")
+            cells.append(" / ".join(latencies))
+            slo = number(row, "slo_attainment")
+            ratios[policy]["slo"].append(slo / best_slo)
+            slo_cells.append(f"**{slo:.1%}**" if slo > best_slo else f"{slo:.1%}")
+            i2v_cells.append(f"{number(row, 'slo_i2v'):.1%}")
+            if wins == 3 and slo > best_slo and number(row, "slo_i2v") >= lowest_i2v:
+                ahead[policy].append(seed)
+        print("| " + " | ".join(cells + [f"{best_slo:.1%}"] + slo_cells + [f"{lowest_i2v:.1%}"] + i2v_cells) + " |")
+    print()
+    for policy, label in OURS:
+        average = {k: sum(v) / len(v) for k, v in ratios[policy].items()}
+        print(f"{label}: averaged ratios to the best baseline mean {average['mean']:.2f}×, P95 {average['p95']:.2f}×, "
+              f"P99 {average['p99']:.2f}×, SLO {average['slo']:.2f}×; ahead on all four (I2V attainment not below) on "
+              f"{len(ahead[policy])} of {len(SEEDS)} seeds {ahead[policy]}")
+
+
+def upstream():
+    print("| seed | serial mean (s) | serial P95 (s) | " + " | ".join(f"{label} mean / ratio | {label} P95 / ratio" for _, label in OURS) + " |")
+    print("|---" * (3 + 2 * len(OURS)) + "|")
+    spans = {policy: {"mean": [], "p95": []} for policy, _ in OURS}
+    for seed in SEEDS:
+        rows = bench(f"upstream-{seed}", "--workload", SEED_MIX, "--policy", "serial,turboserve,turboserve-arrival", "--seed", seed)
+        serial_mean, serial_p95 = number(rows["serial"], "mean_response_s"), number(rows["serial"], "p95_response_s")
+        cells = [seed, f"{serial_mean:.1f}", f"{serial_p95:.1f}"]
+        for policy, _ in OURS:
+            mean, p95 = number(rows[policy], "mean_response_s"), number(rows[policy], "p95_response_s")
+            spans[policy]["mean"].append(mean / serial_mean)
+            spans[policy]["p95"].append(p95 / serial_p95)
+            cells += [f"{mean:.1f} / {mean / serial_mean:.2f}×", f"{p95:.1f} / {p95 / serial_p95:.2f}×"]
+        print("| " + " | ".join(cells) + " |")
+    print()
+    for policy, label in OURS:
+        means, p95s = spans[policy]["mean"], spans[policy]["p95"]
+        both = sum(m <= 0.40 and p <= 0.45 for m, p in zip(means, p95s))
+        print(f"{label}: mean {min(means):.2f}–{max(means):.2f}× serial, P95 {min(p95s):.2f}–{max(p95s):.2f}×; "
+              f"mean ≤ 0.40× on {sum(m <= 0.40 for m in means)} seeds, P95 ≤ 0.45× on {sum(p <= 0.45 for p in p95s)}, both on {both}")
+
+
+def own():
+    print("| workload | policy | mean (s) | P95 (s) | P99 (s) | SLO | goodput (in-SLO jobs/h) | goodput vs best baseline "
+          "| busy | mean batch | videos/Wh | bound (jobs/h) |")
+    print("|---" * 12 + "|")
+    for name in OWN:
+        rows = bench(name, "--workload", f"bench/{name}.json", "--policy", "all,turboserve-arrival", "--baseline-engine", "streamed")
+        best = max(number(rows[p], "goodput_per_hour") for p in BASELINES)
+        for policy in BASELINES + [p for p, _ in OURS]:
+            row = rows[policy]
+            print(f"| {name} | {policy} | {number(row, 'mean_response_s'):.1f} | {number(row, 'p95_response_s'):.1f} | "
+                  f"{number(row, 'p99_response_s'):.1f} | {number(row, 'slo_attainment'):.1%} | "
+                  f"{number(row, 'goodput_per_hour'):.1f} | {number(row, 'goodput_per_hour') / best:.2f}× | "
+                  f"{number(row, 'busy_fraction'):.1%} | {number(row, 'mean_batch_size'):.2f} | "
+                  f"{number(row, 'videos_per_wh'):.2f} | {number(row, 'bound_per_hour'):.1f} |")
+
+
+TABLES = {"seed-mix": seed_mix, "upstream": upstream, "own": own}
+
+if __name__ == "__main__":
+    names = sys.argv[1:] or list(TABLES)
+    unknown = [n for n in names if n not in TABLES]
+    if unknown:
+        sys.exit(f"unknown table {unknown[0]!r}: allowed values are {', '.join(TABLES)}")
+    if not os.access(BIN, os.X_OK):
+        sys.exit(f"{BIN} not found: run `swift build -c release --product turboserve` first (or set TURBOSERVE)")
+    for index, name in enumerate(names):
+        if index:
+            print()
+        print(f"## {name}", file=sys.stderr)
+        TABLES[name]()
