@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "TurboServeTestSupport", dependencies: ["TurboServeDomain", "SchedulingCore"], path: "Tests/TurboServeTestSupport"),
         .testTarget(name: "TurboServeDomainTests", dependencies: ["TurboServeDomain"]),
         .testTarget(name: "SchedulingCoreTests", dependencies: ["SchedulingCore", "TurboServeDomain"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SchedulingCore", "TurboServeDomain", "TurboServeTestSupport"]),
         .testTarget(
             name: "JobStoreTests",
             dependencies: ["JobStore", "JobStorePostgres", "TurboServeDomain", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift")]
@@ -113,15 +113,15 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "HTTPServer", "JobStore", "TurboServeDomain", "Artifacts",
+                "HTTPServer", "JobStore", "TurboServeDomain", "Artifacts", "TurboServeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TurboServeTestSupport"]),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "SchedulingCore", "JobStore", "TurboServeDomain", "EngineBridge", "Artifacts", "TurboServeTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ServerConfigurationTests", dependencies: ["ServerConfiguration"]),
+        .testTarget(name: "ServerConfigurationTests", dependencies: ["ServerConfiguration", "TurboServeTestSupport"]),
         .testTarget(name: "EngineBridgeTests", dependencies: ["EngineBridge", "TurboServeDomain", "SchedulingCore", "WorkerRuntime", "TurboServeTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,19 +1,20 @@
 import Artifacts
 import Foundation
 import Testing
+import TurboServeTestSupport
 
-/// Every ArtifactStore backend the contract suite runs against; each case makes a fresh, empty store.
+/// Every ArtifactStore backend the contract suite runs against; each case makes a fresh, empty store (the directory
+/// backend's in `folder`).
 enum ArtifactBackend: String, CaseIterable, CustomTestStringConvertible {
     case directory
     case memory
 
     var testDescription: String { rawValue }
 
-    func make() -> any ArtifactStore {
+    func make(in folder: ScratchFolder) -> any ArtifactStore {
         switch self {
         case .directory:
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-artifacts-\(UUID().uuidString)")
-            return DirectoryArtifactStore(uploads: root.appendingPathComponent("uploads"), outputs: root.appendingPathComponent("outputs"))
+            return DirectoryArtifactStore(uploads: folder.file("uploads"), outputs: folder.file("outputs"))
         case .memory:
             return InMemoryArtifactStore()
         }

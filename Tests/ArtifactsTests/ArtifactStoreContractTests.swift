@@ -1,10 +1,14 @@
 import Artifacts
 import Foundation
 import Testing
+import TurboServeTestSupport
 
 /// The `ArtifactStore` contract, run against every backend: what one backend guarantees, all do.
 struct ArtifactStoreContractTests {
     let video = ArtifactKey.of(.video, "video_1", "mp4")
+    /// This test's files: the directory backend's folders and the test's own source and scratch files.
+    let folder: ScratchFolder
+    init() throws { folder = try ScratchFolder("turboserve-artifacts") }
 
     /// Bytes that differ at every offset a chunk boundary could hide an off-by-one in.
     static func bytes(_ count: Int) -> Data { Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }) }
@@ -17,7 +21,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func aPutArtifactReadsBackWholeAndByRange(backend: ArtifactBackend) async throws {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         let bytes = Self.bytes(10_000)
         try await store.put(bytes, at: video)
         #expect(try await store.size(of: video) == 10_000)
@@ -29,7 +33,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func aPutReplacesTheWholeArtifact(backend: ArtifactBackend) async throws {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         try await store.put(Self.bytes(5_000), at: video)
         try await store.put(Data("short".utf8), at: video)
         #expect(try await store.data(of: video) == Data("short".utf8))
@@ -38,9 +42,8 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func putFromAFileCopiesItAndLeavesTheSource(backend: ArtifactBackend) async throws {
-        let store = backend.make()
-        let source = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-source-\(UUID().uuidString).jpg")
-        defer { try? FileManager.default.removeItem(at: source) }
+        let store = backend.make(in: folder)
+        let source = folder.file("source.jpg")
         try Self.bytes(300).write(to: source)
         let thumbnail = ArtifactKey.of(.thumbnail, "video_1", "jpg")
         try await store.put(contentsOf: source, at: thumbnail)
@@ -50,7 +53,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func anUploadAndAnOutputOfOneNameAreDistinct(backend: ArtifactBackend) async throws {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         try await store.put(Data("video".utf8), at: video)
         #expect(try await store.size(of: .of(.upload, "video_1", "mp4")) == nil)
         try await store.put(Data("thumbnail".utf8), at: .of(.thumbnail, "video_1", "jpg"))
@@ -59,7 +62,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func deleteIsIdempotent(backend: ArtifactBackend) async throws {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         try await store.put(Data("x".utf8), at: video)
         try await store.delete(video)
         #expect(try await store.size(of: video) == nil)
@@ -69,7 +72,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func readingAMissingArtifactOrAPastTheEndRangeFailsWithItsCode(backend: ArtifactBackend) async throws {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         do {
             _ = try await collect(store, video)
             Issue.record("reading a missing artifact must fail")
@@ -87,7 +90,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func anEmptyArtifactReadsAsNoBytes(backend: ArtifactBackend) async throws {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         try await store.put(Data(), at: video)
         #expect(try await store.size(of: video) == 0)
         #expect(try await collect(store, video).isEmpty)
@@ -95,7 +98,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func referencesMapBackToTheirKeyAndForeignOnesToNothing(backend: ArtifactBackend) {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         let upload = ArtifactKey.of(.upload, "key-0123abcd", "png")
         #expect(store.key(forReference: store.reference(for: upload), kind: .upload) == upload)
         #expect(store.key(forReference: store.reference(for: video), kind: .video) == video)
@@ -108,9 +111,8 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func aLocalCopyHasTheBytesAndIsStagedOnlyWithoutLocalFiles(backend: ArtifactBackend) async throws {
-        let store = backend.make()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-scratch-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        let store = backend.make(in: folder)
+        let scratch = folder.file("scratch")
         let upload = ArtifactKey.of(.upload, "video_1", "png")
         try await store.put(Self.bytes(2_000), at: upload)
         let copy = try await store.localCopy(of: upload, in: scratch)
@@ -120,10 +122,9 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: ArtifactBackend.allCases)
     func aCommittedDestinationIsStoredAndItsScratchFileGone(backend: ArtifactBackend) async throws {
-        let store = backend.make()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-scratch-\(UUID().uuidString)")
+        let store = backend.make(in: folder)
+        let scratch = folder.file("scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
         let destination = store.destination(for: video, scratch: scratch)
         try FileManager.default.createDirectory(at: destination.url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Self.bytes(700).write(to: destination.url)
@@ -135,7 +136,7 @@ struct ArtifactStoreContractTests {
     /// Concurrent readers during repeated replacements only ever see one whole version.
     @Test(arguments: ArtifactBackend.allCases)
     func readersNeverSeeAPartialArtifact(backend: ArtifactBackend) async throws {
-        let store = backend.make()
+        let store = backend.make(in: folder)
         let versions = (0..<4).map { version in Data(repeating: UInt8(version), count: 64 * 1024) }
         try await store.put(versions[0], at: video)
         try await withThrowingTaskGroup(of: Void.self) { group in

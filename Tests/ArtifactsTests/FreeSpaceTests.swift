@@ -1,6 +1,7 @@
 import Artifacts
 import Foundation
 import Testing
+import TurboServeTestSupport
 
 /// The free-disk reading every create's disk guard asks for: the uploads' file system, or its parent's before the
 /// uploads directory exists; it agrees with what Foundation reports for the same file system.
@@ -10,10 +11,9 @@ struct FreeSpaceTests {
     }
 
     @Test func theUploadsFileSystemIsReadAndAgreesWithFoundation() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-free-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
-        let store = DirectoryArtifactStore(directory: root)
+        let root = try ScratchFolder("turboserve-free")
+        defer { root.remove() }
+        let store = DirectoryArtifactStore(directory: root.url)
         let free = try #require(store.availableBytes())
         // Other processes write meanwhile: the two readings agree within 256 MiB, and neither is zero.
         let foundation = try foundationFreeBytes(root.path)
@@ -21,8 +21,9 @@ struct FreeSpaceTests {
     }
 
     @Test func beforeTheUploadsDirectoryExistsItsParentIsRead() throws {
-        let parent = FileManager.default.temporaryDirectory
-        let store = DirectoryArtifactStore(directory: parent.appendingPathComponent("not-yet-\(UUID().uuidString)"))
+        let parent = try ScratchFolder("turboserve-free")
+        defer { parent.remove() }
+        let store = DirectoryArtifactStore(directory: parent.file("not-yet"))
         let free = try #require(store.availableBytes())
         let foundation = try foundationFreeBytes(parent.path)
         #expect(free > 0 && abs(free - foundation) < 256 << 20)

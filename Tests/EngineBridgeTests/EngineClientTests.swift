@@ -6,6 +6,10 @@ import TurboServeDomain
 
 /// The client against stand-in engines: replies in order, coded errors, timeouts, teardown escalation, crashes.
 struct EngineClientFakeTests {
+    /// The stand-in engine's script and work folder.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-fake-engine") }
+
     static let echo = """
     import json, sys
     for line in sys.stdin:
@@ -18,7 +22,7 @@ struct EngineClientFakeTests {
     """
 
     @Test func repliesAreMatchedAndErrorsAreCoded() async throws {
-        let client = try await FakeEngine.client(Self.echo)
+        let client = try await FakeEngine.client(Self.echo, in: scratch)
         async let a = client.step(model: "m", expert: "main", jobs: [])
         async let b = client.step(model: "m", expert: "main", jobs: [])
         let (first, second) = try await (a, b)
@@ -33,7 +37,7 @@ struct EngineClientFakeTests {
     }
 
     @Test func aWedgedEngineTimesOutIsKilledAndFailsEveryPendingCall() async throws {
-        let client = try await FakeEngine.client("import time\nwhile True: time.sleep(1)\n", timeout: .milliseconds(300))
+        let client = try await FakeEngine.client("import time\nwhile True: time.sleep(1)\n", in: scratch, timeout: .milliseconds(300))
         #expect(client.isRunning)
         let started = ContinuousClock.now
         let first = Task { try await client.step(model: "m", expert: "main", jobs: []) }
@@ -72,7 +76,7 @@ struct EngineClientFakeTests {
             time.sleep(1.5)
             print(json.dumps({"id": request["id"], "ok": True, "result": {"resident": []}}), flush=True)
         """
-        let client = try await FakeEngine.client(slow, timeout: .seconds(1))
+        let client = try await FakeEngine.client(slow, in: scratch, timeout: .seconds(1))
         #expect(client.deadline(of: "load") == .seconds(4) && client.deadline(of: "step") == .seconds(1))
         let loaded = try await client.load(model: "m", expert: "main")  // 1.5 s < 4 × 1 s
         #expect(loaded.result.resident.isEmpty)
@@ -88,7 +92,7 @@ struct EngineClientFakeTests {
             error = {"code": "invalid_image", "message": "1 of 2 jobs cannot be admitted", "retryable": False, "jobs": ["b"], "problems": {"b": "send a smaller image"}}
             print(json.dumps({"id": json.loads(line)["id"], "ok": False, "error": error}), flush=True)
         """
-        let client = try await FakeEngine.client(refusing)
+        let client = try await FakeEngine.client(refusing, in: scratch)
         do {
             _ = try await client.release(["a", "b"])
             Issue.record("an error reply must throw")
@@ -105,7 +109,7 @@ struct EngineClientFakeTests {
         sys.stdin.close()
         while True: time.sleep(1)
         """
-        let process = try EngineProcess({ var l = try FakeEngine.launch(stubborn); l.python = "/usr/bin/python3"; return l }())
+        let process = try EngineProcess({ var l = try FakeEngine.launch(stubborn, in: scratch); l.python = "/usr/bin/python3"; return l }())
         #expect(process.isRunning)
         let started = ContinuousClock.now
         await process.terminate(grace: .milliseconds(300))
@@ -121,7 +125,7 @@ struct EngineClientFakeTests {
         sys.stderr.flush()
         sys.exit(3)
         """
-        let client = try await FakeEngine.client(dying)
+        let client = try await FakeEngine.client(dying, in: scratch)
         do {
             _ = try await client.step(model: "m", expert: "main", jobs: [])
             Issue.record("a dead engine must fail the call")

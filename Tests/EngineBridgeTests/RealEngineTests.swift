@@ -10,6 +10,9 @@ import WorkerRuntime
 @Suite(.enabled(if: RealEngine.available, "set TURBOSERVE_ENGINE_PYTHON (scripts/test does) to run the real-engine tests"), .serialized)
 struct RealEngineTests {
     let locator = RealEngine.locator!
+    /// The engine's work folder for this test (the models stay in `RealEngine.shared`).
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-work") }
 
     func ffprobe(_ path: String) throws -> String {
         let process = Process()
@@ -42,7 +45,7 @@ struct RealEngineTests {
     }
 
     @Test func t2vAndI2VBecomePlayableMP4s() async throws {
-        let work = RealEngine.scratch()
+        let work = scratch.path
         let (client, hello) = try await locator.start(workDirectory: work, device: "cpu", threads: 1)
         #expect(hello.models.map(\.id).contains("tiny-t2v") && hello.models.map(\.id).contains("tiny-i2v"))
         let executor = EnginePlanExecutor(client: client, relaunch: { throw EngineError(code: "no", message: "no relaunch here") })
@@ -60,7 +63,7 @@ struct RealEngineTests {
     /// is within 20% of what the step plans took by the test's own clock (the median of the last 15, measured around
     /// each call, not the engine's report the core learns from), whatever the prior said about this CPU.
     @Test func theCoresStepEstimateConvergesOnTheTinyEngineWithin50Plans() async throws {
-        let work = RealEngine.scratch()
+        let work = scratch.path
         let (client, _) = try await locator.start(workDirectory: work, device: "cpu", threads: 1)
         let executor = EnginePlanExecutor(client: client, relaunch: { throw EngineError(code: "no", message: "no relaunch here") })
         var configuration = TurboSchedulerConfiguration()
@@ -99,7 +102,7 @@ struct RealEngineTests {
     }
 
     @Test func aKilledEngineIsReportedWithItsStderrAndRestarted() async throws {
-        let work = RealEngine.scratch()
+        let work = scratch.path
         let locator = self.locator
         let (client, _) = try await locator.start(workDirectory: work, device: "cpu", threads: 1)
         let executor = EnginePlanExecutor(client: client, relaunch: { try await locator.start(workDirectory: work, device: "cpu", threads: 1).0 })
@@ -121,7 +124,7 @@ struct RealEngineTests {
     }
 
     @Test func unknownJobsGetCodedErrors() async throws {
-        let work = RealEngine.scratch()
+        let work = scratch.path
         let (client, _) = try await locator.start(workDirectory: work, device: "cpu", threads: 1)
         do {
             _ = try await client.decode(["ghost"])
@@ -135,7 +138,7 @@ struct RealEngineTests {
     /// A hung engine (SIGSTOPped in the middle of a slowed step) fails the call within its deadline with
     /// `engine_timeout`, the process is killed, and the worker's executor starts a fresh engine for the next plan.
     @Test func aStoppedEngineMidStepIsKilledAtTheCallDeadline() async throws {
-        let work = RealEngine.scratch()
+        let work = scratch.path
         let locator = self.locator
         let slowed = ["TURBOSERVE_ENGINE_TEST_CALL_DELAY_MS": "120000", "TURBOSERVE_ENGINE_TEST_DELAY_VERBS": "step"]
         let deadline = Duration.seconds(6)
@@ -165,7 +168,7 @@ struct RealEngineTests {
     }
 
     @Test func anInvalidImageIsNamedWithItsProblemAndTheValidJobAdmitsNext() async throws {
-        let work = RealEngine.scratch()
+        let work = scratch.path
         let (client, _) = try await locator.start(workDirectory: work, device: "cpu", threads: 1)
         let good = "\(work)/good.ppm", bomb = "\(work)/bomb.ppm"
         try Data("P6\n32 16\n255\n".utf8 + [UInt8](repeating: 90, count: 32 * 16 * 3)).write(to: URL(fileURLWithPath: good))
@@ -183,11 +186,13 @@ struct RealEngineTests {
     }
 
     @Test func gpuTelemetryIsAbsentOnTheCPUAndReadFromTheFakeNVML() async throws {
-        let (cpu, cpuHello) = try await locator.start(workDirectory: RealEngine.scratch(), device: "cpu", threads: 1)
+        let (cpu, cpuHello) = try await locator.start(workDirectory: scratch.path, device: "cpu", threads: 1)
         let none = try #require(cpuHello.gpuTelemetry)
         #expect(!none.available && none.devices == nil && none.reason?.contains("no CUDA device") == true)
         await cpu.shutdown()
-        let (client, hello) = try await locator.start(workDirectory: RealEngine.scratch(), device: "cpu", threads: 1, environment: ["TURBOSERVE_ENGINE_FAKE_NVML": "1"])
+        let nvmlWork = try ScratchFolder("turboserve-work")
+        defer { nvmlWork.remove() }
+        let (client, hello) = try await locator.start(workDirectory: nvmlWork.path, device: "cpu", threads: 1, environment: ["TURBOSERVE_ENGINE_FAKE_NVML": "1"])
         #expect(hello.gpuTelemetry?.devices?.count == 1)
         let telemetry = try #require(try await client.stats().result.gpuTelemetry)
         #expect(telemetry.available && telemetry.source == "fake")

@@ -7,13 +7,16 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Issue 14: the requests clients written for vLLM-Omni and the OpenAI SDK send (urlencoded forms, no `model`, one
 /// frame, `num_inference_steps`), strictness for JSON bodies (unknown and conflicting fields, out-of-range
 /// `seconds`) with adjustments reported for forms, DELETE that deletes, stage durations, unknown routes.
 struct ClientCompatibilityTests {
     let store = InMemoryJobStore()
-    let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-compat-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var uploads: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-compat") }
 
     func app() -> some ApplicationProtocol {
         let counter = Counter((1...20).map { "video_\($0)" })
@@ -103,7 +106,6 @@ struct ClientCompatibilityTests {
     }
 
     @Test func deletingAFinishedVideoRemovesItsFilesAndItAnswers404Everywhere() async throws {
-        try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
         let video = uploads.appendingPathComponent("out.mp4"), thumbnail = uploads.appendingPathComponent("out.jpg")
         try Data([1, 2, 3]).write(to: video)
         try Data([4]).write(to: thumbnail)

@@ -8,6 +8,7 @@ import JobStore
 import Prometheus
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Every answer that is an error keeps OpenAI's shape and names no server path: unknown routes (404), known
 /// routes with another method (405 with `Allow`), path traversal in ids, variants and UI names; and the HTTP
@@ -15,10 +16,13 @@ import TurboServeDomain
 struct ErrorShapeTests {
     let store = InMemoryJobStore()
     let registry = PrometheusCollectorRegistry()
+    /// The artifact root of this test alone, with the UI folder (`ui/`) in it.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-errors") }
 
     func app() -> some ApplicationProtocol {
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
-        let ui = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-ui-\(UUID().uuidString)")
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url))
+        let ui = scratch.file("ui")
         try? FileManager.default.createDirectory(at: ui, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: ui.appendingPathComponent("index.html").path, contents: Data("<html></html>".utf8))
         return Application(router: HTTPApplication.buildRouter(api: api, ui: StaticUIFiles(directory: ui), registry: registry))

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// The gateway's limits: the bounded queue (429 `queue_full` with `Retry-After`, nothing stored) and retention
 /// (expired content is 404 `video_expired`; the record stays).
@@ -16,8 +17,9 @@ struct GatewayLimitsTests {
         var limits = VideoAPI.Limits()
         limits.maxQueuedJobs = 2
         let counter = Counter((1...5).map { "video_\($0)" })
-        let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-uploads-\(UUID().uuidString)")
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads), limits: limits, makeJobID: { JobID(counter.next()) })
+        let uploads = try ScratchFolder("turboserve-uploads")
+        defer { uploads.remove() }
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads.url), limits: limits, makeJobID: { JobID(counter.next()) })
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             for expected in [HTTPResponse.Status.ok, .ok, .tooManyRequests] {
                 try await client.execute(uri: "/v1/videos", method: .post, headers: SyncVideoTests.json, body: ByteBuffer(string: #"{"prompt": "p"}"#)) { (response: TestResponse) throws in
@@ -37,7 +39,9 @@ struct GatewayLimitsTests {
         let store = InMemoryJobStore()
         var limits = VideoAPI.Limits()
         limits.retention = .seconds(3600)
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits, makeJobID: { "video_1" })
+        let artifacts = try ScratchFolder("turboserve-retention")
+        defer { artifacts.remove() }
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: artifacts.url), limits: limits, makeJobID: { "video_1" })
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: SyncVideoTests.json, body: ByteBuffer(string: #"{"prompt": "p", "steps": 1}"#))
             _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(3600))

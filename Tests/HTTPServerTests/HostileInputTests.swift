@@ -7,12 +7,16 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Numbers a hostile client sends, in every encoding the API reads: each numeric field at ±1e19, ±1e300, NaN and
 /// ±Infinity as a JSON number (the literal tokens where JSON has none), a JSON string and a multipart field, on
 /// `/v1/videos` and `/v1/videos/sync`. Each answer is 400 naming the field, and nothing is stored.
 struct HostileInputTests {
     let store = InMemoryJobStore()
+    /// The artifact root of this test alone.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-hostile") }
 
     static let numericFields = ["seconds", "steps", "num_inference_steps", "seed", "width", "height", "num_frames", "fps", "sigma_max", "boundary", "deadline_seconds"]
     /// JSON text of each value as a number token (`NaN`/`Infinity` are not JSON: the tokens some encoders emit).
@@ -21,7 +25,7 @@ struct HostileInputTests {
     func app() -> some ApplicationProtocol {
         var limits = VideoAPI.Limits()
         limits.syncTimeout = .milliseconds(10)
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url), limits: limits)
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 

@@ -7,11 +7,14 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Idempotency-Key with uploads and under concurrency, and the key's own bounds.
 struct IdempotencyUploadTests {
     let store = InMemoryJobStore()
-    let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-idem-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var uploads: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-idem") }
     static let key = HTTPField.Name("Idempotency-Key")!
 
     func app() -> some ApplicationProtocol {

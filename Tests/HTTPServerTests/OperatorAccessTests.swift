@@ -7,17 +7,21 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Access is decided in one place, on the canonical path: odd spellings of `/v1/...` cannot skip the key check,
 /// and the operator routes (`/v1/operations`, `/metrics`) need an operator key that tenant keys are not.
 struct OperatorAccessTests {
     let store = InMemoryJobStore()
+    /// The artifact root of this test alone.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-operator") }
     static let tenantKey: HTTPFields = [.authorization: "Bearer sk-acme-0001"]
     static let operatorKey: HTTPFields = [.authorization: "Bearer op-secret-0001"]
 
     func app(metricsOpen: Bool = false, operators: Set<String> = ["op-secret-0001"]) -> some ApplicationProtocol {
         let keys = APIKeys(["sk-acme-0001": "acme", "sk-globex-01": "globex"], operators: operators, metricsOpen: metricsOpen)
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), keys: keys)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url), keys: keys)
         return Application(router: HTTPApplication.buildRouter(api: api, metrics: { "turboserve_up 1\n" }))
     }
 

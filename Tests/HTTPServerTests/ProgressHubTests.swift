@@ -6,6 +6,7 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Live progress is read from the store: a signal about a followed job makes the hub read it again, a lost signal
 /// is made up for by polling, and the SSE stream follows the job to its end. The tests play the worker (store
@@ -13,6 +14,9 @@ import TurboServeDomain
 struct ProgressHubTests {
     let store = InMemoryJobStore()
     let signals = LocalJobSignals()
+    /// The artifact root of this test alone.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-progress") }
 
     /// Runs job `id` one transition at a time through `write`, returning after the last.
     static let stages: [JobState] = [.admitted, .denoising(completed: 1, total: 2), .denoising(completed: 2, total: 2), .decoding, .muxing]
@@ -85,7 +89,7 @@ struct ProgressHubTests {
 
     @Test func theSSEStreamFollowsTheJobToItsEnd() async throws {
         let hub = ProgressHub(store: store, signals: signals, pollInterval: .seconds(3600))
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), makeJobID: { "video_1" }, progress: hub)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url), makeJobID: { "video_1" }, progress: hub)
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.live) { client in
             try await client.execute(uri: "/v1/videos", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"prompt": "p", "steps": 2}"#))
             let worker = Task { [store, signals] in

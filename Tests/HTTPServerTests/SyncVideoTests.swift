@@ -7,6 +7,7 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// `POST /v1/videos/sync`: the MP4 when the job succeeds, the job's own error when it fails, 202 with the video when
 /// the wait runs out. The test plays the worker and the store's signals: once the handler has subscribed, it drives
@@ -15,8 +16,12 @@ struct SyncVideoTests {
     let store = InMemoryJobStore()
     let signals = LocalJobSignals()
     let hub: ProgressHub
-    let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-uploads-\(UUID().uuidString)")
-    init() { hub = ProgressHub(store: store, signals: signals) }
+    let scratch: ScratchFolder
+    var uploads: URL { scratch.url }
+    init() throws {
+        hub = ProgressHub(store: store, signals: signals)
+        scratch = try ScratchFolder("turboserve-sync")
+    }
 
     static let json: HTTPFields = [.contentType: "application/json"]
     static let videoID = HTTPField.Name("X-Video-Id")!
@@ -50,7 +55,6 @@ struct SyncVideoTests {
     }
 
     @Test func answersWithTheMP4OnceTheJobSucceeds() async throws {
-        try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
         let file = uploads.appendingPathComponent("video_1.mp4")
         let bytes = (0..<64).map { UInt8($0) }
         try Data(bytes).write(to: file)

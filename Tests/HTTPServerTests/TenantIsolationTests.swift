@@ -7,11 +7,15 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// API keys: `/v1/*` needs a valid Bearer key, jobs are stored under the key's tenant, and a tenant sees only its
 /// own jobs (another tenant's id answers 404 exactly like a missing one). Without keys, auth is off.
 struct TenantIsolationTests {
     let store = InMemoryJobStore()
+    /// The artifact root of this test alone.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-tenants") }
     static let acme: HTTPFields = [.contentType: "application/json", .authorization: "Bearer sk-acme-0001"]
     static let globex: HTTPFields = [.contentType: "application/json", .authorization: "Bearer sk-globex-01"]
 
@@ -19,7 +23,7 @@ struct TenantIsolationTests {
         let counter = Counter((1...10).map { "video_\($0)" })
         var limits = VideoAPI.Limits()
         limits.syncTimeout = .milliseconds(10)
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits, makeJobID: { JobID(counter.next()) }, keys: keys)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url), limits: limits, makeJobID: { JobID(counter.next()) }, keys: keys)
         return Application(router: HTTPApplication.buildRouter(api: api))
     }
 

@@ -9,6 +9,7 @@ import Prometheus
 import Synchronization
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Per-tenant limits: a token bucket per tenant (429 `rate_limit_exceeded` with `Retry-After`), a cap on each
 /// tenant's queued jobs (429 `tenant_queue_full`), both counted in `turboserve_rate_limited_requests_total`; one
@@ -18,6 +19,9 @@ struct TenantLimitsTests {
     let registry = PrometheusCollectorRegistry()
     /// The limiter's clock, stepped by hand.
     let clock = ManualSeconds()
+    /// The artifact root of this test alone.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-tenant-limits") }
     static let acme: HTTPFields = [.contentType: "application/json", .authorization: "Bearer sk-acme-0001"]
     static let globex: HTTPFields = [.contentType: "application/json", .authorization: "Bearer sk-globex-01"]
 
@@ -25,7 +29,7 @@ struct TenantLimitsTests {
         var limits = VideoAPI.Limits()
         limits.maxQueuedPerTenant = perTenant
         let keys = APIKeys(["sk-acme-0001": "acme", "sk-globex-01": "globex"])
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory), limits: limits, keys: keys)
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url), limits: limits, keys: keys)
         let limiter = rate.map { [clock] in RequestRateLimiter(rate: $0, burst: burst, now: { clock.now }) }
         return Application(router: HTTPApplication.buildRouter(api: api, registry: registry, rateLimiter: limiter))
     }

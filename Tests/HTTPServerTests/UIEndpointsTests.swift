@@ -8,14 +8,17 @@ import JobStore
 import Synchronization
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// The endpoints the web UI adds: its static files (content types, nothing outside the UI folder), the model
 /// capabilities list, and the operations snapshot.
 struct StaticUIFilesTests {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-ui-\(UUID().uuidString)")
-    var ui: URL { root.appendingPathComponent("ui") }
+    let scratch: ScratchFolder
+    var root: URL { scratch.url }
+    var ui: URL { scratch.file("ui") }
 
     init() throws {
+        scratch = try ScratchFolder("turboserve-ui")
         try FileManager.default.createDirectory(at: ui.appendingPathComponent("nested"), withIntermediateDirectories: true)
         try Data("<!doctype html><title>t</title>".utf8).write(to: ui.appendingPathComponent("index.html"))
         try Data("console.log(1)".utf8).write(to: ui.appendingPathComponent("app.js"))
@@ -75,9 +78,12 @@ struct StaticUIFilesTests {
         }
     }
 
-    @Test func locatePrefersTheEnvironmentThenAFolderAboveTheExecutable() {
+    @Test func locatePrefersTheEnvironmentThenAFolderAboveTheExecutable() throws {
         let executable = root.appendingPathComponent(".build/debug/turboserve")
-        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("nowhere-\(UUID().uuidString)")
+        // A folder outside `root` with no ui/ in it.
+        let nowhere = try ScratchFolder("turboserve-nowhere")
+        defer { nowhere.remove() }
+        let elsewhere = nowhere.url
         #expect(StaticUIFiles.locate(environment: ["TURBOSERVE_UI_DIR": "/opt/ui"], workingDirectory: elsewhere, executable: executable)?.path == "/opt/ui")
         #expect(StaticUIFiles.locate(environment: [:], workingDirectory: elsewhere, executable: executable)?.path == ui.path)
         #expect(StaticUIFiles.locate(environment: [:], workingDirectory: elsewhere, executable: elsewhere.appendingPathComponent("bin/turboserve")) == nil)
@@ -87,7 +93,9 @@ struct StaticUIFilesTests {
 struct ModelsEndpointTests {
     @Test func listsEveryAcceptedModelWithItsCapabilities() async throws {
         let validator = JobValidator(availableModels: ModelCatalog.all.filter(\.isTiny), defaultModel: "tiny-t2v")
-        let api = VideoAPI(store: InMemoryJobStore(), validator: validator, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
+        let artifacts = try ScratchFolder("turboserve-models")
+        defer { artifacts.remove() }
+        let api = VideoAPI(store: InMemoryJobStore(), validator: validator, artifacts: DirectoryArtifactStore(directory: artifacts.url))
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/models", method: .get) { (response: TestResponse) throws in
                 #expect(response.status == .ok)
@@ -112,6 +120,9 @@ struct ModelsEndpointTests {
 
 struct OperationsEndpointTests {
     let store = InMemoryJobStore()
+    /// The artifact root of this test alone.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-operations") }
 
     func job(_ id: JobID, priority: String = "standard") async throws {
         let spec = try JobValidator().validate(JobSpec(prompt: "p", steps: 2, priority: priority), randomSeed: { 1 })
@@ -133,7 +144,7 @@ struct OperationsEndpointTests {
         let activity = EngineActivity(
             worker: "node-0", runningStage: "step", runningJobs: ["v_running"], heldJobs: ["v_running"], residentModels: ["tiny-t2v"],
             timeline: [.init(stage: "load", startedAt: 100, seconds: 0.5, jobs: 0, ok: true)], busyRatio: 0.5, plansExecuted: 7)
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url))
         let heard = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())
         try await Application(router: HTTPApplication.buildRouter(api: api, workers: { [WorkerHeartbeat(worker: "node-0", at: heard, activity: activity)] })).test(.router) { client in
             try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
@@ -167,7 +178,7 @@ struct OperationsEndpointTests {
         for worker in ["worker-b", "worker-a"] {
             _ = try await store.heartbeat(worker: worker, holding: [], lease: .seconds(60), activity: EngineActivity(worker: worker, residentModels: ["tiny-t2v"], busyRatio: 0.25))
         }
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url))
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
                 let ops = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
@@ -181,7 +192,7 @@ struct OperationsEndpointTests {
 
     @Test func withoutFinishedJobsThereIsNoETA() async throws {
         try await job("v_1")
-        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: FileManager.default.temporaryDirectory))
+        let api = VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: scratch.url))
         try await Application(router: HTTPApplication.buildRouter(api: api)).test(.router) { client in
             try await client.execute(uri: "/v1/operations", method: .get) { (response: TestResponse) throws in
                 let ops = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])

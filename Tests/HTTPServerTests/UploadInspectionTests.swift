@@ -7,13 +7,16 @@ import HummingbirdTesting
 import JobStore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// Uploads are judged by their own header before anything is stored: not an image, truncated, or declaring more
 /// pixels than `limits.max_image_pixels` (a decompression bomb) is 400 naming `input_reference`, with no path in
 /// the message and no file left behind.
 struct UploadInspectionTests {
     let store = InMemoryJobStore()
-    let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-inspect-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var uploads: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-inspect") }
 
     func app() -> some ApplicationProtocol {
         var limits = VideoAPI.Limits()

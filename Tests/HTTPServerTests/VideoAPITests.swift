@@ -8,12 +8,15 @@ import JobStore
 import Synchronization
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 /// The public API through the router, against the in-memory store: OpenAI shapes, extra fields, errors that name
 /// their field, idempotency, pagination, content with ranges.
 struct VideoAPITests {
     let store = InMemoryJobStore()
-    let uploads = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-uploads-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var uploads: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-uploads") }
 
     func app(ids: [String] = (1...50).map { "video_\($0)" }) -> some ApplicationProtocol {
         let counter = Counter(ids)
@@ -182,7 +185,6 @@ struct VideoAPITests {
     }
 
     @Test func contentSupportsRanges() async throws {
-        try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
         let file = uploads.appendingPathComponent("video_1.mp4")
         let bytes = (0..<100).map { UInt8($0) }
         try Data(bytes).write(to: file)

@@ -8,7 +8,7 @@ import TurboServeDomain
 extension JobStoreContractTests {
     @Test(arguments: StoreBackend.available)
     func aFullQueueRefusesNewJobsButReplaysExistingOnes(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "a", spec: Fixtures.spec(), idempotencyKey: "ka", maxQueued: 2))
         _ = try await store.create(NewJob(id: "b", spec: Fixtures.spec(), maxQueued: 2))
         do {
@@ -33,7 +33,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func concurrentCreatesNeverOvershootTheBound(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<12 {
                 group.addTask {
@@ -53,7 +53,7 @@ extension JobStoreContractTests {
             job.maxQueuedPerTenant = 2
             return job
         }
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(job("a1", "acme"))
         _ = try await store.create(job("a2", "acme"))
         do {
@@ -85,7 +85,7 @@ extension JobStoreContractTests {
 extension JobStoreContractTests {
     @Test(arguments: StoreBackend.available)
     func concurrentCreatesAreAnsweredEachOnItsOwn(backend: StoreBackend) async throws {
-        let stores = try await backend.makeShared(time: time, count: 2)
+        let stores = try await backend.makeShared(time: time, count: 2, in: scratch)
         _ = try await stores[0].create(NewJob(id: "taken", spec: Fixtures.spec()))
         let answers = try await withThrowingTaskGroup(of: (Int, Result<JobID, TurboServeError>).self) { group in
             for i in 0..<24 {

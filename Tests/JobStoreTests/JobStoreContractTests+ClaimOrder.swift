@@ -16,7 +16,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func residentModelJobsComeFirstWithinAClass(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await submit(store, "other-1", model: Self.otherModel)
         try await submit(store, "mine-1")
         try await submit(store, "other-2", model: Self.otherModel)
@@ -31,7 +31,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func aJobPastTheWaitBoundGoesToAWorkerThatMustLoad(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await submit(store, "waiting", model: Self.otherModel)
         time.advance(30)
         try await submit(store, "mine-1")
@@ -46,7 +46,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func aHigherClassBeatsAffinityAndAge(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await submit(store, "old-batch", priority: "batch")
         time.advance(100)
         try await submit(store, "standard-mine")
@@ -58,13 +58,13 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func tenantsInterleaveByWeightWhoeverSubmittedFirst(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         for i in 0..<6 { try await submit(store, "a\(i)", tenant: "a") }
         for i in 0..<6 { try await submit(store, "b\(i)", tenant: "b") }
         let equal = try await store.claim(worker: "w1", limit: 6, lease: Self.lease, preferences: ClaimPreferences())
         #expect(equal.map(\.id) == ["a0", "b0", "a1", "b1", "a2", "b2"])
 
-        let weighted = try await backend.make(time: time)
+        let weighted = try await backend.make(time: time, in: scratch)
         for i in 0..<6 { try await submit(weighted, "a\(i)", tenant: "a") }
         for i in 0..<6 { try await submit(weighted, "b\(i)", tenant: "b") }
         let twoToOne = ClaimPreferences(tenantWeights: ["a": 2])
@@ -74,7 +74,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func fairShareCountsTheJobsOtherWorkersHold(backend: StoreBackend) async throws {
-        let stores = try await backend.makeShared(time: time, count: 2)
+        let stores = try await backend.makeShared(time: time, count: 2, in: scratch)
         for i in 0..<3 { try await submit(stores[0], "a\(i)", tenant: "a") }
         #expect(try await stores[0].claim(worker: "w1", limit: 3, lease: Self.lease).map(\.id) == ["a0", "a1", "a2"])
         for i in 3..<6 { try await submit(stores[0], "a\(i)", tenant: "a") }

@@ -9,7 +9,7 @@ import TurboServeDomain
 extension JobStoreContractTests {
     @Test(arguments: StoreBackend.allCases)
     func queuedJobsAreCountedByClassAndModel(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         let mix: [(String, String?)] = [("tiny-t2v", "interactive"), ("tiny-t2v", "interactive"), ("tiny-t2v", "batch"), ("wan2.1-t2v-1.3b", "interactive"), ("tiny-t2v", nil)]
         for (i, (model, priority)) in mix.enumerated() {
             _ = try await store.create(NewJob(id: JobID("q\(i)"), spec: Fixtures.spec(model: model, priority: priority)))

@@ -26,7 +26,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func everyWriteByAFormerHolderIsRefusedFailuresIncluded(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await takenOver(store)
         let before = try #require(try await store.get("v"))
         let eventsBefore = try await store.events(of: "v").count
@@ -52,7 +52,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func aCancelledJobRefusesItsWorkersFailure(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await admittedByW(store)
         _ = try await store.cancel("v")
         await #expect(throws: TurboServeError.self) { try await store.fail("v", worker: "w", code: "engine_error", message: "x") }
@@ -62,7 +62,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func retryKeepsTheHolderAndCountsOnlyFaults(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await admittedByW(store)
         // A bystander of a restart, a preemption and a split batch use no attempt; the job stays with `w`.
         for code: TurboServeError.Code in [.engineRestarted, .preempted, .engineOutOfMemory] {
@@ -82,7 +82,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func releaseReturnsAJobToTheSharedQueueWithoutAnAttempt(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "a", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "b", spec: Fixtures.spec()))
         _ = try await store.claim(worker: "w", limit: 2, lease: .seconds(30))
@@ -96,7 +96,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func heartbeatsRenewLeasesAndReportWhatWasLost(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         for id in ["kept", "cancelled", "expired"] { _ = try await store.create(NewJob(id: JobID(id), spec: Fixtures.spec())) }
         _ = try await store.claim(worker: "w", limit: 3, lease: .seconds(10))
         for id: JobID in ["kept", "cancelled", "expired"] { _ = try await store.advance(id, worker: "w", to: .admitted, reason: nil) }
@@ -120,7 +120,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func aRestartedWorkerGetsItsJobsBackIntoTheSharedQueue(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "started", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "waiting", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "theirs", spec: Fixtures.spec()))

@@ -18,7 +18,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func expirableListsFinishedJobsByAgeAndExpiringKeepsTheRecord(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await succeed("first", in: store)
         time.advance(10)
         _ = try await store.create(NewJob(id: "cancelled", spec: Fixtures.spec()))
@@ -53,7 +53,7 @@ extension JobStoreContractTests {
 extension JobStoreContractTests {
     @Test(arguments: StoreBackend.allCases)
     func deletingAFinishedJobHidesItFromListAndRetentionButKeepsTheRecord(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         try await succeed("done", in: store)
         try await succeed("kept", in: store)
         _ = try await store.create(NewJob(id: "queued", spec: Fixtures.spec()))

@@ -11,7 +11,7 @@ import TurboServeDomain
 extension JobStoreContractTests {
     @Test(arguments: StoreBackend.available)
     func twoInstancesClaimDisjointJobsUnderContention(backend: StoreBackend) async throws {
-        let stores = try await backend.makeShared(time: time, count: 2)
+        let stores = try await backend.makeShared(time: time, count: 2, in: scratch)
         for i in 0..<60 { _ = try await stores[i % 2].create(NewJob(id: JobID("j\(i)"), spec: Fixtures.spec())) }
         let claims = try await withThrowingTaskGroup(of: (String, [JobID]).self) { group in
             for worker in 0..<4 {
@@ -36,7 +36,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func anotherInstanceRescuesAnExpiredLeaseAndTheFormerHolderLearnsIt(backend: StoreBackend) async throws {
-        let stores = try await backend.makeShared(time: time, count: 2)
+        let stores = try await backend.makeShared(time: time, count: 2, in: scratch)
         let (workerSide, rescuerSide) = (stores[0], stores[1])
         _ = try await workerSide.create(NewJob(id: "v", spec: Fixtures.spec()))
         _ = try await workerSide.claim(worker: "a", limit: 1, lease: .seconds(10))
@@ -55,7 +55,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func aHeartbeatReturnsAJobCancelledThroughAnotherInstance(backend: StoreBackend) async throws {
-        let stores = try await backend.makeShared(time: time, count: 2)
+        let stores = try await backend.makeShared(time: time, count: 2, in: scratch)
         _ = try await stores[0].create(NewJob(id: "v", spec: Fixtures.spec()))
         _ = try await stores[0].claim(worker: "w", limit: 1, lease: .seconds(30))
         _ = try await stores[0].advance("v", worker: "w", to: .admitted, reason: nil)
@@ -67,7 +67,7 @@ extension JobStoreContractTests {
 
     @Test(arguments: StoreBackend.available)
     func signalsReachAListenerOnAnotherConnectionAfterEachCommit(backend: StoreBackend) async throws {
-        let (store, signals, ready) = try await backend.makeSignalled(time: time)
+        let (store, signals, ready) = try await backend.makeSignalled(time: time, in: scratch)
         #expect(await eventually { ready() }, "the listener never started listening")
         let heard = SignalRecorder(signals)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))

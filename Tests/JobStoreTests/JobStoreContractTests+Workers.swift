@@ -8,7 +8,7 @@ import TurboServeDomain
 extension JobStoreContractTests {
     @Test(arguments: StoreBackend.available)
     func racingWorkersEachGetDisjointJobsAndCannotTouchTheOthers(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         for i in 0..<40 { _ = try await store.create(NewJob(id: JobID("j\(i)"), spec: Fixtures.spec())) }
         let lease: Duration = .seconds(60)
         // Two workers claim in small bites until the queue is dry, concurrently.
@@ -46,7 +46,7 @@ extension JobStoreContractTests {
     /// queued again (its seed makes the rerun the same video).
     @Test(arguments: StoreBackend.available)
     func aJobCaughtMuxingByACrashIsQueuedAgain(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "m", spec: Fixtures.spec()))
         _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         let steps = Fixtures.spec().steps

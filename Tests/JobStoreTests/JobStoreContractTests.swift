@@ -7,10 +7,13 @@ import TurboServeDomain
 /// One contract, every backend: the rules in `JobStore`'s documentation, checked the same way for each.
 @Suite struct JobStoreContractTests {
     let time = TestTime()
+    /// The SQLite cases' database files.
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-store") }
 
     @Test(arguments: StoreBackend.available)
     func createThenReadBack(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         let (record, created) = try await store.create(NewJob(id: "v1", tenant: "acme", spec: Fixtures.spec()))
         #expect(created && record.phase == .queued && record.attempts == 0)
         let read = try #require(try await store.get("v1"))
@@ -21,7 +24,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func idempotencyKeyReplaysOrConflicts(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         let first = try await store.create(NewJob(id: "a", spec: Fixtures.spec(), idempotencyKey: "k1"))
         let replay = try await store.create(NewJob(id: "b", spec: Fixtures.spec(), idempotencyKey: "k1"))
         #expect(!replay.created && replay.record.id == first.record.id)
@@ -39,7 +42,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func listPagesNewestFirstWithTenantIsolation(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         for i in 0..<7 {
             _ = try await store.create(NewJob(id: JobID("j\(i)"), tenant: i % 2 == 0 ? "even" : "odd", spec: Fixtures.spec()))
         }
@@ -53,7 +56,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func claimsAreExclusiveAndPriorityOrdered(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "batch", spec: Fixtures.spec(priority: "batch")))
         _ = try await store.create(NewJob(id: "std", spec: Fixtures.spec()))
         _ = try await store.create(NewJob(id: "urgent", spec: Fixtures.spec(priority: "interactive")))
@@ -70,7 +73,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func wholeLifeIsRecordedAsEvents(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
         _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         for state: JobState in [.admitted, .denoising(completed: 1, total: 2), .denoising(completed: 2, total: 2), .decoding, .muxing] {
@@ -88,7 +91,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func illegalTransitionsChangeNothing(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
         _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
         await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "w", to: .decoding, reason: nil) }
@@ -99,7 +102,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func aRequeuedJobCannotBeDeliveredByItsFormerWorker(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 1)))
         _ = try await store.claim(worker: "old", limit: 1, lease: .seconds(10))
         _ = try await store.advance("v", worker: "old", to: .admitted, reason: nil)
@@ -113,7 +116,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func restartRecoveryIsBoundedByAttempts(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
         for attempt in 1...2 {
             _ = try await store.claim(worker: "node", limit: 1, lease: .seconds(60))
@@ -128,7 +131,7 @@ import TurboServeDomain
 
     @Test(arguments: StoreBackend.available)
     func cancelStopsUnfinishedJobsOnly(backend: StoreBackend) async throws {
-        let store = try await backend.make(time: time)
+        let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec()))
         #expect(try await store.cancel("v")?.phase == .cancelled)
         #expect(try await store.cancel("v")?.phase == .cancelled)
@@ -142,14 +145,15 @@ import TurboServeDomain
 @Suite struct SQLiteDurabilityTests {
     @Test func reopeningTheFileKeepsJobsAndEvents() async throws {
         let time = TestTime()
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).sqlite")
+        let folder = try ScratchFolder("turboserve-durable")
+        defer { folder.remove() }
         do {
-            let store = try await StoreBackend.sqlite.make(time: time, file: file)
+            let store = try await StoreBackend.sqlite.make(time: time, in: folder, file: "jobs.sqlite")
             _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(), idempotencyKey: "k"))
             _ = try await store.claim(worker: "w", limit: 1, lease: .zero)
             _ = try await store.advance("v", worker: "w", to: .admitted, reason: nil)
         }
-        let reopened = try await StoreBackend.sqlite.make(time: time, file: file)
+        let reopened = try await StoreBackend.sqlite.make(time: time, in: folder, file: "jobs.sqlite")
         #expect(try await reopened.get("v")?.phase == .admitted)
         #expect(try await reopened.events(of: "v").count == 2)
         #expect(try await reopened.create(NewJob(id: "v2", spec: Fixtures.spec(), idempotencyKey: "k")).record.id == "v")

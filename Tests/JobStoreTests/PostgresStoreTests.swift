@@ -202,8 +202,9 @@ struct PrivatePostgres {
     /// file, not a pipe: a server the command starts inherits its descriptors.
     @discardableResult
     static func shell(_ command: String) throws -> String {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-shell-\(UUID().uuidString).out")
-        defer { try? FileManager.default.removeItem(at: output) }
+        let folder = try ScratchFolder("turboserve-shell")
+        defer { folder.remove() }
+        let output = folder.file("output")
         let arguments = ["/bin/sh", "-c", "\(command) > '\(output.path)' 2>&1 </dev/null"]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }

@@ -10,8 +10,9 @@ import TurboServeDomain
 /// answers 503), never a raw SQLite error; nothing half-written; the store works again once the lock is gone.
 struct SQLiteStoreTests {
     @Test func aFileLockedPastTheBusyTimeoutIsAnOutageAndPassesWithTheLock() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-locked-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let folder = try ScratchFolder("turboserve-locked")
+        defer { folder.remove() }
+        let path = folder.file("jobs.sqlite").path
         let store = try SQLiteJobStore(path: path, busyTimeout: .milliseconds(200))
         _ = try await store.create(NewJob(id: "before", spec: Fixtures.spec()))
 

@@ -24,19 +24,21 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible {
         return allCases.filter { $0 != .postgres }
     }()
 
-    func make(time: TestTime, file: URL? = nil) async throws -> any JobStore {
-        try await makeShared(time: time, count: 1, file: file)[0]
+    /// A store on a new database. The SQLite case keeps its file in `folder`: the file named `file`, which a later
+    /// call can open again, or else a file of its own.
+    func make(time: TestTime, in folder: ScratchFolder, file: String? = nil) async throws -> any JobStore {
+        try await makeShared(time: time, count: 1, in: folder, file: file)[0]
     }
 
     /// `count` store instances on one database (the in-memory twin: one instance, shared), as separate processes
     /// would open it.
-    func makeShared(time: TestTime, count: Int, file: URL? = nil, signals: LocalJobSignals? = nil) async throws -> [any JobStore] {
+    func makeShared(time: TestTime, count: Int, in folder: ScratchFolder, file: String? = nil, signals: LocalJobSignals? = nil) async throws -> [any JobStore] {
         switch self {
         case .memory:
             let store = InMemoryJobStore(now: { time.now }, signals: signals)
             return Array(repeating: store, count: count)
         case .sqlite:
-            let url = file ?? FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).sqlite")
+            let url = folder.file(file ?? "\(UUID().uuidString).sqlite")
             return try (0..<count).map { _ in try SQLiteJobStore(path: url.path, now: { time.now }, signals: signals) }
         case .postgres:
             let configuration = try await PostgresTestDatabase.freshSchema()
@@ -47,11 +49,11 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible {
     /// A store publishing its changes and a `JobSignals` that hears them as another process would (PostgreSQL:
     /// a second store instance writes, a listener on its own connection hears). `ready` says when the listener
     /// is in place.
-    func makeSignalled(time: TestTime) async throws -> (store: any JobStore, signals: any JobSignals, ready: @Sendable () -> Bool) {
+    func makeSignalled(time: TestTime, in folder: ScratchFolder) async throws -> (store: any JobStore, signals: any JobSignals, ready: @Sendable () -> Bool) {
         switch self {
         case .memory, .sqlite:
             let signals = LocalJobSignals()
-            return (try await makeShared(time: time, count: 1, signals: signals)[0], signals, { true })
+            return (try await makeShared(time: time, count: 1, in: folder, signals: signals)[0], signals, { true })
         case .postgres:
             let configuration = try await PostgresTestDatabase.freshSchema()
             let store = PostgresJobStore(configuration: configuration, clock: .pinned({ time.now }), logger: PostgresTestDatabase.logger)

@@ -1,13 +1,16 @@
 import Foundation
 import Testing
+import TurboServeTestSupport
 @testable import ServerConfiguration
 
 struct ConfigurationTests {
     func load(_ yaml: String?, env: [String: String] = [:]) throws -> (ServerConfiguration, [ConfigurationProblem]) {
         guard let yaml else { return ConfigurationLoader.load(path: nil, environment: env) }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-\(UUID().uuidString).yaml")
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
-        return ConfigurationLoader.load(path: file.path, environment: env)
+        return try withScratchFolder("turboserve-config") { folder in
+            let file = folder.file("turboserve.yaml")
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            return ConfigurationLoader.load(path: file.path, environment: env)
+        }
     }
 
     @Test func defaultsAreUsable() throws {

@@ -1,11 +1,14 @@
 import Foundation
 import Testing
+import TurboServeTestSupport
 @testable import ServerConfiguration
 
 /// The keys of the hostile-input work: per-tenant limits, slow-client timeouts, upload caps, operator keys.
 struct HostileLimitsConfigurationTests {
     @Test func theNewKeysLoadFromYAMLAndTheEnvironment() throws {
-        let keysFile = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-ops-\(UUID().uuidString)")
+        let scratch = try ScratchFolder("turboserve-ops")
+        defer { scratch.remove() }
+        let keysFile = scratch.file("operators.keys")
         try "# operators\nop-file-key-0001\n\n".write(to: keysFile, atomically: true, encoding: .utf8)
         let yaml = """
             server:

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Simulation
 import Testing
+import TurboServeTestSupport
 
 @Suite("Arrival shapes: bursty and diurnal open-loop arrivals")
 struct ArrivalShapeTests {
@@ -43,12 +44,11 @@ struct ArrivalShapeTests {
 
     @Test("the workload format reads cv, peak_to_trough and period_s, and refuses cv below 1 naming the field")
     func format() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-shape-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: TestSupport.workloads.appendingPathComponent("seed-mix.json"), to: folder.appendingPathComponent("seed-mix.json"))
+        let folder = try ScratchFolder("ts-shape")
+        defer { folder.remove() }
+        try FileManager.default.copyItem(at: TestSupport.workloads.appendingPathComponent("seed-mix.json"), to: folder.file("seed-mix.json"))
         func write(_ arrivals: String) throws -> URL {
-            let file = folder.appendingPathComponent("w.json")
+            let file = folder.file("w.json")
             try #"{"name":"w","calibration":"calibration-rtx5090.json","arrivals":\#(arrivals),"classes_from":"seed-mix.json"}"#.write(to: file, atomically: true, encoding: .utf8)
             return file
         }

@@ -3,6 +3,7 @@ import SchedulingCore
 @testable import Simulation
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 @Suite("Simulator and bench reports")
 struct SimulatorTests {
@@ -75,8 +76,9 @@ struct SimulatorTests {
     @Test("report files: results.json, CSV and SVG figures labelled simulated")
     func files() throws {
         let report = BenchReport.make(runner: try BenchRunner(workload: shortSeedMix(seconds: 300), policies: ["serial", "seed"]))
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-bench-\(UInt32.random(in: 0...UInt32.max))")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try ScratchFolder("ts-bench")
+        defer { scratch.remove() }
+        let folder = scratch.file("report")  // made by `write`
         let names = Set(try report.write(to: folder).map(\.lastPathComponent))
         #expect(names.isSuperset(of: ["results.json", "summary.csv", "jobs.csv", "timeline.svg", "timeline-serial.svg", "timeline-seed.svg", "batch-sizes.svg"]))
         let svg = try String(contentsOf: folder.appendingPathComponent("timeline.svg"), encoding: .utf8)

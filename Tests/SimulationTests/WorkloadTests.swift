@@ -2,6 +2,7 @@ import Foundation
 @testable import Simulation
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 
 @Suite("Workload files")
 struct WorkloadTests {
@@ -69,12 +70,11 @@ struct WorkloadTests {
     /// Loads `json` as a workload file in a fresh temporary folder (removed afterwards), so relative paths in it
     /// resolve to nothing but what the test names.
     static func load(_ json: String) throws -> Workload {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ts-sim-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("workload.json")
-        try json.write(to: file, atomically: true, encoding: .utf8)
-        return try Workload.load(from: file)
+        try withScratchFolder("ts-sim") { folder in
+            let file = folder.file("workload.json")
+            try json.write(to: file, atomically: true, encoding: .utf8)
+            return try Workload.load(from: file)
+        }
     }
 
     @Test("the seeded generator is reproducible and roughly uniform")

@@ -12,12 +12,13 @@ import TurboServeDomain
 /// their files (video, thumbnail, upload) and keeps their records. No sleeps: the test advances the clock and waits
 /// until the service is asleep again.
 struct RetentionServiceTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-retention-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var directory: URL { scratch.url }
     let wall = WallTime()
+    init() throws { scratch = try ScratchFolder("turboserve-retention") }
 
     func file(_ name: String) throws -> String {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent(name).path
+        let path = scratch.file(name).path
         FileManager.default.createFile(atPath: path, contents: Data(name.utf8))
         return path
     }

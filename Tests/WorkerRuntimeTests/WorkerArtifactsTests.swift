@@ -5,13 +5,16 @@ import SchedulingCore
 import Synchronization
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 @testable import WorkerRuntime
 
 /// The worker against a backend without local files (the in-memory twin, as an object store would be): the
 /// engine gets a staged local copy of the upload, the encoder's outputs are put into the store, and no staged or
 /// scratch file is left behind.
 struct WorkerArtifactsTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-worker-artifacts-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var directory: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-worker-artifacts") }
 
     /// Records, at each admit, the bytes of the file each job's spec names as its image.
     final class ImageReadingEngine: PlanExecuting {

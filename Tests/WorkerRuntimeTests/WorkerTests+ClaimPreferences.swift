@@ -9,7 +9,6 @@ import TurboServeDomain
 /// weights (the store orders the shared queue by them, `ClaimOrder`).
 extension WorkerTests {
     @Test func claimsCarryTheModelsTheEngineHoldsAndTheConfiguredPolicy() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         _ = try await store.create(NewJob(id: "warm", spec: try spec("warm", steps: 1)))
         var configuration = Worker<SerialPolicy>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))

@@ -11,7 +11,9 @@ import TurboServeTestSupport
 /// The shell and TurboServe's core under engine faults: every job ends exactly once, no admit ever lacks its spec,
 /// the store alone counts attempts, and a job that keeps killing the engine fails without taking the others down.
 struct WorkerFaultTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-faults-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var directory: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-faults") }
 
     func makeJobs(_ store: any JobStore, count: Int, steps: Int = 3, priority: String? = nil, prefix: String = "v", model: String = "tiny-t2v") async throws {
         for i in 0..<count {
@@ -33,7 +35,6 @@ struct WorkerFaultTests {
     }
 
     @Test func engineLossMidBatchRequeuesWithSpecsAndEveryJobCompletesOnce() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         try await makeJobs(store, count: 6)
         // The engine dies during the second and the fifth batched step.
@@ -60,7 +61,6 @@ struct WorkerFaultTests {
     }
 
     @Test func aJobThatKeepsKillingTheEngineFailsAloneAndTheOthersComplete() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         try await makeJobs(store, count: 4)
         // Any step that carries v2 kills the engine.
@@ -82,7 +82,6 @@ struct WorkerFaultTests {
     }
 
     @Test func aPreemptedJobRunsAgainWithItsSpecAndCompletesOnce() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         try await makeJobs(store, count: 1, steps: 4, priority: "batch", prefix: "long")
         // The batch job's first step waits until the urgent job exists and the worker has seen it.

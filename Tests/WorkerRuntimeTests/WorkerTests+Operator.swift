@@ -39,7 +39,6 @@ extension WorkerTests {
     /// Progress shows `decoding` while the engine decodes, not after: the event is recorded when the plan starts,
     /// and only once.
     @Test func decodingIsRecordedWhenTheDecodeStarts() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         _ = try await store.create(NewJob(id: "v0", spec: try spec("p0")))
         let phaseDuringDecode = Mutex<JobState.Phase?>(nil)
@@ -64,7 +63,6 @@ extension WorkerTests {
     /// An operator's restart kills the engine mid-plan: the job goes back to the queue as `engine_restarted`,
     /// runs again and completes, and the restart costs it no attempt.
     @Test func anOperatorRestartRequeuesWithoutCostingAnAttempt() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         _ = try await store.create(NewJob(id: "v0", spec: try spec("p0")))
         let engine = RestartableEngine(directory: directory)

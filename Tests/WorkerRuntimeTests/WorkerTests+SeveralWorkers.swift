@@ -42,7 +42,6 @@ final class GatedEngine: PlanExecuting {
 /// of the queue to the others, so a busy engine does not hoard jobs an idle one could run; each job runs once.
 extension WorkerTests {
     @Test func twoWorkersShareTheQueueAndEachJobRunsOnce() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         for i in 0..<4 { _ = try await store.create(NewJob(id: JobID("j\(i)"), spec: try spec("p\(i)", steps: 1))) }
         func worker(_ id: String, _ engine: any PlanExecuting) -> Worker<SerialPolicy> {

@@ -37,7 +37,6 @@ struct TenantRecordingPolicy: SchedulingPolicy {
 
 extension WorkerTests {
     @Test func theWorkerHandsEachJobsTenantToThePolicy() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         _ = try await store.create(NewJob(id: "a", tenant: "acme", spec: try spec("a", steps: 1)))
         _ = try await store.create(NewJob(id: "b", spec: try spec("b", steps: 1)))

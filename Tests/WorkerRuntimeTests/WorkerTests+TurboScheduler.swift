@@ -4,15 +4,17 @@ import JobStore
 import SchedulingCore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 @testable import WorkerRuntime
 
 /// The shell driving TurboServe's own core (as `serve` does) with the scripted engine: jobs claimed from the store
 /// share denoise calls, every state change lands in the store, and the output pipeline finishes them.
 struct WorkerTurboSchedulerTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-turbo-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var directory: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-turbo") }
 
     @Test func claimedJobsAreBatchedAndEveryOneCompletesWithItsHistory() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         for i in 0..<4 {
             let spec = try JobValidator().validate(JobSpec(prompt: "p\(i)", model: "tiny-t2v", steps: 2, seed: Int64(i)), randomSeed: { 0 })
@@ -44,7 +46,6 @@ struct WorkerTurboSchedulerTests {
     /// A restarted worker (same id) plans with the step and stage times its last heartbeat reported, before measuring anything,
     /// and reports them again in its activity (what `/v1/operations` shows).
     @Test func aRestartedWorkerStartsFromTheStepTimesItReportedBefore() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         let spec = try JobValidator().validate(JobSpec(prompt: "p", model: "tiny-t2v", steps: 2, seed: 1), randomSeed: { 0 })
         let shape = spec.shapeKey

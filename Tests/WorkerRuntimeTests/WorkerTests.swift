@@ -4,12 +4,15 @@ import JobStore
 import SchedulingCore
 import Testing
 import TurboServeDomain
+import TurboServeTestSupport
 @testable import WorkerRuntime
 
 /// The worker shell with a scripted engine: jobs flow store → policy → engine → output → store, and survive a
 /// restart. No sleeps: the test waits on the store's state through the worker's own completion.
 struct WorkerTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turboserve-worker-\(UUID().uuidString)")
+    let scratch: ScratchFolder
+    var directory: URL { scratch.url }
+    init() throws { scratch = try ScratchFolder("turboserve-worker") }
 
     func spec(_ prompt: String, steps: Int = 2) throws -> ValidatedJob {
         try JobValidator().validate(JobSpec(prompt: prompt, model: "tiny-t2v", steps: steps, seed: 1), randomSeed: { 0 })
@@ -26,7 +29,6 @@ struct WorkerTests {
     }
 
     @Test func everyJobCompletesWithArtifactsAndAFullHistory() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         for i in 0..<3 { _ = try await store.create(NewJob(id: JobID("v\(i)"), spec: try spec("p\(i)"))) }
         let engine = ScriptedEngine(directory: directory)
@@ -43,7 +45,6 @@ struct WorkerTests {
     }
 
     @Test func activityShowsResidentModelsAndEveryPlanInTheTimeline() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         for i in 0..<2 { _ = try await store.create(NewJob(id: JobID("v\(i)"), spec: try spec("p\(i)"))) }
         let worker = worker(store: store, engine: ScriptedEngine(directory: directory))
@@ -57,7 +58,6 @@ struct WorkerTests {
     }
 
     @Test func jobsHeldByACrashedProcessAreRecoveredOnStart() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         _ = try await store.create(NewJob(id: "in-flight", spec: try spec("a")))
         _ = try await store.create(NewJob(id: "waiting", spec: try spec("b")))
@@ -74,7 +74,6 @@ struct WorkerTests {
 
 extension WorkerTests {
     @Test func metricsReportPlansStagesAndFinishedJobs() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = InMemoryJobStore()
         for i in 0..<2 { _ = try await store.create(NewJob(id: JobID("m\(i)"), spec: try spec("p\(i)", steps: 3))) }
         _ = try await store.create(NewJob(id: "waiting-batch", spec: try JobValidator().validate(JobSpec(prompt: "x", priority: "batch"), randomSeed: { 0 })))
