@@ -7,7 +7,7 @@ import TurboServeDomain
 ///
 /// Thread-safety: all state sits behind one `Mutex`; every method is one critical section, so each call is
 /// atomic with respect to the others. Signals (when given) are published after the critical section.
-public final class InMemoryJobStore: JobStore {
+public final class InMemoryJobStore: FencedTransitionStore {
     private struct State {
         var jobs: [JobID: JobRecord] = [:]
         var order: [JobID] = []
@@ -82,28 +82,6 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
-    public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {
-        try mutate(id) { job, at throws(TurboServeError) in try job.advance(by: worker, to: next, at: at, reason: reason) }
-    }
-
-    public func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
-        try mutate(id) { job, at throws(TurboServeError) in
-            try job.complete(by: worker, videoPath: videoPath, thumbnailPath: thumbnailPath, at: at)
-        }
-    }
-
-    public func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
-        try mutate(id) { job, at throws(TurboServeError) in try job.fail(by: worker, at: at, code: code, message: message) }
-    }
-
-    public func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord {
-        try mutate(id) { job, at throws(TurboServeError) in try job.retry(by: worker, at: at, reason: reason, maxAttempts: maxAttempts) }
-    }
-
-    public func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
-        try mutate(id) { job, at throws(TurboServeError) in try job.release(by: worker, at: at, reason: reason) }
-    }
-
     public func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat {
         let at = now()
         let until = at.addingTimeInterval(lease.seconds)
@@ -122,7 +100,7 @@ public final class InMemoryJobStore: JobStore {
 
     public func cancel(_ id: JobID) async throws -> JobRecord? {
         guard try await get(id) != nil else { return nil }
-        return try mutate(id) { job, at throws(TurboServeError) in try job.cancel(at: at) }
+        return try await mutateRecord(id) { job, at in try job.cancel(at: at) }
     }
 
     public func rescueExpired(maxAttempts: Int) async throws -> [JobID] {
@@ -192,10 +170,10 @@ public final class InMemoryJobStore: JobStore {
         state.withLock { s in s.jobs.values.reduce(into: [:]) { $0[$1.phase, default: 0] += 1 } }
     }
 
-    /// Reads, mutates and writes one job atomically; `body` returns the event to append (nil: no change).
-    private func mutate(_ id: JobID, _ body: (inout JobRecord, Date) throws(TurboServeError) -> StoredJobEvent?) throws(TurboServeError) -> JobRecord {
+    /// Reads, mutates and writes one job in one critical section; `body` returns the event to append (nil: no change).
+    package func mutateRecord(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
         let at = now()
-        let (job, changed) = try state.withLock { s throws(TurboServeError) in
+        let (job, changed) = try state.withLock { s in
             guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
             guard let event = try body(&job, at) else { return (job, false) }
             s.jobs[id] = job

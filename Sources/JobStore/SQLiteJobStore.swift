@@ -9,7 +9,7 @@ import TurboServeDomain
 /// Thread-safety: GRDB serialises writes and lets reads run concurrently; the type holds no other mutable state.
 /// Signals (when given) are published after each writing transaction commits; this process is their only audience
 /// (SQLite serves one node).
-public final class SQLiteJobStore: JobStore {
+public final class SQLiteJobStore: FencedTransitionStore {
     private let pool: DatabasePool
     private let now: @Sendable () -> Date
     private let signals: LocalJobSignals?
@@ -119,28 +119,6 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.advance(by: worker, to: next, at: at, reason: reason) }
-    }
-
-    public func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
-        try await mutate(id) { job, at in
-            try job.complete(by: worker, videoPath: videoPath, thumbnailPath: thumbnailPath, at: at)
-        }
-    }
-
-    public func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.fail(by: worker, at: at, code: code, message: message) }
-    }
-
-    public func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.retry(by: worker, at: at, reason: reason, maxAttempts: maxAttempts) }
-    }
-
-    public func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.release(by: worker, at: at, reason: reason) }
-    }
-
     public func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat {
         let at = now()
         let until = at.addingTimeInterval(lease.seconds)
@@ -164,7 +142,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func cancel(_ id: JobID) async throws -> JobRecord? {
         guard try await get(id) != nil else { return nil }
-        return try await mutate(id) { job, at in try job.cancel(at: at) }
+        return try await mutateRecord(id) { job, at in try job.cancel(at: at) }
     }
 
     public func rescueExpired(maxAttempts: Int) async throws -> [JobID] {
@@ -264,7 +242,7 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: - Rows
 
-    private func mutate(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
+    package func mutateRecord(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
         let at = now()
         let (job, changed) = try await write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {

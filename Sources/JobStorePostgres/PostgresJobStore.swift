@@ -31,7 +31,7 @@ import TurboServeDomain
 ///
 /// Lifetime: the store runs its connection pool in a task it owns, from `init` until `shutdown()` (or deinit).
 /// Thread-safety: immutable after init; the pool is safe from any task.
-public final class PostgresJobStore: JobStore {
+public final class PostgresJobStore: FencedTransitionStore {
     let configuration: PostgresStoreConfiguration
     private let client: PostgresClient
     private let clock: StoreClock
@@ -288,28 +288,6 @@ public final class PostgresJobStore: JobStore {
     /// may come back short and its worker claims again on its next wake-up (never a wrong or a shared job).
     static func lockWindow(limit: Int) -> Int { 16 * limit }
 
-    public func advance(_ id: JobID, worker: String, to next: JobState, reason: String?) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.advance(by: worker, to: next, at: at, reason: reason) }
-    }
-
-    public func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
-        try await mutate(id) { job, at in
-            try job.complete(by: worker, videoPath: videoPath, thumbnailPath: thumbnailPath, at: at)
-        }
-    }
-
-    public func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.fail(by: worker, at: at, code: code, message: message) }
-    }
-
-    public func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.retry(by: worker, at: at, reason: reason, maxAttempts: maxAttempts) }
-    }
-
-    public func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
-        try await mutate(id) { job, at in try job.release(by: worker, at: at, reason: reason) }
-    }
-
     public func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat {
         let activityJSON = try activity.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
         return try await transaction { [self] connection in
@@ -342,7 +320,7 @@ public final class PostgresJobStore: JobStore {
 
     public func cancel(_ id: JobID) async throws -> JobRecord? {
         do {
-            return try await mutate(id) { job, at in try job.cancel(at: at) }
+            return try await mutateRecord(id) { job, at in try job.cancel(at: at) }
         } catch let error as TurboServeError where error.code == .notFound {
             return nil
         }
@@ -458,7 +436,7 @@ public final class PostgresJobStore: JobStore {
 
     /// Reads, mutates and writes one job in one transaction (row locked); `body` returns the event to record (nil:
     /// no change, nothing written, no notification).
-    private func mutate(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
+    package func mutateRecord(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
         try await transaction { [self] connection in
             var (job, at) = try await self.lockedJob(id, on: connection)
             guard let event = try body(&job, at) else { return job }
