@@ -1,4 +1,3 @@
-import SchedulingCore
 import TurboServeDomain
 
 /// The simulator's memory model is `WanMemoryModel` (its assumptions are written there), with the shared UMT5

@@ -1,5 +1,4 @@
 import Foundation
-import SchedulingCore
 import TurboServeDomain
 
 /// The simulator's cost model of one RTX 5090 (48 GB as the calibration file states) running TurboDiffusion:

@@ -9,7 +9,7 @@ import TurboServeDomain
 ///   one plan at a time) or when nothing is runnable now; the shell calls it again after any other verb.
 /// - `planFinished` must be called exactly once per plan returned, with that plan's id.
 /// - Not thread-safe: a value type mutated by one owner (the worker's actor, or the simulator's loop).
-public protocol SchedulingPolicy<C> {
+public protocol SchedulingPolicy<C>: SendableMetatype {
     associatedtype C: Clock where C.Duration == Duration
 
     var name: String { get }

@@ -17,7 +17,7 @@ final class ScriptedEngine: PlanExecuting {
         var frames: [JobID: FramesFile] = [:]
         for id in ids {
             let path = directory.appendingPathComponent("\(id.rawValue).rgb").path
-            FileManager.default.createFile(atPath: path, contents: Data(count: 12))
+            guard FileManager.default.createFile(atPath: path, contents: Data(count: 12)) else { preconditionFailure("the fake engine could not write \(path)") }
             frames[id] = FramesFile(path: path, width: 2, height: 2, frames: 1, fps: 16)
         }
         return ExecutedPlan(outcome: .completed(engineTime: .milliseconds(1), freeMemoryBytes: nil), frames: frames)
@@ -29,8 +29,8 @@ final class ScriptedEngine: PlanExecuting {
 /// Writes placeholder files where the MP4 and thumbnail go.
 struct FileWritingEncoder: VideoEncoding {
     func encode(_ frames: FramesFile, video: String, thumbnail: String) async throws {
-        FileManager.default.createFile(atPath: video, contents: Data("mp4".utf8))
-        FileManager.default.createFile(atPath: thumbnail, contents: Data("jpg".utf8))
+        try Data("mp4".utf8).write(to: URL(fileURLWithPath: video))
+        try Data("jpg".utf8).write(to: URL(fileURLWithPath: thumbnail))
     }
 }
 

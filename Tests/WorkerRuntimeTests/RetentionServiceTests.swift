@@ -19,7 +19,7 @@ struct RetentionServiceTests {
 
     func file(_ name: String) throws -> String {
         let path = scratch.file(name).path
-        FileManager.default.createFile(atPath: path, contents: Data(name.utf8))
+        try Data(name.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
 
