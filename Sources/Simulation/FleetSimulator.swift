@@ -27,7 +27,7 @@ public enum FleetSimulator {
 }
 
 /// The event loop behind `FleetSimulator.run`. A value type owned by one call.
-struct FleetLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
+struct FleetLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualClock {
     enum Event {
         case arrive(classIndex: Int)
         case parsed(JobID)
@@ -91,13 +91,7 @@ struct FleetLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
         for arrival in arrivals { events.push(.arrive(classIndex: arrival.classIndex), at: instant(arrival.time)) }
         for _ in 0..<(fleet.autoscaler?.minReplicas ?? fleet.engines) { addEngine(startup: 0) }
         events.push(.tick, at: instant(0))
-        drive()
-        while let (time, event) = events.pop() {
-            guard time.seconds <= setup.maxSimulatedSeconds else { break }
-            clock.advance(to: time)
-            handle(event)
-            drive()
-        }
+        runEvents()
     }
 
     // MARK: - Events

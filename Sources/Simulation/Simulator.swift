@@ -21,7 +21,7 @@ public enum Simulator {
 }
 
 /// The event loop behind `Simulator.run`. A value type owned by one call.
-struct SimulationLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
+struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualClock {
     enum Event {
         case arrive(classIndex: Int?, user: Int?)
         case parsed(JobID)
@@ -68,13 +68,7 @@ struct SimulationLoop<Policy: SchedulingPolicy> where Policy.C == VirtualClock {
         case let .open(arrivals, _):
             for arrival in arrivals { events.push(.arrive(classIndex: arrival.classIndex, user: nil), at: instant(arrival.time)) }
         }
-        drive()
-        while let (time, event) = events.pop() {
-            guard time.seconds <= setup.maxSimulatedSeconds else { break }
-            clock.advance(to: time)
-            handle(event)
-            drive()
-        }
+        runEvents()
     }
 
     // MARK: - Events
