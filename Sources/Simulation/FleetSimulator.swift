@@ -121,15 +121,7 @@ struct FleetLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualC
     }
 
     mutating func arrive(_ classIndex: Int) {
-        let workloadClass = setup.classes[classIndex]
-        let id = JobID("job-\(jobs.count + 1)")
-        let deadline = setup.deadlines[classIndex]
-        guard let spec = try? workloadClass.validatedJob(seed: Int64(jobs.count), deadlineSeconds: deadline) else {
-            preconditionFailure("workload class \(workloadClass.name) is not a valid request")
-        }
-        index[id] = jobs.count
-        jobs.append(JobOutcome(id: id.rawValue, classIndex: classIndex, className: workloadClass.name, arrival: now, deadline: deadline, status: .unfinished))
-        specs[id] = spec
+        let (id, spec) = recordArrival(of: classIndex)
         unfinished += 1
         if setup.stagesOnEnginePath.contains(.parse) {
             enqueue(id)

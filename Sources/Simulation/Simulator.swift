@@ -94,15 +94,7 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
 
     mutating func arrive(classIndex: Int?, user: Int?) {
         let classIndex = classIndex ?? user.map { users[$0].weightedIndex(setup.classes.map(\.weight)) } ?? 0
-        let workloadClass = setup.classes[classIndex]
-        let id = JobID("job-\(jobs.count + 1)")
-        let deadline = setup.deadlines[classIndex]
-        guard let spec = try? workloadClass.validatedJob(seed: Int64(jobs.count), deadlineSeconds: deadline) else {
-            preconditionFailure("workload class \(workloadClass.name) is not a valid request")
-        }
-        index[id] = jobs.count
-        jobs.append(JobOutcome(id: id.rawValue, classIndex: classIndex, className: workloadClass.name, arrival: now, deadline: deadline, status: .unfinished))
-        specs[id] = spec
+        let (id, spec) = recordArrival(of: classIndex)
         if let user { userOf[id] = user }
         if setup.stagesOnEnginePath.contains(.parse) {
             submit(id)
