@@ -2,7 +2,6 @@
 (tiny models) and records a row — fault, jobs, completed once, failed (codes), unfinished, duplicated — printed as
 one table at the end of the run (and written to $TURBOSERVE_FAULT_TABLE if set)."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from turboserve_harness import BINARY, FaultRow, Server, render_table  # noqa: E402
+from turboserve_harness import BINARY, FaultRow, Server, render_table, write_summary  # noqa: E402
 
 ROWS: list[FaultRow] = []
 
@@ -64,8 +63,4 @@ def png(tmp_path_factory) -> Path:
 def pytest_terminal_summary(terminalreporter):
     if not ROWS:
         return
-    table = render_table(ROWS)
-    terminalreporter.write_sep("=", "fault-injection summary")
-    terminalreporter.write_line(table)
-    if os.environ.get("TURBOSERVE_FAULT_TABLE"):
-        Path(os.environ["TURBOSERVE_FAULT_TABLE"]).write_text(table + "\n")
+    write_summary(terminalreporter, "fault-injection summary", render_table(ROWS), "TURBOSERVE_FAULT_TABLE")

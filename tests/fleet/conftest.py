@@ -2,7 +2,6 @@
 engines on one machine. Each scenario makes one fault happen to the fleet and records a row — fault, jobs,
 completed once, lost, duplicated, seconds to recover — printed as one table at the end of the run."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from fleet_harness import Fleet, FleetRow, TestPostgres, render_fleet_table  # noqa: E402
-from turboserve_harness import BINARY  # noqa: E402
+from turboserve_harness import BINARY, write_summary  # noqa: E402
 
 ROWS: list[FleetRow] = []
 
@@ -76,8 +75,4 @@ def png(tmp_path_factory) -> Path:
 def pytest_terminal_summary(terminalreporter):
     if not ROWS:
         return
-    table = render_fleet_table(ROWS)
-    terminalreporter.write_sep("=", "fleet summary")
-    terminalreporter.write_line(table)
-    if os.environ.get("TURBOSERVE_FLEET_TABLE"):
-        Path(os.environ["TURBOSERVE_FLEET_TABLE"]).write_text(table + "\n")
+    write_summary(terminalreporter, "fleet summary", render_fleet_table(ROWS), "TURBOSERVE_FLEET_TABLE")

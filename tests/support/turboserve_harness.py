@@ -226,6 +226,15 @@ class FaultRow:
         return cls(fault, len(audit.ids), audit.completed_once, audit.failed, audit.unfinished + audit.missing, audit.duplicated, note)
 
 
+def write_summary(terminalreporter, title: str, table: str, env_var: str) -> None:
+    """Prints a suite's summary `table` under `title` at the end of the pytest run and, when the environment
+    variable `env_var` names a file, writes the table there too (CI keeps it)."""
+    terminalreporter.write_sep("=", title)
+    terminalreporter.write_line(table)
+    if os.environ.get(env_var):
+        Path(os.environ[env_var]).write_text(table + "\n")
+
+
 def render_table(rows: list[FaultRow]) -> str:
     header = ["fault", "jobs", "completed once", "failed (codes)", "unfinished", "duplicated", "note"]
     return render_rows(header, [[r.fault, str(r.jobs), str(r.completed_once),
