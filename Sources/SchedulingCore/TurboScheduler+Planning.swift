@@ -18,8 +18,8 @@ extension TurboScheduler {
         let now = clock.now
         let candidates = collectCandidates(now: now)
         guard let lead = candidates.min(by: { $0.key < $1.key }) else { return idleAction(now: now).map { ($0, nil) } }
-        var choice = lead
-        if let leadJob = jobs[lead.lead] {
+        var choice = rescue(from: lead, among: candidates, now: now) ?? lead
+        if choice.group == lead.group, let leadJob = jobs[lead.lead] {
             // Slack reclaiming: resident work may go before the lead — the most urgent by deadline first — while
             // the lead's slack to its target (after any switch it needs) covers it; short work may also use the
             // lead's slack to its deadline. A non-resident lead lets any such work pass (that saves a switch now); a
@@ -49,6 +49,24 @@ extension TurboScheduler {
         }
         let start = roomForNewJobs > 0 ? frontier(ofGroup: groupNumbers[choice.group]) : []
         return plan(for: choice, frontier: start, now: now)
+    }
+
+    /// Deadline rescue (`TurboSchedulerConfiguration.rescueHorizonFraction`): when the lead can no longer make its
+    /// deadline, the candidate whose lead can still make its own but is about to stop being able to — its deadline
+    /// slack, after any weight switch, at most the longer of the lead's remaining work and the fraction of its own —
+    /// goes first; the one with the least slack. nil when the lead can still make its deadline or nobody is due.
+    /// Not under `.deadlines`, whose late jobs yield by `latePenalty` already.
+    func rescue(from lead: Candidate, among candidates: [Candidate], now: C.Instant) -> Candidate? {
+        guard configuration.objective != .deadlines, let fraction = configuration.rescueHorizonFraction,
+              let leadJob = jobs[lead.lead], leadJob.deadlineSlack(at: now) < .zero else { return nil }
+        var best: (candidate: Candidate, slack: Duration)?
+        for candidate in candidates where candidate.group != lead.group {
+            guard let job = jobs[candidate.lead] else { continue }
+            let slack = job.deadlineSlack(at: now) - switchTime(to: candidate.group.expert)
+            guard slack >= .zero, slack <= max(leadJob.work, job.work * fraction) else { continue }
+            if best.map({ slack < $0.slack }) ?? true { best = (candidate, slack) }
+        }
+        return best?.candidate
     }
 
     /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket. The hot loop

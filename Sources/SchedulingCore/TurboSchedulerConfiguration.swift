@@ -42,6 +42,11 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// (`deadline − work − target`), so yielding never by itself costs a job its deadline. A job without such room
     /// (a short job whose target is its deadline) does not yield. nil: the yield is `tailYieldFactor` × work alone.
     public var tailYieldDeadlineFraction: Double? = 0.5
+    /// Deadline rescue (under `.tail` and `.arrival`): when the most urgent job can no longer make its deadline, a
+    /// job that still can goes first once its deadline slack is at most the longer of that job's remaining work and
+    /// this fraction of its own. Under overload, work that is already late would otherwise keep a long job with a
+    /// generous deadline (I2V) waiting until it misses too, and the next one behind it. nil: off.
+    public var rescueHorizonFraction: Double? = 0.25
     /// A job joins a step batch only while the batch's step grows by at most this fraction of a solo step for each
     /// job added: batching pays where the GPU has room (the 1.3B at 480p: +0.52 of a solo step for the second
     /// sample), not where one sample fills it (I2V at 720p: +0.96), which would only make every job of the batch
