@@ -52,18 +52,22 @@ extension TurboScheduler {
     }
 
     /// Deadline rescue (`TurboSchedulerConfiguration.rescueHorizonFraction`): when the lead can no longer make its
-    /// deadline, the candidate whose lead can still make its own but is about to stop being able to — its deadline
-    /// slack, after any weight switch, at most the longer of the lead's remaining work and the fraction of its own —
-    /// goes first; the one with the least slack. nil when the lead can still make its deadline or nobody is due.
-    /// Not under `.deadlines`, whose late jobs yield by `latePenalty` already.
+    /// deadline, the candidate whose lead can still make its own but is about to stop being able to goes first; the
+    /// one with the least slack. "About to" is a deadline slack, after any weight switch, of at most the fraction of
+    /// its own work; under `.arrival` also at most the late lead's remaining work (running the lead first would make
+    /// it miss). `.tail` leaves that second part out: there a late job yields already, by a bound
+    /// (`tailYieldDeadlineFraction`), and passing it for every job its work would make late would take the bound
+    /// away. nil when the lead can still make its deadline or nobody is due. Not under `.deadlines`, whose late jobs
+    /// yield by `latePenalty` already.
     func rescue(from lead: Candidate, among candidates: [Candidate], now: C.Instant) -> Candidate? {
         guard configuration.objective != .deadlines, let fraction = configuration.rescueHorizonFraction,
               let leadJob = jobs[lead.lead], leadJob.deadlineSlack(at: now) < .zero else { return nil }
+        let behindLateWork = configuration.objective == .arrival ? leadJob.work : .zero
         var best: (candidate: Candidate, slack: Duration)?
         for candidate in candidates where candidate.group != lead.group {
             guard let job = jobs[candidate.lead] else { continue }
             let slack = job.deadlineSlack(at: now) - switchTime(to: candidate.group.expert)
-            guard slack >= .zero, slack <= max(leadJob.work, job.work * fraction) else { continue }
+            guard slack >= .zero, slack <= max(behindLateWork, job.work * fraction) else { continue }
             if best.map({ slack < $0.slack }) ?? true { best = (candidate, slack) }
         }
         return best?.candidate

@@ -43,9 +43,10 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// (a short job whose target is its deadline) does not yield. nil: the yield is `tailYieldFactor` × work alone.
     public var tailYieldDeadlineFraction: Double? = 0.5
     /// Deadline rescue (under `.tail` and `.arrival`): when the most urgent job can no longer make its deadline, a
-    /// job that still can goes first once its deadline slack is at most the longer of that job's remaining work and
-    /// this fraction of its own. Under overload, work that is already late would otherwise keep a long job with a
-    /// generous deadline (I2V) waiting until it misses too, and the next one behind it. nil: off.
+    /// job that still can goes first once its deadline slack is at most this fraction of its own work (under
+    /// `.arrival`, also once it is at most the late job's remaining work). Under overload, work that is already late
+    /// would otherwise keep a long job with a generous deadline (I2V) waiting until it misses too, and the next one
+    /// behind it. nil: off.
     public var rescueHorizonFraction: Double? = 0.25
     /// A job joins a step batch only while the batch's step grows by at most this fraction of a solo step for each
     /// job added: batching pays where the GPU has room (the 1.3B at 480p: +0.52 of a solo step for the second
