@@ -24,7 +24,7 @@ SEED_MIX = os.path.join(ROOT, "../shared/workloads/seed-mix.json")
 SEEDS = ["20261123", "1", "2", "3", "4", "5", "6", "7"]
 BASELINES = ["serial", "seed", "dynamic-batch"]
 OURS = [("turboserve", "`tail`"), ("turboserve-arrival", "`arrival`")]
-OWN = ["i2v-heavy", "portrait-720p-14b", "bursty-cv3", "diurnal-day", "t2v-rush"]
+OWN = ["i2v-heavy", "portrait-720p-14b", "bursty-cv3", "diurnal-day", "t2v-rush", "seed-mix-20-users"]
 
 
 def bench(out, *arguments):

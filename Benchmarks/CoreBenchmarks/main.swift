@@ -1,5 +1,5 @@
 // Micro-benchmarks of the scheduling core, measured side by side in one run and reported as medians.
-// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 6000] [--objective tail|deadlines|arrival] [--no-learning]
+// Run: swift run -c release CoreBenchmarks [--jobs 10000] [--tenants 50] [--decisions 6000] [--objective tail|deadlines|arrival] [--no-learning] [--no-rescue]
 import Foundation
 import SchedulingCore
 import Simulation
@@ -21,6 +21,7 @@ struct DecisionBenchmark {
         configuration.maxQueued = jobs * 2
         configuration.objective = objective
         if CommandLine.arguments.contains("--no-learning") { configuration.learnStepTimes = false }
+        if CommandLine.arguments.contains("--no-rescue") { configuration.rescueHorizonFraction = nil }
         configuration.deviceMemoryBytes = cost.deviceMemoryBytes
         configuration.sharedBytes = cost.sharedBytes
         var scheduler = TurboScheduler(clock: clock, cost: cost, memory: cost, configuration: configuration)
