@@ -19,6 +19,8 @@ struct QueueBuckets {
         let lateAt: Duration
         /// How far a late item's urgency moves back.
         let yield: Duration
+        /// How much further it moves back once it cannot make its deadline either (zero: it stays late).
+        let missedYield: Duration
         /// Engine + output time the job needs from the queue (admit included): lateness is `now + work > lateAt`.
         let work: Duration
         let rank: Int
@@ -28,8 +30,19 @@ struct QueueBuckets {
         static func < (a: Item, b: Item) -> Bool { (a.target, a.rank, a.sequence) < (b.target, b.rank, b.sequence) }
         static func == (a: Item, b: Item) -> Bool { a.ticket == b.ticket }
         func isLate(at now: Duration) -> Bool { now + work > lateAt }
+        /// Whether it would miss its deadline even if it ran alone from `now`.
+        func isMissed(at now: Duration) -> Bool { now + work > deadline }
         /// Urgency once late, before the fair-share lag: the target moved back by the item's yield.
         var lateUrgency: Duration { target + yield }
+        /// Urgency (before the fair-share lag) as the head of the `kind` heap; a missed head moves back by its
+        /// missed yield only while `yielding` (under overload).
+        func urgency(_ kind: HeadKind, yielding: Bool) -> Duration {
+            switch kind {
+            case .feasible: target
+            case .late: lateUrgency
+            case .missed: yielding ? lateUrgency + missedYield : lateUrgency
+            }
+        }
     }
 
     /// An item in a late heap: ordered by its urgency once late (target + yield), which differs from the target
@@ -42,6 +55,17 @@ struct QueueBuckets {
         static func == (a: LateItem, b: LateItem) -> Bool { a.item == b.item }
     }
 
+
+    /// Which of a bucket's heaps a head comes from.
+    enum HeadKind: CaseIterable {
+        /// Can still finish by its target.
+        case feasible
+        /// Past its target (past its deadline under `deadlines`).
+        case late
+        /// Past its deadline too, when it yields further for that (`missedYield`).
+        case missed
+    }
+
     /// Interned tenant and step-group numbers (see `TurboScheduler.intern`).
     struct Key: Hashable {
         let tenant: Int
@@ -51,12 +75,22 @@ struct QueueBuckets {
     struct Bucket {
         var feasible = Heap<Item>()
         var late = Heap<LateItem>()
+        var missed = Heap<LateItem>()
     }
 
     /// The waiting heads of one bucket after cleaning.
     struct Heads {
+        subscript(kind: HeadKind) -> Item? {
+            switch kind {
+            case .feasible: feasible
+            case .late: late
+            case .missed: missed
+            }
+        }
+
         var feasible: Item?
         var late: Item?
+        var missed: Item?
     }
 
     /// A bucket's waiting heads, cached as plain values until the bucket changes (`dirty`) or its feasible head
@@ -68,12 +102,17 @@ struct QueueBuckets {
             didSet {
                 feasibleUrgency = heads.feasible.map { ($0.target, $0.deadline) }
                 lateUrgency = heads.late.map { ($0.lateUrgency, $0.deadline) }
+                missedUrgency = heads.missed.map { ($0.lateUrgency, $0.deadline) }
+                mayTurn = heads.feasible != nil || (heads.late.map { $0.missedYield > .zero } ?? false)
             }
         }
         /// The heads' urgency (before the fair-share lag) and deadline, as plain numbers: what a decision reads
         /// for every bucket, without copying the items.
         private(set) var feasibleUrgency: (urgency: Duration, deadline: Duration)?
         private(set) var lateUrgency: (urgency: Duration, deadline: Duration)?
+        private(set) var missedUrgency: (urgency: Duration, deadline: Duration)?
+        /// Whether a head may change kind with time alone (feasible → late, late → missed).
+        private(set) var mayTurn = false
         var recheckAt: Duration = .zero
         var dirty = true
     }
@@ -107,10 +146,12 @@ struct QueueBuckets {
     /// Brings every summary up to date at `now` (cleaning the heads of changed or due buckets).
     mutating func refresh(now: Duration) {
         for index in summaries.indices {
-            guard summaries[index].dirty || (summaries[index].feasibleUrgency != nil && now > summaries[index].recheckAt) else { continue }
+            guard summaries[index].dirty || (summaries[index].mayTurn && now > summaries[index].recheckAt) else { continue }
             let heads = self.heads(at: index, now: now)
             summaries[index].heads = heads
-            summaries[index].recheckAt = heads.feasible.map { $0.lateAt - $0.work } ?? .zero
+            let turnsLate = heads.feasible.map { $0.lateAt - $0.work }
+            let turnsMissed = heads.late.flatMap { $0.missedYield > .zero ? $0.deadline - $0.work : nil }
+            summaries[index].recheckAt = [turnsLate, turnsMissed].compactMap { $0 }.min() ?? .zero
             summaries[index].dirty = false
         }
     }
@@ -161,8 +202,17 @@ struct QueueBuckets {
                 break
             }
         }
-        while let head = buckets[index].late.min, !live.contains(head.item.ticket) { _ = buckets[index].late.removeMin() }
-        return Heads(feasible: buckets[index].feasible.min, late: buckets[index].late.min?.item)
+        while let head = buckets[index].late.min {
+            if !live.contains(head.item.ticket) {
+                _ = buckets[index].late.removeMin()
+            } else if head.item.missedYield > .zero, head.item.isMissed(at: now) {
+                buckets[index].missed.insert(LateItem(item: buckets[index].late.removeMin().item))
+            } else {
+                break
+            }
+        }
+        while let head = buckets[index].missed.min, !live.contains(head.item.ticket) { _ = buckets[index].missed.removeMin() }
+        return Heads(feasible: buckets[index].feasible.min, late: buckets[index].late.min?.item, missed: buckets[index].missed.min?.item)
     }
 
     /// Removes the head `item` (as returned by `heads`) from its bucket. It stays live until `forget`.
@@ -172,6 +222,8 @@ struct QueueBuckets {
             _ = buckets[index].feasible.removeMin()
         } else if buckets[index].late.min?.item.ticket == item.ticket {
             _ = buckets[index].late.removeMin()
+        } else if buckets[index].missed.min?.item.ticket == item.ticket {
+            _ = buckets[index].missed.removeMin()
         }
     }
 

@@ -17,6 +17,9 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     /// How far a late job's urgency moves back (`latePenalty`, a multiple of its own work under `tail`, none under
     /// `arrival`).
     let yield: Duration
+    /// How much further it moves back once it cannot make its deadline either (`missedYield`; zero under
+    /// `deadlines`, whose late jobs are the missed ones).
+    let missedYield: Duration
     /// Expert of each denoise step, in order.
     let experts: [ModelKey]
     /// `remaining[k]`: engine + output time still needed once `k` steps are done (steps k..<n alone, decode,
@@ -56,6 +59,9 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
 
     /// Whether the job can no longer finish by `lateAt` even if it ran alone from `now`.
     func isLate(at now: Instant) -> Bool { now.advanced(by: work) > lateAt }
+
+    /// Whether it would miss its deadline even if it ran alone from `now`.
+    func isMissed(at now: Instant) -> Bool { now.advanced(by: work) > deadline }
 
     /// Seconds to spare before the target if the job ran alone from `now` (negative when behind it).
     func slack(at now: Instant) -> Duration { now.advanced(by: work).duration(to: target) }

@@ -16,6 +16,7 @@ extension TurboScheduler {
             return (.decode(jobs: Array(toDecode.prefix(max(1, decodeCeiling)))), nil)
         }
         let now = clock.now
+        decisionMissedYield = configuration.objective == .tail && overload.isOverloaded ? configuration.missedYield ?? .zero : .zero
         let candidates = collectCandidates(now: now)
         guard let lead = candidates.min(by: { $0.key < $1.key }) else { return idleAction(now: now).map { ($0, nil) } }
         var choice = rescue(from: lead, among: candidates, now: now) ?? lead
@@ -77,7 +78,7 @@ extension TurboScheduler {
     /// reads only plain fields of the cached bucket summaries; a queued lead is resolved to its job at the end.
     mutating func collectCandidates(now: C.Instant) -> [Candidate] {
         var result = [Candidate?](repeating: nil, count: groupList.count)
-        var queuedLead = [(summary: Int, late: Bool)?](repeating: nil, count: groupList.count)
+        var queuedLead = [(summary: Int, kind: HeadKind)?](repeating: nil, count: groupList.count)
         let floor = fairness.floor
         let lags = fairness.lags(floor: floor)
         decisionLags = lags
@@ -108,18 +109,21 @@ extension TurboScheduler {
                 let lag = lags[key.tenant]
                 if let (target, deadline) = queue.summaries[index].feasibleUrgency,
                    offer(key.group, nil, target + lag, deadline: deadline, queued: true) {
-                    queuedLead[key.group] = (index, false)
+                    queuedLead[key.group] = (index, .feasible)
                 }
                 if let (urgency, deadline) = queue.summaries[index].lateUrgency,
                    offer(key.group, nil, urgency + lag, deadline: deadline, queued: true) {
-                    queuedLead[key.group] = (index, true)
+                    queuedLead[key.group] = (index, .late)
+                }
+                if let (urgency, deadline) = queue.summaries[index].missedUrgency,
+                   offer(key.group, nil, urgency + decisionMissedYield + lag, deadline: deadline, queued: true) {
+                    queuedLead[key.group] = (index, .missed)
                 }
             }
         }
         for number in result.indices {
-            guard let (index, late) = queuedLead[number] else { continue }
-            let heads = queue.summaries[index].heads
-            if let item = late ? heads.late : heads.feasible { result[number]?.lead = item.id }
+            guard let (index, kind) = queuedLead[number] else { continue }
+            if let item = queue.summaries[index].heads[kind] { result[number]?.lead = item.id }
         }
         return result.compactMap { $0 }
     }
@@ -141,23 +145,24 @@ extension TurboScheduler {
         return entries
     }
 
-    func urgencyKey(_ job: TrackedJob<C.Instant>, now: C.Instant, floor: Double) -> C.Instant {
+    /// A job's urgency: its target, moved back by its yield once late and — when `yieldingMissed` and the decision
+    /// is under overload — by the missed yield once past its deadline, plus its tenant's fair-share lag.
+    func urgencyKey(_ job: TrackedJob<C.Instant>, now: C.Instant, floor: Double, yieldingMissed: Bool = true) -> C.Instant {
         let lag = job.tenantNumber < decisionLags.count ? decisionLags[job.tenantNumber] : fairness.lags(floor: floor)[job.tenantNumber]
         var key = job.target.advanced(by: lag)
         if job.isLate(at: now) { key = key.advanced(by: job.yield) }
+        if yieldingMissed, decisionMissedYield > .zero, job.isMissed(at: now) { key = key.advanced(by: decisionMissedYield) }
         return key
     }
 
-    func urgencyKey(_ item: QueueBuckets.Item, lag: Duration, late: Bool) -> Duration {
-        (late ? item.lateUrgency : item.target) + lag
-    }
-
-    /// The more urgent of a bucket's two heads (the late one moved back by its yield), with its urgency.
+    /// The most urgent of a bucket's heads (the late one moved back by its yield, the missed one by its missed
+    /// yield as well), with its urgency.
     func bestHead(_ heads: QueueBuckets.Heads, key: QueueBuckets.Key) -> FrontierEntry? {
         let lag = decisionLags[key.tenant]
-        var best = heads.feasible.map { FrontierEntry(key: key, item: $0, urgency: urgencyKey($0, lag: lag, late: false)) }
-        if let item = heads.late {
-            let urgency = urgencyKey(item, lag: lag, late: true)
+        var best: FrontierEntry?
+        for kind in HeadKind.allCases {
+            guard let item = heads[kind] else { continue }
+            let urgency = item.urgency(kind, yielding: decisionMissedYield > .zero) + lag
             if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: key, item: item, urgency: urgency) }
         }
         return best
@@ -212,7 +217,9 @@ extension TurboScheduler {
         let number = groupNumbers[group]
         for id in active {
             guard let job = jobs[id], job.groupNumber == number else { continue }
-            options.append((id, offset(urgencyKey(job, now: now, floor: floor)), nil, nil))
+            // A started job keeps its place in its own group's batch even when missed (its work is sunk and it holds
+            // engine state); the missed yield decides only which group goes next.
+            options.append((id, offset(urgencyKey(job, now: now, floor: floor, yieldingMissed: false)), nil, nil))
         }
         let perActivation = memory.activationBytes(shape: shape)
         let perState = memory.residentStateBytes(shape: shape)
@@ -382,6 +389,8 @@ extension TurboScheduler {
         return nil
     }
 }
+
+typealias HeadKind = QueueBuckets.HeadKind
 
 /// The best candidate of one step group at this boundary.
 struct Candidate {

@@ -66,6 +66,11 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     var outstanding: (plan: Plan, group: StepGroup?)?
     var planCounter: UInt64 = 0
     var submitted = 0
+    /// How the last jobs to finish fared against their deadlines: whether missed jobs yield (`missedYield`).
+    var overload: OverloadSignal
+    /// The extra yield of a job past its deadline in this decision: `missedYield` under `.tail` while overloaded,
+    /// else zero.
+    var decisionMissedYield: Duration = .zero
 
     public init(name: String = "turboserve", clock: C, cost: any CostEstimating, memory: any MemoryEstimating, configuration: TurboSchedulerConfiguration = TurboSchedulerConfiguration()) {
         self.name = name
@@ -75,6 +80,8 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         self.configuration = configuration
         epoch = clock.now
         fairness = FairShareLedger(scale: configuration.fairShareScale)
+        overload = OverloadSignal(window: configuration.overloadWindow, enterMissFraction: configuration.overloadEnterMissFraction,
+                                  exitMissFraction: configuration.overloadExitMissFraction)
         residency = ResidencySet(memory: memory, capacity: configuration.deviceMemoryBytes - configuration.sharedBytes, maxModels: configuration.maxResident, keepAlive: configuration.keepAlive)
         residency.keepWarm = Set(configuration.preload)
         residency.pinned = configuration.pinned
@@ -115,6 +122,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public mutating func outputFinished(_ id: JobID, error: TurboServeError?) -> [Event] {
         guard jobs[id]?.state == .muxing else { return [] }
         let reason = error.map { Event.Reason(code: $0.code, message: $0.message) }
+        if error == nil, let deadline = jobs[id]?.deadline { overload.record(missed: clock.now > deadline) }
         return move(id, to: error == nil ? .succeeded : .failed, reason: reason).map { [$0] } ?? []
     }
 
@@ -194,6 +202,8 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public func estimatedStepTime(_ group: StepGroup, batchSize: Int) -> Duration {
         cost.stepTime(shape: group.shape, expert: group.expert, batchSize: batchSize)
     }
+    /// Whether the core is in overload mode (`OverloadSignal`; jobs past their deadline yield under `.tail`).
+    public var isOverloaded: Bool { overload.isOverloaded }
     /// The deadline the core derived for a job it holds.
     public func deadline(of id: JobID) -> C.Instant? { jobs[id]?.deadline }
 
@@ -232,7 +242,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         }
         return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim),
                           lateAt: job.arrival.advanced(by: configuration.objective == .deadlines ? budget : aim),
-                          yield: yield,
+                          yield: yield, missedYield: configuration.objective == .tail ? configuration.missedYield ?? .zero : .zero,
                           experts: experts, remaining: remaining, admitWork: admitWork, sequence: submitted)
     }
 
@@ -241,7 +251,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         let key = QueueBuckets.Key(tenant: intern(job.tenant), group: intern(group))
         let work = job.admitWork + job.remaining[0]
         let item = QueueBuckets.Item(target: offset(job.target), deadline: offset(job.deadline), lateAt: offset(job.lateAt), yield: job.yield,
-                                     work: work, rank: job.rank, sequence: job.sequence, ticket: 0, id: job.id)
+                                     missedYield: job.missedYield, work: work, rank: job.rank, sequence: job.sequence, ticket: 0, id: job.id)
         let ticket = queue.insert(item, key: key)
         jobs[job.id]?.ticket = ticket
     }
@@ -329,3 +339,4 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         return event
     }
 }
+

@@ -42,6 +42,17 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// (`deadline − work − target`), so yielding never by itself costs a job its deadline. A job without such room
     /// (a short job whose target is its deadline) does not yield. nil: the yield is `tailYieldFactor` × work alone.
     public var tailYieldDeadlineFraction: Double? = 0.5
+    /// Overload mode (under `.tail`): while overloaded, a job that can no longer make its deadline even if it ran
+    /// alone from now moves back by this much more than its late yield, whether queued or part-way denoised, so the
+    /// jobs that can still make theirs go first; a missed job is still served at most this long after its turn (the
+    /// aging bound). Near saturation, serving a missed job in its turn keeps the tail short; past it, every job
+    /// served late makes the one behind it late too, and without yielding hardly any job makes its deadline. nil: off.
+    public var missedYield: Duration? = .seconds(200)
+    /// Overloaded from when more than this fraction of the last `overloadWindow` jobs to finish missed their
+    /// deadline until at most `overloadExitMissFraction` did (`OverloadSignal`).
+    public var overloadEnterMissFraction = 0.7
+    public var overloadExitMissFraction = 0.3
+    public var overloadWindow = 20
     /// Deadline rescue (under `.tail` and `.arrival`): when the most urgent job can no longer make its deadline, a
     /// job that still can goes first once its deadline slack is at most this fraction of its own work (under
     /// `.arrival`, also once it is at most the late job's remaining work). Under overload, work that is already late
