@@ -19,8 +19,6 @@ struct QueueBuckets {
         let lateAt: Duration
         /// How far a late item's urgency moves back.
         let yield: Duration
-        /// How much further it moves back once it cannot make its deadline either (zero: it stays late).
-        let missedYield: Duration
         /// Engine + output time the job needs from the queue (admit included): lateness is `now + work > lateAt`.
         let work: Duration
         let rank: Int
@@ -34,13 +32,13 @@ struct QueueBuckets {
         func isMissed(at now: Duration) -> Bool { now + work > deadline }
         /// Urgency once late, before the fair-share lag: the target moved back by the item's yield.
         var lateUrgency: Duration { target + yield }
-        /// Urgency (before the fair-share lag) as the head of the `kind` heap; a missed head moves back by its
-        /// missed yield only while `yielding` (under overload).
-        func urgency(_ kind: HeadKind, yielding: Bool) -> Duration {
+        /// Urgency (before the fair-share lag) as the head of the `kind` heap; a missed head moves back by
+        /// `missedYield` as well (the decision's: zero unless overloaded).
+        func urgency(_ kind: HeadKind, missedYield: Duration) -> Duration {
             switch kind {
             case .feasible: target
             case .late: lateUrgency
-            case .missed: yielding ? lateUrgency + missedYield : lateUrgency
+            case .missed: lateUrgency + missedYield
             }
         }
     }
@@ -55,14 +53,13 @@ struct QueueBuckets {
         static func == (a: LateItem, b: LateItem) -> Bool { a.item == b.item }
     }
 
-
     /// Which of a bucket's heaps a head comes from.
     enum HeadKind: CaseIterable {
         /// Can still finish by its target.
         case feasible
         /// Past its target (past its deadline under `deadlines`).
         case late
-        /// Past its deadline too, when it yields further for that (`missedYield`).
+        /// Past its deadline too, when the queue keeps such jobs apart (`separatesMissed`).
         case missed
     }
 
@@ -103,7 +100,6 @@ struct QueueBuckets {
                 feasibleUrgency = heads.feasible.map { ($0.target, $0.deadline) }
                 lateUrgency = heads.late.map { ($0.lateUrgency, $0.deadline) }
                 missedUrgency = heads.missed.map { ($0.lateUrgency, $0.deadline) }
-                mayTurn = heads.feasible != nil || (heads.late.map { $0.missedYield > .zero } ?? false)
             }
         }
         /// The heads' urgency (before the fair-share lag) and deadline, as plain numbers: what a decision reads
@@ -111,9 +107,8 @@ struct QueueBuckets {
         private(set) var feasibleUrgency: (urgency: Duration, deadline: Duration)?
         private(set) var lateUrgency: (urgency: Duration, deadline: Duration)?
         private(set) var missedUrgency: (urgency: Duration, deadline: Duration)?
-        /// Whether a head may change kind with time alone (feasible → late, late → missed).
-        private(set) var mayTurn = false
-        var recheckAt: Duration = .zero
+        /// When a head may next change kind with time alone (feasible → late, late → missed); nil: none can.
+        var recheckAt: Duration?
         var dirty = true
     }
 
@@ -128,6 +123,13 @@ struct QueueBuckets {
     private var ticketKeys: [Int: Key] = [:]
     private var live: Set<Int> = []
     private var nextTicket = 0
+    /// Whether late jobs past their deadline move to a heap of their own (`HeadKind.missed`): the `tail` objective's
+    /// overload mode (`TurboSchedulerConfiguration.missedYield`). Set once, before the first insert.
+    let separatesMissed: Bool
+
+    init(separatesMissed: Bool = false) {
+        self.separatesMissed = separatesMissed
+    }
 
     /// Marks `key`'s summary for refreshing (creating the bucket on first use); returns its index.
     @discardableResult
@@ -146,12 +148,12 @@ struct QueueBuckets {
     /// Brings every summary up to date at `now` (cleaning the heads of changed or due buckets).
     mutating func refresh(now: Duration) {
         for index in summaries.indices {
-            guard summaries[index].dirty || (summaries[index].mayTurn && now > summaries[index].recheckAt) else { continue }
+            guard summaries[index].dirty || summaries[index].recheckAt.map({ now > $0 }) == true else { continue }
             let heads = self.heads(at: index, now: now)
             summaries[index].heads = heads
             let turnsLate = heads.feasible.map { $0.lateAt - $0.work }
-            let turnsMissed = heads.late.flatMap { $0.missedYield > .zero ? $0.deadline - $0.work : nil }
-            summaries[index].recheckAt = [turnsLate, turnsMissed].compactMap { $0 }.min() ?? .zero
+            let turnsMissed = separatesMissed ? heads.late.map { $0.deadline - $0.work } : nil
+            summaries[index].recheckAt = [turnsLate, turnsMissed].compactMap { $0 }.min()
             summaries[index].dirty = false
         }
     }
@@ -205,7 +207,7 @@ struct QueueBuckets {
         while let head = buckets[index].late.min {
             if !live.contains(head.item.ticket) {
                 _ = buckets[index].late.removeMin()
-            } else if head.item.missedYield > .zero, head.item.isMissed(at: now) {
+            } else if separatesMissed, head.item.isMissed(at: now) {
                 buckets[index].missed.insert(LateItem(item: buckets[index].late.removeMin().item))
             } else {
                 break

@@ -17,9 +17,6 @@ struct TrackedJob<Instant: InstantProtocol> where Instant.Duration == Duration {
     /// How far a late job's urgency moves back (`latePenalty`, a multiple of its own work under `tail`, none under
     /// `arrival`).
     let yield: Duration
-    /// How much further it moves back once it cannot make its deadline either (`missedYield`; zero under
-    /// `deadlines`, whose late jobs are the missed ones).
-    let missedYield: Duration
     /// Expert of each denoise step, in order.
     let experts: [ModelKey]
     /// `remaining[k]`: engine + output time still needed once `k` steps are done (steps k..<n alone, decode,

@@ -162,7 +162,7 @@ extension TurboScheduler {
         var best: FrontierEntry?
         for kind in HeadKind.allCases {
             guard let item = heads[kind] else { continue }
-            let urgency = item.urgency(kind, yielding: decisionMissedYield > .zero) + lag
+            let urgency = item.urgency(kind, missedYield: decisionMissedYield) + lag
             if best.map({ urgency < $0.urgency }) ?? true { best = FrontierEntry(key: key, item: item, urgency: urgency) }
         }
         return best

@@ -30,7 +30,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     let memory: any MemoryEstimating
 
     var jobs: [JobID: TrackedJob<C.Instant>] = [:]
-    var queue = QueueBuckets()
+    var queue: QueueBuckets
     /// The clock's time at creation; the queue keeps times as offsets from it.
     let epoch: C.Instant
     var fairness: FairShareLedger
@@ -80,6 +80,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         self.configuration = configuration
         epoch = clock.now
         fairness = FairShareLedger(scale: configuration.fairShareScale)
+        queue = QueueBuckets(separatesMissed: configuration.objective == .tail && configuration.missedYield != nil)
         overload = OverloadSignal(window: configuration.overloadWindow, enterMissFraction: configuration.overloadEnterMissFraction,
                                   exitMissFraction: configuration.overloadExitMissFraction)
         residency = ResidencySet(memory: memory, capacity: configuration.deviceMemoryBytes - configuration.sharedBytes, maxModels: configuration.maxResident, keepAlive: configuration.keepAlive)
@@ -242,7 +243,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         }
         return TrackedJob(job: job, state: .queued, deadline: job.arrival.advanced(by: budget), target: job.arrival.advanced(by: aim),
                           lateAt: job.arrival.advanced(by: configuration.objective == .deadlines ? budget : aim),
-                          yield: yield, missedYield: configuration.objective == .tail ? configuration.missedYield ?? .zero : .zero,
+                          yield: yield,
                           experts: experts, remaining: remaining, admitWork: admitWork, sequence: submitted)
     }
 
@@ -251,7 +252,7 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         let key = QueueBuckets.Key(tenant: intern(job.tenant), group: intern(group))
         let work = job.admitWork + job.remaining[0]
         let item = QueueBuckets.Item(target: offset(job.target), deadline: offset(job.deadline), lateAt: offset(job.lateAt), yield: job.yield,
-                                     missedYield: job.missedYield, work: work, rank: job.rank, sequence: job.sequence, ticket: 0, id: job.id)
+                                     work: work, rank: job.rank, sequence: job.sequence, ticket: 0, id: job.id)
         let ticket = queue.insert(item, key: key)
         jobs[job.id]?.ticket = ticket
     }
@@ -339,4 +340,3 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
         return event
     }
 }
-

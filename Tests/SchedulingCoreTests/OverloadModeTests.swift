@@ -25,19 +25,25 @@ struct OverloadSignalTests {
 
 @Suite("TurboScheduler: overload mode (under overload, work past its deadline yields to work that can still make it)")
 struct OverloadModeTests {
-    /// The 1.3B resident, batches of one. Ten 1-step 1.3B jobs due in `warmUpDeadline` s (1.6 s of work each: due in
-    /// 0.1 s they all miss, due in 100 s none does); then three 4-step 1.3B jobs due in 1 s (4.6 s of work each: they
-    /// miss whatever happens) and one 1-step 1.3B job due in 6 s. All four share a step group, so the deadline rescue
-    /// (which looks across groups) has no say. Returns when the 1-step job finished, from its submission.
-    static func dueBehindMissedWork(warmUpDeadline: Double, missedYield: Duration? = .seconds(200)) -> (finished: Double, overloaded: Bool) {
+    /// The 1.3B resident, batches of one, after `count` 1-step 1.3B jobs due in `deadline` s (1.6 s of work each: due
+    /// in 0.1 s every one misses, due in 100 s none does) have finished.
+    static func warmedUp(deadline: Double, count: Int = 10, configure: (inout TurboSchedulerConfiguration) -> Void = { _ in }) -> EnginePlayer {
         var engine = EnginePlayer {
             $0.maxBatchSize = 1
             $0.preload = [Models.smallKey]
-            $0.missedYield = missedYield
+            configure(&$0)
         }
         #expect(engine.runOne() == .load(Models.smallKey))
-        for i in 0..<10 { engine.submit(JobID("warm\(i)"), Jobs.spec(Models.small, steps: 1, deadline: warmUpDeadline)) }
+        for i in 0..<count { engine.submit(JobID("warm\(i)"), Jobs.spec(Models.small, steps: 1, deadline: deadline)) }
         engine.runUntilIdle()
+        return engine
+    }
+
+    /// After the warm-up (`warmedUp`) with jobs due in `warmUpDeadline` s: three 4-step 1.3B jobs due in 1 s (4.6 s of
+    /// work each: they miss whatever happens) and one 1-step 1.3B job due in 6 s. All four share a step group, so the
+    /// deadline rescue (which looks across groups) has no say. Returns when the 1-step job finished, from its submission.
+    static func dueBehindMissedWork(warmUpDeadline: Double, missedYield: Duration? = .seconds(200)) -> (finished: Double, overloaded: Bool) {
+        var engine = warmedUp(deadline: warmUpDeadline) { $0.missedYield = missedYield }
         let overloaded = engine.scheduler.isOverloaded
         let start = engine.now
         for i in 0..<3 { engine.submit(JobID("missed\(i)"), Jobs.spec(Models.small, steps: 4, priority: .interactive, deadline: 1)) }
@@ -64,17 +70,11 @@ struct OverloadModeTests {
         #expect(off > 6, "no missed yield: the missed work goes first (\(off) s)")
     }
 
-    /// After the warm-up of `dueBehindMissedWork`: a 4-step 1.3B job due in 6 s (4.6 s of work: it can make it when
+    /// After the warm-up (`warmedUp`) with jobs due in `warmUpDeadline` s: a 4-step 1.3B job due in 6 s (4.6 s of work: it can make it when
     /// submitted), two 1-step jobs due in 3.5 s (which go first, and after the first of which the 4-step job can no
     /// longer make its deadline) and a 1-step job due in 20 s. Returns the order the four finished in.
     static func turnsMissedWhileWaiting(warmUpDeadline: Double) -> [JobID] {
-        var engine = EnginePlayer {
-            $0.maxBatchSize = 1
-            $0.preload = [Models.smallKey]
-        }
-        #expect(engine.runOne() == .load(Models.smallKey))
-        for i in 0..<10 { engine.submit(JobID("warm\(i)"), Jobs.spec(Models.small, steps: 1, deadline: warmUpDeadline)) }
-        engine.runUntilIdle()
+        var engine = warmedUp(deadline: warmUpDeadline)
         engine.submit("long", Jobs.spec(Models.small, steps: 4, deadline: 6))
         engine.submit("soon1", Jobs.spec(Models.small, steps: 1, deadline: 3.5))
         engine.submit("soon2", Jobs.spec(Models.small, steps: 1, deadline: 3.5))
@@ -94,16 +94,11 @@ struct OverloadModeTests {
     @Test("once jobs make their deadlines again overload mode ends, and the missed job gets its turn")
     func overloadEndsAndTheMissedJobRuns() {
         let window = 20, exit = 0.3
-        var engine = EnginePlayer {
-            $0.maxBatchSize = 1
-            $0.preload = [Models.smallKey]
+        let misses = window / 2
+        var engine = Self.warmedUp(deadline: 0.1, count: misses) {
             $0.overloadWindow = window
             $0.overloadExitMissFraction = exit
         }
-        #expect(engine.runOne() == .load(Models.smallKey))
-        let misses = window / 2
-        for i in 0..<misses { engine.submit(JobID("warm\(i)"), Jobs.spec(Models.small, steps: 1, deadline: 0.1)) }
-        engine.runUntilIdle()
         #expect(engine.scheduler.isOverloaded)
         engine.submit("old", Jobs.spec(Models.small, steps: 4, priority: .interactive, deadline: 1))
         // Always one job waiting that can make its deadline: each goes before the missed one while the mode lasts.
