@@ -90,32 +90,36 @@ struct QueueBuckets {
         var missed: Item?
     }
 
-    /// A bucket's waiting heads, cached as plain values until the bucket changes (`dirty`) or its feasible head
-    /// may have turned late (`now > recheckAt`); `refresh` brings every summary up to date in one pass over the
-    /// buckets without touching their heaps, so a decision costs little more than reading these.
+    /// A bucket's waiting heads as plain numbers, cached until the bucket changes (`dirty`) or a head may change
+    /// kind with time (`now > recheckAt`); `refresh` brings every summary up to date in one pass over the buckets.
+    /// A decision reads only these for every bucket: they hold no job identifier (no reference counting) and are
+    /// small, so the pass over thousands of buckets stays in cache. The items themselves are in `heads`.
     struct Summary {
         let key: Key
-        var heads = Heads() {
-            didSet {
-                feasibleUrgency = heads.feasible.map { ($0.target, $0.deadline) }
-                lateUrgency = heads.late.map { ($0.lateUrgency, $0.deadline) }
-                missedUrgency = heads.missed.map { ($0.lateUrgency, $0.deadline) }
-            }
-        }
-        /// The heads' urgency (before the fair-share lag) and deadline, as plain numbers: what a decision reads
-        /// for every bucket, without copying the items.
+        /// The heads' urgency (before the fair-share lag) and deadline.
         private(set) var feasibleUrgency: (urgency: Duration, deadline: Duration)?
         private(set) var lateUrgency: (urgency: Duration, deadline: Duration)?
         private(set) var missedUrgency: (urgency: Duration, deadline: Duration)?
         /// When a head may next change kind with time alone (feasible → late, late → missed); nil: none can.
         var recheckAt: Duration?
         var dirty = true
+
+        init(key: Key) { self.key = key }
+
+        /// Describes `heads`, the bucket's heads after cleaning.
+        mutating func describe(_ heads: Heads) {
+            feasibleUrgency = heads.feasible.map { ($0.target, $0.deadline) }
+            lateUrgency = heads.late.map { ($0.lateUrgency, $0.deadline) }
+            missedUrgency = heads.missed.map { ($0.lateUrgency, $0.deadline) }
+        }
     }
 
-    /// Bucket `i` belongs to `summaries[i]`: buckets live in an array beside their summaries (never removed;
+    /// Bucket `i` belongs to `summaries[i]` and `heads[i]`: buckets live in an array beside them (never removed;
     /// an emptied bucket is only empty), so a bucket is reached by index and mutated in place, without hashing its
     /// key or copying its heaps.
     private var buckets: [Bucket] = []
+    /// The waiting heads of bucket `i` as of the last `refresh` that cleaned it (what `summaries[i]` describes).
+    private(set) var heads: [Heads] = []
     /// Live (not yet forgotten) jobs of bucket `i`, whether in its heaps or popped by a plan being built.
     private var waiting: [Int] = []
     private(set) var summaries: [Summary] = []
@@ -140,6 +144,7 @@ struct QueueBuckets {
         }
         summaryIndex[key] = summaries.count
         summaries.append(Summary(key: key))
+        heads.append(Heads())
         buckets.append(Bucket())
         waiting.append(0)
         return summaries.count - 1
@@ -149,10 +154,11 @@ struct QueueBuckets {
     mutating func refresh(now: Duration) {
         for index in summaries.indices {
             guard summaries[index].dirty || summaries[index].recheckAt.map({ now > $0 }) == true else { continue }
-            let heads = self.heads(at: index, now: now)
-            summaries[index].heads = heads
-            let turnsLate = heads.feasible.map { $0.lateAt - $0.work }
-            let turnsMissed = separatesMissed ? heads.late.map { $0.deadline - $0.work } : nil
+            let cleaned = heads(at: index, now: now)
+            heads[index] = cleaned
+            summaries[index].describe(cleaned)
+            let turnsLate = cleaned.feasible.map { $0.lateAt - $0.work }
+            let turnsMissed = separatesMissed ? cleaned.late.map { $0.deadline - $0.work } : nil
             summaries[index].recheckAt = [turnsLate, turnsMissed].compactMap { $0 }.min()
             summaries[index].dirty = false
         }

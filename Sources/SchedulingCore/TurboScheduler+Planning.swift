@@ -123,7 +123,7 @@ extension TurboScheduler {
         }
         for number in result.indices {
             guard let (index, kind) = queuedLead[number] else { continue }
-            if let item = queue.summaries[index].heads[kind] { result[number]?.lead = item.id }
+            if let item = queue.heads[index][kind] { result[number]?.lead = item.id }
         }
         return result.compactMap { $0 }
     }
@@ -139,8 +139,8 @@ extension TurboScheduler {
     func frontier(ofGroup number: Int?) -> [FrontierEntry] {
         guard let number else { return [] }
         var entries: [FrontierEntry] = []
-        for summary in queue.summaries where summary.key.group == number {
-            if let best = bestHead(summary.heads, key: summary.key) { entries.append(best) }
+        for index in queue.summaries.indices where queue.summaries[index].key.group == number {
+            if let best = bestHead(queue.heads[index], key: queue.summaries[index].key) { entries.append(best) }
         }
         return entries
     }
