@@ -63,7 +63,7 @@ public struct TurboSchedulerConfiguration: Sendable {
     /// job added: batching pays where the GPU has room (the 1.3B at 480p: +0.52 of a solo step for the second
     /// sample), not where one sample fills it (I2V at 720p: +0.96), which would only make every job of the batch
     /// finish as late as the last. nil (the default): any batch the memory and slack rules allow. Off by default: on
-    /// seed-mix it moved P95/P99 by only 2–5% (`docs/benchmarks.md`), and the tiny CPU engine's batches (+0.87 of a
+    /// seed-mix it moved P95/P99 by only 2–5% (on 099bfcf: `docs/benchmarks-history.md`), and the tiny CPU engine's batches (+0.87 of a
     /// solo step) would stop.
     public var batchPayFraction: Double?
     /// Learn denoise-step times from the engine time of every completed step plan, per step group and batch size
