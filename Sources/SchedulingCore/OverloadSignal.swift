@@ -10,6 +10,10 @@ public struct OverloadSignal: Sendable {
     private var next = 0
     private var misses = 0
     public private(set) var isOverloaded = false
+    /// Finished jobs recorded so far, up to `window` (the most recent ones).
+    public var counted: Int { outcomes.count }
+    /// Of those, the jobs that missed their deadline.
+    public var missed: Int { misses }
 
     public init(window: Int, enterMissFraction: Double, exitMissFraction: Double) {
         self.window = max(1, window)

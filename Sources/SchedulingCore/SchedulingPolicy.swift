@@ -64,6 +64,10 @@ public protocol SchedulingPolicy<C>: SendableMetatype {
 
     /// Starts from stage times measured before, as `restoreLearnedSteps` does for steps (default: ignored).
     mutating func restoreLearnedStages(_ stages: [LearnedStage])
+
+    /// How the last finished jobs fared against their deadlines and whether the policy judges the engine overloaded,
+    /// for metrics and the operations view (default: nil — a policy that does not judge it).
+    var deadlineHealth: DeadlineHealth? { get }
 }
 
 extension SchedulingPolicy {
@@ -71,6 +75,7 @@ extension SchedulingPolicy {
     public mutating func restoreLearnedSteps(_ steps: [LearnedStep]) {}
     public var learnedStages: [LearnedStage] { [] }
     public mutating func restoreLearnedStages(_ stages: [LearnedStage]) {}
+    public var deadlineHealth: DeadlineHealth? { nil }
 
     /// Forgetting is cancelling without telling anyone: the events are the shell's to drop.
     public mutating func forget(_ job: JobID) { _ = cancel(job) }

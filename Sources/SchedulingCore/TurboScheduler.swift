@@ -203,8 +203,12 @@ public struct TurboScheduler<C: Clock>: SchedulingPolicy where C.Duration == Dur
     public func estimatedStepTime(_ group: StepGroup, batchSize: Int) -> Duration {
         cost.stepTime(shape: group.shape, expert: group.expert, batchSize: batchSize)
     }
-    /// Whether the core is in overload mode (`OverloadSignal`; jobs past their deadline yield under `.tail`).
-    public var isOverloaded: Bool { overload.isOverloaded }
+    /// Whether the core is in overload mode (`OverloadSignal`; jobs past their deadline yield under `.tail`) and the
+    /// finished jobs' outcomes that judgement rests on: for the overload tests, metrics and the operations view.
+    public var deadlineHealth: DeadlineHealth? {
+        DeadlineHealth(window: overload.window, jobsCounted: overload.counted, jobsMissed: overload.missed, overloaded: overload.isOverloaded)
+    }
+
     /// The deadline the core derived for a job it holds.
     public func deadline(of id: JobID) -> C.Instant? { jobs[id]?.deadline }
 

@@ -40,11 +40,14 @@ public struct EngineActivity: Sendable, Hashable, Codable {
     public var learnedSteps: [LearnedStep]?
     /// The admit and decode times per job it measured and plans deadlines with (nil when none are reported).
     public var learnedStages: [LearnedStage]?
+    /// How the worker's last finished jobs fared against their deadlines, and whether its scheduler judges the engine
+    /// overloaded (nil from a worker that does not judge it: the serial policy, or an older heartbeat).
+    public var deadlineHealth: DeadlineHealth?
 
     public init(
         worker: String, runningStage: String? = nil, runningJobs: [String] = [], heldJobs: [String] = [],
         residentModels: [String] = [], timeline: [Interval] = [], busyRatio: Double = 0, plansExecuted: Int = 0,
-        learnedSteps: [LearnedStep]? = nil, learnedStages: [LearnedStage]? = nil
+        learnedSteps: [LearnedStep]? = nil, learnedStages: [LearnedStage]? = nil, deadlineHealth: DeadlineHealth? = nil
     ) {
         self.worker = worker
         self.runningStage = runningStage
@@ -56,5 +59,6 @@ public struct EngineActivity: Sendable, Hashable, Codable {
         self.plansExecuted = plansExecuted
         self.learnedSteps = learnedSteps
         self.learnedStages = learnedStages
+        self.deadlineHealth = deadlineHealth
     }
 }

@@ -53,6 +53,14 @@ public final class ServiceMetrics: Sendable {
         _ = outOfMemoryEvents(worker)
     }
 
+    /// How `worker`'s last finished jobs fared against their deadlines (a policy that judges it; set at the worker's
+    /// start and after every finished job, so both series exist at 0 before the first miss).
+    public func deadlineHealth(_ health: DeadlineHealth, worker: String) {
+        let labels = [("worker", worker)]
+        registry.makeGauge(descriptor: Self.name("scheduler_overloaded", "", "1 while the scheduler judges the engine overloaded (most recent jobs missed their deadline; jobs already late then yield under the tail objective), else 0."), labels: labels).set(health.overloaded ? 1.0 : 0.0)
+        registry.makeGauge(descriptor: Self.name("scheduler_deadline_miss", "ratio", "Share of the worker's last finished jobs (up to the overload window) that missed their deadline."), labels: labels).set(health.missRatio)
+    }
+
     /// `worker`'s engine process died or hung and is started again by the next plan.
     public func engineRestarted(worker: String) { restarts(worker).increment() }
 

@@ -153,7 +153,8 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             runningJobs: status.currentPlan.map { Set($0.jobs).map(\.rawValue).sorted() } ?? [],
             heldJobs: policy.heldJobs.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
             timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted,
-            learnedSteps: learned.isEmpty ? nil : learned, learnedStages: stages.isEmpty ? nil : stages)
+            learnedSteps: learned.isEmpty ? nil : learned, learnedStages: stages.isEmpty ? nil : stages,
+            deadlineHealth: policy.deadlineHealth)
     }
 
     private func noteActivity(_ action: PlanAction, startedAt: Date, duration: Duration, outcome: PlanOutcome) {
@@ -173,6 +174,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     public func run() async throws {
         let recording = Task { await recorder.run() }
         metrics?.workerStarted(worker: configuration.workerID)
+        reportDeadlineHealth()
         let recovered = try await store.releaseHeld(by: configuration.workerID, maxAttempts: configuration.maxAttempts)
         if !recovered.isEmpty { logger?.info("released the jobs a previous run of this worker held", metadata: ["jobs": "\(recovered.count)"]) }
         await restoreLearnedSteps()
@@ -457,7 +459,13 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             recorder.record(event, artifacts: event.to == .succeeded ? artifacts : nil)
             if event.to == .succeeded { status.jobsSucceeded += 1 }
         }
+        reportDeadlineHealth()
         signal.yield()
+    }
+
+    /// Exports the policy's deadline outcomes and overload judgement (nothing for a policy that does not judge it).
+    private func reportDeadlineHealth() {
+        if let health = policy.deadlineHealth { metrics?.deadlineHealth(health, worker: configuration.workerID) }
     }
 
     /// Sleeps until a signal arrives or the policy's next timer (or `until`) is due.

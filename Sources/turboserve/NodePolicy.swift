@@ -32,6 +32,8 @@ struct NodePolicy: SchedulingPolicy {
 
     var learnedStages: [LearnedStage] { core?.learnedStages ?? serial!.learnedStages }
 
+    var deadlineHealth: DeadlineHealth? { core?.deadlineHealth ?? serial!.deadlineHealth }
+
     mutating func restoreLearnedStages(_ stages: [LearnedStage]) {
         if core != nil { return core!.restoreLearnedStages(stages) }
         serial!.restoreLearnedStages(stages)

@@ -9,13 +9,16 @@ struct OverloadSignalTests {
         var signal = OverloadSignal(window: 10, enterMissFraction: 0.7, exitMissFraction: 0.3)
         for _ in 0..<4 { signal.record(missed: true) }
         #expect(!signal.isOverloaded, "four outcomes are less than half the window")
+        #expect(signal.counted == 4 && signal.missed == 4)
         signal.record(missed: true)
         #expect(signal.isOverloaded, "five of five missed")
         for _ in 0..<5 { signal.record(missed: false) }
         #expect(signal.isOverloaded, "five of ten missed is between the shares: still on")
+        #expect(signal.counted == 10 && signal.missed == 5)
         signal.record(missed: false)
         signal.record(missed: false)
         #expect(!signal.isOverloaded, "three of the last ten missed: off")
+        #expect(signal.counted == 10 && signal.missed == 3, "the window keeps the last ten outcomes")
         for _ in 0..<7 { signal.record(missed: true) }
         #expect(!signal.isOverloaded, "seven of the last ten is not past 0.7: stays off")
         signal.record(missed: true)
@@ -44,7 +47,7 @@ struct OverloadModeTests {
     /// deadline rescue (which looks across groups) has no say. Returns when the 1-step job finished, from its submission.
     static func dueBehindMissedWork(warmUpDeadline: Double, missedYield: Duration? = .seconds(200)) -> (finished: Double, overloaded: Bool) {
         var engine = warmedUp(deadline: warmUpDeadline) { $0.missedYield = missedYield }
-        let overloaded = engine.scheduler.isOverloaded
+        let overloaded = engine.scheduler.deadlineHealth?.overloaded == true
         let start = engine.now
         for i in 0..<3 { engine.submit(JobID("missed\(i)"), Jobs.spec(Models.small, steps: 4, priority: .interactive, deadline: 1)) }
         engine.submit("due", Jobs.spec(Models.small, steps: 1, priority: .batch, deadline: 6))
@@ -92,14 +95,14 @@ struct OverloadModeTests {
     }
 
     @Test("once jobs make their deadlines again overload mode ends, and the missed job gets its turn")
-    func overloadEndsAndTheMissedJobRuns() {
+    func overloadEndsAndTheMissedJobRuns() throws {
         let window = 20, exit = 0.3
         let misses = window / 2
         var engine = Self.warmedUp(deadline: 0.1, count: misses) {
             $0.overloadWindow = window
             $0.overloadExitMissFraction = exit
         }
-        #expect(engine.scheduler.isOverloaded)
+        #expect(engine.scheduler.deadlineHealth == DeadlineHealth(window: window, jobsCounted: misses, jobsMissed: misses, overloaded: true))
         engine.submit("old", Jobs.spec(Models.small, steps: 4, priority: .interactive, deadline: 1))
         // Always one job waiting that can make its deadline: each goes before the missed one while the mode lasts.
         var submitted: [JobID] = []
@@ -113,7 +116,9 @@ struct OverloadModeTests {
         let old = engine.finished["old"]!
         let ahead = submitted.filter { engine.finished[$0].map { $0 < old } ?? false }.count
         #expect(engine.violations.isEmpty, "\(engine.violations)")
-        #expect(!engine.scheduler.isOverloaded)
+        let health = try #require(engine.scheduler.deadlineHealth)
+        #expect(!health.overloaded && health.jobsCounted == window)
+        #expect(health.missRatio <= exit, "off only once at most the exit share of the window missed: \(health)")
         // The window holds `misses` misses after the warm-up; each job that makes its deadline pushes one outcome
         // out once the window is full. Off once at most `exit × window` of the last `window` missed.
         let expected = window - Int((exit * Double(window)).rounded(.down))

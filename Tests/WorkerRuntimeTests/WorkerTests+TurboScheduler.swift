@@ -70,4 +70,36 @@ struct WorkerTurboSchedulerTests {
         await worker.stop()
         try await running.value
     }
+
+    /// Jobs that all finish past their deadline turn the core's overload mode on: the worker's activity (what
+    /// `/v1/operations` shows) and its gauges (what the `TurboServeOverloaded` alert reads) say so, and the gauges
+    /// exist at 0 from the worker's start, before any job finished.
+    @Test(.timeLimit(.minutes(1))) func jobsMissingTheirDeadlinesShowAsOverloadInActivityAndMetrics() async throws {
+        let store = InMemoryJobStore()
+        let metrics = ServiceMetrics()
+        let count = 10
+        var configuration = TurboSchedulerConfiguration()
+        configuration.sharedBytes = 0
+        let policy = TurboScheduler(clock: ContinuousClock(), cost: CostProfile.serving, memory: CostProfile.serving, configuration: configuration)
+        let worker = Worker(policy: policy, store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(),
+                            configuration: .init(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory)), metrics: metrics)
+        let running = Task { try await worker.run() }
+        while !metrics.exposition().contains(#"turboserve_scheduler_overloaded{worker="node-1"} 0.0"#) { await Task.yield() }
+        #expect(metrics.exposition().contains(#"turboserve_scheduler_deadline_miss_ratio{worker="node-1"} 0.0"#))
+        #expect(await worker.activity.deadlineHealth == DeadlineHealth(window: configuration.overloadWindow, jobsCounted: 0, jobsMissed: 0, overloaded: false))
+        for i in 0..<count {
+            // Due a microsecond after creation: every one finishes past its deadline.
+            let spec = try JobValidator().validate(JobSpec(prompt: "p\(i)", model: "tiny-t2v", steps: 1, seed: Int64(i), deadlineSeconds: 0.000_001), randomSeed: { 0 })
+            _ = try await store.create(NewJob(id: JobID("late\(i)"), spec: spec))
+        }
+        while (try await store.countByPhase()[.succeeded] ?? 0) < count { await Task.yield() }
+        while await worker.activity.deadlineHealth?.jobsCounted != count { await Task.yield() }
+        let health = try #require(await worker.activity.deadlineHealth)
+        #expect(health.jobsMissed == count && health.overloaded, "\(count) of \(count) missed, half the window seen: \(health)")
+        let text = metrics.exposition()
+        #expect(text.contains(#"turboserve_scheduler_overloaded{worker="node-1"} 1.0"#))
+        #expect(text.contains(#"turboserve_scheduler_deadline_miss_ratio{worker="node-1"} 1.0"#))
+        await worker.stop()
+        try await running.value
+    }
 }

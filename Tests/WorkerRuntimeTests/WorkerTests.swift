@@ -95,5 +95,7 @@ extension WorkerTests {
         #expect(text.contains(#"turboserve_queue_depth_jobs{class="batch",model="tiny-t2v"} 0.0"#))
         #expect(text.contains("turboserve_job_latency_seconds_bucket"))
         #expect(text.contains("turboserve_engine_busy_ratio"))
+        #expect(!text.contains("turboserve_scheduler_"), "the serial policy does not judge overload: no series rather than a made-up 0")
+        #expect(await worker.activity.deadlineHealth == nil)
     }
 }

@@ -31,12 +31,12 @@ PENDING_LABELS: set[tuple[str, str]] = set()
 
 
 def exported_metrics() -> set[str]:
-    """Every metric family name the Swift sources register: `Self.name("metric", "unit", …)` → turboserve_metric_unit;
-    histograms add _bucket/_sum/_count."""
+    """Every metric family name the Swift sources register: `Self.name("metric", "unit", …)` → turboserve_metric_unit
+    (turboserve_metric for a unitless one, `""`); histograms add _bucket/_sum/_count."""
     names = set()
     for source in (REPO / "Sources").rglob("*.swift"):
-        for metric, unit in re.findall(r'name\("([a-z_]+)",\s*"([a-z]+)"', source.read_text()):
-            base = f"turboserve_{metric}_{unit}"
+        for metric, unit in re.findall(r'name\("([a-z_]+)",\s*"([a-z]*)"', source.read_text()):
+            base = f"turboserve_{metric}_{unit}" if unit else f"turboserve_{metric}"
             names |= {base, base + "_bucket", base + "_sum", base + "_count"}
     return names
 

@@ -4,6 +4,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from turboserve_harness import wait_for
 
 
 def metric(text: str, name: str) -> float:
@@ -31,3 +32,15 @@ def test_fifty_mixed_jobs_complete(server, png):
     print(f"\n50 mixed jobs: engine busy ratio while work was pending {busy:.3f}, model loads {loads:.0f}")
     assert 0 < busy <= 1
     assert loads >= 2  # tiny-t2v and the i2v experts
+    # The core's deadline outcomes: the overload gauges exist for the worker, and its next heartbeat shows in
+    # /v1/operations how the last 20 (the window) of the 50 finished jobs fared.
+    assert re.search(r'^turboserve_scheduler_overloaded\{worker="[^"]+"\} [01]\.0$', text, re.M), "overload gauge missing"
+    miss = metric(text, "turboserve_scheduler_deadline_miss_ratio")
+    assert 0 <= miss <= 1
+    def health():
+        workers = requests.get(server.url + "/v1/operations").json()["workers"]
+        return workers[0].get("deadline_health") if workers else None
+    wait_for(lambda: (health() or {}).get("jobs_counted") == 20, timeout=60, what="a heartbeat with the deadline outcomes of 20 jobs")
+    reported = health()
+    assert 0 <= reported["jobs_missed"] <= 20 and isinstance(reported["overloaded"], bool)
+    print(f"deadline outcomes of the last 20 jobs: {reported['jobs_missed']} missed, overloaded {reported['overloaded']}")
