@@ -75,57 +75,59 @@ extension TurboScheduler {
     }
 
     /// Candidates by step group: active jobs not in flight, and the heads of every queued bucket. The hot loop
-    /// reads only plain fields of the cached bucket summaries; a queued lead is resolved to its job at the end.
+    /// reads only plain fields of the cached bucket summaries and tallies plain numbers per group (`GroupTally`); a
+    /// group's lead is resolved to its job, and the candidate built, once per group at the end.
     mutating func collectCandidates(now: C.Instant) -> [Candidate] {
-        var result = [Candidate?](repeating: nil, count: groupList.count)
-        var queuedLead = [(summary: Int, kind: HeadKind)?](repeating: nil, count: groupList.count)
+        var tallies = [GroupTally?](repeating: nil, count: groupList.count)
         let floor = fairness.floor
         let lags = fairness.lags(floor: floor)
         decisionLags = lags
-        func offer(_ number: Int, _ id: JobID?, _ key: Duration, deadline: Duration, queued: Bool) -> Bool {
-            if result[number] == nil {
-                result[number] = Candidate(group: groupList[number], key: key, lead: id ?? JobID(""), size: 1, hasQueued: queued, deadline: deadline)
-                return true
+        func offer(_ number: Int, _ lead: GroupTally.Lead, _ key: Duration, deadline: Duration, queued: Bool) {
+            guard var tally = tallies[number] else {
+                tallies[number] = GroupTally(key: key, deadline: deadline, size: 1, hasQueued: queued, lead: lead)
+                return
             }
-            result[number]!.size += 1
-            if queued { result[number]!.hasQueued = true }
-            if deadline < result[number]!.deadline { result[number]!.deadline = deadline }
-            guard key < result[number]!.key else { return false }
-            result[number]!.key = key
-            if let id { result[number]!.lead = id }
-            return true
+            tally.size += 1
+            if queued { tally.hasQueued = true }
+            if deadline < tally.deadline { tally.deadline = deadline }
+            if key < tally.key {
+                tally.key = key
+                tally.lead = lead
+            }
+            tallies[number] = tally
         }
-        for id in active {
+        for (index, id) in active.enumerated() {
             guard let job = jobs[id], let number = job.groupNumber else { continue }
-            if offer(number, id, offset(urgencyKey(job, now: now, floor: floor)), deadline: offset(job.deadline), queued: false) {
-                queuedLead[number] = nil
-            }
+            offer(number, .active(index), offset(urgencyKey(job, now: now, floor: floor)), deadline: offset(job.deadline), queued: false)
         }
         // Queued jobs compete only while a new job may take engine state.
         if roomForNewJobs > 0 {
             queue.refresh(now: offset(now))
             for index in queue.summaries.indices {
-                let key = queue.summaries[index].key
-                let lag = lags[key.tenant]
-                if let (target, deadline) = queue.summaries[index].feasibleUrgency,
-                   offer(key.group, nil, target + lag, deadline: deadline, queued: true) {
-                    queuedLead[key.group] = (index, .feasible)
+                let summary = queue.summaries[index]
+                let lag = lags[summary.key.tenant]
+                if let (target, deadline) = summary.feasibleUrgency {
+                    offer(summary.key.group, .queued(index, .feasible), target + lag, deadline: deadline, queued: true)
                 }
-                if let (urgency, deadline) = queue.summaries[index].lateUrgency,
-                   offer(key.group, nil, urgency + lag, deadline: deadline, queued: true) {
-                    queuedLead[key.group] = (index, .late)
+                if let (urgency, deadline) = summary.lateUrgency {
+                    offer(summary.key.group, .queued(index, .late), urgency + lag, deadline: deadline, queued: true)
                 }
-                if let (urgency, deadline) = queue.summaries[index].missedUrgency,
-                   offer(key.group, nil, urgency + decisionMissedYield + lag, deadline: deadline, queued: true) {
-                    queuedLead[key.group] = (index, .missed)
+                if let (urgency, deadline) = summary.missedUrgency {
+                    offer(summary.key.group, .queued(index, .missed), urgency + decisionMissedYield + lag, deadline: deadline, queued: true)
                 }
             }
         }
-        for number in result.indices {
-            guard let (index, kind) = queuedLead[number] else { continue }
-            if let item = queue.heads[index][kind] { result[number]?.lead = item.id }
+        var result: [Candidate] = []
+        for number in tallies.indices {
+            guard let tally = tallies[number] else { continue }
+            let lead: JobID
+            switch tally.lead {
+            case let .active(index): lead = active[index]
+            case let .queued(index, kind): lead = queue.heads[index][kind]?.id ?? JobID("")
+            }
+            result.append(Candidate(group: groupList[number], key: tally.key, lead: lead, size: tally.size, hasQueued: tally.hasQueued, deadline: tally.deadline))
         }
-        return result.compactMap { $0 }
+        return result
     }
 
     /// Under the `tail` and `arrival` objectives, work already started goes before a weight switch for anything else:
@@ -403,6 +405,22 @@ struct Candidate {
     var hasQueued: Bool
     /// Earliest deadline among the group's jobs seen (offset from the epoch).
     var deadline: Duration
+}
+
+/// What `collectCandidates` gathers for one step group while it reads every active job and bucket head: plain
+/// values only (no job identifiers or group names, so no reference counting in the hot loop).
+struct GroupTally {
+    /// Where the group's most urgent job is: `active[index]`, or the head of `kind` of bucket `index`.
+    enum Lead {
+        case active(Int)
+        case queued(Int, QueueBuckets.HeadKind)
+    }
+
+    var key: Duration
+    var deadline: Duration
+    var size: Int
+    var hasQueued: Bool
+    var lead: Lead
 }
 
 /// One queue bucket's most urgent waiting job.
