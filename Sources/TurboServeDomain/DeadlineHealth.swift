@@ -1,6 +1,6 @@
 /// How the last jobs a worker's scheduler finished fared against their deadlines, and whether it judges its engine
-/// overloaded from that (`SchedulingCore.OverloadSignal`: on once more than 70% of the last 20 missed, off once at
-/// most 30% did). Carried in the heartbeat (`EngineActivity.deadlineHealth`), so `/v1/operations` shows it, and
+/// overloaded from that (`SchedulingCore.OverloadSignal`; by default on once more than 70% of the last 20 missed,
+/// off once at most 30% did). Carried in the heartbeat (`EngineActivity.deadlineHealth`), so `/v1/operations` shows it, and
 /// exported as `turboserve_scheduler_overloaded` and `turboserve_scheduler_deadline_miss_ratio`.
 ///
 /// A snapshot value: built on request, never changed afterwards. Invariant: `0 ≤ jobsMissed ≤ jobsCounted ≤ window`.
