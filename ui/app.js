@@ -417,6 +417,13 @@ async function loadOperations() {
       // Held and still unfinished: a cancelled job the worker has yet to drop is not work it holds.
       el("div", {}, el("dt", { text: "Jobs held" }), el("dd", { id: "ops-held", text: String(worker.held_jobs.filter((id) => unfinished.has(id)).length) })),
       el("div", {}, el("dt", { text: "Plans executed" }), el("dd", { text: String(worker.plans_executed) })));
+    const health = worker.deadline_health;
+    if (health) {
+      // How the scheduler's last finished jobs fared against their deadlines (docs/operations.md).
+      const text = health.jobs_counted === 0 ? "no job finished yet"
+        : `${health.jobs_missed} of the last ${health.jobs_counted} missed` + (health.overloaded ? " · overloaded: late jobs wait for ones that can still make it" : "");
+      engine.append(el("div", {}, el("dt", { text: "Deadlines" }), el("dd", { id: "ops-deadlines", class: health.overloaded ? "overloaded" : "", text })));
+    }
   }
   renderTimeline(workers, ops.generated_at);
 

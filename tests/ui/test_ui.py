@@ -4,6 +4,7 @@ the operations view (rows that open videos, restart engine), re-run with every p
 focus rings and the keyboard. Screenshots of every view at both widths go to docs/ui/."""
 
 import io
+import re
 import sqlite3
 from pathlib import Path
 
@@ -343,6 +344,8 @@ def test_the_operations_view_shows_prompts_opens_rows_and_lists_failures(page, s
     page.wait(lambda d: page.js("return document.querySelectorAll('#timeline-svg rect[data-stage]').length") > 0,
               message="the busy timeline has no plans")
     page.wait(lambda d: "tiny-t2v" in page.text("#ops-resident"), message="resident models are not shown")
+    page.wait(lambda d: re.fullmatch(r"\d+ of the last \d+ missed( · overloaded.*)?", page.text("#ops-deadlines")),
+              message="the deadline outcomes of the finished jobs are not shown")
     error = requests.get(f"{server.url}/v1/videos/{failed}", timeout=10).json()["error"]
     assert error["message"] in page.text(f'#ops-failures li[data-video="{failed}"]')
     for css in ("#ops-depth-interactive", "#ops-depth-standard", "#ops-depth-batch", "#ops-running"):
