@@ -96,7 +96,8 @@ struct QueueBuckets {
     /// small, so the pass over thousands of buckets stays in cache. The items themselves are in `heads`.
     struct Summary {
         let key: Key
-        /// The heads' urgency (before the fair-share lag) and deadline.
+        /// The heads' urgency (`Item.urgency` without the decision's missed yield and the fair-share lag, which the
+        /// decision adds) and deadline.
         private(set) var feasibleUrgency: (urgency: Duration, deadline: Duration)?
         private(set) var lateUrgency: (urgency: Duration, deadline: Duration)?
         private(set) var missedUrgency: (urgency: Duration, deadline: Duration)?
@@ -108,9 +109,12 @@ struct QueueBuckets {
 
         /// Describes `heads`, the bucket's heads after cleaning.
         mutating func describe(_ heads: Heads) {
-            feasibleUrgency = heads.feasible.map { ($0.target, $0.deadline) }
-            lateUrgency = heads.late.map { ($0.lateUrgency, $0.deadline) }
-            missedUrgency = heads.missed.map { ($0.lateUrgency, $0.deadline) }
+            func numbers(_ kind: HeadKind) -> (urgency: Duration, deadline: Duration)? {
+                heads[kind].map { ($0.urgency(kind, missedYield: .zero), $0.deadline) }
+            }
+            feasibleUrgency = numbers(.feasible)
+            lateUrgency = numbers(.late)
+            missedUrgency = numbers(.missed)
         }
     }
 
