@@ -15,15 +15,13 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("TURBOSERVE", os.path.join(ROOT, ".build/release/turboserve"))
+from simbench import BASELINES, ROOT, bench, require_binary
+
 CALIBRATION = os.path.join(ROOT, "../shared/workloads/calibration-rtx5090.json")
 SHAPES = [("wan2.1-t2v-1.3b", "480p"), ("wan2.1-t2v-14b", "480p"), ("wan2.1-t2v-14b", "720p"), ("wan2.2-i2v-a14b", "720p")]
-BASELINES = ["serial", "dynamic-batch", "seed"]
 OURS = ["turboserve", "turboserve-arrival", "turboserve-deadlines"]
 
 
@@ -52,19 +50,18 @@ def run(seed):
     path = os.path.join(folder, "workload.json")
     with open(path, "w") as file:
         json.dump(workload(seed), file)
-    subprocess.run([BIN, "bench", "--workload", path, "--policy", "all,turboserve-arrival,turboserve-deadlines",
-                    "--baseline-engine", "streamed", "--out", folder], check=True, capture_output=True)
-    with open(os.path.join(folder, "results.json")) as file:
-        return seed, json.load(file)
+    return seed, bench(f"random/{seed}", "--workload", path, "--policy", "all,turboserve-arrival,turboserve-deadlines",
+                       "--baseline-engine", "streamed")
 
 
 def main():
     count, first = int(sys.argv[1]), int(sys.argv[2])
+    require_binary()
     logs = {policy: [] for policy in OURS}
     with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         for seed, results in pool.map(run, range(first, first + count)):
-            best = max(results[b]["goodput_per_hour"] for b in BASELINES)
-            ratios = {p: (results[p]["goodput_per_hour"] / best if best > 0 else 1.0) for p in OURS}
+            best = max(float(results[b]["goodput_per_hour"]) for b in BASELINES)
+            ratios = {p: (float(results[p]["goodput_per_hour"]) / best if best > 0 else 1.0) for p in OURS}
             for policy, ratio in ratios.items():
                 logs[policy].append(math.log(max(ratio, 1e-3)))
             print(seed, "  ".join(f"{p} {r:.2f}×" for p, r in ratios.items()))

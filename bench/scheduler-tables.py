@@ -12,31 +12,16 @@ think: seed-mix on equal engines with its users' mean think time moved from 120 
 a seed's systematic result from the closed loop's sensitivity to timing.
 Every figure is simulated. Runs write to bench-out/ as the commands in the docs do; a whole run takes a few seconds.
 """
-import csv
 import json
 import os
-import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("TURBOSERVE", os.path.join(ROOT, ".build/release/turboserve"))
+from simbench import BASELINES, ROOT, bench, require_binary
+
 SEED_MIX = os.path.join(ROOT, "../shared/workloads/seed-mix.json")
 SEEDS = ["20261123", "1", "2", "3", "4", "5", "6", "7"]
-BASELINES = ["serial", "seed", "dynamic-batch"]
 OURS = [("turboserve", "`tail`"), ("turboserve-arrival", "`arrival`")]
 OWN = ["i2v-heavy", "portrait-720p-14b", "bursty-cv3", "diurnal-day", "t2v-rush", "seed-mix-20-users"]
-
-
-def bench(out, *arguments):
-    """Run `turboserve bench` into bench-out/<out> and return its summary rows by policy."""
-    folder = os.path.join(ROOT, "bench-out", out)
-    subprocess.run([BIN, "bench", *arguments, "--out", folder], cwd=ROOT, check=True, capture_output=True)
-    with open(os.path.join(folder, "summary.csv")) as file:
-        rows = {row["policy"]: {k: v for k, v in row.items()} for row in csv.DictReader(file)}
-    with open(os.path.join(folder, "results.json")) as file:
-        for policy, result in json.load(file).items():
-            rows[policy].update({k: v for k, v in result.items() if not isinstance(v, (dict, list))})
-    return rows
 
 
 def number(row, key):
@@ -162,8 +147,7 @@ if __name__ == "__main__":
     unknown = [n for n in names if n not in TABLES]
     if unknown:
         sys.exit(f"unknown table {unknown[0]!r}: allowed values are {', '.join(TABLES)}")
-    if not os.access(BIN, os.X_OK):
-        sys.exit(f"{BIN} not found: run `swift build -c release --product turboserve` first (or set TURBOSERVE)")
+    require_binary()
     for index, name in enumerate(names):
         if index:
             print()
