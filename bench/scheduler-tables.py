@@ -2,16 +2,19 @@
 """Print the simulated scheduler tables of docs/benchmarks.md from fresh `turboserve bench` runs.
 
     swift build -c release --product turboserve
-    python3 bench/scheduler-tables.py            # all three tables
-    python3 bench/scheduler-tables.py seed-mix   # or: upstream, own, think
+    python3 bench/scheduler-tables.py            # every table
+    python3 bench/scheduler-tables.py seed-mix   # or: upstream, own, think, floor
 
 seed-mix: every policy on TurboServe's engine, eight seeds, `tail` and `arrival` against the best baseline of each
 seed (bold: ahead of every baseline). upstream: the same seeds with the baselines on upstream's engine, each
 objective's mean and P95 as a ratio of serial's. own: the workloads under bench/, every policy on equal engines.
 think: seed-mix on equal engines with its users' mean think time moved from 120 s to 118, 119, 121 and 122 s, to tell
-a seed's systematic result from the closed loop's sensitivity to timing.
+a seed's systematic result from the closed loop's sensitivity to timing. floor: per seed, the P95 of the response
+floor (each job alone on an idle engine, weights resident) beside upstream serial's 0.45× target, the best baseline's
+P95 on equal engines and ours: how much room any order has.
 Every figure is simulated. Runs write to bench-out/ as the commands in the docs do; a whole run takes a few seconds.
 """
+import csv
 import json
 import os
 import sys
@@ -140,7 +143,32 @@ def think():
               f"{len(SEEDS) * len(thinks)} runs")
 
 
-TABLES = {"seed-mix": seed_mix, "upstream": upstream, "own": own, "think": think}
+def floor():
+    print("| seed | I2V share of answered requests | P95 floor (s) | 0.45 × upstream serial P95 (s) | best baseline P95 (s) "
+          "| its headroom over the floor | " + " | ".join(f"{label} P95 (s)" for _, label in OURS) + " |")
+    print("|---" * (6 + len(OURS)) + "|")
+    below = []
+    for seed in SEEDS:
+        equal = bench(f"arrival-{seed}", "--workload", SEED_MIX, "--policy", "all,turboserve-arrival",
+                      "--baseline-engine", "streamed", "--seed", seed)
+        upstream_rows = bench(f"upstream-{seed}", "--workload", SEED_MIX, "--policy", "serial", "--seed", seed)
+        with open(os.path.join(ROOT, "bench-out", f"arrival-{seed}", "jobs.csv")) as file:
+            answered = [row for row in csv.DictReader(file) if row["policy"] == "turboserve" and row["status"] == "succeeded"]
+        share = sum(row["class"] == "i2v" for row in answered) / len(answered)
+        floor_p95 = min(number(row, "p95_floor_s") for row in equal.values())
+        target = 0.45 * number(upstream_rows["serial"], "p95_response_s")
+        best = min(BASELINES, key=lambda p: number(equal[p], "p95_response_s"))
+        best_p95 = number(equal[best], "p95_response_s")
+        if target < floor_p95:
+            below.append(seed)
+        print(f"| {seed} | {share:.1%} | {floor_p95:.1f} | {target:.1f}" + (" (below the floor)" if target < floor_p95 else "")
+              + f" | {best_p95:.1f} ({best}) | {best_p95 / number(equal[best], 'p95_floor_s') - 1:+.0%} | "
+              + " | ".join(f"{number(equal[p], 'p95_response_s'):.1f}" for p, _ in OURS) + " |")
+    print()
+    print(f"0.45 × upstream serial's P95 is below the floor of every policy's run on {len(below)} of {len(SEEDS)} seeds {below}")
+
+
+TABLES = {"seed-mix": seed_mix, "upstream": upstream, "own": own, "think": think, "floor": floor}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(TABLES)

@@ -92,14 +92,8 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
     }
 
     public func isolatedSeconds(of job: ValidatedJob) -> Double {
-        let shape = job.shapeKey
-        let experts = job.expertPlan
-        var total = parseSeconds(shape) + admitSeconds(shape: shape, task: job.task, batchSize: 1)
-        for expert in experts {
-            total += stepSeconds(shape: shape, expert: ModelKey(model: job.model, expert: expert), batchSize: 1)
-        }
-        total += decodeSeconds(shape) + muxSeconds(shape)
-        let distinct = Set(experts)
+        var total = residentSeconds(of: job)
+        let distinct = Set(job.expertPlan)
         if distinct.count > 1 {
             for expert in distinct {
                 let key = ModelKey(model: job.model, expert: expert)
@@ -107,6 +101,18 @@ public struct CalibratedCostModel: CostEstimating, Sendable, Hashable {
             }
         }
         return total
+    }
+
+    /// Parse + admit + every step + decode + mux, one sample at a time, with every expert the job needs already on
+    /// the device and nothing else to do: the fastest `job` can be answered on any engine this model describes (a
+    /// batched step or admit never takes less than a solo one, and a weight move only adds).
+    public func residentSeconds(of job: ValidatedJob) -> Double {
+        let shape = job.shapeKey
+        var total = parseSeconds(shape) + admitSeconds(shape: shape, task: job.task, batchSize: 1)
+        for expert in job.expertPlan {
+            total += stepSeconds(shape: shape, expert: ModelKey(model: job.model, expert: expert), batchSize: 1)
+        }
+        return total + decodeSeconds(shape) + muxSeconds(shape)
     }
 
     public func stepTime(shape: ShapeKey, expert: ModelKey, batchSize: Int) -> Duration {

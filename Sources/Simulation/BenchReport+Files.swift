@@ -82,12 +82,13 @@ extension BenchReport {
     }
 
     func jobsCSV() -> String {
-        var lines = ["policy,job,class,arrival_s,first_service_s,finished_s,status,response_s,deadline_s,met_deadline"]
+        var lines = ["policy,job,class,arrival_s,first_service_s,finished_s,status,response_s,deadline_s,met_deadline,floor_s"]
         for result in results {
             for job in result.jobs {
                 lines.append([result.policy, job.id, job.className, Self.number(job.arrival), job.firstService.map(Self.number) ?? "",
                               job.finished.map(Self.number) ?? "", job.status.rawValue, job.response.map(Self.number) ?? "",
-                              job.deadline.map(Self.number) ?? "", job.metDeadline ? "1" : "0"].joined(separator: ","))
+                              job.deadline.map(Self.number) ?? "", job.metDeadline ? "1" : "0",
+                              floor?.seconds(of: job).map(Self.number) ?? ""].joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -11,10 +11,12 @@ public struct BenchReport: Sendable {
     public var sweep: Sweep?
     public var target: Double
     public var seed: UInt64
+    /// Each class's response floor (`jobs.csv`'s `floor_s`).
+    public var floor: LatencyFloor?
 
     public static func make(runner: BenchRunner, progress: (String) -> Void = { _ in }) -> BenchReport {
         let classes = runner.workload.classes.map(\.name)
-        var report = BenchReport(workload: runner.workload.name, classes: classes, summaries: [], results: [], sweep: nil, target: runner.workload.sloAttainmentTarget, seed: runner.seed)
+        var report = BenchReport(workload: runner.workload.name, classes: classes, summaries: [], results: [], sweep: nil, target: runner.workload.sloAttainmentTarget, seed: runner.seed, floor: runner.latencyFloor)
         if case .poissonSweep = runner.workload.arrivals {
             let sweep = runner.sweep(progress: progress)
             let nearest = sweep.points.min { abs($0.rateFactor - 1) < abs($1.rateFactor - 1) }

@@ -89,12 +89,17 @@ public struct BenchRunner: Sendable {
 
     public func summaries(_ results: [SimulationResult]) -> [PolicySummary] {
         let bound = ThroughputBound(cost: cost)
+        let floor = latencyFloor
         return results.map { result in
             var summary = PolicySummary(result, classes: workload.classes.map(\.name), power: power)
             summary.boundPerHour = bound.jobsPerHour(result, classes: workload.classes)
+            (summary.meanFloorSeconds, summary.p95FloorSeconds, summary.p99FloorSeconds) = floor.figures(result)
             return summary
         }
     }
+
+    /// The workload's classes' response floors on this cost model.
+    public var latencyFloor: LatencyFloor { LatencyFloor(cost: cost, classes: workload.classes) }
 }
 
 /// The runs of a rate sweep and the goodput they imply.

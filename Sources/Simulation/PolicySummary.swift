@@ -31,6 +31,11 @@ public struct PolicySummary: Sendable, Hashable, Codable {
     /// The throughput the cost model allows for the jobs this run completed: every step at its best batch size,
     /// the engine never idle (`BenchRunner.bound`); 0 until the runner fills it in.
     public var boundPerHour: Double = 0
+    /// The mean, P95 and P99 of the completed jobs' floors: each job alone on an idle engine, its weights resident
+    /// (`LatencyFloor`). No policy could have answered these jobs faster; 0 until the runner fills them in.
+    public var meanFloorSeconds: Double = 0
+    public var p95FloorSeconds: Double = 0
+    public var p99FloorSeconds: Double = 0
     public var energyWh: Double
     public var videosPerWh: Double
     public var horizonSeconds: Double
@@ -46,6 +51,7 @@ public struct PolicySummary: Sendable, Hashable, Codable {
         case busyFraction = "busy_fraction", switchingFraction = "switching_fraction"
         case cpuOnPathFraction = "cpu_on_path_fraction", modelLoads = "model_loads", meanBatchSize = "mean_batch_size"
         case batchSizeShares = "batch_size_shares", goodputPerHour = "goodput_per_hour", boundPerHour = "bound_per_hour"
+        case meanFloorSeconds = "mean_floor_s", p95FloorSeconds = "p95_floor_s", p99FloorSeconds = "p99_floor_s"
         case energyWh = "energy_wh", videosPerWh = "videos_per_wh", horizonSeconds = "horizon_s", wallSeconds = "wall_s"
     }
 
