@@ -2,8 +2,8 @@ import Foundation
 
 extension BenchReport {
     /// Writes `results.json`, `summary.csv`, `jobs.csv`, (`sweep.csv`), `timeline.svg`, `timeline-<policy>.svg`,
-    /// `batch-sizes.svg` (a closed loop's runs) and (`sweep.svg`) into `directory`, creating it. Returns the files
-    /// written.
+    /// `batch-sizes.svg`, `responses.svg` (a closed loop's runs) and (`sweep.svg`) into `directory`, creating it.
+    /// Returns the files written.
     public func write(to directory: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var files: [(String, String)] = [
@@ -17,6 +17,7 @@ extension BenchReport {
         }
         if !summaries.isEmpty {
             files.append(("batch-sizes.svg", BatchSizeFigure.svg(summaries, title: "Step batch sizes, \(workload)")))
+            files.append(("responses.svg", ResponseFigure.svg(results, floor: floor, title: "Response times, \(workload)")))
         }
         if let sweep {
             files.append(("sweep.csv", sweepCSV(sweep)))

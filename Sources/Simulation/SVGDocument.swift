@@ -24,9 +24,10 @@ public struct SVGDocument: Sendable {
         elements.append("<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\"\(dashAttribute)/>")
     }
 
-    public mutating func polyline(_ points: [(x: Double, y: Double)], stroke: String, width: Double = 2) {
+    public mutating func polyline(_ points: [(x: Double, y: Double)], stroke: String, width: Double = 2, dash: String? = nil) {
         let list = points.map { "\(n($0.x)),\(n($0.y))" }.joined(separator: " ")
-        elements.append("<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\" stroke-linejoin=\"round\"/>")
+        let dashAttribute = dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
+        elements.append("<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\" stroke-linejoin=\"round\"\(dashAttribute)/>")
     }
 
     public mutating func circle(x: Double, y: Double, radius: Double, fill: String) {

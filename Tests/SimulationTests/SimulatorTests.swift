@@ -80,12 +80,28 @@ struct SimulatorTests {
         defer { scratch.remove() }
         let folder = scratch.file("report")  // made by `write`
         let names = Set(try report.write(to: folder).map(\.lastPathComponent))
-        #expect(names.isSuperset(of: ["results.json", "summary.csv", "jobs.csv", "timeline.svg", "timeline-serial.svg", "timeline-seed.svg", "batch-sizes.svg"]))
+        #expect(names.isSuperset(of: ["results.json", "summary.csv", "jobs.csv", "timeline.svg", "timeline-serial.svg", "timeline-seed.svg", "batch-sizes.svg", "responses.svg"]))
         let svg = try String(contentsOf: folder.appendingPathComponent("timeline.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<?xml") && svg.contains("simulated") && svg.hasSuffix("</svg>\n"))
         // The batch-size figure draws each policy's shares: serial never batches, so its batch-1 bar is the whole axis.
         let batches = try String(contentsOf: folder.appendingPathComponent("batch-sizes.svg"), encoding: .utf8)
         #expect(batches.contains("simulated") && batches.contains("serial (mean 1.00)") && batches.contains("serial, batch 1: 100.0%"))
+        // The response figure names each policy's P95 and P99, and the floor's, as the summaries have them.
+        let responses = try String(contentsOf: folder.appendingPathComponent("responses.svg"), encoding: .utf8)
+        for summary in report.summaries {
+            #expect(responses.contains(String(format: "%@ (P95 %.0f s, P99 %.0f s)", summary.policy, summary.p95ResponseSeconds, summary.p99ResponseSeconds)))
+        }
+        #expect(responses.contains(String(format: "floor (P95 %.0f s)", report.summaries[0].p95FloorSeconds)))
+    }
+
+    @Test("the response figure's curve steps down from every request to the slowest one, in time order")
+    func responseCurve() {
+        let curve = ResponseFigure.curve([3, 1, 2].sorted())
+        #expect(curve.map(\.seconds) == [0, 1, 1, 2, 2, 3])
+        let third: Double = 1.0 / 3
+        let expected: [Double] = [1, 1, 2 * third, 2 * third, third, third]
+        #expect(curve.map(\.share) == expected)
+        #expect(ResponseFigure.curve([]).isEmpty)
     }
 
     @Test("the engine refuses a step whose expert is not resident")
