@@ -5,6 +5,9 @@ import TurboServeDomain
 /// job needs the engine — keep-alive evictions and preloads.
 extension TurboScheduler {
 
+    /// The next action, and the step group it serves. The group to run is the most urgent one (the lead), unless a
+    /// rescue or a slack passer goes first; before a weight switch for it, started work of another group goes first
+    /// (not under `.deadlines`).
     mutating func nextAction() -> (PlanAction, StepGroup?)? {
         if !toRelease.isEmpty {
             defer { toRelease = [] }
@@ -20,36 +23,39 @@ extension TurboScheduler {
         let candidates = collectCandidates(now: now)
         guard let lead = candidates.min(by: { $0.key < $1.key }) else { return idleAction(now: now).map { ($0, nil) } }
         var choice = rescue(from: lead, among: candidates, now: now) ?? lead
-        if choice.group == lead.group, let leadJob = jobs[lead.lead] {
-            // Slack reclaiming: resident work may go before the lead — the most urgent by deadline first — while
-            // the lead's slack to its target (after any switch it needs) covers it; short work may also use the
-            // lead's slack to its deadline. A non-resident lead lets any such work pass (that saves a switch now); a
-            // resident lead only work due before its own deadline. The other expert phase of the lead's own model is
-            // the exception: it goes first only by the phase-grouping rule below, never on target slack alone.
-            let leadResident = residency.contains(lead.group.expert)
-            let switchCost = switchTime(to: lead.group.expert)
-            let targetSlack = leadJob.slack(at: now) - switchCost
-            let deadlineSlack = leadJob.deadlineSlack(at: now) - switchCost
-            let shortWork = configuration.objective == .arrival ? .zero : leadJob.work * configuration.shortPassFraction
-            let passer = candidates.filter { candidate in
-                guard candidate.group != lead.group, residency.contains(candidate.group.expert),
-                      !leadResident || candidate.deadline < offset(leadJob.deadline) else { return false }
-                let time = estimatedTime(of: candidate)
-                // Grouping an expert phase pays only when the two switches it saves cost more than the lead's wait:
-                // with streamed loads a switch is nearly free, and grouping would make every job of the model finish
-                // as late as the last one (I2V jobs taking turns by phase while each has slack to its target).
-                if candidate.group.expert.model == lead.group.expert.model, candidate.group.expert != lead.group.expert {
-                    return !leadResident && time <= switchCost * 2 && time <= deadlineSlack
-                }
-                return time <= targetSlack || (time <= shortWork && time <= deadlineSlack)
-            }.min { $0.deadline < $1.deadline }
-            if let passer { choice = passer }
-        }
+        if choice.group == lead.group, let passer = slackPasser(ahead: lead, among: candidates, now: now) { choice = passer }
         if configuration.objective != .deadlines, !residency.contains(choice.group.expert), let started = startedWork(besides: choice.group, among: candidates) {
             choice = started
         }
         let start = roomForNewJobs > 0 ? frontier(ofGroup: groupNumbers[choice.group]) : []
         return plan(for: choice, frontier: start, now: now)
+    }
+
+    /// Slack reclaiming: resident work that may go before `lead`, the most urgent by deadline first, or nil. It may
+    /// while the lead's slack to its target (after any switch the lead needs) covers it; short work
+    /// (`shortPassFraction` of the lead's work, not under `.arrival`) also while the lead's slack to its deadline
+    /// does. A non-resident lead lets any such work pass (that saves a switch now); a resident lead only work due
+    /// before its own deadline. The other expert phase of the lead's own model is the exception: it goes first only
+    /// when the two switches it saves cost more than the lead's wait, never on target slack alone.
+    func slackPasser(ahead lead: Candidate, among candidates: [Candidate], now: C.Instant) -> Candidate? {
+        guard let leadJob = jobs[lead.lead] else { return nil }
+        let leadResident = residency.contains(lead.group.expert)
+        let switchCost = switchTime(to: lead.group.expert)
+        let targetSlack = leadJob.slack(at: now) - switchCost
+        let deadlineSlack = leadJob.deadlineSlack(at: now) - switchCost
+        let shortWork = configuration.objective == .arrival ? .zero : leadJob.work * configuration.shortPassFraction
+        return candidates.filter { candidate in
+            guard candidate.group != lead.group, residency.contains(candidate.group.expert),
+                  !leadResident || candidate.deadline < offset(leadJob.deadline) else { return false }
+            let time = estimatedTime(of: candidate)
+            // Grouping an expert phase pays only when the two switches it saves cost more than the lead's wait: with
+            // streamed loads a switch is nearly free, and grouping would make every job of the model finish as late
+            // as the last one (I2V jobs taking turns by phase while each has slack to its target).
+            if candidate.group.expert.model == lead.group.expert.model, candidate.group.expert != lead.group.expert {
+                return !leadResident && time <= switchCost * 2 && time <= deadlineSlack
+            }
+            return time <= targetSlack || (time <= shortWork && time <= deadlineSlack)
+        }.min { $0.deadline < $1.deadline }
     }
 
     /// Deadline rescue (`TurboSchedulerConfiguration.rescueHorizonFraction`): when the lead can no longer make its
