@@ -3,7 +3,7 @@
 
     swift build -c release --product turboserve
     python3 bench/scheduler-tables.py            # every table
-    python3 bench/scheduler-tables.py seed-mix   # or: upstream, own, think, floor
+    python3 bench/scheduler-tables.py seed-mix   # or: upstream, own, think, floor, matched
 
 seed-mix: every policy on TurboServe's engine, eight seeds, `tail` and `arrival` against the best baseline of each
 seed (bold: ahead of every baseline). upstream: the same seeds with the baselines on upstream's engine, each
@@ -11,11 +11,14 @@ objective's mean and P95 as a ratio of serial's. own: the workloads under bench/
 think: seed-mix on equal engines with its users' mean think time moved from 120 s to 118, 119, 121 and 122 s, to tell
 a seed's systematic result from the closed loop's sensitivity to timing. floor: per seed, the P95 of the response
 floor (each job alone on an idle engine, weights resident) beside upstream serial's 0.45× target, the best baseline's
-P95 on equal engines and ours: how much room any order has.
+P95 on equal engines and ours: how much room any order has. matched: the same eight seeds compared over the same
+requests only (a user's k-th request, answered under every policy but serial), which takes out the closed loop's
+handing a faster policy more requests.
 Every figure is simulated. Runs write to bench-out/ as the commands in the docs do; a whole run takes a few seconds.
 """
 import csv
 import json
+import math
 import os
 import sys
 
@@ -168,7 +171,43 @@ def floor():
     print(f"0.45 × upstream serial's P95 is below the floor of every policy's run on {len(below)} of {len(SEEDS)} seeds {below}")
 
 
-TABLES = {"seed-mix": seed_mix, "upstream": upstream, "own": own, "think": think, "floor": floor}
+def percentile(values, p):
+    """Nearest rank, as `turboserve bench` computes it."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered), max(1, math.ceil(p * len(ordered)))) - 1]
+
+
+def matched():
+    compared = ["seed", "dynamic-batch"] + [p for p, _ in OURS]
+    print("| seed | requests every policy but serial answered | " + " | ".join(f"{label} mean / P95 / P99 ratio" for _, label in OURS) + " |")
+    print("|---" * (2 + len(OURS)) + "|")
+    ratios = {policy: [] for policy, _ in OURS}
+    for seed in SEEDS:
+        bench(f"arrival-{seed}", "--workload", SEED_MIX, "--policy", "all,turboserve-arrival", "--baseline-engine", "streamed", "--seed", seed)
+        with open(os.path.join(ROOT, "bench-out", f"arrival-{seed}", "jobs.csv")) as file:
+            rows = [row for row in csv.DictReader(file) if row["status"] == "succeeded"]
+        responses = {p: {(r["user"], r["request"]): float(r["response_s"]) for r in rows if r["policy"] == p} for p in compared}
+        pairs = set.intersection(*(set(answered) for answered in responses.values()))
+        figures = {}
+        for policy in compared:
+            values = [responses[policy][pair] for pair in pairs]
+            figures[policy] = (sum(values) / len(values), percentile(values, 0.95), percentile(values, 0.99))
+        best = [min(figures[p][i] for p in compared if p in BASELINES) for i in range(3)]
+        cells = [seed, str(len(pairs))]
+        for policy, _ in OURS:
+            ratio = [figures[policy][i] / best[i] for i in range(3)]
+            ratios[policy].append(ratio)
+            cells.append(" / ".join(f"**{r:.2f}×**" if r < 1 else f"{r:.2f}×" for r in ratio))
+        print("| " + " | ".join(cells) + " |")
+    print()
+    for policy, label in OURS:
+        average = [sum(r[i] for r in ratios[policy]) / len(SEEDS) for i in range(3)]
+        ahead = sum(all(x < 1 for x in r) for r in ratios[policy])
+        print(f"{label}: averaged ratios to the best baseline over the same requests: mean {average[0]:.2f}×, P95 "
+              f"{average[1]:.2f}×, P99 {average[2]:.2f}×; ahead on all three on {ahead} of {len(SEEDS)} seeds")
+
+
+TABLES = {"seed-mix": seed_mix, "upstream": upstream, "own": own, "think": think, "floor": floor, "matched": matched}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(TABLES)

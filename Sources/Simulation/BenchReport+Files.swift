@@ -83,13 +83,15 @@ extension BenchReport {
     }
 
     func jobsCSV() -> String {
-        var lines = ["policy,job,class,arrival_s,first_service_s,finished_s,status,response_s,deadline_s,met_deadline,floor_s"]
+        var lines = ["policy,job,class,arrival_s,first_service_s,finished_s,status,response_s,deadline_s,met_deadline,floor_s,user,request"]
         for result in results {
             for job in result.jobs {
-                lines.append([result.policy, job.id, job.className, Self.number(job.arrival), job.firstService.map(Self.number) ?? "",
-                              job.finished.map(Self.number) ?? "", job.status.rawValue, job.response.map(Self.number) ?? "",
-                              job.deadline.map(Self.number) ?? "", job.metDeadline ? "1" : "0",
-                              floor?.seconds(of: job).map(Self.number) ?? ""].joined(separator: ","))
+                let times: [Double?] = [job.arrival, job.firstService, job.finished]
+                let outcome: [Double?] = [job.response, job.deadline]
+                let fields: [String] = [result.policy, job.id, job.className] + times.map { $0.map(Self.number) ?? "" }
+                    + [job.status.rawValue] + outcome.map { $0.map(Self.number) ?? "" } + [job.metDeadline ? "1" : "0"]
+                    + [floor?.seconds(of: job).map(Self.number) ?? "", job.user.map(String.init) ?? "", job.request.map(String.init) ?? ""]
+                lines.append(fields.joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"

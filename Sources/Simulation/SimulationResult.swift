@@ -18,6 +18,10 @@ public struct JobOutcome: Sendable, Hashable, Codable {
     public var firstService: Double?
     public var finished: Double?
     public var status: Status
+    /// In a closed loop, which user sent the request (from 0) and which of that user's requests it is (from 1). The
+    /// k-th request of a user is the same class under every policy, so these pair a request across runs.
+    public var user: Int?
+    public var request: Int?
 
     /// Arrival → video stored; only for succeeded jobs.
     public var response: Double? {

@@ -40,8 +40,9 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
     var jobs: [JobOutcome] = []
     var index: [JobID: Int] = [:]
     var specs: [JobID: ValidatedJob] = [:]
-    var userOf: [JobID: Int] = [:]
     var users: [SplitMix64] = []
+    /// Requests each user has sent so far (closed loop).
+    var sent: [Int] = []
     var running: (plan: Plan, start: Double, execution: SimulatedEngine.Execution)?
     var pendingWakeup: VirtualClock.Instant?
     var timeline: [EngineInterval] = []
@@ -61,6 +62,7 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
         switch setup.arrivals {
         case let .closedLoop(count, think, duration, seed):
             users = (0..<count).map { SplitMix64.stream(UInt64($0), of: seed) }
+            sent = [Int](repeating: 0, count: count)
             for user in 0..<count {
                 let start = users[user].exponential(mean: think)
                 if start < duration { events.push(.arrive(classIndex: nil, user: user), at: instant(start)) }
@@ -95,7 +97,11 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
     mutating func arrive(classIndex: Int?, user: Int?) {
         let classIndex = classIndex ?? user.map { users[$0].weightedIndex(setup.classes.map(\.weight)) } ?? 0
         let (id, spec) = recordArrival(of: classIndex)
-        if let user { userOf[id] = user }
+        if let user, let position = index[id] {
+            sent[user] += 1
+            jobs[position].user = user
+            jobs[position].request = sent[user]
+        }
         if setup.stagesOnEnginePath.contains(.parse) {
             submit(id)
         } else if let seconds = gateway.enqueue(id, seconds: setup.cost.parseSeconds(spec.shapeKey)) {
@@ -138,7 +144,7 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
         guard let position = index[id], jobs[position].status == .unfinished else { return }
         jobs[position].status = status
         jobs[position].finished = now
-        guard let user = userOf[id], case let .closedLoop(_, think, duration, _) = setup.arrivals else { return }
+        guard let user = jobs[position].user, case let .closedLoop(_, think, duration, _) = setup.arrivals else { return }
         let next = now + users[user].exponential(mean: think)
         if next < duration { events.push(.arrive(classIndex: nil, user: user), at: instant(next)) }
     }

@@ -39,11 +39,28 @@ struct SimulatorTests {
         #expect(a[0].jobs.map(\.arrival) != b[0].jobs.map(\.arrival))
     }
 
-    @Test("closed loop: the k-th request of each user has the same class under every policy")
+    @Test("closed loop: each user's requests are numbered in arrival order, and the k-th is the same class under every policy")
     func sameRequests() throws {
         let results = try BenchRunner(workload: shortSeedMix()).run()
-        let counts = results.map { result in Dictionary(grouping: result.jobs, by: \.className).mapValues(\.count) }
-        #expect(counts.allSatisfy { !$0.isEmpty })
+        var classes: [[Int]: String] = [:]
+        var paired = 0
+        for result in results {
+            let byUser = Dictionary(grouping: result.jobs) { $0.user ?? -1 }
+            #expect(byUser.keys.allSatisfy { $0 >= 0 }, "every closed-loop request names its user")
+            for (_, requests) in byUser {
+                #expect(requests.map { $0.request ?? 0 } == Array(1...requests.count), "\(result.policy): numbered 1, 2, … in arrival order")
+            }
+            for job in result.jobs {
+                let key = [job.user ?? -1, job.request ?? 0]
+                if let seen = classes[key] {
+                    paired += 1
+                    #expect(seen == job.className, "\(result.policy): request \(key) is \(job.className), elsewhere \(seen)")
+                } else {
+                    classes[key] = job.className
+                }
+            }
+        }
+        #expect(paired > 100, "most requests are sent under more than one policy")
     }
 
     @Test("results.json is keyed by policy with the required figures")
