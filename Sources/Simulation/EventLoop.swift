@@ -5,7 +5,8 @@ import TurboServeDomain
 /// event's time to the next, a step that starts whatever can start after each event, and the outcome of every job
 /// that arrived (`jobs`, in arrival order; `index` finds a job's row, `specs` its request). The single-engine loop
 /// (`SimulationLoop`) and the fleet's (`FleetLoop`) supply the events and what they do; `runEvents` is the one loop
-/// both run and `recordArrival` the one way a job enters either.
+/// both run, `recordArrival` the one way a job enters either, and `record(_:)` and `recordEnd` the one way a job's
+/// outcome row follows what its policy reports.
 protocol EventLoop {
     associatedtype Event
     var events: EventQueue<Event> { get set }
@@ -20,7 +21,52 @@ protocol EventLoop {
     mutating func drive()
 }
 
+/// What a job's recorded move asks of the loop that reported it.
+enum JobFollowUp {
+    /// The job reached muxing and its output runs off the engine's path: start `seconds` of output work.
+    case startOutput(seconds: Double)
+    /// The job ended (its outcome row now has its status and time).
+    case ended
+}
+
 extension EventLoop {
+    /// Seconds since the run began.
+    var now: Double { clock.now.seconds }
+
+    /// The simulated clock's instant `seconds` after the run began.
+    func instant(_ seconds: Double) -> VirtualClock.Instant { VirtualClock.Instant(offset: .seconds(seconds)) }
+
+    /// Records one move a policy reported in the job's outcome row: the first time the engine served it, and its
+    /// end (once; a later end of the same job is ignored). Returns what the loop has to do next, or nil when there is
+    /// nothing (an unknown job, a move back to the queue, a step, muxing on the engine's path, a repeated end).
+    mutating func record(_ change: JobEvent<VirtualClock.Instant>) -> JobFollowUp? {
+        guard let position = index[change.job] else { return nil }
+        let ended: JobOutcome.Status
+        switch change.to.phase {
+        case .admitted, .denoising, .decoding:
+            if jobs[position].firstService == nil { jobs[position].firstService = now }
+            return nil
+        case .muxing:
+            if jobs[position].firstService == nil { jobs[position].firstService = now }
+            guard !setup.stagesOnEnginePath.contains(.mux), let spec = specs[change.job] else { return nil }
+            return .startOutput(seconds: setup.cost.muxSeconds(spec.shapeKey))
+        case .queued: return nil
+        case .succeeded: ended = .succeeded
+        case .failed: ended = .failed
+        case .cancelled: ended = .cancelled
+        }
+        return recordEnd(of: change.job, ended) ? .ended : nil
+    }
+
+    /// Ends an unfinished job's outcome row now with `status`. Returns false (and changes nothing) when the job is
+    /// unknown or already ended.
+    mutating func recordEnd(of id: JobID, _ status: JobOutcome.Status) -> Bool {
+        guard let position = index[id], jobs[position].status == .unfinished else { return false }
+        jobs[position].status = status
+        jobs[position].finished = now
+        return true
+    }
+
     /// Drives once, then runs the events in time order (equal times first-in first-out), driving after each, until
     /// none is left or the next lies past `setup.maxSimulatedSeconds`.
     mutating func runEvents() {

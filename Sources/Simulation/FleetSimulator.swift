@@ -83,8 +83,6 @@ struct FleetLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualC
         queue = Array(repeating: [], count: PriorityClass.allCases.count)
     }
 
-    var now: Double { clock.now.seconds }
-
     mutating func run() {
         guard case let .open(arrivals, _) = setup.arrivals else { preconditionFailure("a fleet run needs open-loop arrivals") }
         arrivalsLeft = arrivals.count
@@ -146,29 +144,15 @@ struct FleetLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualC
     /// Applies engine `e`'s job events to the records and starts the output work they call for.
     mutating func process(_ e: Int, _ changes: [JobEvent<VirtualClock.Instant>]) {
         for change in changes {
-            guard let position = index[change.job] else { continue }
-            switch change.to.phase {
-            case .admitted, .denoising, .decoding:
-                if jobs[position].firstService == nil { jobs[position].firstService = now }
-            case .muxing:
-                if jobs[position].firstService == nil { jobs[position].firstService = now }
-                guard !setup.stagesOnEnginePath.contains(.mux), let spec = specs[change.job] else { break }
-                if let seconds = engines[e].output.enqueue(change.job, seconds: setup.cost.muxSeconds(spec.shapeKey)) {
+            switch record(change) {
+            case let .startOutput(seconds)?:
+                if let seconds = engines[e].output.enqueue(change.job, seconds: seconds) {
                     events.push(.outputDone(engine: e, change.job), at: instant(now + seconds))
                 }
-            case .succeeded: finish(position, .succeeded)
-            case .failed: finish(position, .failed)
-            case .cancelled: finish(position, .cancelled)
-            case .queued: break
+            case .ended?: unfinished -= 1
+            case nil: break
             }
         }
-    }
-
-    mutating func finish(_ position: Int, _ status: JobOutcome.Status) {
-        guard jobs[position].status == .unfinished else { return }
-        jobs[position].status = status
-        jobs[position].finished = now
-        unfinished -= 1
     }
 
     // MARK: - Engines
@@ -260,8 +244,6 @@ struct FleetLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualC
         samples.append(FleetSample(time: now, replicas: replicas, ready: ready, queued: queuedByRank.reduce(0, +)))
         if arrivalsLeft > 0 || unfinished > 0 { events.push(.tick, at: instant(now + pollSeconds)) }
     }
-
-    func instant(_ seconds: Double) -> VirtualClock.Instant { VirtualClock.Instant(offset: .seconds(seconds)) }
 
     func result(wallSeconds: Double) -> FleetResult {
         let duration = setup.arrivals.durationSeconds

@@ -23,7 +23,10 @@ public enum Simulator {
 /// The event loop behind `Simulator.run`. A value type owned by one call.
 struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualClock {
     enum Event {
-        case arrive(classIndex: Int?, user: Int?)
+        /// An open-loop request of workload class `classIndex`.
+        case arrive(classIndex: Int)
+        /// A closed-loop user's `request`-th request (from 1); its class is drawn from the user's stream.
+        case ask(user: Int, request: Int)
         case parsed(JobID)
         case planDone(PlanID)
         case outputDone(JobID)
@@ -40,9 +43,8 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
     var jobs: [JobOutcome] = []
     var index: [JobID: Int] = [:]
     var specs: [JobID: ValidatedJob] = [:]
+    /// Each closed-loop user's random stream: the classes it asks for and its think times.
     var users: [SplitMix64] = []
-    /// Requests each user has sent so far (closed loop).
-    var sent: [Int] = []
     var running: (plan: Plan, start: Double, execution: SimulatedEngine.Execution)?
     var pendingWakeup: VirtualClock.Instant?
     var timeline: [EngineInterval] = []
@@ -56,19 +58,16 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
         output = CPUPool(workers: setup.outputWorkers)
     }
 
-    var now: Double { clock.now.seconds }
-
     mutating func run() {
         switch setup.arrivals {
         case let .closedLoop(count, think, duration, seed):
             users = (0..<count).map { SplitMix64.stream(UInt64($0), of: seed) }
-            sent = [Int](repeating: 0, count: count)
             for user in 0..<count {
                 let start = users[user].exponential(mean: think)
-                if start < duration { events.push(.arrive(classIndex: nil, user: user), at: instant(start)) }
+                if start < duration { events.push(.ask(user: user, request: 1), at: instant(start)) }
             }
         case let .open(arrivals, _):
-            for arrival in arrivals { events.push(.arrive(classIndex: arrival.classIndex, user: nil), at: instant(arrival.time)) }
+            for arrival in arrivals { events.push(.arrive(classIndex: arrival.classIndex), at: instant(arrival.time)) }
         }
         runEvents()
     }
@@ -77,8 +76,15 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
 
     mutating func handle(_ event: Event) {
         switch event {
-        case let .arrive(classIndex, user):
-            arrive(classIndex: classIndex, user: user)
+        case let .arrive(classIndex):
+            arrive(classIndex)
+        case let .ask(user, request):
+            let classIndex = users[user].weightedIndex(setup.classes.map(\.weight))
+            let id = arrive(classIndex)
+            if let position = index[id] {
+                jobs[position].user = user
+                jobs[position].request = request
+            }
         case let .parsed(job):
             if let next = gateway.finish() { events.push(.parsed(next.job), at: instant(now + next.seconds)) }
             submit(job)
@@ -94,19 +100,17 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
         }
     }
 
-    mutating func arrive(classIndex: Int?, user: Int?) {
-        let classIndex = classIndex ?? user.map { users[$0].weightedIndex(setup.classes.map(\.weight)) } ?? 0
+    /// A request of workload class `classIndex` arrives now and goes to the gateway (or straight to the policy when
+    /// parsing is on the engine's path). Returns its id.
+    @discardableResult
+    mutating func arrive(_ classIndex: Int) -> JobID {
         let (id, spec) = recordArrival(of: classIndex)
-        if let user, let position = index[id] {
-            sent[user] += 1
-            jobs[position].user = user
-            jobs[position].request = sent[user]
-        }
         if setup.stagesOnEnginePath.contains(.parse) {
             submit(id)
         } else if let seconds = gateway.enqueue(id, seconds: setup.cost.parseSeconds(spec.shapeKey)) {
             events.push(.parsed(id), at: instant(now + seconds))
         }
+        return id
     }
 
     mutating func submit(_ id: JobID) {
@@ -115,38 +119,30 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
         do {
             process(try policy.submit(job))
         } catch {
-            finish(id, .rejected)
+            if recordEnd(of: id, .rejected) { answered(id) }
         }
     }
 
     /// Applies the policy's job events to the records and starts the CPU work they call for.
     mutating func process(_ changes: [JobEvent<VirtualClock.Instant>]) {
         for change in changes {
-            guard let position = index[change.job] else { continue }
-            switch change.to.phase {
-            case .admitted, .denoising, .decoding:
-                if jobs[position].firstService == nil { jobs[position].firstService = now }
-            case .muxing:
-                if jobs[position].firstService == nil { jobs[position].firstService = now }
-                guard !setup.stagesOnEnginePath.contains(.mux), let spec = specs[change.job] else { break }
-                if let seconds = output.enqueue(change.job, seconds: setup.cost.muxSeconds(spec.shapeKey)) {
+            switch record(change) {
+            case let .startOutput(seconds)?:
+                if let seconds = output.enqueue(change.job, seconds: seconds) {
                     events.push(.outputDone(change.job), at: instant(now + seconds))
                 }
-            case .succeeded: finish(change.job, .succeeded)
-            case .failed: finish(change.job, .failed)
-            case .cancelled: finish(change.job, .cancelled)
-            case .queued: break
+            case .ended?: answered(change.job)
+            case nil: break
             }
         }
     }
 
-    mutating func finish(_ id: JobID, _ status: JobOutcome.Status) {
-        guard let position = index[id], jobs[position].status == .unfinished else { return }
-        jobs[position].status = status
-        jobs[position].finished = now
-        guard let user = jobs[position].user, case let .closedLoop(_, think, duration, _) = setup.arrivals else { return }
+    /// A job just ended: in a closed loop its user thinks, then asks its next request (if that falls in the run).
+    mutating func answered(_ id: JobID) {
+        guard let position = index[id], let user = jobs[position].user, let request = jobs[position].request,
+              case let .closedLoop(_, think, duration, _) = setup.arrivals else { return }
         let next = now + users[user].exponential(mean: think)
-        if next < duration { events.push(.arrive(classIndex: nil, user: user), at: instant(next)) }
+        if next < duration { events.push(.ask(user: user, request: request + 1), at: instant(next)) }
     }
 
     // MARK: - The engine
@@ -177,8 +173,6 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
             timeline.append(interval)
         }
     }
-
-    func instant(_ seconds: Double) -> VirtualClock.Instant { VirtualClock.Instant(offset: .seconds(seconds)) }
 
     func result(wallSeconds: Double) -> SimulationResult {
         let lastFinish = jobs.compactMap(\.finished).max() ?? 0
