@@ -1,7 +1,6 @@
 """End-to-end tests against a real `turboserve serve` process (SQLite, the real engine with the tiny models)."""
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,55 +9,16 @@ import pytest
 # One server harness for every suite that drives real processes (tests/support).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from turboserve_harness import BINARY, REPO, Server, free_port  # noqa: E402,F401  (re-exported for noengine.py and tests/ui)
-
-
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("models")
+from server_fixtures import ffprobe, make_server, models_dir, png, require_binary  # noqa: E402,F401  (fixtures and a helper the tests use)
+from turboserve_harness import BINARY, REPO, Server, free_port  # noqa: E402,F401  (re-exported for noengine.py)
 
 
 @pytest.fixture()
 def server(tmp_path, models_dir):
-    if not BINARY.exists():
-        pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
+    require_binary()
     instance = Server(tmp_path, models_dir).start()
     yield instance
     instance.stop()
-
-
-@pytest.fixture()
-def make_server(tmp_path, models_dir):
-    """Starts servers with extra environment (TURBOSERVE_* settings); stops them all at the end."""
-    if not BINARY.exists():
-        pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
-    started = []
-
-    def start(**env):
-        data_dir = tmp_path / f"server-{len(started)}"
-        data_dir.mkdir()
-        started.append(Server(data_dir, models_dir, env).start())
-        return started[-1]
-
-    yield start
-    for instance in started:
-        instance.stop()
-
-
-@pytest.fixture(scope="session")
-def png(tmp_path_factory) -> Path:
-    import numpy as np
-    from PIL import Image
-
-    path = tmp_path_factory.mktemp("img") / "first-frame.png"
-    Image.fromarray((np.random.RandomState(1).rand(64, 64, 3) * 255).astype("uint8")).save(path)
-    return path
-
-
-def ffprobe(path) -> str:
-    return subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                           "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", str(path)],
-                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 # -- every error message the suite meets names no server path (issue 14 item 7)

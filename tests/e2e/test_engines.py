@@ -16,7 +16,7 @@ def cpu_ticks(pid: str) -> int:
 
 def test_two_engines_share_the_queue(make_server):
     # max_batch_size 1 → each worker holds at most 2 claimed jobs, so neither engine can take the whole queue.
-    server = make_server(TURBOSERVE_ENGINES_DEVICES="cpu,cpu", TURBOSERVE_SCHEDULER_MAX_BATCH_SIZE="1")
+    server = make_server({"TURBOSERVE_ENGINES_DEVICES": "cpu,cpu", "TURBOSERVE_SCHEDULER_MAX_BATCH_SIZE": "1"})
     engines = subprocess.run(["pgrep", "-f", "--", f"--work-dir {server.data_dir}/work"], capture_output=True, text=True).stdout.split()
     assert len(engines) == 2
     idle = {pid: cpu_ticks(pid) for pid in engines}
@@ -34,7 +34,7 @@ def test_two_engines_share_the_queue(make_server):
 
 def test_jobs_held_by_a_removed_engine_are_recovered(make_server):
     """SIGKILL while both engines work, restart with one: the jobs the second engine held complete too."""
-    server = make_server(TURBOSERVE_ENGINES_DEVICES="cpu,cpu", TURBOSERVE_SCHEDULER_MAX_BATCH_SIZE="1")
+    server = make_server({"TURBOSERVE_ENGINES_DEVICES": "cpu,cpu", "TURBOSERVE_SCHEDULER_MAX_BATCH_SIZE": "1"})
     ids = [requests.post(server.url + "/v1/videos", json={"prompt": f"job {i}", "steps": 4, "num_frames": 33}, timeout=10).json()["id"]
            for i in range(6)]
     deadline = time.monotonic() + 60

@@ -7,7 +7,7 @@ from openai import OpenAI
 
 
 def test_api_keys_isolate_tenants(make_server):
-    server = make_server(TURBOSERVE_AUTH_API_KEYS="acme:sk-acme-e2e-0001,globex:sk-globex-e2e-01")
+    server = make_server({"TURBOSERVE_AUTH_API_KEYS": "acme:sk-acme-e2e-0001,globex:sk-globex-e2e-01"})
     acme = OpenAI(api_key="sk-acme-e2e-0001", base_url=server.url + "/v1")
     globex = OpenAI(api_key="sk-globex-e2e-01", base_url=server.url + "/v1")
 

@@ -9,33 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from turboserve_harness import BINARY, FaultRow, Server, render_table, write_summary  # noqa: E402
+from server_fixtures import make_server, models_dir  # noqa: E402,F401  (fixtures the tests use)
+from turboserve_harness import FaultRow, render_table, write_summary  # noqa: E402
 
 ROWS: list[FaultRow] = []
-
-
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture()
-def make_server(tmp_path, models_dir):
-    """Starts servers with extra TURBOSERVE_* environment on a fresh data directory (or `data_dir`)."""
-    if not BINARY.exists():
-        pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
-    started = []
-
-    def start(env=None, data_dir=None, start=True, **kwargs):
-        directory = Path(data_dir) if data_dir else tmp_path / f"server-{len(started)}"
-        directory.mkdir(parents=True, exist_ok=True)
-        server = Server(directory, models_dir, env, **kwargs)
-        started.append(server)
-        return server.start() if start else server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture()
@@ -48,16 +25,6 @@ def record_row():
         assert row.duplicated == 0, f"{row.fault}: {row.duplicated} duplicated"
 
     return record
-
-
-@pytest.fixture(scope="session")
-def png(tmp_path_factory) -> Path:
-    import numpy as np
-    from PIL import Image
-
-    path = tmp_path_factory.mktemp("img") / "frame.png"
-    Image.fromarray((np.random.RandomState(3).rand(48, 64, 3) * 255).astype("uint8")).save(path)
-    return path
 
 
 def pytest_terminal_summary(terminalreporter):

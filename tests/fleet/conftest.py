@@ -10,7 +10,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from fleet_harness import Fleet, FleetRow, TestPostgres, render_fleet_table  # noqa: E402
-from turboserve_harness import BINARY, write_summary  # noqa: E402
+from server_fixtures import png, require_binary  # noqa: E402,F401  (a fixture the tests use)
+from turboserve_harness import write_summary  # noqa: E402
 
 ROWS: list[FleetRow] = []
 
@@ -29,8 +30,7 @@ WORKERS = ("worker-a", "worker-b")
 
 def running_fleet(tmp_path_factory, env: dict):
     """A throwaway PostgreSQL with 2 `api` replicas and the `WORKERS` on it, stopped (with the database) after use."""
-    if not BINARY.exists():
-        pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
+    require_binary()
     postgres = TestPostgres()
     fleet = Fleet(tmp_path_factory.mktemp("fleet"), tmp_path_factory.mktemp("models"), postgres, env)
     try:
@@ -61,15 +61,6 @@ def record_row():
         assert row.completed_once == row.jobs, f"{row.fault}: {row.completed_once} of {row.jobs} completed once"
 
     return record
-
-
-@pytest.fixture(scope="session")
-def png(tmp_path_factory) -> Path:
-    from PIL import Image
-
-    path = tmp_path_factory.mktemp("img") / "frame.png"
-    Image.new("RGB", (64, 48), (200, 120, 40)).save(path)
-    return path
 
 
 def pytest_terminal_summary(terminalreporter):

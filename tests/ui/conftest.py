@@ -1,7 +1,6 @@
 """Browser tests: a real `turboserve serve` (SQLite, the real engine with the tiny models) driven through its web UI
 by Debian's headless Chromium via Selenium and /usr/bin/chromedriver. Nothing is fetched from the internet."""
 
-import importlib.util
 import io
 import os
 import sys
@@ -17,13 +16,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-REPO = Path(__file__).resolve().parents[2]
-# The e2e suite's server harness (start, readiness, stop), loaded under its own name so both suites share it.
-_spec = importlib.util.spec_from_file_location("e2e_harness", REPO / "tests" / "e2e" / "conftest.py")
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
-sys.modules["e2e_harness"] = e2e
-Server, ffprobe, png, models_dir = e2e.Server, e2e.ffprobe, e2e.png, e2e.models_dir
+# The shared server harness and fixtures of every suite that drives real processes (tests/support).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+
+from server_fixtures import models_dir, png, require_binary  # noqa: E402,F401  (fixtures the tests use)
+from turboserve_harness import REPO, Server  # noqa: E402
 
 SHOTS = Path(os.environ.get("TURBOSERVE_UI_SHOTS", REPO / "docs" / "ui"))
 DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
@@ -33,8 +30,7 @@ PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, models_dir):
     """One server for the whole session: the UI is found next to the repository (the process runs in it)."""
-    if not e2e.BINARY.exists():
-        pytest.fail(f"build the server first: {e2e.BINARY} is missing (swift build)")
+    require_binary()
     instance = Server(tmp_path_factory.mktemp("serve"), models_dir).start()
     yield instance
     instance.stop()
@@ -46,8 +42,7 @@ TENANT_KEY, OPERATOR_KEY = "studio-key-7f3a9c", "operator-key-51d2e8"
 @pytest.fixture(scope="session")
 def keyed_server(tmp_path_factory, models_dir):
     """A server with API keys on: one tenant key and a separate operator key."""
-    if not e2e.BINARY.exists():
-        pytest.fail(f"build the server first: {e2e.BINARY} is missing (swift build)")
+    require_binary()
     instance = Server(tmp_path_factory.mktemp("serve-keys"), models_dir, env={
         "TURBOSERVE_AUTH_API_KEYS": f"studio:{TENANT_KEY}", "TURBOSERVE_AUTH_OPERATOR_KEYS": OPERATOR_KEY}).start()
     instance.tenant_key, instance.operator_key = TENANT_KEY, OPERATOR_KEY

@@ -12,7 +12,7 @@ import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from e2e_harness import ffprobe
+from server_fixtures import ffprobe
 
 REPO = Path(__file__).resolve().parents[2]
 
