@@ -9,7 +9,7 @@ extension VideoAPI {
     func waitUntilFinished(_ id: JobID, timeout: Duration) async throws -> JobRecord? {
         let updates = progress.subscribe(id)
         guard let current = try await store.get(id) else {
-            throw TurboServeError(.notFound, field: "video_id", "no video with id '\(id)'")
+            throw TurboServeError.noSuchVideo(id.rawValue)
         }
         if current.phase.isTerminal { return current }
         let store = self.store

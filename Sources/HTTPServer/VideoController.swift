@@ -196,7 +196,7 @@ struct VideoController<Context: RequestContext>: Sendable {
         let id = try context.parameters.require("id")
         let caller = try caller(request)
         guard let record = try await api.store.get(JobID(id)), caller.sees(record), record.deletedAt == nil else {
-            throw TurboServeError(.notFound, field: "video_id", "no video with id '\(JobValidator.quote(id))'")
+            throw TurboServeError.noSuchVideo(id)
         }
         return record
     }

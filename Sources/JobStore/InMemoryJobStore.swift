@@ -141,7 +141,7 @@ public final class InMemoryJobStore: FencedTransitionStore {
     public func markExpired(_ id: JobID) async throws -> JobRecord {
         let at = now()
         return try state.withLock { s throws(TurboServeError) in
-            guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
+            guard var job = s.jobs[id] else { throw TurboServeError.noSuchVideo(id.rawValue) }
             try job.expire(at: at)
             s.jobs[id] = job
             return job
@@ -151,7 +151,7 @@ public final class InMemoryJobStore: FencedTransitionStore {
     public func markDeleted(_ id: JobID) async throws -> JobRecord {
         let at = now()
         return try state.withLock { s throws(TurboServeError) in
-            guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
+            guard var job = s.jobs[id] else { throw TurboServeError.noSuchVideo(id.rawValue) }
             try job.delete(at: at)
             s.jobs[id] = job
             return job
@@ -174,7 +174,7 @@ public final class InMemoryJobStore: FencedTransitionStore {
     package func mutateRecord(_ id: JobID, _ body: @escaping @Sendable (inout JobRecord, Date) throws -> StoredJobEvent?) async throws -> JobRecord {
         let at = now()
         let (job, changed) = try state.withLock { s in
-            guard var job = s.jobs[id] else { throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'") }
+            guard var job = s.jobs[id] else { throw TurboServeError.noSuchVideo(id.rawValue) }
             guard let event = try body(&job, at) else { return (job, false) }
             s.jobs[id] = job
             s.events[id, default: []].append(event)

@@ -192,7 +192,7 @@ public final class SQLiteJobStore: FencedTransitionStore {
         let at = now()
         return try await write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
-                throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+                throw TurboServeError.noSuchVideo(id.rawValue)
             }
             try job.expire(at: at)
             try Self.update(db, job)
@@ -204,7 +204,7 @@ public final class SQLiteJobStore: FencedTransitionStore {
         let at = now()
         return try await write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
-                throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+                throw TurboServeError.noSuchVideo(id.rawValue)
             }
             try job.delete(at: at)
             try Self.update(db, job)
@@ -246,7 +246,7 @@ public final class SQLiteJobStore: FencedTransitionStore {
         let at = now()
         let (job, changed) = try await write { db in
             guard var job = try Self.fetch(db, "id = ?", [id.rawValue]).first else {
-                throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+                throw TurboServeError.noSuchVideo(id.rawValue)
             }
             guard let event = try body(&job, at) else { return (job, false) }
             try Self.update(db, job)

@@ -451,7 +451,7 @@ public final class PostgresJobStore: FencedTransitionStore {
         let now = clock.now(in: &statement)
         statement.append("SELECT \(now) AS store_now, jobs.* FROM jobs WHERE id = \(statement.bind(id.rawValue)) FOR UPDATE")
         guard let row = try await rows(statement, on: connection).first else {
-            throw TurboServeError(.notFound, field: "video_id", "no job with id '\(id)'")
+            throw TurboServeError.noSuchVideo(id.rawValue)
         }
         return (try Self.record(from: row), try row.makeRandomAccess()["store_now"].decode(Date.self))
     }

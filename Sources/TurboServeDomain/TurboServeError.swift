@@ -14,6 +14,12 @@ public struct TurboServeError: Error, Hashable, Sendable, CustomStringConvertibl
         self.message = message
     }
 
+    /// `not_found` on `video_id`: there is no job `id` the caller may see (the one message for an unknown job, from
+    /// the HTTP layer and every store; the id is quoted as `JobValidator.quote` cuts it).
+    public static func noSuchVideo(_ id: String) -> TurboServeError {
+        TurboServeError(.notFound, field: "video_id", "no video with id '\(JobValidator.quote(id))'")
+    }
+
     public var description: String {
         if let field { return "\(code.rawValue) (\(field)): \(message)" }
         return "\(code.rawValue): \(message)"

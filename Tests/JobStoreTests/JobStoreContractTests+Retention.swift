@@ -42,8 +42,8 @@ extension JobStoreContractTests {
         #expect(try await store.expirable(finishedBefore: .distantFuture, limit: 10).map(\.id) == ["cancelled", "recent"])
         #expect(try await store.events(of: "first").last?.to == "succeeded")
 
-        await #expect(throws: TurboServeError.self) { try await store.markExpired("queued") }
-        await #expect(throws: TurboServeError.self) { try await store.markExpired("missing") }
+        #expect(await thrownCode { try await store.markExpired("queued") } == .conflict)
+        await #expect(throws: TurboServeError.noSuchVideo("missing")) { try await store.markExpired("missing") }
         #expect(try await store.get("queued")?.expiredAt == nil)
     }
 }
@@ -68,8 +68,8 @@ extension JobStoreContractTests {
         time.advance(1)
         #expect(try await store.markDeleted("done").deletedAt == deleted.deletedAt)
 
-        await #expect(throws: TurboServeError.self) { try await store.markDeleted("queued") }
-        await #expect(throws: TurboServeError.self) { try await store.markDeleted("missing") }
+        #expect(await thrownCode { try await store.markDeleted("queued") } == .conflict)
+        await #expect(throws: TurboServeError.noSuchVideo("missing")) { try await store.markDeleted("missing") }
         #expect(try await store.get("queued")?.deletedAt == nil)
     }
 }
