@@ -63,6 +63,34 @@ struct SimulatorTests {
         #expect(paired > 100, "most requests are sent under more than one policy")
     }
 
+    @Test("closed loop: a refused request is an answer: its user thinks and asks its next request, numbered on")
+    func refusedRequestsKeepTheLoopGoing() throws {
+        let workload = try shortSeedMix(seconds: 1_800)
+        let runner = try BenchRunner(workload: workload)
+        let setup = runner.setup()
+        let clock = VirtualClock()
+        var configuration = PolicyCatalog.turboConfiguration(setup: setup, published: runner.workload.calibration.publishedExperiment.scheduledPolicy)
+        configuration.maxQueued = 1
+        let result = Simulator.run(TurboScheduler(name: "one-slot", clock: clock, cost: setup.cost, memory: setup.cost, configuration: configuration),
+                                   clock: clock, setup: setup)
+
+        let refused = result.jobs.filter { $0.status == .rejected }
+        #expect(!refused.isEmpty, "a one-job queue refuses some of ten users' requests")
+        #expect(result.jobs.allSatisfy { $0.status == .succeeded || $0.status == .rejected }, "every request is answered")
+        for job in refused {
+            let finished = try #require(job.finished)
+            #expect(job.firstService == nil && finished >= job.arrival, "\(job.id): refused before any engine work")
+        }
+        for (user, requests) in Dictionary(grouping: result.jobs, by: { $0.user ?? -1 }) {
+            #expect(requests.map { $0.request ?? 0 } == Array(1...requests.count), "user \(user): numbered 1, 2, … through refusals")
+            for (earlier, later) in zip(requests, requests.dropFirst()) {
+                #expect(later.arrival > (earlier.finished ?? .infinity), "user \(user): asks again only after the answer to request \(earlier.request ?? 0)")
+            }
+        }
+        let afterRefusal = refused.filter { job in result.jobs.contains { $0.user == job.user && $0.request == (job.request ?? 0) + 1 } }
+        #expect(!afterRefusal.isEmpty, "some user asked again after a refusal")
+    }
+
     @Test("results.json is keyed by policy with the required figures")
     func resultsJSON() throws {
         let report = BenchReport.make(runner: try BenchRunner(workload: shortSeedMix(seconds: 600)))
