@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from server_fixtures import make_server, models_dir  # noqa: E402,F401  (fixtures the tests use)
+from server_fixtures import make_server, models_dir, png  # noqa: E402,F401  (fixtures the tests use)
 from turboserve_harness import FaultRow, render_table, write_summary  # noqa: E402
 
 ROWS: list[FaultRow] = []
