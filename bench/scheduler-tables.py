@@ -3,7 +3,7 @@
 
     swift build -c release --product turboserve
     python3 bench/scheduler-tables.py            # every table
-    python3 bench/scheduler-tables.py seed-mix   # or: upstream, own, think, floor, matched
+    python3 bench/scheduler-tables.py seed-mix   # or: upstream, own, think, floor, matched, noise
 
 seed-mix: every policy on TurboServe's engine, eight seeds, `tail` and `arrival` against the best baseline of each
 seed (bold: ahead of every baseline). upstream: the same seeds with the baselines on upstream's engine, each
@@ -13,7 +13,9 @@ a seed's systematic result from the closed loop's sensitivity to timing. floor: 
 floor (each job alone on an idle engine, weights resident) beside upstream serial's 0.45× target, the best baseline's
 P95 on equal engines and ours: how much room any order has. matched: the same eight seeds compared over the same
 requests only (a user's k-th request, answered under every policy but serial), which takes out the closed loop's
-handing a faster policy more requests.
+handing a faster policy more requests. noise: `dynamic-batch` with its batching wait moved from 0.5 s
+(`--dynamic-batch-wait`), against the baselines of the default runs: how far a change that leaves a policy as it is
+moves one seed.
 Every figure is simulated. Runs write to bench-out/ as the commands in the docs do; a whole run takes a few seconds.
 """
 import csv
@@ -207,7 +209,34 @@ def matched():
               f"{average[1]:.2f}×, P99 {average[2]:.2f}×; ahead on all three on {ahead} of {len(SEEDS)} seeds")
 
 
-TABLES = {"seed-mix": seed_mix, "upstream": upstream, "own": own, "think": think, "floor": floor, "matched": matched}
+def noise():
+    """dynamic-batch against the baselines of its own default run, its batching wait moved (`--dynamic-batch-wait`):
+    how far a change that leaves the policy as it is moves a single seed."""
+    waits = ["0.2", "0.3", "0.4", "0.45", "0.55", "0.6", "0.75", "1.0"]
+    keys = ("mean_response_s", "p95_response_s", "p99_response_s")
+    print("| batching wait (s) | seeds ahead of every baseline on all four | P95 ratio, seed by seed | P99 ratio, seed by seed "
+          "| mean ratio (average) | SLO attainment ratio (average) |")
+    print("|---" * 6 + "|")
+    defaults = {seed: bench(f"arrival-{seed}", "--workload", SEED_MIX, "--policy", "all,turboserve-arrival",
+                            "--baseline-engine", "streamed", "--seed", seed) for seed in SEEDS}
+    for wait in waits:
+        ratios = {key: [] for key in keys + ("slo_attainment",)}
+        ahead = 0
+        for seed in SEEDS:
+            moved = bench(f"noise/{wait}-{seed}", "--workload", SEED_MIX, "--policy", "dynamic-batch", "--baseline-engine",
+                          "streamed", "--dynamic-batch-wait", wait, "--seed", seed)["dynamic-batch"]
+            best = {key: min(number(defaults[seed][p], key) for p in BASELINES) for key in keys}
+            best_slo = max(number(defaults[seed][p], "slo_attainment") for p in BASELINES)
+            for key in keys:
+                ratios[key].append(number(moved, key) / best[key])
+            ratios["slo_attainment"].append(number(moved, "slo_attainment") / best_slo)
+            ahead += all(number(moved, key) < best[key] for key in keys) and number(moved, "slo_attainment") > best_slo
+        print(f"| {wait} | {ahead} of {len(SEEDS)} | {min(ratios['p95_response_s']):.2f}–{max(ratios['p95_response_s']):.2f}× "
+              f"| {min(ratios['p99_response_s']):.2f}–{max(ratios['p99_response_s']):.2f}× "
+              f"| {sum(ratios['mean_response_s']) / len(SEEDS):.2f}× | {sum(ratios['slo_attainment']) / len(SEEDS):.2f}× |")
+
+
+TABLES = {"seed-mix": seed_mix, "upstream": upstream, "own": own, "think": think, "floor": floor, "matched": matched, "noise": noise}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(TABLES)

@@ -12,10 +12,13 @@ public struct BenchRunner: Sendable {
     public let seed: UInt64
     public var power = PowerModel()
 
-    public init(workload: Workload, policies: [String]? = nil, seed: UInt64? = nil, baselineTransfers: WeightTransfers = .upstream) throws {
+    public init(
+        workload: Workload, policies: [String]? = nil, seed: UInt64? = nil, baselineTransfers: WeightTransfers = .upstream,
+        dynamicBatch: DynamicBatchRule = DynamicBatchRule()
+    ) throws {
         self.workload = workload
         cost = try CalibratedCostModel(calibration: workload.calibration)
-        self.policies = try PolicyCatalog.entries(policies, calibration: workload.calibration, baselineTransfers: baselineTransfers)
+        self.policies = try PolicyCatalog.entries(policies, calibration: workload.calibration, baselineTransfers: baselineTransfers, dynamicBatch: dynamicBatch)
         self.seed = seed ?? workload.arrivals.seed
     }
 

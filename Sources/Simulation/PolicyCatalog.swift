@@ -61,10 +61,15 @@ public enum PolicyCatalog {
     public static let baselineNames = ["serial", "seed", "dynamic-batch"]
 
     /// The entries for `names` (or all) built for this calibration; `baselineTransfers` is the engine the
-    /// baselines drive (upstream's unless asked otherwise).
-    public static func entries(_ names: [String]? = nil, calibration: Calibration, baselineTransfers: WeightTransfers = .upstream) throws -> [PolicyEntry] {
+    /// baselines drive (upstream's unless asked otherwise) and `dynamicBatch` the rule `dynamic-batch` batches by
+    /// (its defaults unless asked otherwise: a setting of the baseline can be moved to show a result does not rest
+    /// on it).
+    public static func entries(
+        _ names: [String]? = nil, calibration: Calibration, baselineTransfers: WeightTransfers = .upstream,
+        dynamicBatch: DynamicBatchRule = DynamicBatchRule()
+    ) throws -> [PolicyEntry] {
         try (names ?? Self.names).map { name in
-            guard var entry = entry(named: name, calibration: calibration) else {
+            guard var entry = entry(named: name, calibration: calibration, dynamicBatch: dynamicBatch) else {
                 throw WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \((Self.names + optionalNames).joined(separator: ", ")), all")
             }
             if baselineNames.contains(name) { entry.transfers = baselineTransfers }
@@ -72,7 +77,7 @@ public enum PolicyCatalog {
         }
     }
 
-    public static func entry(named name: String, calibration: Calibration) -> PolicyEntry? {
+    public static func entry(named name: String, calibration: Calibration, dynamicBatch: DynamicBatchRule = DynamicBatchRule()) -> PolicyEntry? {
         let published = calibration.publishedExperiment.scheduledPolicy
         switch name {
         case "serial":
@@ -85,7 +90,7 @@ public enum PolicyCatalog {
             }
         case "dynamic-batch":
             return PolicyEntry(name: name) { clock, setup in
-                DynamicBatchPolicy<VirtualClock>.dynamicBatch(clock: clock, memory: setup.cost, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
+                DynamicBatchPolicy<VirtualClock>.dynamicBatch(clock: clock, memory: setup.cost, rule: dynamicBatch, deviceMemoryBytes: setup.cost.deviceMemoryBytes)
             }
         default:
             return extraEntry(named: name, calibration: calibration)

@@ -43,6 +43,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("baseline-engine"), help: "The engine the baselines drive: upstream (copies weights back on unload, waits for every load) or streamed (TurboServe's: host copies, loads streamed under compute).")
     var baselineEngine: WeightTransfers = .upstream
 
+    @Option(name: .customLong("dynamic-batch-wait"), help: "Seconds the dynamic-batch baseline lets its oldest job wait for a fuller batch (default 0.5; 0 or more). Moving it shows whether a comparison rests on the baseline's setting.")
+    var dynamicBatchWait = DynamicBatchRule().maxQueueDelaySeconds
+
+    /// The dynamic-batch baseline's rule with `--dynamic-batch-wait`.
+    var dynamicBatch: DynamicBatchRule { DynamicBatchRule(maxQueueDelaySeconds: dynamicBatchWait) }
+
+    func validate() throws {
+        guard dynamicBatchWait.isFinite, dynamicBatchWait >= 0 else {
+            throw ValidationError("--dynamic-batch-wait must be a number of seconds, 0 or more; got \(dynamicBatchWait)")
+        }
+    }
+
     @OptionGroup var fleet: FleetBenchOptions
 
     func run() async throws {
@@ -50,7 +62,7 @@ struct BenchCommand: AsyncParsableCommand {
         if fleet.isRequested {
             guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
             let name = policy == "all" ? "turboserve" : policy
-            let runner = try BenchRunner(workload: loaded, policies: [name], seed: seed, baselineTransfers: baselineEngine)
+            let runner = try BenchRunner(workload: loaded, policies: [name], seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
             let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)-fleet", isDirectory: true)
             let written = try fleet.run(runner: runner, directory: directory, note: note)
             let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
@@ -71,7 +83,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
         let names = policy.split(separator: ",").flatMap { $0 == "all" ? PolicyCatalog.names : [String($0)] }
-        let runner = try BenchRunner(workload: loaded, policies: names, seed: seed, baselineTransfers: baselineEngine)
+        let runner = try BenchRunner(workload: loaded, policies: names, seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
         let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)", isDirectory: true)
         let report = BenchReport.make(runner: runner, progress: { note($0) })
         print(report.text)

@@ -123,6 +123,22 @@ struct BaselinePolicyTests {
         #expect(serial.nextPlan()?.action == .release(jobs: ["a"]))
     }
 
+    @Test("the catalogue builds dynamic-batch with the batching wait it is given (`--dynamic-batch-wait`)")
+    func dynamicBatchWaitIsTheOneGiven() throws {
+        // Two same-shape jobs 1 s apart: a 0.5 s wait runs the first alone, a 2 s wait batches the two.
+        let arrivals = [ScheduledArrival(time: 0, classIndex: 0), ScheduledArrival(time: 1, classIndex: 0)]
+        let setup = SimulationSetup(classes: [TestSupport.t2v], arrivals: .open(arrivals, durationSeconds: 1), cost: try TestSupport.cost(), deadlines: [nil])
+        func stepSizes(wait: Double?) throws -> Set<Int> {
+            let entries = try PolicyCatalog.entries(["dynamic-batch"], calibration: TestSupport.calibration(),
+                                                    dynamicBatch: wait.map { DynamicBatchRule(maxQueueDelaySeconds: $0) } ?? DynamicBatchRule())
+            let result = try #require(entries.first).run(setup)
+            #expect(result.jobs.allSatisfy { $0.status == .succeeded })
+            return Set(result.stepCallsBySize.filter { $0.value > 0 }.keys)
+        }
+        #expect(try stepSizes(wait: nil) == [1], "the default 0.5 s wait runs each job alone")
+        #expect(try stepSizes(wait: 2) == [2], "a 2 s wait holds the first job until the second joins it")
+    }
+
     @Test("each policy completes every job of a small simulation", arguments: ["serial", "seed", "dynamic-batch"])
     func completes(policy: String) throws {
         let entry = try #require(PolicyCatalog.entry(named: policy, calibration: TestSupport.calibration()))
