@@ -80,11 +80,7 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
             arrive(classIndex)
         case let .ask(user, request):
             let classIndex = users[user].weightedIndex(setup.classes.map(\.weight))
-            let id = arrive(classIndex)
-            if let position = index[id] {
-                jobs[position].user = user
-                jobs[position].request = request
-            }
+            arrive(classIndex, askedBy: (user, request))
         case let .parsed(job):
             if let next = gateway.finish() { events.push(.parsed(next.job), at: instant(now + next.seconds)) }
             submit(job)
@@ -100,17 +96,20 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
         }
     }
 
-    /// A request of workload class `classIndex` arrives now and goes to the gateway (or straight to the policy when
-    /// parsing is on the engine's path). Returns its id.
-    @discardableResult
-    mutating func arrive(_ classIndex: Int) -> JobID {
+    /// A request of workload class `classIndex` arrives now (in a closed loop, the `request`-th of `user`, recorded
+    /// before the request can be refused so the refusal reaches its user) and goes to the gateway, or straight to the
+    /// policy when parsing is on the engine's path.
+    mutating func arrive(_ classIndex: Int, askedBy asker: (user: Int, request: Int)? = nil) {
         let (id, spec) = recordArrival(of: classIndex)
+        if let asker, let position = index[id] {
+            jobs[position].user = asker.user
+            jobs[position].request = asker.request
+        }
         if setup.stagesOnEnginePath.contains(.parse) {
             submit(id)
         } else if let seconds = gateway.enqueue(id, seconds: setup.cost.parseSeconds(spec.shapeKey)) {
             events.push(.parsed(id), at: instant(now + seconds))
         }
-        return id
     }
 
     mutating func submit(_ id: JobID) {

@@ -63,11 +63,14 @@ struct SimulatorTests {
         #expect(paired > 100, "most requests are sent under more than one policy")
     }
 
-    @Test("closed loop: a refused request is an answer: its user thinks and asks its next request, numbered on")
-    func refusedRequestsKeepTheLoopGoing() throws {
+    @Test("closed loop: a refused request is an answer: its user thinks and asks its next request, numbered on",
+          arguments: [[], [PlanAction.OnPathWork.parse]] as [Set<PlanAction.OnPathWork>])
+    func refusedRequestsKeepTheLoopGoing(onEnginePath: Set<PlanAction.OnPathWork>) throws {
+        // With parsing on the engine's path a request is submitted, and may be refused, the moment it arrives.
         let workload = try shortSeedMix(seconds: 1_800)
         let runner = try BenchRunner(workload: workload)
-        let setup = runner.setup()
+        var setup = runner.setup()
+        setup.stagesOnEnginePath = onEnginePath
         let clock = VirtualClock()
         var configuration = PolicyCatalog.turboConfiguration(setup: setup, published: runner.workload.calibration.publishedExperiment.scheduledPolicy)
         configuration.maxQueued = 1
