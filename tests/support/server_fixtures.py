@@ -13,7 +13,7 @@ from turboserve_harness import BINARY, Server
 
 
 def require_binary():
-    """Fails the test (not an error in a fixture's setup) with what to do when the server is not built."""
+    """Fails the test, saying how to build it, when the server binary is missing."""
     if not BINARY.exists():
         pytest.fail(f"build the server first: {BINARY} is missing (swift build)")
 
