@@ -55,7 +55,7 @@ extension JobStoreContractTests {
         let store = try await backend.make(time: time, in: scratch)
         try await admittedByW(store)
         _ = try await store.cancel("v")
-        #expect(await thrownCode { try await store.fail("v", worker: "w", code: "engine_error", message: "x") } == .jobNotHeld)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.fail("v", worker: "w", code: "engine_error", message: "x") }?.code == .jobNotHeld)
         let record = try #require(try await store.get("v"))
         #expect(record.phase == .cancelled && record.errorCode == nil)
     }

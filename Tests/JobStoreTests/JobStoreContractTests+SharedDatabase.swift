@@ -79,7 +79,7 @@ extension JobStoreContractTests {
         _ = try await store.cancel("v")
         #expect(await heard.reaches([.queued("v"), .changed("v"), .queued("v"), .cancelled("v")]))
         // A refused write publishes nothing: the next signal is the next accepted change.
-        #expect(await thrownCode { try await store.advance("v", worker: "w", to: .admitted, reason: nil) } == .jobNotHeld)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "w", to: .admitted, reason: nil) }?.code == .jobNotHeld)
         _ = try await store.create(NewJob(id: "w2", spec: Fixtures.spec()))
         #expect(await heard.reaches([.queued("v"), .changed("v"), .queued("v"), .cancelled("v"), .queued("w2")]))
     }

@@ -34,9 +34,9 @@ extension JobStoreContractTests {
         let other = try #require(claims["node-1"]?.first ?? claims["node-0"]?.first)
         let holder = try #require(try await store.get(other)?.workerID)
         let intruder = holder == "node-0" ? "node-1" : "node-0"
-        #expect(await thrownCode { try await store.advance(other, worker: intruder, to: .admitted, reason: nil) } == .jobNotHeld)
-        #expect(await thrownCode { try await store.fail(other, worker: intruder, code: "x", message: "y") } == .jobNotHeld)
-        #expect(await thrownCode { try await store.release(other, worker: intruder, reason: "z") } == .jobNotHeld)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.advance(other, worker: intruder, to: .admitted, reason: nil) }?.code == .jobNotHeld)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.fail(other, worker: intruder, code: "x", message: "y") }?.code == .jobNotHeld)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.release(other, worker: intruder, reason: "z") }?.code == .jobNotHeld)
         #expect(try await store.get(other)?.workerID == holder)
     }
 }

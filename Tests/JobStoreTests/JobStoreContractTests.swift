@@ -19,7 +19,7 @@ import TurboServeDomain
         let read = try #require(try await store.get("v1"))
         #expect(read == record)
         #expect(try await store.get("missing") == nil)
-        #expect(await thrownCode { try await store.create(NewJob(id: "v1", spec: Fixtures.spec())) } == .conflict)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.create(NewJob(id: "v1", spec: Fixtures.spec())) }?.code == .conflict)
     }
 
     @Test(arguments: StoreBackend.available)
@@ -94,8 +94,8 @@ import TurboServeDomain
         let store = try await backend.make(time: time, in: scratch)
         _ = try await store.create(NewJob(id: "v", spec: Fixtures.spec(steps: 2)))
         _ = try await store.claim(worker: "w", limit: 1, lease: .seconds(30))
-        #expect(await thrownCode { try await store.advance("v", worker: "w", to: .decoding, reason: nil) } == .conflict)
-        #expect(await thrownCode { try await store.advance("v", worker: "intruder", to: .admitted, reason: nil) } == .jobNotHeld)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "w", to: .decoding, reason: nil) }?.code == .conflict)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.advance("v", worker: "intruder", to: .admitted, reason: nil) }?.code == .jobNotHeld)
         #expect(try await store.get("v")?.phase == .queued)
         #expect(try await store.events(of: "v").count == 1)
     }
@@ -110,7 +110,7 @@ import TurboServeDomain
         #expect(try await store.rescueExpired(maxAttempts: 3) == ["v"])
         let requeued = try #require(try await store.get("v"))
         #expect(requeued.phase == .queued && requeued.attempts == 1 && requeued.workerID == nil)
-        #expect(await thrownCode { try await store.complete("v", worker: "old", videoPath: "x", thumbnailPath: nil) } == .jobNotHeld)
+        #expect(await #expect(throws: TurboServeError.self) { try await store.complete("v", worker: "old", videoPath: "x", thumbnailPath: nil) }?.code == .jobNotHeld)
         #expect(try await store.claim(worker: "new", limit: 1, lease: .seconds(10)).map(\.id) == ["v"])
     }
 
