@@ -9,16 +9,21 @@ import pytest
 # One server harness for every suite that drives real processes (tests/support).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from server_fixtures import ffprobe, make_server, models_dir, png, require_binary  # noqa: E402,F401  (fixtures and a helper the tests use)
-from turboserve_harness import BINARY, REPO, Server, free_port  # noqa: E402,F401  (re-exported for noengine.py)
+from server_fixtures import ffprobe, make_server, models_dir, png, require_binary, serving  # noqa: E402,F401  (fixtures and helpers the tests use)
+from turboserve_harness import BINARY, REPO, Server, free_port  # noqa: E402,F401  (re-exported for the tests)
+from noengine import NoEngineServer  # noqa: E402
 
 
 @pytest.fixture()
-def server(tmp_path, models_dir):
-    require_binary()
-    instance = Server(tmp_path, models_dir).start()
-    yield instance
-    instance.stop()
+def server(make_server):
+    """One `turboserve serve` on the tiny models, stopped when the test ends."""
+    return make_server()
+
+
+@pytest.fixture()
+def make_no_engine_server(tmp_path):
+    """Starts `turboserve serve --no-engine` processes (`serving`), each stopped when the test ends."""
+    yield from serving(tmp_path, lambda directory, env: NoEngineServer(directory, env))
 
 
 # -- every error message the suite meets names no server path (issue 14 item 7)

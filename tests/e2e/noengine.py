@@ -5,7 +5,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import Server
+from turboserve_harness import Server
 
 
 class NoEngineServer(Server):

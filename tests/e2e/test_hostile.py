@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from noengine import NoEngineServer
 
 NUMERIC_FIELDS = ["seconds", "steps", "num_inference_steps", "seed", "width", "height", "num_frames", "fps",
                   "sigma_max", "boundary", "deadline_seconds"]
@@ -21,18 +20,9 @@ EXTREMES = ["1e19", "-1e19", "1e300", "-1e300", "NaN", "Infinity", "-Infinity"]
 
 
 @pytest.fixture()
-def start(tmp_path):
-    started = []
-
-    def make(**env):
-        data_dir = tmp_path / f"server-{len(started)}"
-        data_dir.mkdir()
-        started.append(NoEngineServer(data_dir, {k: str(v) for k, v in env.items()}).start())
-        return started[-1]
-
-    yield make
-    for server in started:
-        server.stop()
+def start(make_no_engine_server):
+    """`start(**env)`: a started no-engine server with that environment."""
+    return lambda **env: make_no_engine_server(env)
 
 
 def png(width: int, height: int, complete: bool = True) -> bytes:

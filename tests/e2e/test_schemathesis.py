@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from noengine import NoEngineServer
 
 MAX_EXAMPLES = int(os.environ.get("TURBOSERVE_SCHEMATHESIS_EXAMPLES", "40"))
 
@@ -33,21 +32,18 @@ def schemathesis_command() -> list[str]:
     return [found]
 
 
-def test_schemathesis_finds_no_server_error_and_no_document_violation(tmp_path):
-    server = NoEngineServer(tmp_path, {"TURBOSERVE_LIMITS_SYNC_TIMEOUT_SECONDS": "1"}).start()
-    try:
-        report = tmp_path / "junit.xml"
-        command = schemathesis_command() + [
-            "run", server.url + "/openapi.json", "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-            "--max-examples", str(MAX_EXAMPLES), "--seed", "20261202",
-            "--workers", "2", "--request-timeout", "10", "--generation-database", "none", "--no-color",
-            "--report", "junit", "--report-junit-path", str(report),
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
-        output = result.stdout + result.stderr
-        summary = [line for line in output.splitlines() if re.search(r"(cases? generated|passed|failed|errors?)\b", line)]
-        print("\n".join(summary[-12:]))
-        assert server.alive(), "the server died under schemathesis"
-        assert result.returncode == 0, output[-12000:]
-    finally:
-        server.stop()
+def test_schemathesis_finds_no_server_error_and_no_document_violation(make_no_engine_server, tmp_path):
+    server = make_no_engine_server({"TURBOSERVE_LIMITS_SYNC_TIMEOUT_SECONDS": "1"})
+    report = tmp_path / "junit.xml"
+    command = schemathesis_command() + [
+        "run", server.url + "/openapi.json", "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+        "--max-examples", str(MAX_EXAMPLES), "--seed", "20261202",
+        "--workers", "2", "--request-timeout", "10", "--generation-database", "none", "--no-color",
+        "--report", "junit", "--report-junit-path", str(report),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    summary = [line for line in output.splitlines() if re.search(r"(cases? generated|passed|failed|errors?)\b", line)]
+    print("\n".join(summary[-12:]))
+    assert server.alive(), "the server died under schemathesis"
+    assert result.returncode == 0, output[-12000:]

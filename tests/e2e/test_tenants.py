@@ -33,19 +33,9 @@ OPERATOR = {"Authorization": "Bearer op-e2e-secret-01"}
 
 
 @pytest.fixture()
-def keyed(tmp_path):
-    from noengine import NoEngineServer
-    started = []
-
-    def start(**env):
-        data_dir = tmp_path / f"keyed-{len(started)}"
-        data_dir.mkdir()
-        started.append(NoEngineServer(data_dir, {"TURBOSERVE_AUTH_API_KEYS": KEYS, "TURBOSERVE_AUTH_OPERATOR_KEYS": "op-e2e-secret-01", **env}).start())
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
+def keyed(make_no_engine_server):
+    """`keyed(**env)`: a started no-engine server with the tenants' and the operator's keys, and that environment."""
+    return lambda **env: make_no_engine_server({"TURBOSERVE_AUTH_API_KEYS": KEYS, "TURBOSERVE_AUTH_OPERATOR_KEYS": "op-e2e-secret-01", **env})
 
 
 def test_another_tenants_video_is_404_on_every_route(keyed):

@@ -31,24 +31,29 @@ def models_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
-@pytest.fixture()
-def make_server(tmp_path, models_dir):
-    """Starts servers: `make_server(env, data_dir=None, start=True, **kwargs)` with extra TURBOSERVE_* environment,
-    on a fresh data directory (or `data_dir`), started unless `start` is false; `kwargs` go to `Server`. Every server
-    it made is stopped when the test ends."""
-    require_binary()
+def serving(tmp_path: Path, build):
+    """The body of a server-factory fixture: yields `start(env=None, data_dir=None, start=True, **kwargs)`, which
+    makes a server with `build(data_dir, env, **kwargs)` on a fresh data directory under `tmp_path` (or `data_dir`)
+    and starts it unless `start` is false; every server it made is stopped when the test ends."""
     started = []
 
     def start(env=None, data_dir=None, start=True, **kwargs):
         directory = Path(data_dir) if data_dir else tmp_path / f"server-{len(started)}"
         directory.mkdir(parents=True, exist_ok=True)
-        server = Server(directory, models_dir, env, **kwargs)
+        server = build(directory, env, **kwargs)
         started.append(server)
         return server.start() if start else server
 
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture()
+def make_server(tmp_path, models_dir):
+    """Starts `turboserve serve` processes on the tiny models (`serving`; `kwargs` go to `Server`)."""
+    require_binary()
+    yield from serving(tmp_path, lambda directory, env, **kwargs: Server(directory, models_dir, env, **kwargs))
 
 
 @pytest.fixture(scope="session")
