@@ -8,8 +8,9 @@ Each workload draws 2–5 classes (model and resolution among the 1.3B at 480p, 
 I2V A14B at 720p; aspect ratio, 33–81 frames, 1–4 steps, priority, an SLO factor of 1.5–6) and either a closed loop
 (2–30 users, 5–300 s think) or Poisson arrivals (0.005–0.08 jobs/s, a coefficient of variation up to 4), for 30
 minutes; many are far past one GPU's capacity. Prints each workload's goodput (jobs within their deadline per hour)
-as a ratio to the best baseline's, and the geometric mean. Every figure is simulated; runs write to
-bench-out/random/.
+as a ratio to the best baseline's and the geometric mean, then a table of the geometric means of goodput, mean, P95
+and P99 response against the best baseline on each figure, by how loaded the workloads are. Every figure is simulated;
+runs write to bench-out/random/.
 """
 import json
 import math
@@ -54,20 +55,51 @@ def run(seed):
                        "--baseline-engine", "streamed")
 
 
+LATENCIES = [("mean", "mean_response_s"), ("P95", "p95_response_s"), ("P99", "p99_response_s")]
+
+
+def load_band(results):
+    """How loaded a workload is, judged by the share of deadlines FIFO batching (`dynamic-batch`) meets."""
+    met = float(results["dynamic-batch"]["slo_attainment"])
+    return "light" if met >= 0.8 else "medium" if met >= 0.4 else "heavy"
+
+
+def geometric_mean(ratios):
+    return math.exp(sum(math.log(max(r, 1e-3)) for r in ratios) / len(ratios))
+
+
 def main():
     count, first = int(sys.argv[1]), int(sys.argv[2])
     require_binary()
-    logs = {policy: [] for policy in OURS}
+    # ratios[(band, policy, figure)]: each workload's figure as a ratio to the best baseline's (goodput: the highest;
+    # the latencies: the lowest, each taken on its own).
+    ratios = {}
     with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         for seed, results in pool.map(run, range(first, first + count)):
             best = max(float(results[b]["goodput_per_hour"]) for b in BASELINES)
-            ratios = {p: (float(results[p]["goodput_per_hour"]) / best if best > 0 else 1.0) for p in OURS}
-            for policy, ratio in ratios.items():
-                logs[policy].append(math.log(max(ratio, 1e-3)))
-            print(seed, "  ".join(f"{p} {r:.2f}×" for p, r in ratios.items()))
-    for policy, values in logs.items():
-        below = sum(1 for v in values if v < math.log(0.95))
-        print(f"{policy}: goodput vs best baseline, geometric mean {math.exp(sum(values) / len(values)):.3f}; below 0.95× on {below} of {len(values)}")
+            goodput = {p: (float(results[p]["goodput_per_hour"]) / best if best > 0 else 1.0) for p in OURS}
+            band = load_band(results)
+            for policy in OURS:
+                for where in (band, "all"):
+                    ratios.setdefault((where, policy, "goodput"), []).append(goodput[policy])
+                    for figure, key in LATENCIES:
+                        lowest = min(float(results[b][key]) for b in BASELINES)
+                        ratios.setdefault((where, policy, figure), []).append(float(results[policy][key]) / lowest)
+            print(seed, band, "  ".join(f"{p} {r:.2f}×" for p, r in goodput.items()))
+    for policy in OURS:
+        values = ratios[("all", policy, "goodput")]
+        below = sum(1 for v in values if v < 0.95)
+        print(f"{policy}: goodput vs best baseline, geometric mean {geometric_mean(values):.3f}; below 0.95× on {below} of {len(values)}")
+    print("\nGeometric means of the ratio to the best baseline (goodput: higher is better; mean, P95, P99: lower is better),"
+          "\nby load: light, medium, heavy = dynamic-batch meets >= 80%, 40-80%, < 40% of deadlines")
+    print("| load | workloads | policy | goodput | mean | P95 | P99 |")
+    print("|---|---|---|---|---|---|---|")
+    for band in ("light", "medium", "heavy", "all"):
+        for policy in OURS:
+            if (band, policy, "goodput") not in ratios:
+                continue
+            cells = [f"{geometric_mean(ratios[(band, policy, figure)]):.2f}×" for figure in ["goodput"] + [f for f, _ in LATENCIES]]
+            print(f"| {band} | {len(ratios[(band, policy, 'goodput')])} | {policy} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
