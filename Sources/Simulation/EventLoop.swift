@@ -5,8 +5,9 @@ import TurboServeDomain
 /// event's time to the next, a step that starts whatever can start after each event, and the outcome of every job
 /// that arrived (`jobs`, in arrival order; `index` finds a job's row, `specs` its request). The single-engine loop
 /// (`SimulationLoop`) and the fleet's (`FleetLoop`) supply the events and what they do; `runEvents` is the one loop
-/// both run, `recordArrival` the one way a job enters either, and `record(_:)` and `recordEnd` the one way a job's
-/// outcome row follows what its policy reports.
+/// both run, `recordArrival` the one way a job enters either, `parse(_:_:)` and `parsed(_:)` the one way a request
+/// passes the gateway, and `record(_:)` and `recordEnd` the one way a job's outcome row follows what its policy
+/// reports.
 protocol EventLoop {
     associatedtype Event
     var events: EventQueue<Event> { get set }
@@ -15,6 +16,12 @@ protocol EventLoop {
     var jobs: [JobOutcome] { get set }
     var index: [JobID: Int] { get set }
     var specs: [JobID: ValidatedJob] { get set }
+    /// The CPU workers that parse requests off the engine's path.
+    var gateway: CPUPool { get set }
+    /// The event that a request `id` is parsed.
+    static func parsedEvent(_ id: JobID) -> Event
+    /// Hands a parsed request on to be scheduled (to the policy, or to the fleet's queue).
+    mutating func accept(_ id: JobID)
     /// Applies one event at the clock's current time (it may push later events).
     mutating func handle(_ event: Event)
     /// Starts what can start now: plans on idle engines, CPU work, wake-up timers.
@@ -65,6 +72,22 @@ extension EventLoop {
         jobs[position].status = status
         jobs[position].finished = now
         return true
+    }
+
+    /// Sends the request `id` that just arrived through the gateway: it is accepted now when parsing is on the engine's
+    /// path, otherwise once a gateway worker has parsed it (`parsed(_:)` then follows its event).
+    mutating func parse(_ id: JobID, _ spec: ValidatedJob) {
+        if setup.stagesOnEnginePath.contains(.parse) {
+            accept(id)
+        } else if let seconds = gateway.enqueue(id, seconds: setup.cost.parseSeconds(spec.shapeKey)) {
+            events.push(Self.parsedEvent(id), at: instant(now + seconds))
+        }
+    }
+
+    /// The gateway finished parsing `id`: its worker takes the next waiting request, and `id` is accepted.
+    mutating func parsed(_ id: JobID) {
+        if let next = gateway.finish() { events.push(Self.parsedEvent(next.job), at: instant(now + next.seconds)) }
+        accept(id)
     }
 
     /// Drives once, then runs the events in time order (equal times first-in first-out), driving after each, until

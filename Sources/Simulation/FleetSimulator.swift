@@ -100,8 +100,7 @@ struct FleetLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualC
             arrivalsLeft -= 1
             arrive(classIndex)
         case let .parsed(job):
-            if let next = gateway.finish() { events.push(.parsed(next.job), at: instant(now + next.seconds)) }
-            enqueue(job)
+            parsed(job)
         case let .planDone(e, id):
             guard let current = engines[e].running, current.plan.id == id else { return }
             engines[e].running = nil
@@ -121,12 +120,12 @@ struct FleetLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == VirtualC
     mutating func arrive(_ classIndex: Int) {
         let (id, spec) = recordArrival(of: classIndex)
         unfinished += 1
-        if setup.stagesOnEnginePath.contains(.parse) {
-            enqueue(id)
-        } else if let seconds = gateway.enqueue(id, seconds: setup.cost.parseSeconds(spec.shapeKey)) {
-            events.push(.parsed(id), at: instant(now + seconds))
-        }
+        parse(id, spec)
     }
+
+    static func parsedEvent(_ id: JobID) -> Event { .parsed(id) }
+
+    mutating func accept(_ id: JobID) { enqueue(id) }
 
     /// Simulated seconds as the claim rule's instants (it compares creation times with `now` only).
     static func storeDate(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }

@@ -82,8 +82,7 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
             let classIndex = users[user].weightedIndex(setup.classes.map(\.weight))
             arrive(classIndex, askedBy: (user, request))
         case let .parsed(job):
-            if let next = gateway.finish() { events.push(.parsed(next.job), at: instant(now + next.seconds)) }
-            submit(job)
+            parsed(job)
         case let .planDone(id):
             guard let current = running, current.plan.id == id else { return }
             running = nil
@@ -105,14 +104,13 @@ struct SimulationLoop<Policy: SchedulingPolicy>: EventLoop where Policy.C == Vir
             jobs[position].user = asker.user
             jobs[position].request = asker.request
         }
-        if setup.stagesOnEnginePath.contains(.parse) {
-            submit(id)
-        } else if let seconds = gateway.enqueue(id, seconds: setup.cost.parseSeconds(spec.shapeKey)) {
-            events.push(.parsed(id), at: instant(now + seconds))
-        }
+        parse(id, spec)
     }
 
-    mutating func submit(_ id: JobID) {
+    static func parsedEvent(_ id: JobID) -> Event { .parsed(id) }
+
+    /// Submits a parsed request to the policy; a refusal ends the job (and answers its user).
+    mutating func accept(_ id: JobID) {
         guard let position = index[id], let spec = specs[id] else { return }
         let job = SchedulerJob(id: id, spec: spec, arrival: instant(jobs[position].arrival))
         do {
