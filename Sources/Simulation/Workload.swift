@@ -53,7 +53,16 @@ public struct Workload: Sendable {
         self.sloAttainmentTarget = sloAttainmentTarget
     }
 
-    /// Reads a workload file. Throws `WorkloadError` naming the file and the field when something is missing.
+    /// Bounds a workload file must keep, so that a typo cannot make a run that never ends or fills memory: a run of
+    /// at most 7 days, at most this many closed-loop users, an open loop's mean rate × duration at most this many
+    /// arrivals, and sweep rates at most this many times the serial policy's capacity.
+    public static let maxDurationSeconds: Double = 7 * 86_400
+    public static let maxUsers = 100_000
+    public static let maxArrivals = 1_000_000
+    public static let maxRateFactor: Double = 100
+
+    /// Reads a workload file. Throws `WorkloadError` naming the file and the field when something is missing or out of
+    /// range (the bounds above, a class the server would refuse, an `slo_factor` that is not > 0).
     public static func load(from url: URL) throws -> Workload {
         let folder = url.deletingLastPathComponent()
         let file = try decode(WorkloadFile.self, from: url)
@@ -69,8 +78,12 @@ public struct Workload: Sendable {
         } else {
             throw WorkloadError(file: url.path, message: "needs `classes` or `classes_from`")
         }
-        guard !classes.isEmpty, classes.allSatisfy({ $0.weight >= 0 }), classes.contains(where: { $0.weight > 0 }) else {
-            throw WorkloadError(file: url.path, message: "`classes` must be non-empty with non-negative weights, not all zero")
+        guard !classes.isEmpty, classes.allSatisfy({ $0.weight >= 0 && $0.weight.isFinite }), classes.contains(where: { $0.weight > 0 }),
+              classes.map(\.weight).reduce(0, +).isFinite else {
+            throw WorkloadError(file: url.path, message: "`classes` must be non-empty with finite, non-negative weights, not all zero")
+        }
+        if let bad = classes.first(where: { !($0.sloFactor > 0 && $0.sloFactor.isFinite) }) {
+            throw WorkloadError(file: url.path, message: "class '\(bad.name)' has `slo_factor` \(bad.sloFactor); it must be a number > 0 (the deadline is this × the class's isolated latency)")
         }
         // Every class must be a request the server would accept: the simulator turns each arrival into one.
         for workloadClass in classes {
@@ -132,15 +145,18 @@ struct WorkloadFile: Decodable {
         }
 
         func resolved(file: String) throws -> Workload.Arrivals {
+            guard durationSeconds > 0, durationSeconds <= Workload.maxDurationSeconds else {
+                throw WorkloadError(file: file, message: "has `arrivals.duration_s` \(durationSeconds); it must be > 0 and at most \(Int(Workload.maxDurationSeconds)) (7 days)")
+            }
             switch kind {
             case "closed_loop":
-                guard let users, users > 0, let think = thinkSecondsMean, think >= 0 else {
-                    throw WorkloadError(file: file, message: "closed_loop arrivals need `users` > 0 and `think_s_mean` ≥ 0")
+                guard let users, users > 0, users <= Workload.maxUsers, let think = thinkSecondsMean, think >= 0, think.isFinite else {
+                    throw WorkloadError(file: file, message: "closed_loop arrivals need `users` from 1 to \(Workload.maxUsers) and a finite `think_s_mean` ≥ 0")
                 }
                 return .closedLoop(users: users, thinkSeconds: think, durationSeconds: durationSeconds, seed: rngSeed)
             case "poisson":
-                guard let rate = ratePerSecond, rate > 0 else {
-                    throw WorkloadError(file: file, message: "poisson arrivals need `rate_per_s` > 0")
+                guard let rate = ratePerSecond, rate > 0, rate * durationSeconds <= Double(Workload.maxArrivals) else {
+                    throw WorkloadError(file: file, message: "poisson arrivals need `rate_per_s` > 0 with `rate_per_s` × `duration_s` at most \(Workload.maxArrivals) arrivals")
                 }
                 let shape = ArrivalShape(cv: cv ?? 1, peakToTrough: peakToTrough ?? 1, periodSeconds: periodSeconds ?? 86_400)
                 guard shape.cv >= 1, shape.peakToTrough >= 1, shape.periodSeconds > 0 else {
@@ -148,8 +164,8 @@ struct WorkloadFile: Decodable {
                 }
                 return .poisson(ratePerSecond: rate, durationSeconds: durationSeconds, seed: rngSeed, shape: shape)
             case "poisson_sweep":
-                guard let factors = rateFactors, !factors.isEmpty, factors.allSatisfy({ $0 > 0 }) else {
-                    throw WorkloadError(file: file, message: "poisson_sweep arrivals need positive `rate_factors`")
+                guard let factors = rateFactors, !factors.isEmpty, factors.allSatisfy({ $0 > 0 && $0 <= Workload.maxRateFactor }) else {
+                    throw WorkloadError(file: file, message: "poisson_sweep arrivals need `rate_factors` each > 0 and at most \(Int(Workload.maxRateFactor)) (times the serial policy's capacity)")
                 }
                 return .poissonSweep(rateFactors: factors, durationSeconds: durationSeconds, seed: rngSeed)
             default:

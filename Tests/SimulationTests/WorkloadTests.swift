@@ -67,6 +67,25 @@ struct WorkloadTests {
         #expect(error?.message.contains("resolution") == true)
     }
 
+    /// Files a typo makes unusable: each must be refused when it loads, naming the field, rather than crash the run
+    /// (a negative `slo_factor` did) or make one that never ends (`rate_per_s` 1e9 did).
+    @Test("a file out of range is refused, naming the field", arguments: [
+        (#""slo_factor":-2"#, #""kind":"poisson","rate_per_s":0.01,"duration_s":60"#, "slo_factor"),
+        (#""slo_factor":0"#, #""kind":"poisson","rate_per_s":0.01,"duration_s":60"#, "slo_factor"),
+        (#""slo_factor":3"#, #""kind":"poisson","rate_per_s":1e9,"duration_s":3600"#, "rate_per_s"),
+        (#""slo_factor":3"#, #""kind":"poisson","rate_per_s":0.01,"duration_s":0"#, "duration_s"),
+        (#""slo_factor":3"#, #""kind":"poisson","rate_per_s":0.01,"duration_s":1e9"#, "duration_s"),
+        (#""slo_factor":3"#, #""kind":"closed_loop","users":1000000,"think_s_mean":5,"duration_s":60"#, "users"),
+        (#""slo_factor":3"#, #""kind":"poisson_sweep","rate_factors":[0.5,1000],"duration_s":60"#, "rate_factors"),
+    ])
+    func outOfRange(slo: String, arrivals: String, field: String) throws {
+        let classes = #"[{"name":"t2v","weight":1,"model":"wan2.1-t2v-1.3b","resolution":"480p","aspect_ratio":"16:9","frames":81,"steps":2,"priority":"interactive",\#(slo)}]"#
+        let error = #expect(throws: WorkloadError.self) {
+            try Self.load(#"{"name":"typo","calibration":"calibration-rtx5090.json","arrivals":{\#(arrivals),"rng_seed":1},"classes":\#(classes)}"#)
+        }
+        #expect(error?.message.contains(field) == true, "\(String(describing: error))")
+    }
+
     /// Loads `json` as a workload file in a fresh temporary folder (removed afterwards), so relative paths in it
     /// resolve to nothing but what the test names.
     static func load(_ json: String) throws -> Workload {
