@@ -106,7 +106,7 @@ public struct Workload: Sendable {
     private static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw WorkloadError(file: url.path, message: "cannot be read (\(error.localizedDescription))")
+            throw WorkloadError(file: url.path, message: "cannot be read (\(error.localizedDescription))", unreadable: true)
         }
         do { return try JSONDecoder().decode(type, from: data) } catch let DecodingError.keyNotFound(key, context) {
             let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
@@ -117,11 +117,19 @@ public struct Workload: Sendable {
     }
 }
 
-/// A workload or calibration file that cannot be used, with the file and the reason.
+/// A workload or calibration file that cannot be used, with the file and the reason. `unreadable` when the file
+/// could not be read at all (missing, a folder, no permission), as opposed to read and refused.
 public struct WorkloadError: Error, CustomStringConvertible, Sendable {
     public let file: String
     public let message: String
+    public var unreadable = false
     public var description: String { "\(file) \(message)" }
+
+    public init(file: String, message: String, unreadable: Bool = false) {
+        self.file = file
+        self.message = message
+        self.unreadable = unreadable
+    }
 }
 
 /// The on-disk shape of a workload file.

@@ -53,17 +53,36 @@ struct BenchCommand: AsyncParsableCommand {
         guard dynamicBatchWait.isFinite, dynamicBatchWait >= 0 else {
             throw ValidationError("--dynamic-batch-wait must be a number of seconds, 0 or more; got \(dynamicBatchWait)")
         }
+        let known = Set(PolicyCatalog.names + PolicyCatalog.optionalNames + ["all"])
+        if let unknown = policyNames.first(where: { !known.contains($0) }) {
+            throw ValidationError("--policy '\(unknown)' is not a policy; allowed: \((PolicyCatalog.names + PolicyCatalog.optionalNames).joined(separator: ", ")), all")
+        }
+    }
+
+    /// The policies `--policy` names, `all` expanded.
+    var policyNames: [String] {
+        policy.split(separator: ",").flatMap { $0 == "all" ? PolicyCatalog.names : [String($0).trimmingCharacters(in: .whitespaces)] }
     }
 
     @OptionGroup var fleet: FleetBenchOptions
 
+    /// A workload or calibration file that cannot be read exits 66 and one that is refused 65 (sysexits), with the
+    /// reason on one `error:` line.
     func run() async throws {
-        let loaded = try workload.map { try Workload.load(from: URL(fileURLWithPath: $0)) }
+        try await CLIFailure.reporting {
+            do { try runBench() } catch let error as WorkloadError {
+                throw CLIFailure(error.unreadable ? .noInput : .dataError, error.description)
+            }
+        }
+    }
+
+    private func runBench() throws {
+        let loaded = try workload.map { try Workload.load(from: URL(fileURLWithPath: CallerPaths.resolve($0))) }
         if fleet.isRequested {
             guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
             let name = policy == "all" ? "turboserve" : policy
             let runner = try BenchRunner(workload: loaded, policies: [name], seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
-            let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)-fleet", isDirectory: true)
+            let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(loaded.name)-fleet", isDirectory: true)
             let written = try fleet.run(runner: runner, directory: directory, note: note)
             let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
             note("wrote \((written + pictures).map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
@@ -72,7 +91,7 @@ struct BenchCommand: AsyncParsableCommand {
         if calibrationCheck {
             let file: Calibration
             if let loaded { file = loaded.calibration } else if let calibration {
-                file = try Calibration.load(from: URL(fileURLWithPath: calibration))
+                file = try Calibration.load(from: URL(fileURLWithPath: CallerPaths.resolve(calibration)))
             } else {
                 throw ValidationError("--calibration-check needs --workload FILE or --calibration FILE")
             }
@@ -82,9 +101,8 @@ struct BenchCommand: AsyncParsableCommand {
             return
         }
         guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
-        let names = policy.split(separator: ",").flatMap { $0 == "all" ? PolicyCatalog.names : [String($0)] }
-        let runner = try BenchRunner(workload: loaded, policies: names, seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
-        let directory = URL(fileURLWithPath: out ?? "bench-out/\(loaded.name)", isDirectory: true)
+        let runner = try BenchRunner(workload: loaded, policies: policyNames, seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
+        let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(loaded.name)", isDirectory: true)
         let report = BenchReport.make(runner: runner, progress: { note($0) })
         print(report.text)
         let written = try report.write(to: directory)

@@ -59,10 +59,40 @@ struct FleetBenchOptions: ParsableArguments {
         return settings
     }
 
+    /// The largest fleet any option may ask for.
+    static let largestFleet = 1_000
+
     func validate() throws {
-        guard minReplicas >= 1, maxReplicas >= minReplicas else { throw ValidationError("need 1 ≤ --min-replicas ≤ --max-replicas") }
+        guard minReplicas >= 1, maxReplicas >= minReplicas, maxReplicas <= Self.largestFleet else {
+            throw ValidationError("need 1 ≤ --min-replicas ≤ --max-replicas ≤ \(Self.largestFleet)")
+        }
         guard claimWindow > 0, maxEngines > 0, rateScale > 0, duration.map({ $0 > 0 }) ?? true else {
             throw ValidationError("--claim-window, --max-engines, --rate-scale and --duration must be positive")
+        }
+        guard maxEngines <= Self.largestFleet else { throw ValidationError("--max-engines must be at most \(Self.largestFleet); got \(maxEngines)") }
+        if let duration, duration > Workload.maxDurationSeconds {
+            throw ValidationError("--duration must be at most \(Int(Workload.maxDurationSeconds)) seconds (7 days); got \(duration)")
+        }
+        _ = try engineCounts()
+    }
+
+    /// "1,2,4" → [1, 2, 4]; nil without --engines. Each must be a whole number from 1 to `largestFleet`.
+    func engineCounts() throws -> [Int]? {
+        try engines.map { list in
+            try list.split(separator: ",", omittingEmptySubsequences: false).map { item in
+                guard let count = Int(item.trimmingCharacters(in: .whitespaces)), (1...Self.largestFleet).contains(count) else {
+                    throw ValidationError("--engines takes engine counts from 1 to \(Self.largestFleet) like 1,2,4; got '\(item)'")
+                }
+                return count
+            }
+        }
+    }
+
+    /// Refuses a rate that would make a run of more than `Workload.maxArrivals` arrivals (it would not end in any
+    /// useful time), naming the flags that set it.
+    func checkArrivals(ratePerSecond rate: Double, durationSeconds: Double) throws {
+        guard rate * durationSeconds <= Double(Workload.maxArrivals) else {
+            throw ValidationError(String(format: "--rates/--rate-scale/--duration ask for %.4g jobs/s for %.0f s, %.3g arrivals; at most %d", rate, durationSeconds, rate * durationSeconds, Workload.maxArrivals))
         }
     }
 
@@ -88,12 +118,13 @@ struct FleetBenchOptions: ParsableArguments {
         var ownRate: Double? = nil
         if case let .poisson(rate, _, _, _) = runner.workload.arrivals { ownRate = rate * rateScale }
         let rate = factors?.first.map { $0 * capacity } ?? ownRate
+        if let rate { try checkArrivals(ratePerSecond: rate, durationSeconds: planner.durationSeconds) }
+        if self.planner { try checkArrivals(ratePerSecond: (factors ?? [8]).max()! * capacity, durationSeconds: planner.durationSeconds) }
         print(String(format: "Fleet of simulated RTX 5090s — policy %@, workload %@, serial capacity %.4f jobs/s, %.0f s of arrivals, claim window %d (simulated)\n",
                      entry.name, runner.workload.name, capacity, planner.durationSeconds, claimWindow))
         var report = FleetBenchReport()
-        if let engines {
+        if let counts = try engineCounts() {
             guard let rate else { throw ValidationError("--engines on a closed-loop workload needs --rates (e.g. 2x)") }
-            let counts = engines.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
             let setup = planner.setup(ratePerSecond: rate)
             let rows = counts.map { n in
                 note("fixed fleet of \(n) at \(String(format: "%.4f", rate)) jobs/s")
