@@ -27,7 +27,7 @@ def create_all(server, count, prefix="job", **fields):
 
 
 def in_progress(server, ids):
-    return [v for v in server.videos(ids).values() if v["status"] == "in_progress"]
+    return [v for v in server.listed(ids).values() if v["status"] == "in_progress"]
 
 
 def test_engine_sigkill_mid_step_with_a_batch_at_different_steps(make_server, record_row):
