@@ -103,7 +103,8 @@ public struct Workload: Sendable {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+    /// Reads and decodes a workload or calibration file; `WorkloadError` (`unreadable` when it cannot be read).
+    static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw WorkloadError(file: url.path, message: "cannot be read (\(error.localizedDescription))", unreadable: true)

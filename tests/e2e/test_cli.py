@@ -131,6 +131,7 @@ def test_generate_draws_a_bar_on_a_terminal_and_plain_lines_otherwise(elsewhere,
     (["--workload", "i2v-heavy.json", "--policy", "nosuch"], 64, "--policy 'nosuch'"),
     (["--workload", "negative-slo.json"], 65, "slo_factor"),
     (["--workload", "missing.json"], 66, "missing.json"),
+    (["--calibration-check", "--calibration", "missing-calibration.json"], 66, "missing-calibration.json"),
 ])
 def test_bench_refuses_what_would_crash_or_never_end_with_the_flag_named(elsewhere, args, code, named):
     """`turboserve bench` from another directory: the workload is the caller's relative path; a usage mistake exits
