@@ -74,6 +74,9 @@ struct FleetBenchOptions: ParsableArguments {
             throw ValidationError("--duration must be at most \(Int(Workload.maxDurationSeconds)) seconds (7 days); got \(duration)")
         }
         _ = try engineCounts()
+        if !isRequested, rateScale != 1 || duration != nil || rates != nil {
+            throw ValidationError("--rates, --rate-scale and --duration apply to fleet runs: add --engines N, --planner or --autoscale")
+        }
     }
 
     /// "1,2,4" → [1, 2, 4]; nil without --engines. Each must be a whole number from 1 to `largestFleet`.
