@@ -79,12 +79,12 @@ def main():
             best = max(float(results[b]["goodput_per_hour"]) for b in BASELINES)
             goodput = {p: (float(results[p]["goodput_per_hour"]) / best if best > 0 else 1.0) for p in OURS}
             band = load_band(results)
+            lowest = {key: min(float(results[b][key]) for b in BASELINES) for _, key in LATENCIES}
             for policy in OURS:
                 for where in (band, "all"):
                     ratios.setdefault((where, policy, "goodput"), []).append(goodput[policy])
                     for figure, key in LATENCIES:
-                        lowest = min(float(results[b][key]) for b in BASELINES)
-                        ratios.setdefault((where, policy, figure), []).append(float(results[policy][key]) / lowest)
+                        ratios.setdefault((where, policy, figure), []).append(float(results[policy][key]) / lowest[key])
             print(seed, band, "  ".join(f"{p} {r:.2f}×" for p, r in goodput.items()))
     for policy in OURS:
         values = ratios[("all", policy, "goodput")]

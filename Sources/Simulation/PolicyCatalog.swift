@@ -69,12 +69,21 @@ public enum PolicyCatalog {
         dynamicBatch: DynamicBatchRule = DynamicBatchRule()
     ) throws -> [PolicyEntry] {
         try (names ?? Self.names).map { name in
-            guard var entry = entry(named: name, calibration: calibration, dynamicBatch: dynamicBatch) else {
-                throw WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \((Self.names + optionalNames).joined(separator: ", ")), all")
-            }
+            guard var entry = entry(named: name, calibration: calibration, dynamicBatch: dynamicBatch) else { throw unknownPolicy(name) }
             if baselineNames.contains(name) { entry.transfers = baselineTransfers }
             return entry
         }
+    }
+
+    /// Throws the refusal of the first of `names` that names no policy (`all` is expanded before this), so a caller
+    /// can refuse a `--policy` before building anything.
+    public static func checkNames(_ names: [String]) throws {
+        let known = Set(Self.names + optionalNames)
+        if let unknown = names.first(where: { !known.contains($0) }) { throw unknownPolicy(unknown) }
+    }
+
+    static func unknownPolicy(_ name: String) -> WorkloadError {
+        WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \((Self.names + optionalNames).joined(separator: ", ")), all")
     }
 
     public static func entry(named name: String, calibration: Calibration, dynamicBatch: DynamicBatchRule = DynamicBatchRule()) -> PolicyEntry? {

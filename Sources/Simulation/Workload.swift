@@ -123,7 +123,7 @@ public struct Workload: Sendable {
 public struct WorkloadError: Error, CustomStringConvertible, Sendable {
     public let file: String
     public let message: String
-    public var unreadable = false
+    public let unreadable: Bool
     public var description: String { "\(file) \(message)" }
 
     public init(file: String, message: String, unreadable: Bool = false) {

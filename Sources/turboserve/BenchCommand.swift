@@ -53,10 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard dynamicBatchWait.isFinite, dynamicBatchWait >= 0 else {
             throw ValidationError("--dynamic-batch-wait must be a number of seconds, 0 or more; got \(dynamicBatchWait)")
         }
-        let known = Set(PolicyCatalog.names + PolicyCatalog.optionalNames + ["all"])
-        if let unknown = policyNames.first(where: { !known.contains($0) }) {
-            throw ValidationError("--policy '\(unknown)' is not a policy; allowed: \((PolicyCatalog.names + PolicyCatalog.optionalNames).joined(separator: ", ")), all")
-        }
+        do { try PolicyCatalog.checkNames(policyNames) } catch { throw ValidationError("\(error)") }
     }
 
     /// The policies `--policy` names, `all` expanded.

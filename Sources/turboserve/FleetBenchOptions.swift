@@ -118,11 +118,12 @@ struct FleetBenchOptions: ParsableArguments {
         planner.maxEngines = maxEngines
         let capacity = runner.serialCapacity()
         let factors = try factors()
+        let plannerFactors = factors ?? (1...8).map(Double.init)
         var ownRate: Double? = nil
         if case let .poisson(rate, _, _, _) = runner.workload.arrivals { ownRate = rate * rateScale }
         let rate = factors?.first.map { $0 * capacity } ?? ownRate
         if let rate { try checkArrivals(ratePerSecond: rate, durationSeconds: planner.durationSeconds) }
-        if self.planner { try checkArrivals(ratePerSecond: (factors ?? [8]).max()! * capacity, durationSeconds: planner.durationSeconds) }
+        if self.planner, let fastest = plannerFactors.max() { try checkArrivals(ratePerSecond: fastest * capacity, durationSeconds: planner.durationSeconds) }
         print(String(format: "Fleet of simulated RTX 5090s — policy %@, workload %@, serial capacity %.4f jobs/s, %.0f s of arrivals, claim window %d (simulated)\n",
                      entry.name, runner.workload.name, capacity, planner.durationSeconds, claimWindow))
         var report = FleetBenchReport()
@@ -138,7 +139,7 @@ struct FleetBenchOptions: ParsableArguments {
             report.fleets = rows
         }
         if self.planner {
-            let answers = planner.plan(factors: factors ?? (1...8).map(Double.init), capacity: capacity, progress: note)
+            let answers = planner.plan(factors: plannerFactors, capacity: capacity, progress: note)
             print("Smallest fleet per rate (simulated)")
             print(FleetReport.plannerTable(answers, target: planner.target) + "\n")
             report.planner = answers.map(FleetBenchReport.PlannerRow.init)
