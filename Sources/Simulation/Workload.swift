@@ -3,7 +3,8 @@ import Foundation
 
 /// A benchmark workload as the shared files describe it: a class mix, an arrival process and the calibration it is
 /// measured against. `classes_from` and `calibration` are resolved relative to the workload file's folder, so the
-/// shared files are read as they are.
+/// shared files are read as they are; the calibration named `calibration-rtx5090.json` is the repository's own copy
+/// (`Calibration.rtx5090`) wherever the file is, so the workloads under `bench/` need nothing outside the repository.
 public struct Workload: Sendable {
     public enum Arrivals: Sendable, Hashable {
         /// `users` each submit a request, wait for the video, think (exponential, mean `thinkSeconds`), repeat;

@@ -54,7 +54,13 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--dynamic-batch-wait must be a number of seconds, 0 or more; got \(dynamicBatchWait)")
         }
         do { try PolicyCatalog.checkNames(policyNames) } catch { throw ValidationError("\(error)") }
+        if fleet.isRequested, policy != "all", policyNames.count != 1 {
+            throw ValidationError("fleet planning (--engines, --planner, --autoscale) runs one policy; --policy names \(policyNames.count): \(policyNames.joined(separator: ", "))")
+        }
     }
+
+    /// The one policy fleet planning runs: `--policy`, or `turboserve` when it is left at `all`.
+    var fleetPolicy: String { policy == "all" ? "turboserve" : policyNames[0] }
 
     /// The policies `--policy` names, `all` expanded.
     var policyNames: [String] {
@@ -77,8 +83,7 @@ struct BenchCommand: AsyncParsableCommand {
         let loaded = try workload.map { try Workload.load(from: URL(fileURLWithPath: CallerPaths.resolve($0))) }
         if fleet.isRequested {
             guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
-            let name = policy == "all" ? "turboserve" : policy
-            let runner = try BenchRunner(workload: loaded, policies: [name], seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
+            let runner = try BenchRunner(workload: loaded, policies: [fleetPolicy], seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
             let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(loaded.name)-fleet", isDirectory: true)
             let written = try fleet.run(runner: runner, directory: directory, note: note)
             let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })

@@ -1,4 +1,5 @@
 import Foundation
+import SchedulingCore
 @testable import Simulation
 import Testing
 import TurboServeDomain
@@ -37,6 +38,29 @@ struct WorkloadTests {
             let job = try workloadClass.validatedJob(seed: 1, deadlineSeconds: 12)
             #expect(job.model == workloadClass.model && job.steps == workloadClass.steps && job.deadlineSeconds == 12)
         }
+    }
+
+    @Test("the workloads under bench/ need nothing outside the repository: each names the repository's calibration and takes its classes from bench/")
+    func benchWorkloadsAreSelfContained() throws {
+        let folder = TestSupport.repository.appendingPathComponent("bench")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(files.count >= 8, "\(files)")
+        for name in files {
+            let url = folder.appendingPathComponent(name)
+            let raw = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any], "\(name)")
+            #expect(raw["calibration"] as? String == Calibration.rtx5090Name, "\(name) names \(String(describing: raw["calibration"]))")
+            if let source = raw["classes_from"] as? String {
+                #expect(files.contains(source), "\(name) takes its classes from \(source), not a file beside it in bench/")
+            }
+            let workload = try Workload.load(from: url)
+            #expect(workload.calibration == .rtx5090 && !workload.classes.isEmpty, "\(name)")
+        }
+    }
+
+    @Test("bench/seed-mix.json is the shared seed-mix as it is")
+    func benchSeedMixIsTheSharedOne() throws {
+        let copy = try Data(contentsOf: TestSupport.repository.appendingPathComponent("bench/seed-mix.json"))
+        #expect(copy == (try Data(contentsOf: TestSupport.workloads.appendingPathComponent("seed-mix.json"))))
     }
 
     @Test("a file with an unknown arrivals kind is refused with the field named")

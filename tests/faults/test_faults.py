@@ -31,17 +31,25 @@ def in_progress(server, ids):
 
 
 def test_engine_sigkill_mid_step_with_a_batch_at_different_steps(make_server, record_row):
-    """The issue's opening scenario: 12 jobs, the engine killed while several are in progress at different steps."""
+    """The issue's opening scenario: 12 jobs (8 more for each round that misses the window), the engine killed
+    while several are in progress at different steps."""
     server = make_server(SLOW_STEPS)
     ids = create_all(server, 4)
     wait_for(lambda: any(v["step"] >= 1 for v in in_progress(server, ids)), 60, "a job past its first step")
-    ids += create_all(server, 8, prefix="late")
 
     def mixed_batch():
         steps = {v["step"] for v in in_progress(server, ids) if v["stage"] in ("admitted", "denoising")}
         return len(steps) >= 2
 
-    wait_for(mixed_batch, 60, "jobs at different steps sharing the engine")
+    # The window is a few steps long; on a loaded CPU one round of creates can miss it, so another round joins.
+    for round in range(3):
+        ids += create_all(server, 8, prefix=f"late {round}")
+        try:
+            wait_for(mixed_batch, 30, "jobs at different steps sharing the engine")
+            break
+        except TimeoutError:
+            if round == 2:
+                raise
     server.signal_engine(signal.SIGKILL)
     videos = server.wait_all_ended(ids)
     audit = server.audit(ids)
