@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from simbench import BASELINES, ROOT, bench, require_binary
 
-CALIBRATION = os.path.join(ROOT, "../shared/workloads/calibration-rtx5090.json")
+CALIBRATION = "calibration-rtx5090.json"  # the repository's own (Calibration.rtx5090), wherever the file is written
 SHAPES = [("wan2.1-t2v-1.3b", "480p"), ("wan2.1-t2v-14b", "480p"), ("wan2.1-t2v-14b", "720p"), ("wan2.2-i2v-a14b", "720p")]
 OURS = ["turboserve", "turboserve-arrival", "turboserve-deadlines"]
 

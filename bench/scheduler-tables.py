@@ -26,7 +26,7 @@ import sys
 
 from simbench import BASELINES, ROOT, bench, require_binary
 
-SEED_MIX = os.path.join(ROOT, "../shared/workloads/seed-mix.json")
+SEED_MIX = os.path.join(ROOT, "bench/seed-mix.json")  # the shared seed-mix, kept as it is
 SEEDS = ["20261123", "1", "2", "3", "4", "5", "6", "7"]
 OURS = [("turboserve", "`tail`"), ("turboserve-arrival", "`arrival`")]
 OWN = ["i2v-heavy", "portrait-720p-14b", "bursty-cv3", "diurnal-day", "t2v-rush", "seed-mix-20-users"]
@@ -121,7 +121,6 @@ def think():
     print("|---" * (1 + len(OURS) * len(thinks)) + "|")
     with open(SEED_MIX) as file:
         workload = json.load(file)
-    workload["calibration"] = os.path.normpath(os.path.join(os.path.dirname(SEED_MIX), workload["calibration"]))
     folder = os.path.join(ROOT, "bench-out", "think")
     os.makedirs(folder, exist_ok=True)
     wins = {policy: 0 for policy, _ in OURS}
