@@ -22,7 +22,7 @@ struct BenchCommand: AsyncParsableCommand {
             fixed fleets.
             """)
 
-    @Option(help: "Workload file, e.g. ../shared/workloads/seed-mix.json.")
+    @Option(help: "Workload file, e.g. bench/seed-mix.json.")
     var workload: String?
 
     @Option(help: "Policies, comma-separated (serial, seed, dynamic-batch, turboserve, turboserve-deadlines, turboserve-arrival); 'all' is the first four.")
@@ -82,7 +82,7 @@ struct BenchCommand: AsyncParsableCommand {
     private func runBench() throws {
         let loaded = try workload.map { try Workload.load(from: URL(fileURLWithPath: CallerPaths.resolve($0))) }
         if fleet.isRequested {
-            guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
+            guard let loaded else { throw ValidationError("give --workload FILE (e.g. bench/seed-mix.json)") }
             let runner = try BenchRunner(workload: loaded, policies: [fleetPolicy], seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
             let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(loaded.name)-fleet", isDirectory: true)
             let written = try fleet.run(runner: runner, directory: directory, note: note)
@@ -102,7 +102,7 @@ struct BenchCommand: AsyncParsableCommand {
             if !check.passed { throw ExitCode(1) }
             return
         }
-        guard let loaded else { throw ValidationError("give --workload FILE (e.g. ../shared/workloads/seed-mix.json)") }
+        guard let loaded else { throw ValidationError("give --workload FILE (e.g. bench/seed-mix.json)") }
         let runner = try BenchRunner(workload: loaded, policies: policyNames, seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
         let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(loaded.name)", isDirectory: true)
         let report = BenchReport.make(runner: runner, progress: { note($0) })

@@ -66,7 +66,7 @@ struct CostModelTests {
 struct CostProfileTests {
     @Test("the repository's calibration is the shared workloads' file, decoded (when that file is beside the repository)")
     func embeddedCalibrationMatchesTheSharedFile() throws {
-        let file = TestSupport.workloads.appendingPathComponent(Calibration.rtx5090Name)
+        let file = TestSupport.sharedWorkloads.appendingPathComponent(Calibration.rtx5090Name)
         try #require(FileManager.default.fileExists(atPath: file.path), "no shared workloads beside the repository to compare with")
         #expect(try Calibration.load(from: file) == Calibration.rtx5090)
     }

@@ -3,7 +3,8 @@ import SchedulingCore
 @testable import Simulation
 import TurboServeDomain
 
-/// Locates the shared workloads beside the repository (`../shared/workloads`) and builds small setups.
+/// Locates the workload files (the repository's `bench/`, and the shared originals beside the repository) and builds
+/// small setups.
 extension WorkloadClass {
     func with(model: String) -> WorkloadClass {
         var copy = self
@@ -17,8 +18,12 @@ enum TestSupport {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// The shared workload folder (`../shared/workloads`), else `/work/shared/workloads`.
-    static var workloads: URL {
+    /// The repository's workload folder (`bench/`), which holds the shared seed-mix and poisson-sweep as they are.
+    static var workloads: URL { repository.appendingPathComponent("bench") }
+
+    /// The shared workload folder (`../shared/workloads`), else `/work/shared/workloads`: only for the tests that
+    /// check the repository's copies against it.
+    static var sharedWorkloads: URL {
         let beside = repository.deletingLastPathComponent().appendingPathComponent("shared/workloads")
         if FileManager.default.fileExists(atPath: beside.path) { return beside }
         return URL(fileURLWithPath: "/work/shared/workloads")

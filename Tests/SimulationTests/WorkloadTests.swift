@@ -42,9 +42,9 @@ struct WorkloadTests {
 
     @Test("the workloads under bench/ need nothing outside the repository: each names the repository's calibration and takes its classes from bench/")
     func benchWorkloadsAreSelfContained() throws {
-        let folder = TestSupport.repository.appendingPathComponent("bench")
+        let folder = TestSupport.workloads
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
-        #expect(files.count >= 8, "\(files)")
+        #expect(files.count >= 9, "\(files)")
         for name in files {
             let url = folder.appendingPathComponent(name)
             let raw = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any], "\(name)")
@@ -57,10 +57,10 @@ struct WorkloadTests {
         }
     }
 
-    @Test("bench/seed-mix.json is the shared seed-mix as it is")
-    func benchSeedMixIsTheSharedOne() throws {
-        let copy = try Data(contentsOf: TestSupport.repository.appendingPathComponent("bench/seed-mix.json"))
-        #expect(copy == (try Data(contentsOf: TestSupport.workloads.appendingPathComponent("seed-mix.json"))))
+    @Test("the shared workloads kept under bench/ are the shared files as they are", arguments: ["seed-mix.json", "poisson-sweep.json"])
+    func benchCopiesAreTheSharedOnes(name: String) throws {
+        let copy = try Data(contentsOf: TestSupport.workloads.appendingPathComponent(name))
+        #expect(copy == (try Data(contentsOf: TestSupport.sharedWorkloads.appendingPathComponent(name))), "bench/\(name) differs from ../shared/workloads/\(name)")
     }
 
     @Test("a file with an unknown arrivals kind is refused with the field named")
@@ -74,7 +74,7 @@ struct WorkloadTests {
 
     @Test("absolute calibration and classes_from paths are read as written, not under the file's folder")
     func absolutePaths() throws {
-        let calibration = TestSupport.workloads.appendingPathComponent("calibration-rtx5090.json").path
+        let calibration = TestSupport.sharedWorkloads.appendingPathComponent("calibration-rtx5090.json").path
         let classes = TestSupport.workloads.appendingPathComponent("seed-mix.json").path
         let workload = try Self.load(#"{"name":"probe","calibration":"\#(calibration)","arrivals":{"kind":"poisson","rate_per_s":0.01,"duration_s":60,"rng_seed":1},"classes_from":"\#(classes)"}"#)
         #expect(workload.classes == (try TestSupport.workload("seed-mix.json")).classes)
