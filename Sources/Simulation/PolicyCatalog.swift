@@ -75,16 +75,20 @@ public enum PolicyCatalog {
         }
     }
 
-    /// Throws the refusal of the first of `names` that names no policy (`all` is expanded before this), so a caller
-    /// can refuse a `--policy` before building anything.
+    /// Throws the refusal of the first of `names` that names no policy, or of an empty list (`all` is expanded
+    /// before this), so a caller can refuse a `--policy` before building anything.
     public static func checkNames(_ names: [String]) throws {
+        guard !names.isEmpty else { throw WorkloadError(file: "--policy", message: "names no policy; allowed: \(allowed)") }
         let known = Set(Self.names + optionalNames)
         if let unknown = names.first(where: { !known.contains($0) }) { throw unknownPolicy(unknown) }
     }
 
     static func unknownPolicy(_ name: String) -> WorkloadError {
-        WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \((Self.names + optionalNames).joined(separator: ", ")), all")
+        WorkloadError(file: "--policy", message: "'\(name)' is not a policy; allowed: \(allowed)")
     }
+
+    /// The names `--policy` takes, for refusals.
+    static var allowed: String { (Self.names + optionalNames).joined(separator: ", ") + ", all" }
 
     public static func entry(named name: String, calibration: Calibration, dynamicBatch: DynamicBatchRule = DynamicBatchRule()) -> PolicyEntry? {
         let published = calibration.publishedExperiment.scheduledPolicy

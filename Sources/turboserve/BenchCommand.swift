@@ -84,7 +84,7 @@ struct BenchCommand: AsyncParsableCommand {
         if fleet.isRequested {
             guard let loaded else { throw ValidationError("give --workload FILE (e.g. bench/seed-mix.json)") }
             let runner = try BenchRunner(workload: loaded, policies: [fleetPolicy], seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
-            let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(loaded.name)-fleet", isDirectory: true)
+            let directory = try outputDirectory(default: "\(loaded.name)-fleet")
             let written = try fleet.run(runner: runner, directory: directory, note: note)
             let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
             note("wrote \((written + pictures).map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
@@ -104,13 +104,32 @@ struct BenchCommand: AsyncParsableCommand {
         }
         guard let loaded else { throw ValidationError("give --workload FILE (e.g. bench/seed-mix.json)") }
         let runner = try BenchRunner(workload: loaded, policies: policyNames, seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
-        let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(loaded.name)", isDirectory: true)
+        let directory = try outputDirectory(default: loaded.name)
         let report = BenchReport.make(runner: runner, progress: { note($0) })
         print(report.text)
-        let written = try report.write(to: directory)
+        let written: [URL]
+        do { written = try report.write(to: directory) } catch {
+            throw CLIFailure(.cantCreate, "--out: writing the results into \(directory.path) failed: \(error.localizedDescription)")
+        }
         let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
         note("wrote \((written + pictures).map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
         if pictures.isEmpty { note("(install librsvg2-bin for PNG copies of the SVG figures)") }
+    }
+
+    /// The directory the results go to (`--out`, else `bench-out/<name>`), checked before anything runs (without
+    /// creating it): it, or the nearest folder above it that exists, must be a writable directory, so one that
+    /// cannot be written is refused at once (exit 73) rather than after the run.
+    private func outputDirectory(default name: String) throws -> URL {
+        let directory = URL(fileURLWithPath: out.map { CallerPaths.resolve($0) } ?? "bench-out/\(name)", isDirectory: true)
+        var existing = directory.standardizedFileURL
+        var isDirectory: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: existing.path, isDirectory: &isDirectory), existing.path != "/" {
+            existing = existing.deletingLastPathComponent()
+        }
+        guard isDirectory.boolValue, FileManager.default.isWritableFile(atPath: existing.path) else {
+            throw CLIFailure(.cantCreate, "--out: cannot create or write into the directory \(directory.path) (\(existing.path) is not a writable directory)")
+        }
+        return directory
     }
 
     /// PNG copies of the figures via `rsvg-convert` when it is installed (optional; nothing depends on it).
