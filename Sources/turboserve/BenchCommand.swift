@@ -85,7 +85,8 @@ struct BenchCommand: AsyncParsableCommand {
             guard let loaded else { throw ValidationError("give --workload FILE (e.g. bench/seed-mix.json)") }
             let runner = try BenchRunner(workload: loaded, policies: [fleetPolicy], seed: seed, baselineTransfers: baselineEngine, dynamicBatch: dynamicBatch)
             let directory = try outputDirectory(default: "\(loaded.name)-fleet")
-            let written = try fleet.run(runner: runner, directory: directory, note: note)
+            let output = try fleet.run(runner: runner, note: note)
+            let written = try writeResults(into: directory, output.write)
             let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
             note("wrote \((written + pictures).map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
             return
@@ -107,10 +108,7 @@ struct BenchCommand: AsyncParsableCommand {
         let directory = try outputDirectory(default: loaded.name)
         let report = BenchReport.make(runner: runner, progress: { note($0) })
         print(report.text)
-        let written: [URL]
-        do { written = try report.write(to: directory) } catch {
-            throw CLIFailure(.cantCreate, "--out: writing the results into \(directory.path) failed: \(error.localizedDescription)")
-        }
+        let written = try writeResults(into: directory, report.write)
         let pictures = Self.renderPNGs(written.filter { $0.pathExtension == "svg" })
         note("wrote \((written + pictures).map(\.lastPathComponent).joined(separator: ", ")) to \(directory.path)")
         if pictures.isEmpty { note("(install librsvg2-bin for PNG copies of the SVG figures)") }
@@ -130,6 +128,25 @@ struct BenchCommand: AsyncParsableCommand {
             throw CLIFailure(.cantCreate, "--out: cannot create or write into the directory \(directory.path) (\(existing.path) is not a writable directory)")
         }
         return directory
+    }
+
+    /// Writes the results with `write`; a write that fails after the up-front check (a disk full, a folder removed
+    /// meanwhile) exits 73 with the reason, on both paths (comparison and fleet planning).
+    private func writeResults(into directory: URL, _ write: (URL) throws -> [URL]) throws -> [URL] {
+        do { return try write(directory) } catch {
+            throw CLIFailure(.cantCreate, "--out: writing the results into \(directory.path) failed: \(Self.reason(error))")
+        }
+    }
+
+    /// A file error as the path it failed on and the system's reason ("/proc/x: No such file or directory"), not
+    /// Foundation's generic sentence.
+    static func reason(_ error: Error) -> String {
+        let error = error as NSError
+        guard let path = error.userInfo[NSFilePathErrorKey] as? String, let underlying = error.userInfo[NSUnderlyingErrorKey] as? Error,
+              (underlying as NSError).domain == NSPOSIXErrorDomain else {
+            return error.localizedDescription
+        }
+        return "\(path): \(String(cString: strerror(Int32((underlying as NSError).code))))"
     }
 
     /// PNG copies of the figures via `rsvg-convert` when it is installed (optional; nothing depends on it).

@@ -111,9 +111,10 @@ struct FleetBenchOptions: ParsableArguments {
         }
     }
 
-    /// Runs what was asked, prints the tables, writes `fleet.json` (and the autoscaling figure) to `directory`.
-    func run(runner: BenchRunner, directory: URL, note: (String) -> Void) throws -> [URL] {
-        guard let entry = runner.policies.first else { return [] }
+    /// Runs what was asked and prints the tables; returns what goes in `fleet.json` and the autoscaling figure,
+    /// for the caller to write (nothing is written here).
+    func run(runner: BenchRunner, note: (String) -> Void) throws -> FleetBenchOutput {
+        guard let entry = runner.policies.first else { return FleetBenchOutput(report: FleetBenchReport()) }
         var planner = FleetPlanner(runner: runner, policy: entry, options: FleetOptions(claimWindow: claimWindow, affinityWaitSeconds: affinityWait), durationSeconds: duration)
         planner.maxEngines = maxEngines
         let capacity = runner.serialCapacity()
@@ -144,7 +145,7 @@ struct FleetBenchOptions: ParsableArguments {
             print(FleetReport.plannerTable(answers, target: planner.target) + "\n")
             report.planner = answers.map(FleetBenchReport.PlannerRow.init)
         }
-        var written: [URL] = []
+        var figure: String?
         if autoscale {
             guard let rate else { throw ValidationError("--autoscale on a closed-loop workload needs --rates (e.g. 2x)") }
             let outcome = AutoscaleReplay(planner: planner, settings: autoscaler).run(ratePerSecond: rate, progress: note)
@@ -153,18 +154,28 @@ struct FleetBenchOptions: ParsableArguments {
             print(FleetReport.fleetTable(outcome.rows) + "\n")
             report.autoscale = outcome.rows
             report.samples = outcome.autoscaled.samples
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let figure = directory.appendingPathComponent("autoscale.svg")
-            try FleetFigure.svg(outcome.autoscaled.samples, title: "\(runner.workload.name): autoscaled fleet at \(String(format: "%.4f", rate)) jobs/s mean")
-                .write(to: figure, atomically: true, encoding: .utf8)
-            written.append(figure)
+            figure = FleetFigure.svg(outcome.autoscaled.samples, title: "\(runner.workload.name): autoscaled fleet at \(String(format: "%.4f", rate)) jobs/s mean")
         }
+        return FleetBenchOutput(report: report, autoscaleFigure: figure)
+    }
+}
+
+/// What a fleet run leaves behind: `fleet.json`, and `autoscale.svg` when autoscaling was replayed.
+struct FleetBenchOutput {
+    var report: FleetBenchReport
+    var autoscaleFigure: String?
+
+    /// Writes the files into `directory` (created if missing) and returns them.
+    func write(to directory: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let json = directory.appendingPathComponent("fleet.json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(report).write(to: json)
-        return [json] + written
+        guard let autoscaleFigure else { return [json] }
+        let figure = directory.appendingPathComponent("autoscale.svg")
+        try autoscaleFigure.write(to: figure, atomically: true, encoding: .utf8)
+        return [json, figure]
     }
 }
 

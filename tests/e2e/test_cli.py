@@ -133,6 +133,8 @@ def test_generate_draws_a_bar_on_a_terminal_and_plain_lines_otherwise(elsewhere,
     (["--workload", "i2v-heavy.json", "--engines", "2", "--policy", "turboserve,serial"], 64, "runs one policy"),
     (["--workload", "i2v-heavy.json", "--policy", ","], 64, "names no policy"),
     (["--workload", "i2v-heavy.json", "--policy", "serial", "--out", "i2v-heavy.json"], 73, "--out"),
+    (["--workload", "i2v-heavy.json", "--policy", "serial", "--out", "/proc/turboserve-out"], 73, "--out"),
+    (["--workload", "i2v-heavy.json", "--engines", "2", "--out", "/proc/turboserve-out"], 73, "--out"),
     (["--workload", "negative-slo.json"], 65, "slo_factor"),
     (["--workload", "missing.json"], 66, "missing.json"),
     (["--calibration-check", "--calibration", "missing-calibration.json"], 66, "missing-calibration.json"),
@@ -141,7 +143,8 @@ def test_bench_refuses_what_would_crash_or_never_end_with_the_flag_named(elsewhe
     """`turboserve bench` from another directory: the workload is the caller's relative path; a usage mistake exits
     64, a refused workload file 65, an unreadable one 66 and an `--out` that cannot be written 73, each naming the flag
     or field, before anything runs (a negative `slo_factor` crashed the run, `--rate-scale 1e9` and `--duration 1e12`
-    ran without end, an unwritable `--out` failed only after the run)."""
+    ran without end, an unwritable `--out` failed only after the run). `/proc` is refused up front for a user and,
+    for root (who passes the check), when the results are written: 73 either way, comparison and fleet alike."""
     workload = (REPO / "bench" / "i2v-heavy.json").read_text()  # names the repository's calibration: it runs anywhere
     (elsewhere / "i2v-heavy.json").write_text(workload)
     (elsewhere / "negative-slo.json").write_text(workload.replace('"slo_factor": 3.0', '"slo_factor": -2', 1))
