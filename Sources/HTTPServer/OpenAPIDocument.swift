@@ -130,7 +130,7 @@ enum OpenAPIDocument {
       "get": {
         "operationId": "streamVideoEvents",
         "summary": "Server-Sent Events: `progress` (the video object) at once and after every change, then `done`.",
-        "responses": {"200": {"description": "An event stream (text/event-stream, not JSON): `event: progress` lines whose `data:` is a Video object, then one `event: done` whose data is {\"id\", \"status\"}.", "content": {"text/event-stream": {"schema": {"type": "object", "required": ["event", "data"], "properties": {"event": {"type": "string", "enum": ["progress", "done"]}, "data": {"type": "string", "contentMediaType": "application/json", "description": "progress: a Video object; done: {id, status}."}}, "description": "One Server-Sent Event."}}}}, "404": {"$ref": "#/components/responses/Error"}}
+        "responses": {"200": {"description": "An event stream (text/event-stream, not JSON): `event: progress` lines whose `data:` is a Video object, then one `event: done` whose data is {\"id\", \"status\"}. While nothing changes, a `: keep-alive` comment every limits.events_heartbeat_seconds (not an event). On server shutdown the stream ends without `done`: read the video again or reconnect.", "content": {"text/event-stream": {"schema": {"type": "object", "required": ["event", "data"], "properties": {"event": {"type": "string", "enum": ["progress", "done"]}, "data": {"type": "string", "contentMediaType": "application/json", "description": "progress: a Video object; done: {id, status}."}}, "description": "One Server-Sent Event."}}}}, "404": {"$ref": "#/components/responses/Error"}}
       }
     },
     "/v1/models": {

@@ -125,7 +125,7 @@ public final class ProgressHub: Sendable {
         return a == b
     }
 
-    /// Open subscriptions (a metrics gauge, and for tests).
+    /// Open subscriptions (SSE streams and sync waits being followed; tests read it).
     public var subscriberCount: Int { followed.withLock { $0.values.reduce(0) { $0 + $1.readers.count } } }
 
     /// Jobs with at least one reader (one follower each).

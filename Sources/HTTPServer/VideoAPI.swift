@@ -22,11 +22,14 @@ public struct VideoAPI: Sendable {
         public var maxConcurrentUploads = 8
         /// How long reading a request body may take in all; then 408 `request_timeout` and the connection closes.
         public var bodyTimeout: Duration = .seconds(60)
+        /// How often an event stream with nothing to say sends a `: keep-alive` comment (a proxy keeps the stream
+        /// open, and a client that left is noticed at the next write, which ends its handler).
+        public var eventsHeartbeat: Duration = .seconds(15)
         /// The pixel budget of an `input_reference` image, by its header (`limits.max_image_pixels`).
         public var maxImagePixels = 40_000_000
         /// New jobs are refused with `disk_full` (503) while the output volume has less free space than this.
         public var minFreeDiskBytes: Int64 = 0
-        /// How long `POST /v1/videos/sync` waits for its job before answering 504 `wait_timeout`.
+        /// How long `POST /v1/videos/sync` waits for its job before answering 202 Accepted with the video object.
         public var syncTimeout: Duration = .seconds(600)
         /// How long finished videos are kept (`storage.retention_hours`), reported as `expires_at`; nil: forever.
         public var retention: Duration?

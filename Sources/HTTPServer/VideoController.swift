@@ -147,37 +147,23 @@ struct VideoController<Context: RequestContext>: Sendable {
         }
     }
 
-    /// Server-Sent Events: `event: progress` with the video object at once and after every change, then
-    /// `event: done` when the job finishes. Subscribes before reading the store so no change is missed.
+    /// Server-Sent Events (`VideoEventStream`): `progress` with the video object at once and after every change,
+    /// `done` when the job finishes, keep-alive comments between, the end of the stream on graceful shutdown.
+    /// Subscribes before reading the store so no change is missed.
     @Sendable func events(request: Request, context: Context) async throws -> Response {
         try await Self.translatingErrors {
             let id = JobID(try context.parameters.require("id"))
             let updates = api.progress.subscribe(id)
             let first = try await record(request, context)
-            let (body, output) = AsyncStream.makeStream(of: ByteBuffer.self)
-            let producer = Task {
-                var last = first
-                output.yield(serverSentEvent(first))
-                if !first.phase.isTerminal {
-                    for await record in updates {
-                        guard record != last, record.updatedAt >= last.updatedAt else { continue }
-                        last = record
-                        output.yield(serverSentEvent(record))
-                        if record.phase.isTerminal { break }
-                    }
-                }
-                output.yield(ByteBuffer(string: "event: done\ndata: {\"id\":\"\(id.rawValue)\",\"status\":\"\(last.phase.apiStatus)\"}\n\n"))
-                output.finish()
-            }
-            output.onTermination = { _ in producer.cancel() }
+            let stream = VideoEventStream(heartbeat: api.limits.eventsHeartbeat, progressEvent: serverSentEvent)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                body: ResponseBody(asyncSequence: body))
+                body: ResponseBody(asyncSequence: stream.events(first: first, updates: updates)))
         }
     }
 
-    func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
+    @Sendable func serverSentEvent(_ record: JobRecord) -> ByteBuffer {
         let json = (try? JSONCoding.encoder.encode(video(record))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ByteBuffer(string: "event: progress\ndata: \(json)\n\n")
     }

@@ -26,6 +26,7 @@ public enum ConfigurationLoader {
         ("limits.burst", { $0.limits.burst = try $1.int() }),
         ("limits.max_concurrent_uploads", { $0.limits.maxConcurrentUploads = try $1.int() }),
         ("limits.body_timeout_seconds", { $0.limits.bodyTimeoutSeconds = try $1.seconds() }),
+        ("limits.events_heartbeat_seconds", { $0.limits.eventsHeartbeatSeconds = try $1.seconds() }),
         ("limits.max_prompt_bytes", { $0.limits.maxPromptBytes = try $1.int() }),
         ("limits.max_image_pixels", { $0.limits.maxImagePixels = try $1.int() }),
         ("model_cache.max_resident", { $0.modelCache.maxResident = try $1.int() }),

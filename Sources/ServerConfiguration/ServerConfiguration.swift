@@ -32,7 +32,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var maxQueuedJobs = 10_000
         public var maxUploadMB = 16
         public var maxAttempts = 3
-        /// How long `POST /v1/videos/sync` waits for its video before answering 504 `wait_timeout`.
+        /// How long `POST /v1/videos/sync` waits for its video before answering 202 Accepted with the video object.
         public var syncTimeoutSeconds = 600.0
         /// Beyond this many queued jobs of one tenant, its creates answer 429 `tenant_queue_full`; 0: no bound.
         public var maxQueuedPerTenant = 1_000
@@ -44,6 +44,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var maxConcurrentUploads = 8
         /// A request body must arrive within this long in all, else 408 `request_timeout`.
         public var bodyTimeoutSeconds = 60.0
+        /// An event stream (`GET /v1/videos/{id}/events`) with nothing to say sends a `: keep-alive` comment this often.
+        public var eventsHeartbeatSeconds = 15.0
         /// `prompt` and `negative_prompt` at most this many UTF-8 bytes (and 2000 characters).
         public var maxPromptBytes = 16_384
         /// An `input_reference` image may declare at most this many pixels (width × height, by its header).
@@ -162,6 +164,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         check(limits.burst >= 0, "limits.burst", "must be 0 (twice requests_per_second) or more; got \(limits.burst)")
         check((1...1_024).contains(limits.maxConcurrentUploads), "limits.max_concurrent_uploads", "must be from 1 to 1024; got \(limits.maxConcurrentUploads)")
         check(limits.bodyTimeoutSeconds >= 1 && limits.bodyTimeoutSeconds <= 3_600, "limits.body_timeout_seconds", "must be from 1 to 3600 seconds; got \(limits.bodyTimeoutSeconds)")
+        check(limits.eventsHeartbeatSeconds >= 1 && limits.eventsHeartbeatSeconds <= 300, "limits.events_heartbeat_seconds", "must be from 1 to 300 seconds; got \(limits.eventsHeartbeatSeconds)")
         check((256...1 << 20).contains(limits.maxPromptBytes), "limits.max_prompt_bytes", "must be from 256 to 1048576; got \(limits.maxPromptBytes)")
         check((1...1 << 28).contains(limits.maxImagePixels), "limits.max_image_pixels", "must be from 1 to 268435456; got \(limits.maxImagePixels)")
         check(modelCache.maxResident >= 1, "model_cache.max_resident", "must be at least 1; got \(modelCache.maxResident)")

@@ -60,6 +60,7 @@ struct Composition: Sendable {
         limits.maxQueuedPerTenant = settings.limits.maxQueuedPerTenant > 0 ? settings.limits.maxQueuedPerTenant : nil
         limits.maxConcurrentUploads = settings.limits.maxConcurrentUploads
         limits.bodyTimeout = .milliseconds(Int64(settings.limits.bodyTimeoutSeconds * 1000))
+        limits.eventsHeartbeat = .milliseconds(Int64(settings.limits.eventsHeartbeatSeconds * 1000))
         limits.maxImagePixels = settings.limits.maxImagePixels
         limits.syncTimeout = .milliseconds(Int64(settings.limits.syncTimeoutSeconds * 1000))
         limits.retention = settings.storage.retentionHours > 0 ? .seconds(settings.storage.retentionHours * 3600) : nil

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JobStore
+import ServiceLifecycleTestKit
 import Testing
 import TurboServeDomain
 import TurboServeTestSupport
@@ -97,6 +98,25 @@ struct SyncVideoTests {
         }
         #expect(try await store.get("video_1")?.phase == .queued)
         #expect(hub.subscriberCount == 0)
+    }
+
+    /// A waiting request never holds the server up: SIGTERM's graceful shutdown answers it as a timeout would.
+    @Test(.timeLimit(.minutes(1))) func gracefulShutdownEndsTheWaitWith202AndTheJobKeepsItsPlace() async throws {
+        try await testGracefulShutdown { trigger in
+            let shutdown = Task { [hub] in
+                while hub.subscriberCount == 0 { await Task.yield() }
+                trigger.triggerGracefulShutdown()
+            }
+            try await app(syncTimeout: .seconds(3600)).test(.router) { client in
+                try await client.execute(uri: "/v1/videos/sync", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"prompt": "a fox"}"#)) { (response: TestResponse) throws in
+                    #expect(response.status == .accepted)
+                    #expect(response.headers[.location] == "/v1/videos/video_1")
+                    #expect(try response.jsonObject()["status"] as? String == "queued")
+                }
+            }
+            await shutdown.value
+        }
+        #expect(try await store.get("video_1")?.phase == .queued)
     }
 
     @Test func anInvalidRequestIsRefusedBeforeAnyJobExists() async throws {

@@ -19,6 +19,7 @@ struct HostileLimitsConfigurationTests {
               burst: 10
               max_concurrent_uploads: 3
               body_timeout_seconds: 20s
+              events_heartbeat_seconds: 30s
               max_prompt_bytes: 4096
               max_image_pixels: 1000000
             auth:
@@ -31,6 +32,7 @@ struct HostileLimitsConfigurationTests {
         #expect(configuration.server.idleTimeoutSeconds == 5)
         #expect(configuration.limits.maxQueuedPerTenant == 7 && configuration.limits.requestsPerSecond == 2.5 && configuration.limits.burst == 10)
         #expect(configuration.limits.maxConcurrentUploads == 3 && configuration.limits.bodyTimeoutSeconds == 20)
+        #expect(configuration.limits.eventsHeartbeatSeconds == 30)
         #expect(configuration.limits.maxPromptBytes == 4096 && configuration.limits.maxImagePixels == 1_000_000)
         #expect(configuration.auth.metricsOpen && configuration.auth.operatorKeys == ["op-yaml-key-0001"])
         #expect(configuration.problems().isEmpty)
@@ -50,13 +52,14 @@ struct HostileLimitsConfigurationTests {
         configuration.limits.requestsPerSecond = -.infinity
         configuration.limits.maxConcurrentUploads = 0
         configuration.limits.bodyTimeoutSeconds = 0
+        configuration.limits.eventsHeartbeatSeconds = 0.5
         configuration.limits.maxPromptBytes = 10
         configuration.limits.maxImagePixels = 0
         configuration.auth.apiKeys = [APIKey(key: "sk-shared-0001", tenant: "acme")]
         configuration.auth.operatorKeys = ["short", "sk-shared-0001"]
         let keys = Set(configuration.problems().map(\.key))
         for key in ["server.idle_timeout_seconds", "limits.max_queued_per_tenant", "limits.requests_per_second", "limits.max_concurrent_uploads",
-                    "limits.body_timeout_seconds", "limits.max_prompt_bytes", "limits.max_image_pixels", "auth.operator_keys[0]", "auth.operator_keys[1]"] {
+                    "limits.body_timeout_seconds", "limits.events_heartbeat_seconds", "limits.max_prompt_bytes", "limits.max_image_pixels", "auth.operator_keys[0]", "auth.operator_keys[1]"] {
             #expect(keys.contains(key), "\(key)")
         }
         #expect(!configuration.problems().map(\.message).joined().contains("sk-shared-0001"))

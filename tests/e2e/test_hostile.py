@@ -107,6 +107,33 @@ def test_sigterm_and_sigint_exit_zero(start, tmp_path):
         assert "Server shutdown error" not in log
 
 
+def test_open_event_streams_and_a_waiting_sync_request_do_not_hold_up_sigterm(start):
+    """A client that watched a queued job's events and left, one still reading them, and a `POST /v1/videos/sync`
+    still waiting: SIGTERM exits 0 all the same (the stream of the client that left held the server until it was
+    killed). The reader sees `: keep-alive` comments while nothing changes, then the end of its stream without a
+    `done` (the job never finished); the waiting request gets 202 with its video; both jobs stay queued."""
+    server = start(TURBOSERVE_LIMITS_EVENTS_HEARTBEAT_SECONDS="1")
+    video = requests.post(server.url + "/v1/videos", json={"prompt": "p"}, timeout=10).json()
+    events = f"{server.url}/v1/videos/{video['id']}/events"
+    with requests.get(events, stream=True, timeout=10) as left:
+        assert next(left.iter_lines(decode_unicode=True)) == "event: progress"
+    reading = requests.get(events, stream=True, timeout=30)
+    lines = reading.iter_lines(decode_unicode=True)
+    assert next(lines) == "event: progress"
+    assert ": keep-alive" in (next(lines) for _ in range(8)), "a quiet stream sends keep-alive comments"
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(requests.post, server.url + "/v1/videos/sync", json={"prompt": "q"}, timeout=60)
+        deadline = time.monotonic() + 30
+        while len(requests.get(server.url + "/v1/videos", timeout=10).json()["data"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        code = server.stop()
+        answer = waiting.result()
+    assert code == 0, f"exit {code} (-9: killed after a minute)\n{server.log_path.read_text()[-2000:]}"
+    rest = list(lines)
+    assert not any(line.startswith("event: done") for line in rest), rest
+    assert answer.status_code == 202 and answer.json()["status"] == "queued", answer.text[:300]
+
+
 def wait_closed(sock: socket.socket, deadline: float) -> bool:
     """True once the server closed `sock` (EOF or reset) before `deadline`."""
     sock.settimeout(0.2)
