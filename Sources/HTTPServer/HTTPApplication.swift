@@ -4,7 +4,7 @@ import Prometheus
 import TurboServeDomain
 
 /// Builds the router: `/v1/videos…` (behind the API keys, when configured), `/healthz` (the process is up) and
-/// `/readyz` (the engines answered their handshake and warmed up). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
+/// `/readyz` (200 when `readiness` answers nil, else 503 `not_ready` naming the `NotReadyReason`). Tests use the router directly; `turboserve serve` wraps it in an `Application`.
 public enum HTTPApplication {
     /// `metrics` renders the Prometheus text exposition served at `/metrics`; `ui` serves the web UI at `/`;
     /// `workers` gives each worker's last heartbeat for `/v1/operations` (nil: the store's, `JobStore.workers()`);
@@ -15,7 +15,7 @@ public enum HTTPApplication {
     /// Middleware order (outermost first; Hummingbird applies middleware to the routes added after it, and all of
     /// them to the "no route" answer): metrics, errors in OpenAI's shape, access (`APIKeyMiddleware`), then routes.
     public static func buildRouter(
-        api: VideoAPI, isReady: @escaping @Sendable () async -> Bool = { true },
+        api: VideoAPI, readiness: @escaping @Sendable () async -> NotReadyReason? = { nil },
         metrics: @escaping @Sendable () async -> String = { "" },
         ui: StaticUIFiles = StaticUIFiles(directory: nil),
         workers: (@Sendable () async throws -> [WorkerHeartbeat])? = nil,
@@ -30,7 +30,7 @@ public enum HTTPApplication {
         router.add(middleware: APIKeyMiddleware(keys: api.keys, limiter: rateLimiter))
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            guard await isReady() else { throw APIError(TurboServeError(.notReady, "the engine is starting; retry shortly")) }
+            if let reason = await readiness() { throw APIError(TurboServeError(.notReady, reason.message)) }
             return Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n")))
         }
         router.get("openapi.json") { _, _ -> Response in
@@ -44,6 +44,23 @@ public enum HTTPApplication {
         OperationsController(store: api.store, workers: workers ?? { [store = api.store] in try await store.workers() }).addRoutes(to: router.group("v1"))
         EngineRestartController(restart: restartEngines).addRoutes(to: router.group("v1"))
         ui.addRoutes(to: router)
+        return router
+    }
+
+    /// A worker's probe port: `/healthz`, `/readyz` (200, or 503 with the `NotReadyReason`'s message as plain text)
+    /// and `/metrics`.
+    public static func probeRouter(
+        readiness: @escaping @Sendable () async -> NotReadyReason?, metrics: @escaping @Sendable () async -> String
+    ) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { _, _ -> Response in
+            guard let reason = await readiness() else { return Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n"))) }
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: .init(string: reason.message + "\n")))
+        }
+        router.get("metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: await metrics())))
+        }
         return router
     }
 }

@@ -162,7 +162,7 @@ enum OpenAPIDocument {
       "get": {"operationId": "webUIFile", "summary": "A static file of the web UI (app.js, app.css, ...); plain names inside the UI folder only.", "responses": {"200": {"description": "The file."}, "404": {"$ref": "#/components/responses/Error"}}}
     },
     "/healthz": {"get": {"operationId": "health", "summary": "The process is up.", "responses": {"200": {"description": "ok"}}}},
-    "/readyz": {"get": {"operationId": "ready", "summary": "The engines finished their handshake and warm-up.", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
+    "/readyz": {"get": {"operationId": "ready", "summary": "The engines finished their handshake and warm-up and, on a shared (PostgreSQL) store, the store answers; a 503 not_ready names which is missing.", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text exposition (prefix turboserve_). Needs an operator key when any key is configured, unless auth.metrics_open.", "security": [{}, {"operatorKey": []}], "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
     "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document.", "responses": {"200": {"description": "OpenAPI 3.1 JSON."}}}}
   },

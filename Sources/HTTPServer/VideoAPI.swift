@@ -110,7 +110,9 @@ public struct VideoAPI: Sendable {
             if let image = upload?.image { spec = spec.fitted(toImage: image) }
             var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
             job.maxQueuedPerTenant = limits.maxQueuedPerTenant
-            let (record, created) = try await Self.storeAnswering { try await store.create(job) }
+            let (record, created) = try await Self.storeAnswering(unknownOutcome: Self.createMayHaveApplied(id, keyed: idempotencyKey != nil)) {
+                try await store.create(job)
+            }
             if !created, record.spec.imagePath != imagePath { await removeUpload() }
             if record.deletedAt != nil {
                 throw TurboServeError(.conflict, field: "Idempotency-Key", "the video created under this Idempotency-Key was deleted; send the request under a new key")
@@ -122,6 +124,14 @@ public struct VideoAPI: Sendable {
         }
     }
 
+    /// The 503 of a create whose store stopped answering after the job was sent: it may still be stored when the
+    /// store wakes (and then it runs), so the client is told its id and how to retry without making a second video.
+    static func createMayHaveApplied(_ id: JobID, keyed: Bool) -> String {
+        let retry = keyed ? "retry with the same Idempotency-Key, which returns that video if it was stored"
+            : "GET /v1/videos/\(id) once the store answers tells whether it was stored; send an Idempotency-Key so a retry can never make a second video"
+        return "the job store stopped answering after video \(id) was sent to it, so it may still be stored; \(retry)"
+    }
+
     /// An Idempotency-Key is 1 to `maxIdempotencyKeyBytes` bytes of visible ASCII; the error never echoes it.
     static func checkIdempotencyKey(_ key: String?) throws(TurboServeError) {
         guard let key else { return }
@@ -130,13 +140,17 @@ public struct VideoAPI: Sendable {
         }
     }
 
-    /// Runs a store call; a store that could not answer (locked, unreachable) becomes 503 `not_ready` with a
-    /// retry hint, never a 500: nothing was stored, so the client may simply retry.
-    static func storeAnswering<T>(_ call: () async throws -> T) async throws -> T {
+    /// Runs a store write; a store that could not answer (locked, unreachable, hung) becomes 503 `not_ready` with a
+    /// retry hint, never a 500. It says "nothing was stored" only when that is known; when the write had gone out
+    /// before the store stopped answering (`JobStoreUnavailable.mayHaveApplied`), it answers `unknownOutcome`,
+    /// which tells the client how to find out and how to retry without doing the write twice.
+    static func storeAnswering<T>(unknownOutcome: @autoclosure () -> String, _ call: () async throws -> T) async throws -> T {
         do {
             return try await call()
         } catch let decided as TurboServeError {
             throw decided
+        } catch let unavailable as JobStoreUnavailable where unavailable.mayHaveApplied {
+            throw TurboServeError(.notReady, unknownOutcome())
         } catch {
             throw TurboServeError(.notReady, "the job store is busy or unavailable; nothing was stored, retry in a few seconds")
         }

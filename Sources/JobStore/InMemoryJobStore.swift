@@ -87,7 +87,7 @@ public final class InMemoryJobStore: FencedTransitionStore {
         let until = at.addingTimeInterval(lease.seconds)
         return state.withLock { s in
             var renewed = 0
-            for (id, job) in s.jobs where job.workerID == worker && !job.phase.isTerminal {
+            for id in holding where s.jobs[id].map({ $0.workerID == worker && !$0.phase.isTerminal }) ?? false {
                 s.jobs[id]?.leaseExpiresAt = until
                 renewed += 1
             }

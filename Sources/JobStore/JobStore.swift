@@ -50,8 +50,11 @@ public protocol JobStore: Sendable {
     func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord
     /// The holder gives the job back to the shared queue (`queued`, unheld, no attempt counted).
     func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord
-    /// Renews the lease of every unfinished job `worker` holds to the store's now + `lease`, records the worker's
-    /// `activity` (the fleet view), and returns which of `holding` the worker no longer holds.
+    /// Renews the lease of every unfinished job of `holding` that `worker` still holds to the store's now + `lease`,
+    /// records the worker's `activity` (the fleet view), and returns which of `holding` the worker no longer holds.
+    /// A job the store shows held by `worker` but missing from `holding` is not renewed: the worker does not know it
+    /// holds it (a claim committed after its answer was lost to a hung or partitioned database), so its lease runs
+    /// out and the rescuer gives it back to the queue instead of it staying held by nobody working on it.
     func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat
     /// Cancels a non-terminal job for its client (whoever holds it); returns the record (unchanged if it had
     /// already finished), nil for an unknown id.

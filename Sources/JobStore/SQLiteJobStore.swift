@@ -124,10 +124,13 @@ public final class SQLiteJobStore: FencedTransitionStore {
         let until = at.addingTimeInterval(lease.seconds)
         let activityJSON = try activity.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
         return try await write { db in
-            try db.execute(
-                sql: "UPDATE jobs SET lease_expires_at = ? WHERE worker_id = ? AND phase NOT IN ('succeeded', 'failed', 'cancelled')",
-                arguments: [until.timeIntervalSince1970, worker])
-            let renewed = db.changesCount
+            var renewed = 0
+            for id in holding {
+                try db.execute(
+                    sql: "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND worker_id = ? AND phase NOT IN ('succeeded', 'failed', 'cancelled')",
+                    arguments: [until.timeIntervalSince1970, id.rawValue, worker])
+                renewed += db.changesCount
+            }
             try db.execute(
                 sql: "INSERT INTO workers (id, heartbeat_at, activity_json) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, activity_json = excluded.activity_json",
                 arguments: [worker, at.timeIntervalSince1970, activityJSON])

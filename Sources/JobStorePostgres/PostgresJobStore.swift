@@ -298,7 +298,8 @@ public final class PostgresJobStore: FencedTransitionStore {
                 WITH clock AS (SELECT \(now) AS at),
                 renewed AS (
                     UPDATE jobs SET lease_expires_at = clock.at + \(renew.bind(lease.seconds)) * interval '1 second' FROM clock
-                    WHERE worker_id = \(workerID) AND phase NOT IN \(Self.terminalPhases) RETURNING 1
+                    WHERE worker_id = \(workerID) AND id = ANY(\(renew.bind(holding.map(\.rawValue)))) AND phase NOT IN \(Self.terminalPhases)
+                    RETURNING 1
                 ), seen AS (
                     INSERT INTO workers (id, heartbeat_at, activity_json) SELECT \(workerID), clock.at, \(renew.bind(activityJSON)) FROM clock
                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, activity_json = excluded.activity_json
@@ -476,18 +477,28 @@ public final class PostgresJobStore: FencedTransitionStore {
 
     // MARK: - Calls
 
-    /// One call on a pooled connection, outside a transaction (autocommit).
+    /// One call on a pooled connection, outside a transaction (autocommit). Once it has its connection, its
+    /// statements count as sent (`WriteSent`).
     private func withoutTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await call { [client] in try await client.withConnection { connection in try await body(connection) } }
+        let sent = WriteSent()
+        return try await call(sent: sent) { [client] in
+            try await client.withConnection { connection in
+                sent.mark()
+                return try await body(connection)
+            }
+        }
     }
 
     /// `body` in one transaction on a pooled connection: committed if it returns, rolled back if it throws.
+    /// Its write counts as sent once COMMIT is (`WriteSent`).
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await call { [client, logger] in
+        let sent = WriteSent()
+        return try await call(sent: sent) { [client, logger] in
             try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     let result = try await body(connection)
+                    sent.mark()
                     try await connection.query("COMMIT", logger: logger)
                     return result
                 } catch {
@@ -501,10 +512,13 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// Runs `body` with a hard deadline and turns an unreachable database into `JobStoreUnavailable`. Decided
     /// errors (`TurboServeError`) and SQL errors that are not about the connection pass through unchanged. The
     /// deadline does not wait for `body` to notice its cancellation (a lease or a query on a dying connection may
-    /// not), so a caller is answered within `callTimeout` whatever the pool is doing.
-    private func call<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// not), so a caller is answered within `callTimeout` whatever the pool is doing. `sent` says whether the
+    /// call's write had gone out when it failed (`JobStoreUnavailable.mayHaveApplied`); nil for a read.
+    private func call<T: Sendable>(timeout: Duration? = nil, sent: WriteSent? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let limit = timeout ?? configuration.callTimeout
-        let outcome = await answer(within: limit, orElse: { JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)") }, body)
+        let outcome = await answer(within: limit, orElse: {
+            JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.happened ?? false)
+        }, body)
         do {
             return try outcome.get()
         } catch let error as TurboServeError {
@@ -514,7 +528,7 @@ public final class PostgresJobStore: FencedTransitionStore {
         } catch let error as PSQLError where error.code == .server && !Self.isOutage(sqlState: error.serverInfo?[.sqlState]) {
             throw error
         } catch {
-            throw JobStoreUnavailable(backend: "postgresql", reason: String(describing: error))
+            throw JobStoreUnavailable(backend: "postgresql", reason: String(describing: error), mayHaveApplied: sent?.happened ?? false)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import SchedulingCore
+import Synchronization
 import TurboServeDomain
 
 /// Persists the core's job events to the store in the order they happened, off the engine loop: the worker
@@ -11,6 +12,9 @@ import TurboServeDomain
 /// (an illegal transition: a bug) releases the job to the shared queue instead of leaving it stranded. A retry the
 /// store answers with `failed` (attempts used up) ends the job: reported through `onLost` too. Every persisted
 /// record is passed to `onRecorded` (live progress, metrics).
+///
+/// `unwrittenJobs` are the jobs with an event still queued or being written: the worker still holds them (a
+/// finished job's last write may wait out a store outage), so its heartbeat keeps their leases.
 ///
 /// Lifetime: `run()` returns after `finish()` once every enqueued event is written.
 final class EventRecorder: Sendable {
@@ -28,6 +32,8 @@ final class EventRecorder: Sendable {
     private let onError: @Sendable (JobID, any Error) -> Void
     private let onRecorded: @Sendable (JobRecord) -> Void
     private let onLost: @Sendable (JobID) -> Void
+    /// Events queued or being written, per job.
+    private let queued = Mutex<[JobID: Int]>([:])
 
     init(store: any JobStore, worker: String, maxAttempts: Int, onError: @escaping @Sendable (JobID, any Error) -> Void,
          onRecorded: @escaping @Sendable (JobRecord) -> Void, onLost: @escaping @Sendable (JobID) -> Void) {
@@ -41,13 +47,18 @@ final class EventRecorder: Sendable {
     }
 
     func record(_ event: JobEvent<ContinuousClock.Instant>, artifacts: Artifacts? = nil) {
+        queued.withLock { $0[event.job, default: 0] += 1 }
         continuation.yield((event, artifacts))
     }
+
+    /// The jobs with an event not yet written (or given up).
+    var unwrittenJobs: Set<JobID> { queued.withLock { Set($0.keys) } }
 
     func finish() { continuation.finish() }
 
     func run() async {
         for await (event, artifacts) in stream {
+            defer { queued.withLock { $0[event.job] = $0[event.job].flatMap { $0 > 1 ? $0 - 1 : nil } } }
             do {
                 let record = try await persistRetryingOutages(event, artifacts: artifacts)
                 onRecorded(record)

@@ -16,8 +16,10 @@ import TurboServeDomain
 ///   the store ends (attempts used up) drops the job from the policy before the next plan.
 /// - The engine runs one plan at a time, back to back while the policy has work; store writes and video encoding
 ///   never sit between two plans (they run on their own tasks).
-/// - A heartbeat renews the lease of everything held every `heartbeatInterval`, so a job held longer than the
-///   lease is never rescued from under a live worker.
+/// - A heartbeat renews the lease of everything this worker knows it holds (the policy's jobs and those with an
+///   event still to write) every `heartbeatInterval`, so a job held longer than the lease is never rescued from
+///   under a live worker; a job the store gave it without its knowing (a claim whose answer was lost) is not
+///   renewed, and its lease runs out.
 /// - On start, jobs this worker held when its process died go back to the shared queue (one attempt more for a
 ///   started one), so nothing is lost; fencing means nothing is delivered twice.
 /// - `stop()` drains: no more claims, jobs that have not started go back to the shared queue at once, started ones
@@ -305,13 +307,18 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         }
     }
 
-    /// One heartbeat: renew every lease, publish this worker's activity, drop what the store says is lost.
+    /// One heartbeat: renew the lease of every job this worker knows it holds (the policy's, and those with an event
+    /// still to write), publish this worker's activity, drop from the policy what the store says it lost (a job
+    /// only waiting for its last write is the recorder's to settle).
     public func heartbeat() async {
         do {
-            let beat = try await store.heartbeat(worker: configuration.workerID, holding: Set(policy.heldJobs), lease: configuration.leaseDuration, activity: activity)
-            for id in beat.lost.keys { lost.add(id) }
-            if !beat.lost.isEmpty {
-                logger?.info("heartbeat: jobs no longer held by this worker", metadata: ["jobs": "\(beat.lost.keys.map(\.rawValue).sorted())"])
+            let scheduled = Set(policy.heldJobs)
+            let beat = try await store.heartbeat(worker: configuration.workerID, holding: scheduled.union(recorder.unwrittenJobs),
+                                                 lease: configuration.leaseDuration, activity: activity)
+            let dropped = beat.lost.keys.filter(scheduled.contains)
+            for id in dropped { lost.add(id) }
+            if !dropped.isEmpty {
+                logger?.info("heartbeat: jobs no longer held by this worker", metadata: ["jobs": "\(dropped.map(\.rawValue).sorted())"])
                 signal.yield()
             }
             metrics?.heartbeat(worker: configuration.workerID)

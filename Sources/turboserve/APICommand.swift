@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPServer
 import ServiceLifecycle
 
 /// `turboserve api`: one stateless HTTP replica of a fleet — the API, the web UI, SSE (followed in the shared store
@@ -19,7 +20,9 @@ struct APICommand: AsyncParsableCommand {
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
         let composition = try await Composition.build(.api, settings: settings)
-        let router = composition.apiRouter(api: composition.videoAPI(), pool: nil, isReady: composition.connection.isHealthy)
+        let router = composition.apiRouter(api: composition.videoAPI(), pool: nil, readiness: { [storeHealthy = composition.connection.isHealthy] in
+            await NotReadyReason.first(engineReady: true, storeHealthy: storeHealthy)
+        })
         let (host, port) = (settings.server.host, settings.server.port)
         let listener = composition.listener(
             router: router, host: host, port: port,

@@ -75,16 +75,16 @@ struct Composition: Sendable {
 
     var enabledModels: [ModelDescriptor] { ModelCatalog.all.filter { settings.engines.enabled.contains($0.id) } }
 
-    /// The API's router. `pool` is this process's workers (serve), nil for a stateless api replica; `isReady`
+    /// The API's router. `pool` is this process's workers (serve), nil for a stateless api replica; `readiness`
     /// answers `/readyz`.
-    func apiRouter(api: VideoAPI, pool: WorkerPool?, isReady: @escaping @Sendable () async -> Bool) -> Router<BasicRequestContext> {
+    func apiRouter(api: VideoAPI, pool: WorkerPool?, readiness: @escaping @Sendable () async -> NotReadyReason?) -> Router<BasicRequestContext> {
         let rate = settings.limits.requestsPerSecond
         let rateLimiter = rate > 0 ? RequestRateLimiter(rate: rate, burst: settings.limits.burst > 0 ? settings.limits.burst : Int((2 * rate).rounded(.up))) : nil
         let (metrics, store, models, dataPath, storeGauges) = (self.metrics, self.store, enabledModels.map(\.id), data.path, connection.storeGauges)
         var workers: (@Sendable () async throws -> [WorkerHeartbeat])?
         if let pool { workers = { try await Self.fleetView(store: store, live: pool) } }
         return HTTPApplication.buildRouter(
-            api: api, isReady: isReady,
+            api: api, readiness: readiness,
             metrics: {
                 let ratios = await pool?.busyRatios()
                 let exportsStoreWide = await storeGauges.holds()

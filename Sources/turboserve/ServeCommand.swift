@@ -40,9 +40,8 @@ struct ServeCommand: AsyncParsableCommand {
         let workers = WorkerPool()
         // Ready once every engine answered its handshake; on a shared database also only while it answers.
         let (shared, storeHealthy) = (composition.connection.isShared, composition.connection.isHealthy)
-        let router = composition.apiRouter(api: composition.videoAPI(), pool: workers, isReady: {
-            guard noEngine || engineReadiness.allSatisfy(\.isReady) else { return false }
-            return shared ? await storeHealthy() : true
+        let router = composition.apiRouter(api: composition.videoAPI(), pool: workers, readiness: {
+            await NotReadyReason.first(engineReady: noEngine || engineReadiness.allSatisfy(\.isReady), storeHealthy: shared ? storeHealthy : nil)
         })
         let (host, port) = (settings.server.host, settings.server.port)
         let app = Application(

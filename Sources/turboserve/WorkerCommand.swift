@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
+import HTTPServer
 import ServiceLifecycle
 import WorkerRuntime
 
@@ -38,7 +38,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let host = host ?? settings.server.host
         let (metrics, port, storeHealthy) = (composition.metrics, port, composition.connection.isHealthy)
         let probes = composition.listener(
-            router: Self.probeRouter(isReady: { readiness.isReady ? await storeHealthy() : false }, metrics: {
+            router: HTTPApplication.probeRouter(readiness: { await NotReadyReason.first(engineReady: readiness.isReady, storeHealthy: storeHealthy) }, metrics: {
                 let ratios = await pool.busyRatios()
                 await metrics.refresh(store: nil, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
                 return metrics.exposition()
@@ -53,19 +53,5 @@ struct WorkerCommand: AsyncParsableCommand {
         environment["POD_NAME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ProcessInfo.processInfo.hostName
-    }
-
-    /// `/healthz`, `/readyz` (503 until the engine is ready) and `/metrics`.
-    static func probeRouter(isReady: @escaping @Sendable () async -> Bool, metrics: @escaping @Sendable () async -> String) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("readyz") { _, _ -> Response in
-            await isReady() ? Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n")))
-                : Response(status: .serviceUnavailable, body: .init(byteBuffer: .init(string: "the engine is starting\n")))
-        }
-        router.get("metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: await metrics())))
-        }
-        return router
     }
 }

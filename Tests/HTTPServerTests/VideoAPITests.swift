@@ -230,14 +230,6 @@ struct VideoAPITests {
         }
         #expect(try await store.countByPhase().isEmpty)
     }
-
-    @Test func healthAndReadiness() async throws {
-        let notReady = Application(router: HTTPApplication.buildRouter(api: VideoAPI(store: store, artifacts: DirectoryArtifactStore(directory: uploads)), isReady: { false }))
-        try await notReady.test(.router) { client in
-            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable) }
-        }
-    }
 }
 
 /// Hands out the given ids in order (thread-safe).

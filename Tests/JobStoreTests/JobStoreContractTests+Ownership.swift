@@ -118,6 +118,23 @@ extension JobStoreContractTests {
         #expect(workers.map(\.worker) == ["w"] && workers.first?.at == time.now)
     }
 
+    /// A claim the database committed after its answer was lost (a hung database woke, a partition healed) leaves a
+    /// job held by a worker that does not know it: its heartbeats name only what it knows, so that job's lease runs
+    /// out and another worker gets it, while the jobs it named stay its own.
+    @Test(arguments: StoreBackend.available)
+    func aHeartbeatRenewsOnlyTheJobsTheWorkerKnowsItHolds(backend: StoreBackend) async throws {
+        let store = try await backend.make(time: time, in: scratch)
+        for id in ["known", "orphan"] { _ = try await store.create(NewJob(id: JobID(id), spec: Fixtures.spec())) }
+        #expect(Set(try await store.claim(worker: "w", limit: 2, lease: .seconds(10)).map(\.id)) == ["known", "orphan"])
+        time.advance(8)
+        let beat = try await store.heartbeat(worker: "w", holding: ["known"], lease: .seconds(10), activity: nil)
+        #expect(beat.renewed == 1 && beat.lost.isEmpty)
+        time.advance(3)
+        #expect(try await store.rescueExpired(maxAttempts: 3) == ["orphan"])
+        #expect(try await store.claim(worker: "other", limit: 2, lease: .seconds(10)).map(\.id) == ["orphan"])
+        #expect(try await store.get("known")?.workerID == "w")
+    }
+
     @Test(arguments: StoreBackend.available)
     func aRestartedWorkerGetsItsJobsBackIntoTheSharedQueue(backend: StoreBackend) async throws {
         let store = try await backend.make(time: time, in: scratch)

@@ -29,7 +29,8 @@ struct PostgresStoreTests {
         var configuration = PostgresStoreConfiguration(host: "127.0.0.1", port: 1)
         configuration.callTimeout = .seconds(1)
         let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
-        await #expect(throws: JobStoreUnavailable.self) { try await store.create(NewJob(id: "v", spec: Fixtures.spec())) }
+        let refused = await #expect(throws: JobStoreUnavailable.self) { try await store.create(NewJob(id: "v", spec: Fixtures.spec())) }
+        #expect(refused?.mayHaveApplied == false, "a create that never had a connection was not sent")
         await #expect(throws: JobStoreUnavailable.self) { try await store.claim(worker: "w", limit: 1, lease: .seconds(10)) }
         #expect(await store.isHealthy() == false)
     }
@@ -109,10 +110,7 @@ struct PostgresStoreTests {
     func aRestartedDatabaseIsSurvivedAndNothingAcknowledgedIsLost() async throws {
         let server = try PrivatePostgres.start()
         defer { server.stop() }
-        var configuration = try PostgresStoreConfiguration(url: server.dsn)
-        configuration.callTimeout = .seconds(60)
-        try await PostgresJobStore.migrate(configuration: configuration, logger: PostgresTestDatabase.logger)
-        configuration.callTimeout = .seconds(2)
+        let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
         let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
         let signals = PostgresJobSignals(configuration: configuration, logger: PostgresTestDatabase.logger)
         #expect(await eventually { signals.isListening })
@@ -155,6 +153,30 @@ struct PostgresStoreTests {
         store.shutdown()
         signals.shutdown()
     }
+
+    /// A hung database (every process SIGSTOPped: a frozen VM, a partition that drops packets) takes a create it
+    /// cannot answer; the call fails within its deadline saying the write may have been applied, and it was: the
+    /// database commits it when it wakes. A read on the hung database says nothing was written.
+    @Test(.timeLimit(.minutes(2)))
+    func aCreateSentToAHungDatabaseMayHaveBeenApplied() async throws {
+        let server = try PrivatePostgres.start()
+        defer { server.stop() }
+        let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        defer { store.shutdown() }
+        // A read leaves one idle connection in the pool for the create to take (a create would also leave its
+        // post-commit NOTIFY in flight, which may hold that connection when the database stops).
+        #expect(try await store.get("during") == nil)
+
+        let paused = try server.pause()
+        let sent = await #expect(throws: JobStoreUnavailable.self) { try await store.create(NewJob(id: "during", spec: Fixtures.spec())) }
+        #expect(sent?.mayHaveApplied == true, "\(String(describing: sent))")
+        let read = await #expect(throws: JobStoreUnavailable.self) { try await store.get("during") }
+        #expect(read?.mayHaveApplied == false)
+        try server.resume(paused)
+
+        #expect(await eventually(within: .seconds(30)) { (try? await store.get("during")) != nil }, "the create sent before the pause was never applied")
+    }
 }
 
 /// What the restart test's writer saw.
@@ -193,7 +215,26 @@ struct PrivatePostgres {
         return PrivatePostgres(dsn: dsn, dataDirectory: data, pgCtl: pgCtl)
     }
 
+    /// The store configuration of this server, migrated, with `callTimeout` for the calls that follow.
+    func migratedConfiguration(callTimeout: Duration) async throws -> PostgresStoreConfiguration {
+        var configuration = try PostgresStoreConfiguration(url: dsn)
+        configuration.callTimeout = .seconds(60)
+        try await PostgresJobStore.migrate(configuration: configuration, logger: PostgresTestDatabase.logger)
+        configuration.callTimeout = callTimeout
+        return configuration
+    }
+
     func restart() throws { _ = try Self.shell("\(pgCtl) restart -m immediate") }
+
+    /// SIGSTOPs the postmaster and every process it started; returns them for `resume`.
+    func pause() throws -> String {
+        let processes = try Self.shell("pm=$(head -1 '\(dataDirectory)/pgdata/postmaster.pid'); echo $pm $(pgrep -P $pm)")
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        _ = try Self.shell("kill -STOP \(processes)")
+        return processes
+    }
+
+    func resume(_ processes: String) throws { _ = try Self.shell("kill -CONT \(processes)") }
 
     func stop() { _ = try? Self.shell("\(Self.script.path) stop '\(dataDirectory)'") }
 

@@ -77,3 +77,52 @@ func runUntilEnded<Policy: SchedulingPolicy>(_ worker: Worker<Policy>, store: an
     await worker.stop()
     try await running.value
 }
+
+/// An in-memory store whose `complete` cannot reach the database while `outage` is on (`JobStoreUnavailable`,
+/// counted in `refusedCompletions`); every other call goes straight through.
+final class CompletionOutageStore: JobStore {
+    let inner: InMemoryJobStore
+    let outage = Mutex(true)
+    let refusedCompletions = Mutex(0)
+    init(_ inner: InMemoryJobStore) { self.inner = inner }
+
+    func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
+        if outage.withLock({ $0 }) {
+            refusedCompletions.withLock { $0 += 1 }
+            throw JobStoreUnavailable(backend: "memory", reason: "the test's outage")
+        }
+        return try await inner.complete(id, worker: worker, videoPath: videoPath, thumbnailPath: thumbnailPath)
+    }
+
+    func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) { try await inner.create(job) }
+    func get(_ id: JobID) async throws -> JobRecord? { try await inner.get(id) }
+    func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
+        try await inner.list(tenant: tenant, after: cursor, limit: limit, order: order)
+    }
+    func claim(worker: String, limit: Int, lease: Duration, preferences: ClaimPreferences) async throws -> [JobRecord] {
+        try await inner.claim(worker: worker, limit: limit, lease: lease, preferences: preferences)
+    }
+    func advance(_ id: JobID, worker: String, to: JobState, reason: String?) async throws -> JobRecord {
+        try await inner.advance(id, worker: worker, to: to, reason: reason)
+    }
+    func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
+        try await inner.fail(id, worker: worker, code: code, message: message)
+    }
+    func retry(_ id: JobID, worker: String, reason: TurboServeError, maxAttempts: Int) async throws -> JobRecord {
+        try await inner.retry(id, worker: worker, reason: reason, maxAttempts: maxAttempts)
+    }
+    func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord { try await inner.release(id, worker: worker, reason: reason) }
+    func heartbeat(worker: String, holding: Set<JobID>, lease: Duration, activity: EngineActivity?) async throws -> Heartbeat {
+        try await inner.heartbeat(worker: worker, holding: holding, lease: lease, activity: activity)
+    }
+    func cancel(_ id: JobID) async throws -> JobRecord? { try await inner.cancel(id) }
+    func rescueExpired(maxAttempts: Int) async throws -> [JobID] { try await inner.rescueExpired(maxAttempts: maxAttempts) }
+    func releaseHeld(by worker: String?, maxAttempts: Int) async throws -> [JobID] { try await inner.releaseHeld(by: worker, maxAttempts: maxAttempts) }
+    func workers() async throws -> [WorkerHeartbeat] { try await inner.workers() }
+    func expirable(finishedBefore cutoff: Date, limit: Int) async throws -> [JobRecord] { try await inner.expirable(finishedBefore: cutoff, limit: limit) }
+    func markExpired(_ id: JobID) async throws -> JobRecord { try await inner.markExpired(id) }
+    func markDeleted(_ id: JobID) async throws -> JobRecord { try await inner.markDeleted(id) }
+    func events(of id: JobID) async throws -> [StoredJobEvent] { try await inner.events(of: id) }
+    func countQueued() async throws -> [QueuedKey: Int] { try await inner.countQueued() }
+    func countByPhase() async throws -> [JobState.Phase: Int] { try await inner.countByPhase() }
+}

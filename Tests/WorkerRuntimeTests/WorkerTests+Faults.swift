@@ -34,6 +34,29 @@ struct WorkerFaultTests {
         try await store.events(of: id).filter { $0.to == "succeeded" }.count == 1
     }
 
+    /// A job whose engine work is done waits for its `succeeded` write through a store outage: the policy has let
+    /// it go, but the worker still holds it, so its heartbeats keep its lease and no other worker runs it again.
+    @Test func aFinishedJobWaitingOutAnOutageForItsLastWriteKeepsItsLease() async throws {
+        let now = Mutex(Date(timeIntervalSince1970: 1_000_000))
+        let store = CompletionOutageStore(InMemoryJobStore(now: { now.withLock { $0 } }))
+        try await makeJobs(store, count: 1)
+        let configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
+        let worker = Worker(policy: policy(), store: store, engine: ScriptedEngine(directory: directory), encoder: FileWritingEncoder(), configuration: configuration)
+        let running = Task { try await worker.run() }
+        #expect(await eventually { store.refusedCompletions.withLock { $0 } >= 1 })
+        #expect(await worker.activity.heldJobs.isEmpty, "the policy still holds the job")
+        let lease = configuration.leaseDuration.seconds
+        now.withLock { $0 += lease * 0.9 }
+        await worker.heartbeat()
+        now.withLock { $0 += lease * 0.2 }
+        #expect(try await store.rescueExpired(maxAttempts: 3).isEmpty, "the lease of a job with its last write pending ran out")
+        store.outage.withLock { $0 = false }
+        #expect(await eventually { (try? await store.get("v0"))?.phase == .succeeded })
+        await worker.stop()
+        try await running.value
+        #expect(try await succeededOnce(store, "v0"))
+    }
+
     @Test func engineLossMidBatchRequeuesWithSpecsAndEveryJobCompletesOnce() async throws {
         let store = InMemoryJobStore()
         try await makeJobs(store, count: 6)

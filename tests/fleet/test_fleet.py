@@ -1,12 +1,16 @@
 """A fleet survives losing any part: 60 mixed jobs spread over two api replicas complete exactly once; a worker
 SIGKILLed mid-batch (with its engine) has its jobs re-leased within the lease time and completed by the other; an
 api SIGKILLed mid-stream loses none of the jobs it acknowledged; PostgreSQL restarted hard mid-run is survived by
-every role on its own; a SIGTERMed worker drains within its grace. SSE on one replica follows a job the other
+every role on its own; PostgreSQL hung (SIGSTOP) mid-run makes every role say so at /readyz and a create answer a 503
+that names the video it may still store; a worker paused past its lease has its jobs taken over, and its late
+writes are refused when it wakes; a SIGTERMed worker drains within its grace. SSE on one replica follows a job the other
 replica created, within a second of each step.
 
 Every wait polls observable state with a deadline; the only waits on the clock are the faults' own durations."""
 
 import json
+import os
+import re
 import signal
 import threading
 import time
@@ -15,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from conftest import FLEET_ENV, WORKERS
-from fleet_harness import FleetRow, kill_with_engine, submit_mixed, wait_for
+from fleet_harness import FleetRow, kill_with_engine, signal_with_engine, submit_mixed, wait_for
 
 LEASE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_LEASE_SECONDS"])
 GRACE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_DRAIN_GRACE_SECONDS"])
@@ -120,6 +124,66 @@ def test_postgres_restarted_hard_mid_run(fleet, png, record_row):
     fleet.wait_all_ended(ids, timeout=300)
     assert all(server.running for server in every_role), "a role exited on the database restart"
     record_row(FleetRow.of("pg_ctl restart -m immediate mid-run", fleet.audit(ids), recovered))
+
+
+def test_postgres_hung_mid_run(fleet, png, record_row):
+    ids = submit_spread(fleet, png, 16, "pg-hung")
+    wait_for(lambda: any(v["status"] == "in_progress" for v in fleet.live_api().videos(ids).values()), 60, "jobs in progress")
+    every_role = [*fleet.apis, *fleet.workers.values()]
+    prompt = "sent to a hung database"
+    stopped = fleet.postgres.pause()
+    paused_at = time.monotonic()
+    try:
+        # A create the hung database took but never answered may be committed when it wakes: the 503 says
+        # "nothing was stored" only when the create never reached it, and otherwise names the video to look up.
+        answer = requests.post(fleet.api(0).url + "/v1/videos", json={"prompt": prompt, "model": "tiny-t2v", "steps": 2}, timeout=60)
+        assert answer.status_code == 503, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "not_ready", error
+        named = re.search(r"after video (\S+) was sent to it, so it may still be stored", error["message"])
+        assert named or "nothing was stored" in error["message"], error["message"]
+        # Every role takes itself out of its load balancer, naming the store (not the engine) as the reason.
+        for server in every_role:
+            reason = wait_for(lambda: not server.is_ready() and requests.get(server.url + "/readyz", timeout=5).text, 30, f"{server.role} not ready")
+            assert "job store" in reason, f"{server.role}: {reason}"
+    finally:
+        fleet.postgres.resume(stopped)
+    wait_for(lambda: all(server.is_ready() for server in every_role), 60, "every role ready again")
+    recovered = time.monotonic() - paused_at
+    stored = [job for job, in fleet.query(f"SELECT id FROM jobs WHERE spec_json LIKE '%{prompt}%'")]
+    if named:
+        assert stored in ([], [named.group(1)]), stored
+    else:
+        assert stored == [], f"the 503 said nothing was stored, yet {stored} was"
+    print(f"\nthe 503: {error['message']!r}; stored afterwards: {stored}")
+    fleet.wait_all_ended(ids + stored, timeout=300)  # a create the database committed on waking runs like any other
+    assert all(server.running for server in every_role), "a role exited while the database hung"
+    record_row(FleetRow.of("PostgreSQL hung (SIGSTOP, every process) mid-run", fleet.audit(ids + stored), recovered))
+
+
+def test_a_worker_paused_past_its_lease_is_taken_over_and_its_late_writes_are_refused(fleet, png, record_row):
+    paused = fleet.workers[WORKERS[0]]
+    ids = submit_spread(fleet, png, 16, "pause-worker")
+    wait_for(lambda: WORKERS[0] in {h for j, h in fleet.holders(ids).items() if fleet.live_api().video(j)["status"] == "in_progress"},
+             60, f"{WORKERS[0]} running a job")
+    held = [j for j, h in fleet.holders(ids).items() if h == WORKERS[0]]
+    stopped = signal_with_engine(paused, signal.SIGSTOP)
+    paused_at = time.monotonic()
+    try:
+        wait_for(lambda: all(h != WORKERS[0] for h in fleet.holders(held).values()), LEASE_SECONDS * 3, "the paused worker's jobs to be re-leased")
+        taken_over = time.monotonic() - paused_at
+    finally:
+        # Woken at once, while the other worker runs its jobs, so its late step and completion writes race them.
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    fleet.wait_all_ended(ids, timeout=300)
+    record_row(FleetRow.of(f"SIGSTOP {WORKERS[0]} + its engine past its lease, then SIGCONT ({len(held)} held)", fleet.audit(ids), taken_over))
+    assert taken_over <= LEASE_SECONDS * 2 + 1, f"taken over after {taken_over:.1f} s with a {LEASE_SECONDS:.0f} s lease"
+    wait_for(paused.is_ready, 60, f"{WORKERS[0]} ready again after waking")
+    assert paused.running, f"{WORKERS[0]} exited after waking"
+    # It woke mid-step with work to record; the store refused it, naming the job's new holder.
+    refusals = [line for line in paused.log_text().splitlines() if "job_not_held" in line and any(j in line for j in held)]
+    assert refusals, f"{WORKERS[0]} wrote nothing the store refused after waking"
 
 
 def test_sigterm_a_worker_drains_within_its_grace(fleet, png, record_row):

@@ -37,6 +37,24 @@ class TestPostgres:
         # TURBOSERVE_TEST_PG_CTL is the whole command, `runuser -u postgres -- …/pg_ctl -D … -w`
         subprocess.run([*self.pg_ctl.split(), "restart", "-m", "immediate"], check=True, capture_output=True, cwd="/tmp")
 
+    def processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer, WAL writer …)."""
+        postmaster = int((Path(self.data) / "pgdata" / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+        return [postmaster, *map(int, children)]
+
+    def pause(self) -> list[int]:
+        """SIGSTOP the whole cluster: a hung database that accepts nothing and refuses nothing (a frozen VM, a
+        partition that drops packets). Returns the stopped processes, for `resume`."""
+        stopped = self.processes()
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        return stopped
+
+    def resume(self, stopped: list[int]):
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+
     def query(self, sql: str, schema: str = "public") -> list[list[str]]:
         out = subprocess.run(["psql", self.dsn, "-qAt", "-F", "\t", "-c", f"SET search_path TO {schema}", "-c", sql],
                              capture_output=True, text=True, check=True).stdout
@@ -149,6 +167,14 @@ def render_fleet_table(rows: list[FleetRow]) -> str:
                                  "-" if r.seconds_to_recover is None else f"{r.seconds_to_recover:.1f}"] for r in rows])
 
 
+def signal_with_engine(server: Server, sig: int) -> list[int]:
+    """Sends `sig` to a worker and its engine at once (SIGSTOP: a paused pod); returns the processes signalled."""
+    pids = [server.process.pid, *server.engine_pids()]
+    for pid in pids:
+        os.kill(pid, sig)
+    return pids
+
+
 def kill_with_engine(server: Server) -> float:
     """SIGKILL a worker and its engine at once (a lost pod); returns the monotonic time of the kill."""
     engines = server.engine_pids()
@@ -159,4 +185,5 @@ def kill_with_engine(server: Server) -> float:
     return time.monotonic()
 
 
-__all__ = ["TERMINAL", "Fleet", "FleetRow", "TestPostgres", "kill_with_engine", "render_fleet_table", "submit_mixed", "wait_for"]
+__all__ = ["TERMINAL", "Fleet", "FleetRow", "TestPostgres", "kill_with_engine", "render_fleet_table", "signal_with_engine", "submit_mixed",
+           "wait_for"]
