@@ -478,19 +478,19 @@ public final class PostgresJobStore: FencedTransitionStore {
     // MARK: - Calls
 
     /// One call on a pooled connection, outside a transaction (autocommit). Once it has its connection, its
-    /// statements count as sent (`WriteSent`).
+    /// statements count as sent (`WriteSent`); a call abandoned before that sends nothing.
     private func withoutTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let sent = WriteSent()
         return try await call(sent: sent) { [client] in
             try await client.withConnection { connection in
-                sent.mark()
+                guard sent.send() else { throw CancellationError() }
                 return try await body(connection)
             }
         }
     }
 
     /// `body` in one transaction on a pooled connection: committed if it returns, rolled back if it throws.
-    /// Its write counts as sent once COMMIT is (`WriteSent`).
+    /// Its write counts as sent once COMMIT is (`WriteSent`); a call abandoned before that rolls back.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let sent = WriteSent()
         return try await call(sent: sent) { [client, logger] in
@@ -498,7 +498,7 @@ public final class PostgresJobStore: FencedTransitionStore {
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     let result = try await body(connection)
-                    sent.mark()
+                    guard sent.send() else { throw CancellationError() }
                     try await connection.query("COMMIT", logger: logger)
                     return result
                 } catch {
@@ -517,7 +517,7 @@ public final class PostgresJobStore: FencedTransitionStore {
     private func call<T: Sendable>(timeout: Duration? = nil, sent: WriteSent? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let limit = timeout ?? configuration.callTimeout
         let outcome = await answer(within: limit, orElse: {
-            JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.happened ?? false)
+            JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.abandon() ?? false)
         }, body)
         do {
             return try outcome.get()
@@ -528,7 +528,7 @@ public final class PostgresJobStore: FencedTransitionStore {
         } catch let error as PSQLError where error.code == .server && !Self.isOutage(sqlState: error.serverInfo?[.sqlState]) {
             throw error
         } catch {
-            throw JobStoreUnavailable(backend: "postgresql", reason: String(describing: error), mayHaveApplied: sent?.happened ?? false)
+            throw JobStoreUnavailable(backend: "postgresql", reason: String(describing: error), mayHaveApplied: sent?.abandon() ?? false)
         }
     }
 

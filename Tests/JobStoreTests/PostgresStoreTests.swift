@@ -177,6 +177,33 @@ struct PostgresStoreTests {
 
         #expect(await eventually(within: .seconds(30)) { (try? await store.get("during")) != nil }, "the create sent before the pause was never applied")
     }
+
+    /// A claim sent to a hung database commits when it wakes, though the worker that sent it heard only a timeout:
+    /// the job is held by a worker that does not know it. Its heartbeats do not name the job, so the lease runs
+    /// out and the rescuer gives it back (before, every heartbeat renewed it and it stayed held by nobody working).
+    @Test(.timeLimit(.minutes(2)))
+    func aClaimLostToAHungDatabaseIsRescuedAfterItsLease() async throws {
+        let server = try PrivatePostgres.start()
+        defer { server.stop() }
+        let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
+        let seeder = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        _ = try await seeder.create(NewJob(id: "orphan", spec: Fixtures.spec()))
+        seeder.shutdown()
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        defer { store.shutdown() }
+        #expect(try await store.get("orphan")?.phase == .queued)  // leaves one idle connection for the claim
+
+        let paused = try server.pause()
+        let lost = await #expect(throws: JobStoreUnavailable.self) { try await store.claim(worker: "w", limit: 1, lease: .seconds(3)) }
+        #expect(lost?.mayHaveApplied == true)
+        try server.resume(paused)
+        #expect(await eventually(within: .seconds(30)) { (try? await store.get("orphan"))?.workerID == "w" }, "the claim never committed")
+
+        let beat = try await store.heartbeat(worker: "w", holding: [], lease: .seconds(3), activity: nil)
+        #expect(beat.renewed == 0)
+        #expect(await eventually(within: .seconds(30)) { (try? await store.rescueExpired(maxAttempts: 3)) == ["orphan"] })
+        #expect(try await store.claim(worker: "other", limit: 1, lease: .seconds(30)).map(\.id) == ["orphan"])
+    }
 }
 
 /// What the restart test's writer saw.
