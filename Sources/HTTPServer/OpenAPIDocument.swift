@@ -53,7 +53,7 @@ enum OpenAPIDocument {
           "409": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
           "429": {"$ref": "#/components/responses/Error"},
-          "503": {"$ref": "#/components/responses/Error"}
+          "503": {"description": "not_ready, disk_full or server_busy (with Retry-After). When the job store stopped answering after the create reached it, the video may still be stored: the message and X-Video-Id name it (retry under the same Idempotency-Key).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       },
       "get": {
@@ -85,7 +85,7 @@ enum OpenAPIDocument {
           "401": {"$ref": "#/components/responses/Error"},
           "408": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
-          "503": {"$ref": "#/components/responses/Error"},
+          "503": {"description": "not_ready, disk_full or server_busy (with Retry-After). When the job store stopped answering after the create reached it, the video may still be stored: the message and X-Video-Id name it (retry under the same Idempotency-Key).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "409": {"description": "cancelled: the job was deleted while the request waited.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "429": {"$ref": "#/components/responses/Error"},
           "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},

@@ -110,7 +110,7 @@ public struct VideoAPI: Sendable {
             if let image = upload?.image { spec = spec.fitted(toImage: image) }
             var job = NewJob(id: id, tenant: tenant, spec: spec, idempotencyKey: idempotencyKey, maxQueued: limits.maxQueuedJobs)
             job.maxQueuedPerTenant = limits.maxQueuedPerTenant
-            let (record, created) = try await Self.storeAnswering(unknownOutcome: Self.createMayHaveApplied(id, keyed: idempotencyKey != nil)) {
+            let (record, created) = try await Self.storeAnswering(video: id, unknownOutcome: Self.createMayHaveApplied(id, keyed: idempotencyKey != nil)) {
                 try await store.create(job)
             }
             if !created, record.spec.imagePath != imagePath { await removeUpload() }
@@ -140,17 +140,20 @@ public struct VideoAPI: Sendable {
         }
     }
 
-    /// Runs a store write; a store that could not answer (locked, unreachable, hung) becomes 503 `not_ready` with a
-    /// retry hint, never a 500. It says "nothing was stored" only when that is known; when the write had gone out
-    /// before the store stopped answering (`JobStoreUnavailable.mayHaveApplied`), it answers `unknownOutcome`,
-    /// which tells the client how to find out and how to retry without doing the write twice.
-    static func storeAnswering<T>(unknownOutcome: @autoclosure () -> String, _ call: () async throws -> T) async throws -> T {
+    /// Runs a store write about `video`; a store that could not answer (locked, unreachable, hung) becomes 503
+    /// `not_ready` with a retry hint, never a 500. It says "nothing was stored" only when that is known; when the
+    /// write had gone out before the store stopped answering (`JobStoreUnavailable.mayHaveApplied`), it answers
+    /// `unknownOutcome`, which tells the client how to find out and how to retry without doing the write twice, and
+    /// carries the video's id in `X-Video-Id` like every answer about a video that may exist.
+    static func storeAnswering<T>(video: JobID, unknownOutcome: @autoclosure () -> String, _ call: () async throws -> T) async throws -> T {
         do {
             return try await call()
         } catch let decided as TurboServeError {
             throw decided
         } catch let unavailable as JobStoreUnavailable where unavailable.mayHaveApplied {
-            throw TurboServeError(.notReady, unknownOutcome())
+            var answer = APIError(TurboServeError(.notReady, unknownOutcome()))
+            answer.headers[.videoID] = video.rawValue
+            throw answer
         } catch {
             throw TurboServeError(.notReady, "the job store is busy or unavailable; nothing was stored, retry in a few seconds")
         }

@@ -61,6 +61,7 @@ extension VideoController {
 }
 
 extension HTTPField.Name {
-    /// The job behind a `/v1/videos/sync` answer, so a timed-out or failed caller can follow it up.
+    /// The job behind an answer: every `/v1/videos/sync` answer about a created job, and a create or delete whose
+    /// store stopped answering after the write reached it, so the caller can follow the video up.
     static let videoID = Self("X-Video-Id")!
 }

@@ -104,7 +104,7 @@ struct VideoController<Context: RequestContext>: Sendable {
             if !existing.phase.isTerminal {
                 _ = try await api.store.cancel(existing.id)
             }
-            _ = try await VideoAPI.storeAnswering(unknownOutcome: "the job store stopped answering after the delete of video \(existing.id) was sent to it, so it may still take effect; retry the delete, which answers 404 if it did") {
+            _ = try await VideoAPI.storeAnswering(video: existing.id, unknownOutcome: "the job store stopped answering after the delete of video \(existing.id) was sent to it, so it may still take effect; retry the delete, which answers 404 if it did") {
                 try await api.store.markDeleted(existing.id)
             }
             await api.removeArtifacts(of: existing)

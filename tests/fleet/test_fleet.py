@@ -152,6 +152,7 @@ def test_postgres_hung_mid_run(fleet, png, record_row):
     recovered = time.monotonic() - paused_at
     stored = [job for job, in fleet.query(f"SELECT id FROM jobs WHERE spec_json LIKE '%{prompt}%'")]
     if named:
+        assert answer.headers.get("X-Video-Id") == named.group(1), answer.headers
         assert stored in ([], [named.group(1)]), stored
     else:
         assert stored == [], f"the 503 said nothing was stored, yet {stored} was"
