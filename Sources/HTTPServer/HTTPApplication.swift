@@ -28,16 +28,9 @@ public enum HTTPApplication {
         if let httpMetrics { router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics)) }
         router.add(middleware: ErrorMiddleware(routes: RouteTable(), metrics: httpMetrics))
         router.add(middleware: APIKeyMiddleware(keys: api.keys, limiter: rateLimiter))
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("readyz") { _, _ -> Response in
-            if let reason = await readiness() { throw APIError(TurboServeError(.notReady, reason.message)) }
-            return Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n")))
-        }
+        addProbes(to: router, readiness: readiness, metrics: metrics) { reason in throw APIError(TurboServeError(.notReady, reason.message)) }
         router.get("openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: OpenAPIDocument.json)))
-        }
-        router.get("metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: await metrics())))
         }
         VideoController(api: api).addRoutes(to: router.group("v1"))
         ModelsController(validator: api.validator).addRoutes(to: router.group("v1"))
@@ -53,14 +46,25 @@ public enum HTTPApplication {
         readiness: @escaping @Sendable () async -> NotReadyReason?, metrics: @escaping @Sendable () async -> String
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        addProbes(to: router, readiness: readiness, metrics: metrics) { reason in
+            Response(status: .serviceUnavailable, body: .init(byteBuffer: .init(string: reason.message + "\n")))
+        }
+        return router
+    }
+
+    /// The routes every role serves: `/healthz` (the process is up), `/readyz` (200 "ready", else what `notReady`
+    /// makes of the reason: the API's JSON error, the probe port's plain text) and `/metrics`.
+    private static func addProbes(
+        to router: Router<BasicRequestContext>, readiness: @escaping @Sendable () async -> NotReadyReason?,
+        metrics: @escaping @Sendable () async -> String, notReady: @escaping @Sendable (NotReadyReason) throws -> Response
+    ) {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             guard let reason = await readiness() else { return Response(status: .ok, body: .init(byteBuffer: .init(string: "ready\n"))) }
-            return Response(status: .serviceUnavailable, body: .init(byteBuffer: .init(string: reason.message + "\n")))
+            return try notReady(reason)
         }
         router.get("metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: await metrics())))
         }
-        return router
     }
 }

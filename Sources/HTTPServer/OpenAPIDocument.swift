@@ -53,7 +53,7 @@ enum OpenAPIDocument {
           "409": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
           "429": {"$ref": "#/components/responses/Error"},
-          "503": {"description": "not_ready, disk_full or server_busy (with Retry-After). When the job store stopped answering after the create reached it, the video may still be stored: the message and X-Video-Id name it (retry under the same Idempotency-Key).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "503": {"$ref": "#/components/responses/CreateUnavailable"}
         }
       },
       "get": {
@@ -85,7 +85,7 @@ enum OpenAPIDocument {
           "401": {"$ref": "#/components/responses/Error"},
           "408": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
-          "503": {"description": "not_ready, disk_full or server_busy (with Retry-After). When the job store stopped answering after the create reached it, the video may still be stored: the message and X-Video-Id name it (retry under the same Idempotency-Key).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "503": {"$ref": "#/components/responses/CreateUnavailable"},
           "409": {"description": "cancelled: the job was deleted while the request waited.", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "429": {"$ref": "#/components/responses/Error"},
           "500": {"description": "The job failed: the error carries the job's own code (e.g. engine_out_of_memory).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -189,7 +189,8 @@ enum OpenAPIDocument {
       "VideoID": {"description": "The id of the job this answer is about.", "schema": {"type": "string"}}
     },
     "responses": {
-      "Error": {"description": "An OpenAI-shaped error naming the offending field in `param`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+      "Error": {"description": "An OpenAI-shaped error naming the offending field in `param`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "CreateUnavailable": {"description": "not_ready, disk_full or server_busy (with Retry-After). When the job store stopped answering after the create reached it, the video may still be stored: the message and X-Video-Id name it (retry under the same Idempotency-Key).", "headers": {"X-Video-Id": {"$ref": "#/components/headers/VideoID"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
       "CreateVideo": {"type": "object", "required": ["prompt"], "additionalProperties": false, "description": "A JSON body: an unknown field is 400 unknown_field.", "properties": \#(createVideoProperties)},

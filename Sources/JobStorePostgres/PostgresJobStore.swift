@@ -177,7 +177,7 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// the accepted ones together.
     private func insert(_ jobs: [NewJob]) async throws -> [CreateOutcome] {
         let statement = try CreateJobsStatement(jobs: jobs, schema: configuration.schema, pinnedNow: clock.pinnedNow, encoder: Self.encoder)
-        let rows = try await withoutTransaction { [logger] connection in
+        let rows = try await withoutTransaction(writes: true) { [logger] connection in
             var rows: [PostgresRow] = []
             for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
             return rows
@@ -203,7 +203,7 @@ public final class PostgresJobStore: FencedTransitionStore {
     public func get(_ id: JobID) async throws -> JobRecord? {
         var statement = SQLStatement()
         statement.append("SELECT * FROM jobs WHERE id = \(statement.bind(id.rawValue))")
-        return try await records(statement).first
+        return try await records(statement, writes: false).first
     }
 
     public func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
@@ -215,7 +215,7 @@ public final class PostgresJobStore: FencedTransitionStore {
         }
         let filter = conditions.joined(separator: " AND ")
         statement.append("SELECT * FROM jobs WHERE \(filter) ORDER BY seq \(order == .newestFirst ? "DESC" : "ASC") LIMIT \(statement.bind(limit + 1))")
-        let rows = try await records(statement)
+        let rows = try await records(statement, writes: false)
         return JobPage(jobs: Array(rows.prefix(limit)), hasMore: rows.count > limit)
     }
 
@@ -279,7 +279,7 @@ public final class PostgresJobStore: FencedTransitionStore {
             )
             SELECT * FROM claimed ORDER BY claim_order
             """)
-        return try await records(statement)
+        return try await records(statement, writes: true)
     }
 
     /// How many jobs at the head of the claim order a claim of `limit` tries to lock. Only claims in flight at the
@@ -388,7 +388,7 @@ public final class PostgresJobStore: FencedTransitionStore {
             SELECT * FROM jobs WHERE expired_at IS NULL AND deleted_at IS NULL AND completed_at < \(statement.bind(PostgresTimestamp(cutoff)))
             AND phase IN \(Self.terminalPhases) ORDER BY completed_at, seq LIMIT \(statement.bind(limit))
             """)
-        return try await records(statement)
+        return try await records(statement, writes: false)
     }
 
     public func markExpired(_ id: JobID) async throws -> JobRecord {
@@ -411,14 +411,14 @@ public final class PostgresJobStore: FencedTransitionStore {
         var statement = SQLStatement()
         statement.append("SELECT * FROM job_events WHERE job_id = \(statement.bind(id.rawValue)) ORDER BY id")
         let query = statement
-        return try await withoutTransaction { [self] connection in try await self.rows(query, on: connection).map(Self.event(from:)) }
+        return try await withoutTransaction(writes: false) { [self] connection in try await self.rows(query, on: connection).map(Self.event(from:)) }
     }
 
     public func countQueued() async throws -> [QueuedKey: Int] {
         var statement = SQLStatement()
         statement.append("SELECT priority_rank::bigint, model, count(*) FROM jobs WHERE phase = 'queued' GROUP BY priority_rank, model")
         let query = statement
-        return try await withoutTransaction { [self] connection in
+        return try await withoutTransaction(writes: false) { [self] connection in
             try await self.rows(query, on: connection).reduce(into: [:]) { counts, row in
                 let (rank, model, count) = try row.decode((Int, String, Int).self)
                 if let priority = PriorityClass.allCases.first(where: { $0.rank == rank }) { counts[QueuedKey(priority: priority, model: model)] = count }
@@ -457,8 +457,9 @@ public final class PostgresJobStore: FencedTransitionStore {
         return (try Self.record(from: row), try row.makeRandomAccess()["store_now"].decode(Date.self))
     }
 
-    private func records(_ statement: SQLStatement) async throws -> [JobRecord] {
-        try await withoutTransaction { [self] connection in try await self.rows(statement, on: connection).map(Self.record(from:)) }
+    /// The rows `statement` answers, as records; `writes` as for `withoutTransaction` (a claim writes, a lookup reads).
+    private func records(_ statement: SQLStatement, writes: Bool) async throws -> [JobRecord] {
+        try await withoutTransaction(writes: writes) { [self] connection in try await self.rows(statement, on: connection).map(Self.record(from:)) }
     }
 
     private func grouped<Key: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as key: Key.Type) async throws -> [(key: Key, count: Int)] {
@@ -477,13 +478,14 @@ public final class PostgresJobStore: FencedTransitionStore {
 
     // MARK: - Calls
 
-    /// One call on a pooled connection, outside a transaction (autocommit). Once it has its connection, its
-    /// statements count as sent (`WriteSent`); a call abandoned before that sends nothing.
-    private func withoutTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let sent = WriteSent()
+    /// One call on a pooled connection, outside a transaction (autocommit). A write (`writes`) counts as sent once
+    /// it has its connection (`WriteSent`), and abandoned before that it sends nothing; a read's failure never says
+    /// `mayHaveApplied`.
+    private func withoutTransaction<T: Sendable>(writes: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let sent = writes ? WriteSent() : nil
         return try await call(sent: sent) { [client] in
             try await client.withConnection { connection in
-                guard sent.send() else { throw CancellationError() }
+                if let sent, !sent.send() { throw CancellationError() }
                 return try await body(connection)
             }
         }
