@@ -24,7 +24,10 @@ import TurboServeDomain
 ///   to the commit, so counts are exact (a batch's earlier jobs included) and concurrent creates never overshoot.
 ///   The counters they read are kept by triggers: one per statement for inserts, one per row for updates and deletes.
 /// - `rescueExpired`: any process may call it; one runs at a time (a transaction-scoped advisory lock, tried, not
-///   waited for: a call finding another rescuer at work returns nothing).
+///   waited for: a call finding another rescuer at work returns nothing). It skips rows another transaction has
+///   locked; the next sweep takes them.
+/// - A process stopped inside a transaction (SIGSTOP, a frozen VM) holds its locks only until the session has idled
+///   `callTimeout` in it; the server then ends the session (`PostgresStoreConfiguration.sessionParameters`).
 /// - Outages: a call that cannot reach the database within `callTimeout` (refused, lost, restarting) throws
 ///   `JobStoreUnavailable`; the connection pool reconnects with backoff by itself. `isHealthy()` is the readiness
 ///   probe's cheap check.
@@ -346,7 +349,7 @@ public final class PostgresJobStore: FencedTransitionStore {
             switch which {
             case .expiredLeases:
                 var lock = SQLStatement()
-                lock.append("SELECT pg_try_advisory_xact_lock(hashtext(\(lock.bind("turboserve.rescue:\(configuration.schema)"))))")
+                lock.append("SELECT pg_try_advisory_xact_lock(hashtext(\(lock.bind(configuration.rescueLock))))")
                 guard try await self.rows(lock, on: connection)[0].decode(Bool.self) else { return [] }
                 filter += " AND lease_expires_at < \(now)"
             case .heldBy(let worker):
@@ -354,7 +357,10 @@ public final class PostgresJobStore: FencedTransitionStore {
             case .everyHolder:
                 break
             }
-            select.append("SELECT \(now) AS store_now, jobs.* FROM jobs WHERE \(filter) ORDER BY seq FOR UPDATE")
+            // A sweep skips the rows another transaction holds (a worker writing its job's step, or stopped inside
+            // that write until its session times out): one locked job must not stall the rescue of the rest.
+            let skipping = if case .expiredLeases = which { " SKIP LOCKED" } else { "" }
+            select.append("SELECT \(now) AS store_now, jobs.* FROM jobs WHERE \(filter) ORDER BY seq FOR UPDATE\(skipping)")
             let held = try await self.rows(select, on: connection)
             var recovered: [JobID] = []
             for row in held {
@@ -472,7 +478,7 @@ public final class PostgresJobStore: FencedTransitionStore {
 
     func rows(_ statement: SQLStatement, on connection: PostgresConnection) async throws -> [PostgresRow] {
         var rows: [PostgresRow] = []
-        for try await row in try await connection.query(statement.query, logger: logger) { rows.append(row) }
+        for try await row in try await connection.queryIfOpen(statement.query, logger: logger) { rows.append(row) }
         return rows
     }
 
@@ -497,14 +503,14 @@ public final class PostgresJobStore: FencedTransitionStore {
         let sent = WriteSent()
         return try await call(sent: sent) { [client, logger] in
             try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.queryIfOpen("BEGIN", logger: logger)
                 do {
                     let result = try await body(connection)
                     guard sent.send() else { throw CancellationError() }
-                    try await connection.query("COMMIT", logger: logger)
+                    try await connection.queryIfOpen("COMMIT", logger: logger)
                     return result
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger)
                     throw error
                 }
             }

@@ -284,31 +284,31 @@ enum PostgresMigrations {
 
     /// Applies every pending migration; returns the names applied (empty when the schema was current).
     static func apply(on connection: PostgresConnection, schema: String, logger: Logger) async throws -> [String] {
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.queryIfOpen("BEGIN", logger: logger)
         do {
             // The lock comes first: even CREATE ... IF NOT EXISTS races with a concurrent creator.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("turboserve.migrate:" + schema)))", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: logger)
-            try await connection.query(
+            try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(hashtext(\("turboserve.migrate:" + schema)))", logger: logger)
+            try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: logger)
+            try await connection.queryIfOpen(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
                 logger: logger)
             var applied: Set<String> = []
-            for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+            for try await name in try await connection.queryIfOpen("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
                 applied.insert(name)
             }
             var done: [String] = []
             for migration in all where !applied.contains(migration.name) {
                 for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.queryIfOpen(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger)
+                try await connection.queryIfOpen("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger)
                 done.append(migration.name)
             }
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.queryIfOpen("COMMIT", logger: logger)
             return done
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger)
             throw error
         }
     }

@@ -147,3 +147,18 @@ extension PostgresJobStore {
         return statement
     }
 }
+
+extension PostgresConnection {
+    /// `query`, refused at once on a connection already closed (the server ended the session: a transaction left
+    /// idle past its timeout, a restart). postgres-nio 1.33 leaves a query sent on a closed connection waiting for
+    /// ever (its fix, vapor/postgres-nio#487, was reverted in #501); the store's call would still answer by its
+    /// deadline, but the hung query would keep its pool lease. A close racing the send can still hang; the call's
+    /// deadline covers that.
+    @discardableResult
+    func queryIfOpen(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        guard !isClosed else {
+            throw JobStoreUnavailable(backend: "postgresql", reason: "the connection was closed (the server ended its session)")
+        }
+        return try await self.query(query, logger: logger)
+    }
+}

@@ -24,6 +24,9 @@ public struct PostgresStoreConfiguration: Sendable {
     public var maxConnections: Int = 20
     /// The most creates committed in one transaction (`GroupCommitter`).
     public var createBatch: Int = 32
+    /// How this process's sessions appear in `pg_stat_activity.application_name` (the role, host and pid), so an
+    /// operator can tell whose session holds a lock. PostgreSQL keeps the first 63 bytes.
+    public var applicationName = "turboserve"
     /// Create transactions this process runs at once: creates hold the queue bounds' exclusive lock to their
     /// commit, so a second batch waits at the lock, ready the moment the first commits.
     public var createsInFlight: Int = 2
@@ -79,8 +82,22 @@ public struct PostgresStoreConfiguration: Sendable {
     /// The channel every store on this schema notifies and every listener on it hears.
     var channel: String { "turboserve_jobs_\(schema)".lowercased() }
 
-    /// The client configuration: `search_path` set to the schema and `synchronous_commit` on for every session,
-    /// so an acknowledged write is on disk whatever the server's default.
+    /// The transaction-scoped advisory lock one rescuer at a time holds (`PostgresJobStore.rescueExpired`).
+    var rescueLock: String { "turboserve.rescue:\(schema)" }
+
+    /// What every session of the store sets at connect:
+    /// - `search_path`: the schema; `application_name`: `applicationName`.
+    /// - `synchronous_commit` on: an acknowledged write is on disk whatever the server's default.
+    /// - `idle_in_transaction_session_timeout` of `callTimeout`: a process stopped inside a transaction (SIGSTOP, a
+    ///   frozen VM, a partition) holds that transaction's locks (a job's row, the rescue lock, the queue bounds')
+    ///   only until its caller would have given up anyway; then the server ends the session, rolls it back and
+    ///   every other process goes on. No live caller idles that long inside a transaction: it is abandoned by then.
+    var sessionParameters: [(String, String)] {
+        let idle = callTimeout.components.seconds * 1000 + callTimeout.components.attoseconds / 1_000_000_000_000_000
+        return [("search_path", schema), ("application_name", applicationName), ("synchronous_commit", "on"), ("idle_in_transaction_session_timeout", "\(max(idle, 1))")]
+    }
+
+    /// The pool's configuration, each session with `sessionParameters`.
     var client: PostgresClient.Configuration {
         var configuration = if let socketDirectory {
             PostgresClient.Configuration(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
@@ -88,13 +105,13 @@ public struct PostgresStoreConfiguration: Sendable {
             PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database,
                                          tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         }
-        configuration.options.additionalStartupParameters = [("search_path", schema), ("synchronous_commit", "on")]
+        configuration.options.additionalStartupParameters = sessionParameters
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = callTimeout
         return configuration
     }
 
-    /// A single connection's configuration (the listener's), with the same session settings.
+    /// A single connection's configuration (the listener's, a duty lock's), with the same `sessionParameters`.
     func connection() throws -> PostgresConnection.Configuration {
         var configuration = if let socketDirectory {
             PostgresConnection.Configuration(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
@@ -102,7 +119,7 @@ public struct PostgresStoreConfiguration: Sendable {
             PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database,
                                              tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
         }
-        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        configuration.options.additionalStartupParameters = sessionParameters
         configuration.options.connectTimeout = .init(callTimeout)
         return configuration
     }

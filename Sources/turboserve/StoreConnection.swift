@@ -32,8 +32,9 @@ struct StoreConnection: Sendable {
             return StoreConnection(store: store, signals: signals, isShared: false, isHealthy: { (try? await store.countByPhase()) != nil },
                                    storeGauges: SoleProcessDuty())
         }
-        let configuration: PostgresStoreConfiguration
+        var configuration: PostgresStoreConfiguration
         do { configuration = try PostgresStoreConfiguration(url: database) } catch { throw ValidationError(error.message) }
+        configuration.applicationName = "turboserve \(role.rawValue) \(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         let store = PostgresJobStore(configuration: configuration, logger: logger)
         if role == .migrate || role == .serve {
             let applied = try await store.migrate()

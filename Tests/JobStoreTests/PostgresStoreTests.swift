@@ -204,6 +204,38 @@ struct PostgresStoreTests {
         #expect(await eventually(within: .seconds(30)) { (try? await store.rescueExpired(maxAttempts: 3)) == ["orphan"] })
         #expect(try await store.claim(worker: "other", limit: 1, lease: .seconds(30)).map(\.id) == ["orphan"])
     }
+
+    /// A worker stopped (SIGSTOP) between locking its job's row and committing holds that lock while it sleeps.
+    /// The rescue skips that one row and returns the others at once (before, it waited on the row, holding the
+    /// rescue lock, so no process rescued anything until the stopped one woke). The stopped session ends once it
+    /// has idled `callTimeout` in its transaction, and the next sweep returns its job too.
+    @Test(.timeLimit(.minutes(1)))
+    func aWorkerStoppedInsideATransactionStallsNoRescue() async throws {
+        var configuration = try await PostgresTestDatabase.freshSchema()
+        configuration.callTimeout = .seconds(2)
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        defer { store.shutdown() }
+        for id: JobID in ["locked", "free"] { _ = try await store.create(NewJob(id: id, spec: Fixtures.spec())) }
+        #expect(try await store.claim(worker: "stopped", limit: 2, lease: .milliseconds(1)).count == 2)
+
+        // The stopped worker: a session with the store's own settings, inside a transaction holding one job's row.
+        let stoppedWorker = PostgresClient(configuration: configuration.client, backgroundLogger: PostgresTestDatabase.logger)
+        let pool = Task { await stoppedWorker.run() }
+        defer { pool.cancel() }
+        try await stoppedWorker.withConnection { connection in
+            try await connection.query("BEGIN", logger: PostgresTestDatabase.logger)
+            try await connection.query("SELECT id FROM jobs WHERE id = 'locked' FOR UPDATE", logger: PostgresTestDatabase.logger)
+
+            #expect(try await store.rescueExpired(maxAttempts: 3) == ["free"], "the locked row is skipped, the rest rescued")
+            #expect(await eventually(within: .seconds(20)) { (try? await store.rescueExpired(maxAttempts: 3)) == ["locked"] },
+                    "the stopped session still holds the row")
+            #expect(await eventually(within: .seconds(10)) { connection.isClosed }, "the server ended the idle transaction's session")
+            await #expect(throws: JobStoreUnavailable.self, "a query on the closed connection is refused, not left waiting") {
+                try await connection.queryIfOpen("SELECT 1", logger: PostgresTestDatabase.logger)
+            }
+        }
+        #expect(try await store.get("locked")?.phase == .queued)
+    }
 }
 
 /// What the restart test's writer saw.
