@@ -1,9 +1,10 @@
 /// A duty that exactly one process sharing a store performs at a time, such as exporting the store-wide gauges
 /// (`queue_depth_jobs`, `unfinished_jobs`), so a fleet's replicas do not each repeat the same figure.
 ///
-/// Guarantees: at most one process holds a given duty at once. A holder keeps it while it lives and stays connected;
-/// when it dies or loses its connection the duty is free, and the next process that asks takes it. Nobody holds it
-/// until some process asks, so a caller asks each time it would perform the duty (every scrape).
+/// Guarantees: at most one process holds a given duty at once. A holder keeps it while it runs and stays connected;
+/// when it dies or loses its connection the duty is free, and the next process that asks takes it; a holder that
+/// stops without either (SIGSTOP, a frozen VM) loses it after a bounded time. Nobody holds it until some process
+/// asks, so a caller asks each time it would perform the duty (every scrape).
 ///
 /// Thread-safety: implementations are safe to call from any task.
 public protocol SingleOwnerDuty: Sendable {

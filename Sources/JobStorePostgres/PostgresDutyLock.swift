@@ -7,6 +7,11 @@ import PostgresNIO
 /// the moment the holder's session ends (the process died, the connection broke, the database restarted), so the
 /// next process that asks takes over.
 ///
+/// A holder that stops without its session ending (SIGSTOP, a frozen VM, a partition that drops packets) would keep
+/// the duty for ever, and nobody would export the store-wide gauges the autoscaler reads. So the held session sets
+/// `idle_session_timeout` to three `keepAlive` periods and the holder pings it every `keepAlive`: while the
+/// process runs the session never idles that long; once it stops, the server ends the session and frees the duty.
+///
 /// Each `holds()` checks the held connection with a trivial query, or, holding nothing, connects and tries the lock
 /// (a process that does not get it closes that connection again). Every answer comes within the store's
 /// `callTimeout`. Thread-safety: an actor; calls are serialised.
@@ -14,14 +19,21 @@ public actor PostgresDutyLock: SingleOwnerDuty {
     private let configuration: PostgresStoreConfiguration
     private let key: String
     private let logger: Logger
+    /// How often the held session is pinged; it ends after three periods without a ping.
+    let keepAlive: Duration
     private var connection: PostgresConnection?
     private var connectionID = 0
+    private var pinger: Task<Void, Never>?
 
-    public init(duty: String, configuration: PostgresStoreConfiguration, logger: Logger) {
+    /// `keepAlive` defaults to the store's `callTimeout`, so a stopped holder frees the duty within three of them.
+    public init(duty: String, configuration: PostgresStoreConfiguration, keepAlive: Duration? = nil, logger: Logger) {
         self.configuration = configuration
         key = "turboserve.duty:\(configuration.schema):\(duty)"
+        self.keepAlive = keepAlive ?? configuration.callTimeout
         self.logger = logger
     }
+
+    deinit { pinger?.cancel() }
 
     public func holds() async -> Bool {
         if let held = connection {
@@ -42,13 +54,14 @@ public actor PostgresDutyLock: SingleOwnerDuty {
 
     private func take() async -> Bool {
         connectionID += 1
-        let (settings, id, logger) = (configuration, connectionID, logger)
+        let (settings, id, logger, idleLimit) = (configuration, connectionID, logger, keepAlive * 3)
         let opened = await answer(within: configuration.callTimeout, orElse: { JobStoreUnavailable(backend: "postgresql", reason: "no connection within \(settings.callTimeout)") }) {
-            try await PostgresConnection.connect(configuration: try settings.connection(), id: id, logger: logger)
+            try await PostgresConnection.connect(configuration: try settings.connection(idleSessionTimeout: idleLimit), id: id, logger: logger)
         }
         guard case let .success(fresh) = opened else { return false }
         if await ask(fresh, "SELECT pg_try_advisory_lock(hashtext(\(key)))") {
             connection = fresh
+            startPinging()
             logger.info("took the store-wide duty", metadata: ["duty": "\(key)"])
             return true
         }
@@ -65,7 +78,34 @@ public actor PostgresDutyLock: SingleOwnerDuty {
         return (try? outcome.get()) ?? false
     }
 
+    /// Keeps the held session from idling into its timeout while this process runs; stops once the duty is dropped.
+    private func startPinging() {
+        pinger?.cancel()
+        let period = keepAlive
+        pinger = Task { [weak self] in
+            while !Task.isCancelled {
+                guard (try? await Task.sleep(for: period)) != nil, let self else { return }
+                guard await self.pingHeld() else { return }
+            }
+        }
+    }
+
+    /// Pings the held session; false once nothing is held (the next `holds()` reports and drops a failed one).
+    private func pingHeld() async -> Bool {
+        guard let held = connection, !held.isClosed else { return false }
+        _ = await ask(held, "SELECT true")
+        return true
+    }
+
+    /// The test seam for a stopped holder: stops the pings, keeping the session and the lock as they are.
+    func stopPinging() {
+        pinger?.cancel()
+        pinger = nil
+    }
+
     private func drop() async {
+        pinger?.cancel()
+        pinger = nil
         guard let held = connection else { return }
         connection = nil
         try? await held.close()

@@ -92,6 +92,7 @@ public final class PostgresJobStore: FencedTransitionStore {
     }
 
     /// The one call of `turboserve migrate`: connects, applies pending migrations, closes. Returns their names.
+    @discardableResult
     public static func migrate(configuration: PostgresStoreConfiguration, logger: Logger = Logger(label: "turboserve.migrate")) async throws -> [String] {
         let store = PostgresJobStore(configuration: configuration, logger: logger)
         defer { store.shutdown() }

@@ -93,8 +93,13 @@ public struct PostgresStoreConfiguration: Sendable {
     ///   only until its caller would have given up anyway; then the server ends the session, rolls it back and
     ///   every other process goes on. No live caller idles that long inside a transaction: it is abandoned by then.
     var sessionParameters: [(String, String)] {
-        let idle = callTimeout.components.seconds * 1000 + callTimeout.components.attoseconds / 1_000_000_000_000_000
-        return [("search_path", schema), ("application_name", applicationName), ("synchronous_commit", "on"), ("idle_in_transaction_session_timeout", "\(max(idle, 1))")]
+        [("search_path", schema), ("application_name", applicationName), ("synchronous_commit", "on"),
+         ("idle_in_transaction_session_timeout", "\(Self.milliseconds(callTimeout))")]
+    }
+
+    /// A server setting's value in milliseconds, at least 1 (0 would turn a timeout off).
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// The pool's configuration, each session with `sessionParameters`.
@@ -111,8 +116,9 @@ public struct PostgresStoreConfiguration: Sendable {
         return configuration
     }
 
-    /// A single connection's configuration (the listener's, a duty lock's), with the same `sessionParameters`.
-    func connection() throws -> PostgresConnection.Configuration {
+    /// A single connection's configuration (the listener's, a duty lock's), with the same `sessionParameters`;
+    /// `idleSessionTimeout` ends the session once it has idled that long (the duty lock's, pinged while it runs).
+    func connection(idleSessionTimeout: Duration? = nil) throws -> PostgresConnection.Configuration {
         var configuration = if let socketDirectory {
             PostgresConnection.Configuration(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
         } else {
@@ -120,6 +126,7 @@ public struct PostgresStoreConfiguration: Sendable {
                                              tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
         }
         configuration.options.additionalStartupParameters = sessionParameters
+            + (idleSessionTimeout.map { [("idle_session_timeout", "\(Self.milliseconds($0))")] } ?? [])
         configuration.options.connectTimeout = .init(callTimeout)
         return configuration
     }

@@ -56,6 +56,25 @@ struct PostgresStoreTests {
         await elsewhere.shutdown()
     }
 
+    /// A holder stopped without its session ending (SIGSTOP, a frozen VM) kept the duty for ever, so no replica
+    /// exported the queue gauges the autoscaler reads. A running holder pings its session and keeps the duty past
+    /// the session's idle limit; once it stops pinging, the server ends the session and the other process takes it.
+    @Test(.timeLimit(.minutes(1)))
+    func aStoppedDutyHolderLosesTheDuty() async throws {
+        let configuration = try await PostgresTestDatabase.freshSchema()
+        let stopped = PostgresDutyLock(duty: "store-gauges", configuration: configuration, keepAlive: .milliseconds(300), logger: PostgresTestDatabase.logger)
+        let other = PostgresDutyLock(duty: "store-gauges", configuration: configuration, keepAlive: .milliseconds(300), logger: PostgresTestDatabase.logger)
+        #expect(await stopped.holds())
+        try await Task.sleep(for: stopped.keepAlive * 6)  // twice the session's idle limit, with no holds() call
+        #expect(await other.holds() == false, "a running holder keeps the duty")
+
+        await stopped.stopPinging()
+        #expect(await eventually(within: .seconds(20)) { await other.holds() }, "the stopped holder's session never ended")
+        #expect(await stopped.holds() == false)
+        await other.shutdown()
+        await stopped.shutdown()
+    }
+
     @Test func theDatabaseClockSetsLeases() async throws {
         var configuration = try await PostgresTestDatabase.freshSchema()
         configuration.maxConnections = 2

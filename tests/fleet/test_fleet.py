@@ -3,7 +3,8 @@ SIGKILLed mid-batch (with its engine) has its jobs re-leased within the lease ti
 api SIGKILLed mid-stream loses none of the jobs it acknowledged; PostgreSQL restarted hard mid-run is survived by
 every role on its own; PostgreSQL hung (SIGSTOP) mid-run makes every role say so at /readyz and a create answer a 503
 that names the video it may still store; a worker paused past its lease has its jobs taken over, and its late
-writes are refused when it wakes; a SIGTERMed worker drains within its grace. SSE on one replica follows a job the other
+writes are refused when it wakes; the api replica exporting the queue gauges, paused, hands them to the other; a
+SIGTERMed worker drains within its grace. SSE on one replica follows a job the other
 replica created, within a second of each step.
 
 Every wait polls observable state with a deadline; the only waits on the clock are the faults' own durations."""
@@ -185,6 +186,34 @@ def test_a_worker_paused_past_its_lease_is_taken_over_and_its_late_writes_are_re
     # It woke mid-step with work to record; the store refused it, naming the job's new holder.
     refusals = [line for line in paused.log_text().splitlines() if "job_not_held" in line and any(j in line for j in held)]
     assert refusals, f"{WORKERS[0]} wrote nothing the store refused after waking"
+
+
+def exports_store_gauges(api) -> bool:
+    """Whether this replica's /metrics carries the store-wide queue gauges (the duty one replica holds at a time)."""
+    return re.search(r"^turboserve_queue_depth_jobs\{", api.metrics(), re.MULTILINE) is not None
+
+
+def test_a_paused_replica_exporting_the_queue_gauges_hands_them_over(fleet, png, record_row):
+    """The autoscaler reads the queue gauges, which one api replica exports at a time. SIGSTOP that one: the other
+    exports them once the holder's session idles out (it pings every call deadline, 5 s; the server ends it after
+    three), and when the paused one wakes it gives the duty up. Before, the paused replica kept it for ever."""
+    exporting = [api for api in fleet.apis if exports_store_gauges(api)]
+    assert len(exporting) == 1, f"{len(exporting)} replicas export the store-wide gauges"
+    holder = exporting[0]
+    other = next(api for api in fleet.apis if api is not holder)
+    holder.process.send_signal(signal.SIGSTOP)
+    paused_at = time.monotonic()
+    try:
+        ids = [submit_mixed(other.url, i, png, "pause-api") for i in range(8)]
+        wait_for(lambda: exports_store_gauges(other), 60, "the other replica to export the queue gauges")
+        handed_over = time.monotonic() - paused_at
+    finally:
+        holder.process.send_signal(signal.SIGCONT)
+    wait_for(lambda: not exports_store_gauges(holder), 30, "the woken replica to stop exporting the queue gauges")
+    assert exports_store_gauges(other), "the duty went back to the replica that had been paused"
+    fleet.wait_all_ended(ids, timeout=300)
+    record_row(FleetRow.of("SIGSTOP the api replica exporting the queue gauges", fleet.audit(ids), handed_over))
+    assert handed_over <= 3 * 5 + 10, f"the queue gauges were missing for {handed_over:.1f} s"
 
 
 def test_sigterm_a_worker_drains_within_its_grace(fleet, png, record_row):
