@@ -25,6 +25,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var retentionSweepSeconds = 600.0
         /// New jobs are refused (and running ones fail clearly) below this much free disk.
         public var minFreeDiskMB = 1024
+        /// PostgreSQL only: the most pooled connections this process opens (opened as calls need them). Each
+        /// process also keeps one for job signals, and an api replica one for the queue gauges' duty, so a fleet
+        /// needs (this + 2) × processes under the server's `max_connections` (`docs/deploy.md`).
+        public var maxConnections = 20
     }
 
     public struct Limits: Sendable, Equatable {
@@ -155,6 +159,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         check(storage.retentionHours >= 0, "storage.retention_hours", "must be 0 (keep forever) or more; got \(storage.retentionHours)")
         check(storage.retentionSweepSeconds >= 1, "storage.retention_sweep_interval", "must be at least 1 second (e.g. 600, 10m, 1h); got \(storage.retentionSweepSeconds)")
         check(storage.minFreeDiskMB >= 0, "storage.min_free_disk_mb", "must be 0 or more; got \(storage.minFreeDiskMB)")
+        check((1...1000).contains(storage.maxConnections), "storage.max_connections", "must be from 1 to 1000 (this process's pooled PostgreSQL connections at most); got \(storage.maxConnections)")
         check(limits.maxQueuedJobs >= 1, "limits.max_queued_jobs", "must be at least 1; got \(limits.maxQueuedJobs)")
         check((1...1024).contains(limits.maxUploadMB), "limits.max_upload_mb", "must be from 1 to 1024; got \(limits.maxUploadMB)")
         check(limits.syncTimeoutSeconds > 0 && limits.syncTimeoutSeconds <= 86_400, "limits.sync_timeout_seconds", "must be more than 0 and at most 86400 seconds; got \(limits.syncTimeoutSeconds)")

@@ -61,6 +61,16 @@ struct ConfigurationTests {
         #expect(configuration.problems().first { $0.key == "engines.devices" }?.message.contains("cuda:N") == true)
     }
 
+    @Test func databaseConnectionsAreBounded() throws {
+        #expect(try load(nil).0.storage.maxConnections == 20)
+        let (few, problems) = try load("storage: {max_connections: 4}")
+        #expect(problems.isEmpty && few.storage.maxConnections == 4 && few.problems().isEmpty)
+        let (none, read) = try load(nil, env: ["TURBOSERVE_STORAGE_MAX_CONNECTIONS": "0"])
+        #expect(read.isEmpty)
+        let problem = try #require(none.problems().first { $0.key == "storage.max_connections" })
+        #expect(problem.message.contains("from 1 to 1000") && problem.message.contains("got 0"))
+    }
+
     @Test func schedulerObjective() throws {
         let (deadlines, problems) = try load("scheduler: {objective: deadlines}")
         #expect(problems.isEmpty && deadlines.scheduler.objective == .deadlines)

@@ -34,11 +34,34 @@ def submit_spread(fleet, png, count, prefix):
 
 def test_sixty_mixed_jobs_complete_exactly_once(fleet, png, record_row):
     started = time.monotonic()
-    ids = submit_spread(fleet, png, 60, "steady")
-    videos = fleet.wait_all_ended(ids, timeout=300)
+    with ConnectionPeaks(fleet) as peaks:
+        ids = submit_spread(fleet, png, 60, "steady")
+        videos = fleet.wait_all_ended(ids, timeout=300)
     record_row(FleetRow.of("none: 60 mixed jobs (T2V + I2V, 3 classes), 2 api + 2 workers", fleet.audit(ids)))
     assert {v["status"] for v in videos.values()} == {"completed"}
-    print(f"\n60 mixed jobs in {time.monotonic() - started:.1f} s")
+    # A measurement for the connection budget (docs/deploy.md), not a bound: storage.max_connections is the bound.
+    print(f"\n60 mixed jobs in {time.monotonic() - started:.1f} s; peak PostgreSQL sessions per process: {peaks.by_process}")
+
+
+class ConnectionPeaks:
+    """Samples `pg_stat_activity` while in use: the most sessions each process (`application_name`) had at once."""
+
+    def __init__(self, fleet):
+        self.fleet, self.by_process, self.stop = fleet, {}, threading.Event()
+
+    def __enter__(self):
+        def sample():
+            while not self.stop.wait(0.1):
+                for name, count in self.fleet.query(
+                        "SELECT application_name, count(*) FROM pg_stat_activity WHERE application_name LIKE 'turboserve %' GROUP BY 1"):
+                    self.by_process[name] = max(self.by_process.get(name, 0), int(count))
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
 
 
 def test_sse_on_one_replica_follows_a_job_created_on_the_other(fleet):
