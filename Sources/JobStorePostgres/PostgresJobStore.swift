@@ -80,13 +80,35 @@ public final class PostgresJobStore: FencedTransitionStore {
 
     /// Applies pending migrations (see `PostgresMigrations`); safe to run from several processes at once.
     /// Returns the names applied.
+    ///
+    /// The database must answer within `callTimeout` first, so an unreachable one fails as fast as any call; the
+    /// migration itself may then take up to `migrationDeadline` (DDL on a large table is slow). An attempt that
+    /// finds a table locked by running transactions for `migrationLockTimeout` rolls back and is tried again after
+    /// a pause (250 ms, doubling to 5 s), so the fleet's queries never queue behind it for longer than that.
     @discardableResult
     public func migrate() async throws -> [String] {
-        let schema = configuration.schema
-        let logger = logger
-        return try await call { [client] in
-            try await client.withConnection { connection in
-                try await PostgresMigrations.apply(on: connection, schema: schema, logger: logger)
+        try await migrate(PostgresMigrations.all)
+    }
+
+    /// `migrate()` with the list of migrations as a parameter: tests append a release's to the shipped ones.
+    func migrate(_ migrations: [PostgresMigrations.Migration]) async throws -> [String] {
+        _ = try await call { [client, logger] in try await client.query("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) }
+        let (schema, logger, lockTimeout) = (configuration.schema, logger, configuration.migrationLockTimeout)
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.migrationDeadline
+        var pause: Duration = .milliseconds(250)
+        while true {
+            do {
+                return try await call(timeout: deadline - clock.now) { [client] in
+                    try await client.withConnection { connection in
+                        try await PostgresMigrations.apply(migrations, on: connection, schema: schema, lockTimeout: lockTimeout, logger: logger)
+                    }
+                }
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" && clock.now + pause < deadline {
+                logger.warning("a migration found a table locked by running transactions and gave way; trying again", metadata: [
+                    "waited": "\(lockTimeout)", "retry_in": "\(pause)"])
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(5))
             }
         }
     }

@@ -8,6 +8,11 @@ import PostgresNIO
 /// keyed by the schema, so several processes migrating at once (pods starting together) serialise; the ones that
 /// waited find the migrations recorded and apply nothing. DDL is transactional in PostgreSQL: a failed migration
 /// leaves the schema as it was.
+///
+/// A migration never stalls the running fleet: DDL such as `ALTER TABLE` needs its table to itself, and while it
+/// waits for a long transaction (a backup, a report) every later query on that table queues behind it. So after
+/// the advisory lock each attempt sets `lock_timeout`: a statement that cannot have its lock within it fails with
+/// `lock_not_available` (55P03), the attempt rolls back, and `PostgresJobStore.migrate` tries again after a pause.
 enum PostgresMigrations {
     struct Migration: Sendable {
         let name: String
@@ -282,14 +287,17 @@ enum PostgresMigrations {
         ]),
     ]
 
-    /// Applies every pending migration; returns the names applied (empty when the schema was current).
-    static func apply(on connection: PostgresConnection, schema: String, logger: Logger) async throws -> [String] {
+    /// Applies every pending migration of `migrations`, each statement waiting at most `lockTimeout` for a table's
+    /// lock; returns the names applied (empty when the schema was current).
+    static func apply(_ migrations: [Migration] = all, on connection: PostgresConnection, schema: String, lockTimeout: Duration,
+                      logger: Logger) async throws -> [String] {
         try await connection.queryIfOpen("BEGIN", logger: logger)
         do {
             // The lock comes first: even CREATE ... IF NOT EXISTS races with a concurrent creator.
             try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(hashtext(\("turboserve.migrate:" + schema)))", logger: logger)
             try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
             try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: logger)
+            try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = \(PostgresStoreConfiguration.milliseconds(lockTimeout))"), logger: logger)
             try await connection.queryIfOpen(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
                 logger: logger)
@@ -298,7 +306,7 @@ enum PostgresMigrations {
                 applied.insert(name)
             }
             var done: [String] = []
-            for migration in all where !applied.contains(migration.name) {
+            for migration in migrations where !applied.contains(migration.name) {
                 for statement in migration.statements {
                     try await connection.queryIfOpen(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }

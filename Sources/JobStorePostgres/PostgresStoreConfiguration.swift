@@ -20,6 +20,11 @@ public struct PostgresStoreConfiguration: Sendable {
     public var requireTLS: Bool
     /// The longest one store call waits for a connection and its answer before it throws `JobStoreUnavailable`.
     public var callTimeout: Duration = .seconds(5)
+    /// The longest `migrate()` may take once the database has answered (DDL on a large table is slow).
+    public var migrationDeadline: Duration = .seconds(600)
+    /// The longest one migration attempt waits for a table's lock before it gives way to running transactions
+    /// (`lock_timeout`; the fleet's queries on that table queue behind it meanwhile) and is tried again.
+    public var migrationLockTimeout: Duration = .seconds(1)
     /// Connections this process keeps at most.
     public var maxConnections: Int = 20
     /// The most creates committed in one transaction (`GroupCommitter`).

@@ -224,6 +224,47 @@ struct PostgresStoreTests {
         #expect(try await store.claim(worker: "other", limit: 1, lease: .seconds(30)).map(\.id) == ["orphan"])
     }
 
+    /// A release's migration must not stall the running fleet. `ALTER TABLE` needs the table to itself; waiting
+    /// behind a long transaction (here a 15 s report, as a backup would be), it made every later query on `jobs`
+    /// queue behind it, so the store answered nothing until the report ended. Now each attempt gives way after
+    /// `migrationLockTimeout`: reads go on meanwhile, and the migration is applied once the report ends.
+    @Test(.timeLimit(.minutes(2)))
+    func aMigrationWaitingForALongTransactionHoldsNoQueryUp() async throws {
+        var configuration = try await PostgresTestDatabase.freshSchema()
+        configuration.callTimeout = .seconds(5)
+        configuration.migrationLockTimeout = .milliseconds(300)
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        defer { store.shutdown() }
+        _ = try await store.create(NewJob(id: "running", spec: Fixtures.spec()))
+        let release = PostgresMigrations.Migration(name: "test-next-release", statements: ["ALTER TABLE jobs ADD COLUMN next_release_note text"])
+
+        let report = PostgresClient(configuration: configuration.client, backgroundLogger: PostgresTestDatabase.logger)
+        let pool = Task { await report.run() }
+        defer { pool.cancel() }
+        try await report.withConnection { connection in
+            try await connection.query("BEGIN", logger: PostgresTestDatabase.logger)
+            try await connection.query("LOCK TABLE jobs IN ACCESS SHARE MODE", logger: PostgresTestDatabase.logger)
+            let reading = Task { try await connection.query("SELECT pg_sleep(15)", logger: PostgresTestDatabase.logger) }
+            let migrating = Task { try await store.migrate(PostgresMigrations.all + [release]) }
+
+            let waitingForTheLock = "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE jobs%'"
+            #expect(await eventually(within: .seconds(10)) { (try? await self.answer(waitingForTheLock, on: store)) == true }, "the migration never waited")
+            for _ in 0..<3 {
+                #expect(try await store.get("running")?.phase == .queued, "a read queued behind the waiting migration")
+            }
+            _ = try await reading.value
+            try await connection.query("COMMIT", logger: PostgresTestDatabase.logger)
+            #expect(try await migrating.value == ["test-next-release"])
+        }
+    }
+
+    /// One boolean from `sql` on a fresh connection of `store`'s database.
+    private func answer(_ sql: String, on store: PostgresJobStore) async throws -> Bool {
+        let connection = try await PostgresConnection.connect(configuration: try store.configuration.connection(), id: 99, logger: PostgresTestDatabase.logger)
+        defer { Task { try? await connection.close() } }
+        return try await connection.query(PostgresQuery(unsafeSQL: sql), logger: PostgresTestDatabase.logger).decode(Bool.self).reduce(false) { $0 || $1 }
+    }
+
     /// A worker stopped (SIGSTOP) between locking its job's row and committing holds that lock while it sleeps.
     /// The rescue skips that one row and returns the others at once (before, it waited on the row, holding the
     /// rescue lock, so no process rescued anything until the stopped one woke). The stopped session ends once it
