@@ -238,12 +238,8 @@ struct PostgresStoreTests {
         _ = try await store.create(NewJob(id: "running", spec: Fixtures.spec()))
         let release = PostgresMigrations.Migration(name: "test-next-release", statements: ["ALTER TABLE jobs ADD COLUMN next_release_note text"])
 
-        let report = PostgresClient(configuration: configuration.client, backgroundLogger: PostgresTestDatabase.logger)
-        let pool = Task { await report.run() }
-        defer { pool.cancel() }
-        try await report.withConnection { connection in
-            try await connection.query("BEGIN", logger: PostgresTestDatabase.logger)
-            try await connection.query("LOCK TABLE jobs IN ACCESS SHARE MODE", logger: PostgresTestDatabase.logger)
+        // The report: another session, inside a transaction reading `jobs`.
+        try await inTransaction(of: configuration, holding: "LOCK TABLE jobs IN ACCESS SHARE MODE") { (connection: PostgresConnection) async throws in
             let reading = Task { try await connection.query("SELECT pg_sleep(15)", logger: PostgresTestDatabase.logger) }
             let migrating = Task { try await store.migrate(PostgresMigrations.all + [release]) }
 
@@ -255,6 +251,20 @@ struct PostgresStoreTests {
             _ = try await reading.value
             try await connection.query("COMMIT", logger: PostgresTestDatabase.logger)
             #expect(try await migrating.value == ["test-next-release"])
+        }
+    }
+
+    /// Runs `body` on a session with the store's own settings (as another process of the fleet would have one),
+    /// inside a transaction that `statement` has taken its locks in; the pool ends with the call.
+    private func inTransaction(of configuration: PostgresStoreConfiguration, holding statement: PostgresQuery,
+                               _ body: (PostgresConnection) async throws -> Void) async throws {
+        let other = PostgresClient(configuration: configuration.client, backgroundLogger: PostgresTestDatabase.logger)
+        let pool = Task { await other.run() }
+        defer { pool.cancel() }
+        try await other.withConnection { connection in
+            try await connection.query("BEGIN", logger: PostgresTestDatabase.logger)
+            try await connection.query(statement, logger: PostgresTestDatabase.logger)
+            try await body(connection)
         }
     }
 
@@ -278,13 +288,8 @@ struct PostgresStoreTests {
         for id: JobID in ["locked", "free"] { _ = try await store.create(NewJob(id: id, spec: Fixtures.spec())) }
         #expect(try await store.claim(worker: "stopped", limit: 2, lease: .milliseconds(1)).count == 2)
 
-        // The stopped worker: a session with the store's own settings, inside a transaction holding one job's row.
-        let stoppedWorker = PostgresClient(configuration: configuration.client, backgroundLogger: PostgresTestDatabase.logger)
-        let pool = Task { await stoppedWorker.run() }
-        defer { pool.cancel() }
-        try await stoppedWorker.withConnection { connection in
-            try await connection.query("BEGIN", logger: PostgresTestDatabase.logger)
-            try await connection.query("SELECT id FROM jobs WHERE id = 'locked' FOR UPDATE", logger: PostgresTestDatabase.logger)
+        // The stopped worker: another session, inside a transaction holding one job's row.
+        try await inTransaction(of: configuration, holding: "SELECT id FROM jobs WHERE id = 'locked' FOR UPDATE") { (connection: PostgresConnection) async throws in
 
             #expect(try await store.rescueExpired(maxAttempts: 3) == ["free"], "the locked row is skipped, the rest rescued")
             #expect(await eventually(within: .seconds(20)) { (try? await store.rescueExpired(maxAttempts: 3)) == ["locked"] },
