@@ -197,6 +197,13 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
+    /// Live-progress readers on this replica, set at scrape time: open event streams and `POST /v1/videos/sync`
+    /// requests waiting (`readers`), and the jobs they follow (`jobs`: one follower each, however many readers).
+    public func progressReaders(_ readers: Int, followingJobs jobs: Int) {
+        registry.makeGauge(descriptor: Self.name("progress_readers", "", "Open event streams and waiting sync requests on this replica.")).set(Double(readers))
+        registry.makeGauge(descriptor: Self.name("progress_followed", "jobs", "Jobs this replica follows for its progress readers (one follower each, however many readers).")).set(Double(jobs))
+    }
+
     public func exposition() -> String { registry.emitToString() }
 
     /// `turboserve_<metric>_<unit>` with its help text.

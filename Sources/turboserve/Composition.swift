@@ -87,6 +87,7 @@ struct Composition: Sendable {
             api: api, readiness: readiness,
             metrics: {
                 let ratios = await pool?.busyRatios()
+                metrics.progressReaders(api.progress.subscriberCount, followingJobs: api.progress.followedJobCount)
                 let exportsStoreWide = await storeGauges.holds()
                 await metrics.refresh(store: exportsStoreWide ? store : nil, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending, models: models, diskPath: dataPath)
                 return metrics.exposition()
