@@ -37,7 +37,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Directory for results.json, CSV and SVG/PNG figures (default: bench-out/<workload name>).")
     var out: String?
 
-    @Option(help: "Override the workload's rng_seed.")
+    @Option(parsing: .unconditional, help: "Override the workload's rng_seed (0 or more).")  // `--seed -1`: named invalid, not "missing"
     var seed: UInt64?
 
     @Option(name: .customLong("baseline-engine"), help: "The engine the baselines drive: upstream (copies weights back on unload, waits for every load) or streamed (TurboServe's: host copies, loads streamed under compute).")

@@ -19,7 +19,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "First frame for image-to-video (PNG, JPEG or WebP).") var image: String?
     @Option(help: "Model id (see `turboserve models`).") var model: String?
     @Option(help: "Denoising steps, 1-4.") var steps: Int?
-    @Option(help: "Random seed (default: random, printed).") var seed: Int64?
+    @Option(parsing: .unconditional, help: "Random seed, 0 to 4294967295 (default: random, printed).") var seed: Int64?  // `--seed -1` reaches validation
     @Option(help: "Frames, 4k+1.") var frames: Int?
     @Option(help: "Frame size WIDTHxHEIGHT.") var size: String?
     @Option(help: "sde or ode.") var sampler: String?

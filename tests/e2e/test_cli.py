@@ -44,6 +44,9 @@ def test_relative_image_is_the_callers_and_flag_names_are_real(elsewhere, png):
     assert code == 64 and "--image" in err and "input_reference" not in err, err
     code, _, err, _ = run(["generate", "  "], elsewhere)
     assert code == 64 and "<prompt>" in err and "--prompt" not in err, err
+    # A negative seed reaches validation, which names the range (ArgumentParser took "-1" for a flag: "Missing value").
+    code, _, err, _ = run(["generate", "waves", "--seed", "-1"], elsewhere)
+    assert code == 64 and "--seed: seed must be an integer from 0 to 4294967295; got -1" in err, err
 
 
 def test_missing_or_bad_files_exit_with_sysexits_before_the_engine_starts(elsewhere):
@@ -132,6 +135,7 @@ def test_generate_draws_a_bar_on_a_terminal_and_plain_lines_otherwise(elsewhere,
     (["--workload", "i2v-heavy.json", "--rate-scale", "8"], 64, "--planner"),
     (["--workload", "i2v-heavy.json", "--engines", "2", "--policy", "turboserve,serial"], 64, "runs one policy"),
     (["--workload", "i2v-heavy.json", "--policy", ","], 64, "names no policy"),
+    (["--workload", "i2v-heavy.json", "--seed", "-1"], 64, "'-1' is invalid for '--seed"),
     (["--workload", "i2v-heavy.json", "--policy", "serial", "--out", "i2v-heavy.json"], 73, "--out"),
     (["--workload", "i2v-heavy.json", "--policy", "serial", "--out", "/proc/turboserve-out"], 73, "--out"),
     (["--workload", "i2v-heavy.json", "--engines", "2", "--out", "/proc/turboserve-out"], 73, "--out"),
