@@ -29,14 +29,15 @@ import TurboServeDomain
 /// - A process stopped inside a transaction (SIGSTOP, a frozen VM) holds its locks only until the session has idled
 ///   `callTimeout` in it; the server then ends the session (`PostgresStoreConfiguration.sessionParameters`).
 /// - Outages: a call that cannot reach the database within `callTimeout` (refused, lost, restarting) throws
-///   `JobStoreUnavailable`; the connection pool reconnects with backoff by itself. `isHealthy()` is the readiness
-///   probe's cheap check.
+///   `JobStoreUnavailable`; the connection pool reconnects with backoff by itself. `health()` is the readiness
+///   probe's check, naming the cause when the database does not answer.
 ///
 /// Lifetime: the store runs its connection pool in a task it owns, from `init` until `shutdown()` (or deinit).
 /// Thread-safety: immutable after init; the pool is safe from any task.
 public final class PostgresJobStore: FencedTransitionStore {
     let configuration: PostgresStoreConfiguration
-    private let client: PostgresClient
+    /// The pool; internal so tests can hold its connections.
+    let client: PostgresClient
     private let clock: StoreClock
     private let logger: Logger
     private let poolTask: Task<Void, Never>
@@ -121,15 +122,16 @@ public final class PostgresJobStore: FencedTransitionStore {
         return try await store.migrate()
     }
 
-    /// Whether the database answers a trivial query within one second: the readiness probe.
-    public func isHealthy() async -> Bool {
+    /// The readiness probe: healthy when the database answers a trivial query within one second; otherwise one
+    /// fresh session tells why not within another second (`SessionProbe`), so a probe answers within two.
+    public func health() async -> StoreHealth {
         do {
-            return try await call(timeout: .seconds(1)) { [client, logger] in
+            let answered = try await call(timeout: .seconds(1)) { [client, logger] in
                 try await client.query("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) == 1
             }
-        } catch {
-            return false
-        }
+            if answered { return .healthy }
+        } catch {}
+        return .unhealthy(await SessionProbe(configuration: configuration, logger: logger).diagnose(within: .seconds(1)))
     }
 
     // MARK: - Create and read

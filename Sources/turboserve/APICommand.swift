@@ -20,8 +20,8 @@ struct APICommand: AsyncParsableCommand {
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
         let composition = try await Composition.build(.api, settings: settings)
-        let router = composition.apiRouter(api: composition.videoAPI(), pool: nil, readiness: { [storeHealthy = composition.connection.isHealthy] in
-            await NotReadyReason.first(engineReady: true, storeHealthy: storeHealthy)
+        let router = composition.apiRouter(api: composition.videoAPI(), pool: nil, readiness: { [storeHealth = composition.connection.health] in
+            await NotReadyReason.first(engineReady: true, storeHealth: storeHealth)
         })
         let (host, port) = (settings.server.host, settings.server.port)
         let listener = composition.listener(

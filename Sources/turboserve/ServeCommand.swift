@@ -39,9 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
         let engineReadiness = settings.engines.devices.map { _ in Readiness() }
         let workers = WorkerPool()
         // Ready once every engine answered its handshake; on a shared database also only while it answers.
-        let (shared, storeHealthy) = (composition.connection.isShared, composition.connection.isHealthy)
+        let (shared, storeHealth) = (composition.connection.isShared, composition.connection.health)
         let router = composition.apiRouter(api: composition.videoAPI(), pool: workers, readiness: {
-            await NotReadyReason.first(engineReady: noEngine || engineReadiness.allSatisfy(\.isReady), storeHealthy: shared ? storeHealthy : nil)
+            await NotReadyReason.first(engineReady: noEngine || engineReadiness.allSatisfy(\.isReady), storeHealth: shared ? storeHealth : nil)
         })
         let (host, port) = (settings.server.host, settings.server.port)
         let app = Application(

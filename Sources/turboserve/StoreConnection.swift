@@ -13,8 +13,9 @@ struct StoreConnection: Sendable {
     let signals: any JobSignals
     /// Whether other processes share this store (so a single node may not assume it owns every job).
     let isShared: Bool
-    /// Whether the store answers now (readiness: false while the database is unreachable or restarting).
-    let isHealthy: @Sendable () async -> Bool
+    /// Whether the store answers now, and if not why (readiness: unhealthy while the database is unreachable,
+    /// restarting or refusing sessions).
+    let health: @Sendable () async -> StoreHealth
     /// Exporting the store-wide gauges: one process of those sharing the store does it.
     let storeGauges: any SingleOwnerDuty
 
@@ -29,7 +30,7 @@ struct StoreConnection: Sendable {
             }
             let signals = LocalJobSignals()
             let store = try SQLiteJobStore(path: dataDirectory.appendingPathComponent("turboserve.sqlite").path, signals: signals)
-            return StoreConnection(store: store, signals: signals, isShared: false, isHealthy: { (try? await store.countByPhase()) != nil },
+            return StoreConnection(store: store, signals: signals, isShared: false, health: { (try? await store.countByPhase()) != nil ? .healthy : .unhealthy("did not answer a count of its jobs") },
                                    storeGauges: SoleProcessDuty())
         }
         var configuration: PostgresStoreConfiguration
@@ -42,7 +43,7 @@ struct StoreConnection: Sendable {
             if !applied.isEmpty { logger.info("applied migrations", metadata: ["migrations": "\(applied)"]) }
         }
         let signals = PostgresJobSignals(configuration: configuration, logger: logger)
-        return StoreConnection(store: store, signals: signals, isShared: true, isHealthy: { await store.isHealthy() },
+        return StoreConnection(store: store, signals: signals, isShared: true, health: { await store.health() },
                                storeGauges: PostgresDutyLock(duty: "store-gauges", configuration: configuration, logger: logger))
     }
 

@@ -36,9 +36,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let pool = WorkerPool()
         let workers = try composition.nodeWorkers(pool: pool, engines: 1)
         let host = host ?? settings.server.host
-        let (metrics, port, storeHealthy) = (composition.metrics, port, composition.connection.isHealthy)
+        let (metrics, port, storeHealth) = (composition.metrics, port, composition.connection.health)
         let probes = composition.listener(
-            router: HTTPApplication.probeRouter(readiness: { await NotReadyReason.first(engineReady: readiness.isReady, storeHealthy: storeHealthy) }, metrics: {
+            router: HTTPApplication.probeRouter(readiness: { await NotReadyReason.first(engineReady: readiness.isReady, storeHealth: storeHealth) }, metrics: {
                 let ratios = await pool.busyRatios()
                 await metrics.refresh(store: nil, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
                 return metrics.exposition()

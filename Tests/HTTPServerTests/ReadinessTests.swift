@@ -11,26 +11,28 @@ import TurboServeTestSupport
 /// `/readyz` names why a process is not ready: the engine first, then the shared store, on the API's router (an
 /// OpenAI-shaped `not_ready` error) and on a worker's probe port (plain text); `/healthz` stays 200 throughout.
 struct ReadinessTests {
-    /// A store health check that answers `healthy` and counts how often it was asked.
+    /// A store health check that answers `health` and counts how often it was asked.
     final class StoreCheck: Sendable {
-        let healthy: Bool
+        let health: StoreHealth
         private let asked = Mutex(0)
-        init(healthy: Bool) { self.healthy = healthy }
+        init(_ health: StoreHealth) { self.health = health }
         var times: Int { asked.withLock { $0 } }
-        var check: @Sendable () async -> Bool { { [self] in asked.withLock { $0 += 1 }; return healthy } }
+        var check: @Sendable () async -> StoreHealth { { [self] in asked.withLock { $0 += 1 }; return health } }
     }
+
+    static let refused = NotReadyReason.storeUnavailable("refused the session: sorry, too many clients already (SQLSTATE 53300)")
 
     @Test func theEngineIsNamedFirstAndTheStoreIsNotAskedUntilItIsReady() async {
-        let unhealthy = StoreCheck(healthy: false)
-        #expect(await NotReadyReason.first(engineReady: false, storeHealthy: unhealthy.check) == .engineStarting)
+        let unhealthy = StoreCheck(.unhealthy("did not answer"))
+        #expect(await NotReadyReason.first(engineReady: false, storeHealth: unhealthy.check) == .engineStarting)
         #expect(unhealthy.times == 0)
-        #expect(await NotReadyReason.first(engineReady: true, storeHealthy: unhealthy.check) == .storeUnavailable)
+        #expect(await NotReadyReason.first(engineReady: true, storeHealth: unhealthy.check) == .storeUnavailable("did not answer"))
         #expect(unhealthy.times == 1)
-        #expect(await NotReadyReason.first(engineReady: true, storeHealthy: StoreCheck(healthy: true).check) == nil)
-        #expect(await NotReadyReason.first(engineReady: true, storeHealthy: nil) == nil)
+        #expect(await NotReadyReason.first(engineReady: true, storeHealth: StoreCheck(.healthy).check) == nil)
+        #expect(await NotReadyReason.first(engineReady: true, storeHealth: nil) == nil)
     }
 
-    @Test(arguments: [NotReadyReason?.none, .engineStarting, .storeUnavailable])
+    @Test(arguments: [NotReadyReason?.none, .engineStarting, Self.refused])
     func theAPIsReadyzAnswersTheReason(reason: NotReadyReason?) async throws {
         let scratch = try ScratchFolder("turboserve-readiness")
         let api = VideoAPI(store: InMemoryJobStore(), artifacts: DirectoryArtifactStore(directory: scratch.url))
@@ -47,13 +49,13 @@ struct ReadinessTests {
         }
     }
 
-    @Test func theStoreReasonNamesTheStoreAndTheEngineReasonTheEngine() {
-        #expect(NotReadyReason.storeUnavailable.message.contains("job store"))
-        #expect(!NotReadyReason.storeUnavailable.message.contains("engine"))
+    @Test func theStoreReasonNamesTheStoreAndItsProblemAndTheEngineReasonTheEngine() {
+        #expect(Self.refused.message == "the job store (PostgreSQL) refused the session: sorry, too many clients already (SQLSTATE 53300); retry shortly")
+        #expect(!Self.refused.message.contains("engine"))
         #expect(NotReadyReason.engineStarting.message.contains("engine"))
     }
 
-    @Test(arguments: [NotReadyReason?.none, .engineStarting, .storeUnavailable])
+    @Test(arguments: [NotReadyReason?.none, .engineStarting, Self.refused])
     func aWorkersProbePortAnswersTheReasonAsText(reason: NotReadyReason?) async throws {
         let router = HTTPApplication.probeRouter(readiness: { reason }, metrics: { "turboserve_up 1\n" })
         try await Application(router: router).test(.router) { client in

@@ -32,7 +32,55 @@ struct PostgresStoreTests {
         let refused = await #expect(throws: JobStoreUnavailable.self) { try await store.create(NewJob(id: "v", spec: Fixtures.spec())) }
         #expect(refused?.mayHaveApplied == false, "a create that never had a connection was not sent")
         await #expect(throws: JobStoreUnavailable.self) { try await store.claim(worker: "w", limit: 1, lease: .seconds(10)) }
-        #expect(await store.isHealthy() == false)
+        guard case .unhealthy(let problem) = await store.health() else { Issue.record("a closed port is healthy"); return }
+        #expect(problem.hasPrefix("cannot be reached at 127.0.0.1:1: "), "\(problem)")
+    }
+
+    /// `/readyz` says why the database does not answer, as one fresh session finds it, so an operator knows whether
+    /// to raise `max_connections`, fix a login, look at the server or look at this process: the server's refusal in
+    /// its own words and SQLSTATE (a role allowed no session answers what a full `max_connections` answers: 53300),
+    /// or, when a fresh session opens fine, this process's own connections (here its only one, busy).
+    @Test(.timeLimit(.minutes(1)))
+    func theHealthCheckNamesWhyTheDatabaseDoesNotAnswer() async throws {
+        let configuration = try await PostgresTestDatabase.freshSchema()
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        defer { store.shutdown() }
+        #expect(await store.health() == .healthy)
+
+        let role = "turboserve_full_\(UInt32.random(in: 0...UInt32.max))"
+        try await store.client.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role) LOGIN CONNECTION LIMIT 0"), logger: PostgresTestDatabase.logger)
+        var full = configuration
+        full.username = role
+        let refused = PostgresJobStore(configuration: full, logger: PostgresTestDatabase.logger)
+        #expect(await refused.health() == .unhealthy("refused the session: too many connections for role \"\(role)\" (SQLSTATE 53300)"))
+        refused.shutdown()
+        try await store.client.query(PostgresQuery(unsafeSQL: "DROP ROLE \(role)"), logger: PostgresTestDatabase.logger)
+
+        var single = configuration
+        single.maxConnections = 1
+        let busy = PostgresJobStore(configuration: single, logger: PostgresTestDatabase.logger)
+        defer { busy.shutdown() }
+        #expect(await busy.health() == .healthy)
+        let holding = Task { try await busy.client.query("SELECT pg_sleep(3)", logger: PostgresTestDatabase.logger).decode(String.self).reduce(0) { n, _ in n + 1 } }
+        #expect(await eventually { (try? await self.answer("SELECT count(*) > 0 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'", on: store)) == true })
+        guard case .unhealthy(let problem) = await busy.health() else { Issue.record("a pool with its only connection busy is healthy"); return }
+        #expect(problem.contains("though it opens new sessions") && problem.contains("storage.max_connections is 1"), "\(problem)")
+        _ = try await holding.value
+    }
+
+    /// A hung database (SIGSTOP) accepts the probe's connection and never answers the login: said as such.
+    @Test(.timeLimit(.minutes(1)))
+    func theHealthCheckSaysAHungDatabaseDoesNotAnswer() async throws {
+        let server = try PrivatePostgres.start()
+        defer { server.stop() }
+        let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        defer { store.shutdown() }
+        #expect(await store.health() == .healthy)
+        let paused = try server.pause()
+        let health = await store.health()
+        try server.resume(paused)
+        #expect(health == .unhealthy("did not answer within 1.0 seconds at \(configuration.host):\(configuration.port) (a hung server, or a network that drops packets)"))
     }
 
     /// Two processes asking for one duty on one schema: exactly one holds it; when the holder's session ends the
@@ -163,7 +211,7 @@ struct PostgresStoreTests {
         patient.callTimeout = .seconds(60)
         let verifier = PostgresJobStore(configuration: patient, logger: PostgresTestDatabase.logger)
         for id in log.ids { #expect(try await verifier.get(id) != nil, "acknowledged job \(id) was lost") }
-        #expect(await eventually { await store.isHealthy() })
+        #expect(await eventually { await store.health() == .healthy })
         #expect(await eventually(within: .seconds(30)) { signals.isListening && signals.connections >= 2 }, "the listener never reconnected")
         let heard = SignalRecorder(signals)
         _ = try await verifier.create(NewJob(id: "after", spec: Fixtures.spec()))

@@ -1,11 +1,12 @@
 """A fleet survives losing any part: 60 mixed jobs spread over two api replicas complete exactly once; a worker
 SIGKILLed mid-batch (with its engine) has its jobs re-leased within the lease time and completed by the other; an
 api SIGKILLed mid-stream loses none of the jobs it acknowledged; PostgreSQL restarted hard mid-run is survived by
-every role on its own; PostgreSQL hung (SIGSTOP) mid-run makes every role say so at /readyz and a create answer a 503
-that names the video it may still store; a worker paused past its lease has its jobs taken over, and its late
-writes are refused when it wakes; the api replica exporting the queue gauges, paused, hands them to the other; a
-SIGTERMed worker drains within its grace. SSE on one replica follows a job the other
-replica created, within a second of each step.
+every role on its own; PostgreSQL refusing every login mid-run (a failover, a full max_connections) is named at
+/readyz in the server's words and survived; PostgreSQL hung (SIGSTOP) mid-run makes every role say so at /readyz and
+a create answer a 503 that names the video it may still store; a worker paused past its lease has its jobs taken
+over, and its late writes are refused when it wakes; the api replica exporting the queue gauges, paused, hands them
+to the other; a SIGTERMed worker drains within its grace. SSE on one replica follows a job the other replica
+created, within a second of each step.
 
 Every wait polls observable state with a deadline; the only waits on the clock are the faults' own durations."""
 
@@ -169,7 +170,7 @@ def test_postgres_hung_mid_run(fleet, png, record_row):
         # Every role takes itself out of its load balancer, naming the store (not the engine) as the reason.
         for server in every_role:
             reason = wait_for(lambda: not server.is_ready() and requests.get(server.url + "/readyz", timeout=5).text, 30, f"{server.role} not ready")
-            assert "job store" in reason, f"{server.role}: {reason}"
+            assert "the job store (PostgreSQL) did not answer" in reason, f"{server.role}: {reason}"
     finally:
         fleet.postgres.resume(stopped)
     wait_for(lambda: all(server.is_ready() for server in every_role), 60, "every role ready again")
@@ -184,6 +185,38 @@ def test_postgres_hung_mid_run(fleet, png, record_row):
     fleet.wait_all_ended(ids + stored, timeout=300)  # a create the database committed on waking runs like any other
     assert all(server.running for server in every_role), "a role exited while the database hung"
     record_row(FleetRow.of("PostgreSQL hung (SIGSTOP, every process) mid-run", fleet.audit(ids + stored), recovered))
+
+
+def test_postgres_refusing_new_sessions_mid_run(fleet, png, record_row):
+    """What a failover or a full `max_connections` does to the fleet: every session ends and every new login is
+    refused. Every role says so at /readyz in the server's own words (not "did not answer", which sends an operator
+    to look for a hung server), a create answers 503, and once logins are accepted again every role is back within
+    seconds and every job ends exactly once, leases that ran out meanwhile rescued."""
+    ids = submit_spread(fleet, png, 16, "pg-refuse")
+    wait_for(lambda: any(v["status"] == "in_progress" for v in fleet.live_api().videos(ids).values()), 60, "jobs in progress")
+    every_role = [*fleet.apis, *fleet.workers.values()]
+    ended = fleet.postgres.refuse_sessions()
+    refused_at = time.monotonic()
+    try:
+        for server in every_role:
+            reason = wait_for(lambda: not server.is_ready() and requests.get(server.url + "/readyz", timeout=5).text, 30, f"{server.role} not ready")
+            assert "the job store (PostgreSQL) refused the session" in reason and "not currently accepting connections" in reason, f"{server.role}: {reason}"
+        answer = requests.post(fleet.api(0).url + "/v1/videos", json={"prompt": "refused", "model": "tiny-t2v", "steps": 2}, timeout=60)
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["code"] == "not_ready", answer.text
+        print(f"\n{ended} sessions ended; /readyz: {reason!r}")
+        remaining = LEASE_SECONDS * 2 - (time.monotonic() - refused_at)
+        time.sleep(max(0.0, remaining))  # the fault's own duration: past every lease, so recovery includes the rescue
+    finally:
+        fleet.postgres.accept_sessions()
+    refused_for = time.monotonic() - refused_at
+    accepting_at = time.monotonic()
+    wait_for(lambda: all(server.is_ready() for server in every_role), 60, "every role ready again")
+    recovered = time.monotonic() - accepting_at
+    fleet.wait_all_ended(ids, timeout=300)
+    assert all(server.running for server in every_role), "a role exited while the database refused sessions"
+    assert not fleet.query("SELECT id FROM jobs WHERE spec_json LIKE '%\"refused\"%'"), "the refused create was stored"
+    record_row(FleetRow.of(f"PostgreSQL refusing logins for {refused_for:.0f} s, every session ended", fleet.audit(ids), recovered))
 
 
 def test_a_worker_paused_past_its_lease_is_taken_over_and_its_late_writes_are_refused(fleet, png, record_row):
