@@ -18,6 +18,7 @@ public enum ConfigurationLoader {
         ("storage.retention_sweep_interval", { $0.storage.retentionSweepSeconds = try $1.seconds() }),
         ("storage.min_free_disk_mb", { $0.storage.minFreeDiskMB = try $1.int() }),
         ("storage.max_connections", { $0.storage.maxConnections = try $1.int() }),
+        ("storage.call_timeout_seconds", { $0.storage.callTimeoutSeconds = try $1.seconds() }),
         ("limits.max_queued_jobs", { $0.limits.maxQueuedJobs = try $1.int() }),
         ("limits.max_upload_mb", { $0.limits.maxUploadMB = try $1.int() }),
         ("limits.max_attempts", { $0.limits.maxAttempts = try $1.int() }),

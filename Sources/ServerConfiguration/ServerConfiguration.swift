@@ -29,6 +29,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// process also keeps one for job signals, and an api replica one for the queue gauges' duty, so a fleet
         /// needs (this + 2) × processes under the server's `max_connections` (`docs/deploy.md`).
         public var maxConnections = 20
+        /// PostgreSQL only: the longest one store call waits for a connection and its answer before the caller is
+        /// told the store is unavailable (a create answers 503; a worker retries). The same figure bounds how long a
+        /// process stopped inside a transaction keeps its locks (the server ends such a session once it has idled
+        /// this long) and paces the queue gauges' keep-alive (a stopped holder loses the duty after three).
+        public var callTimeoutSeconds = 5.0
     }
 
     public struct Limits: Sendable, Equatable {
@@ -160,6 +165,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         check(storage.retentionSweepSeconds >= 1, "storage.retention_sweep_interval", "must be at least 1 second (e.g. 600, 10m, 1h); got \(storage.retentionSweepSeconds)")
         check(storage.minFreeDiskMB >= 0, "storage.min_free_disk_mb", "must be 0 or more; got \(storage.minFreeDiskMB)")
         check((1...1000).contains(storage.maxConnections), "storage.max_connections", "must be from 1 to 1000 (this process's pooled PostgreSQL connections at most); got \(storage.maxConnections)")
+        check(storage.callTimeoutSeconds >= 1 && storage.callTimeoutSeconds <= 120, "storage.call_timeout_seconds", "must be from 1 to 120 seconds (how long one PostgreSQL call may wait for its answer); got \(storage.callTimeoutSeconds)")
         check(limits.maxQueuedJobs >= 1, "limits.max_queued_jobs", "must be at least 1; got \(limits.maxQueuedJobs)")
         check((1...1024).contains(limits.maxUploadMB), "limits.max_upload_mb", "must be from 1 to 1024; got \(limits.maxUploadMB)")
         check(limits.syncTimeoutSeconds > 0 && limits.syncTimeoutSeconds <= 86_400, "limits.sync_timeout_seconds", "must be more than 0 and at most 86400 seconds; got \(limits.syncTimeoutSeconds)")

@@ -36,6 +36,7 @@ struct StoreConnection: Sendable {
         var configuration: PostgresStoreConfiguration
         do { configuration = try PostgresStoreConfiguration(url: database) } catch { throw ValidationError(error.message) }
         configuration.maxConnections = settings.storage.maxConnections
+        configuration.callTimeout = .milliseconds(Int64((settings.storage.callTimeoutSeconds * 1000).rounded()))
         configuration.applicationName = "turboserve \(role.rawValue) \(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         let store = PostgresJobStore(configuration: configuration, logger: logger)
         if role == .migrate || role == .serve {

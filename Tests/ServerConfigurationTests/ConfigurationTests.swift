@@ -71,6 +71,18 @@ struct ConfigurationTests {
         #expect(problem.message.contains("from 1 to 1000") && problem.message.contains("got 0"))
     }
 
+    @Test func theStoreCallDeadlineIsBounded() throws {
+        #expect(try load(nil).0.storage.callTimeoutSeconds == 5)
+        let (patient, problems) = try load("storage: {call_timeout_seconds: 15s}")
+        #expect(problems.isEmpty && patient.storage.callTimeoutSeconds == 15 && patient.problems().isEmpty)
+        for (value, shown) in [("0.5", "0.5"), ("3m", "180.0")] {
+            let (wrong, read) = try load(nil, env: ["TURBOSERVE_STORAGE_CALL_TIMEOUT_SECONDS": value])
+            #expect(read.isEmpty)
+            let problem = try #require(wrong.problems().first { $0.key == "storage.call_timeout_seconds" })
+            #expect(problem.message.contains("from 1 to 120 seconds") && problem.message.contains("got \(shown)"), "\(problem.message)")
+        }
+    }
+
     @Test func schedulerObjective() throws {
         let (deadlines, problems) = try load("scheduler: {objective: deadlines}")
         #expect(problems.isEmpty && deadlines.scheduler.objective == .deadlines)

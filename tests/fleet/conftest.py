@@ -15,8 +15,10 @@ from turboserve_harness import write_summary  # noqa: E402
 
 ROWS: list[FleetRow] = []
 
-# Short leases so a lost worker's jobs are rescued within seconds; steps slowed so a fault lands mid-batch.
+# Short leases so a lost worker's jobs are rescued within seconds; steps slowed so a fault lands mid-batch; a store
+# call deadline below the default 5 s, so the faults that wait on it show it was applied.
 FLEET_ENV = {
+    "TURBOSERVE_STORAGE_CALL_TIMEOUT_SECONDS": "3",
     "TURBOSERVE_ENGINES_DEVICES": "cpu",
     "TURBOSERVE_ENGINES_THREADS_PER_ENGINE": "1",
     "TURBOSERVE_WORKERS_LEASE_SECONDS": "4",

@@ -25,6 +25,7 @@ from fleet_harness import FleetRow, kill_with_engine, signal_with_engine, submit
 
 LEASE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_LEASE_SECONDS"])
 GRACE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_DRAIN_GRACE_SECONDS"])
+CALL_TIMEOUT_SECONDS = float(FLEET_ENV["TURBOSERVE_STORAGE_CALL_TIMEOUT_SECONDS"])
 
 
 def submit_spread(fleet, png, count, prefix):
@@ -161,8 +162,12 @@ def test_postgres_hung_mid_run(fleet, png, record_row):
     try:
         # A create the hung database took but never answered may be committed when it wakes: the 503 says
         # "nothing was stored" only when the create never reached it, and otherwise names the video to look up.
+        sent_at = time.monotonic()
         answer = requests.post(fleet.api(0).url + "/v1/videos", json={"prompt": prompt, "model": "tiny-t2v", "steps": 2}, timeout=60)
+        answered_in = time.monotonic() - sent_at
         assert answer.status_code == 503, answer.text
+        # Within the configured call deadline (storage.call_timeout_seconds), not the default 5 s.
+        assert answered_in < CALL_TIMEOUT_SECONDS + 1.5, f"the create answered after {answered_in:.1f} s"
         error = answer.json()["error"]
         assert error["code"] == "not_ready", error
         named = re.search(r"after video (\S+) was sent to it, so it may still be stored", error["message"])
@@ -181,7 +186,7 @@ def test_postgres_hung_mid_run(fleet, png, record_row):
         assert stored in ([], [named.group(1)]), stored
     else:
         assert stored == [], f"the 503 said nothing was stored, yet {stored} was"
-    print(f"\nthe 503: {error['message']!r}; stored afterwards: {stored}")
+    print(f"\nthe 503 after {answered_in:.1f} s: {error['message']!r}; stored afterwards: {stored}")
     fleet.wait_all_ended(ids + stored, timeout=300)  # a create the database committed on waking runs like any other
     assert all(server.running for server in every_role), "a role exited while the database hung"
     record_row(FleetRow.of("PostgreSQL hung (SIGSTOP, every process) mid-run", fleet.audit(ids + stored), recovered))
@@ -251,7 +256,7 @@ def exports_store_gauges(api) -> bool:
 
 def test_a_paused_replica_exporting_the_queue_gauges_hands_them_over(fleet, png, record_row):
     """The autoscaler reads the queue gauges, which one api replica exports at a time. SIGSTOP that one: the other
-    exports them once the holder's session idles out (it pings every call deadline, 5 s; the server ends it after
+    exports them once the holder's session idles out (it pings every store call deadline; the server ends it after
     three), and when the paused one wakes it gives the duty up. Before, the paused replica kept it for ever."""
     exporting = [api for api in fleet.apis if exports_store_gauges(api)]
     assert len(exporting) == 1, f"{len(exporting)} replicas export the store-wide gauges"
@@ -269,7 +274,7 @@ def test_a_paused_replica_exporting_the_queue_gauges_hands_them_over(fleet, png,
     assert exports_store_gauges(other), "the duty went back to the replica that had been paused"
     fleet.wait_all_ended(ids, timeout=300)
     record_row(FleetRow.of("SIGSTOP the api replica exporting the queue gauges", fleet.audit(ids), handed_over))
-    assert handed_over <= 3 * 5 + 10, f"the queue gauges were missing for {handed_over:.1f} s"
+    assert handed_over <= 3 * CALL_TIMEOUT_SECONDS + 10, f"the queue gauges were missing for {handed_over:.1f} s"
 
 
 def test_sigterm_a_worker_drains_within_its_grace(fleet, png, record_row):
