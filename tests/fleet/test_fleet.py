@@ -4,9 +4,10 @@ api SIGKILLed mid-stream loses none of the jobs it acknowledged; PostgreSQL rest
 every role on its own; PostgreSQL refusing every login mid-run (a failover, a full max_connections) is named at
 /readyz in the server's words and survived; PostgreSQL hung (SIGSTOP) mid-run makes every role say so at /readyz and
 a create answer a 503 that names the video it may still store; a worker paused past its lease has its jobs taken
-over, and its late writes are refused when it wakes; the api replica exporting the queue gauges, paused, hands them
-to the other; a SIGTERMed worker drains within its grace. SSE on one replica follows a job the other replica
-created, within a second of each step.
+over, and its late writes are refused when it wakes; a worker cut off from the database by a partition (alive, its
+packets held) is taken over the same way and rejoins when it heals; the api replica exporting the queue gauges,
+paused, hands them to the other; a SIGTERMed worker drains within its grace. SSE on one replica follows a job the
+other replica created, within a second of each step.
 
 Every wait polls observable state with a deadline; the only waits on the clock are the faults' own durations."""
 
@@ -17,11 +18,13 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
 
 import requests
 
 from conftest import FLEET_ENV, WORKERS
 from fleet_harness import FleetRow, kill_with_engine, signal_with_engine, submit_mixed, wait_for
+from partition import Partition
 
 LEASE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_LEASE_SECONDS"])
 GRACE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_DRAIN_GRACE_SECONDS"])
@@ -244,9 +247,67 @@ def test_a_worker_paused_past_its_lease_is_taken_over_and_its_late_writes_are_re
     assert taken_over <= LEASE_SECONDS * 2 + 1, f"taken over after {taken_over:.1f} s with a {LEASE_SECONDS:.0f} s lease"
     wait_for(paused.is_ready, 60, f"{WORKERS[0]} ready again after waking")
     assert paused.running, f"{WORKERS[0]} exited after waking"
-    # It woke mid-step with work to record; the store refused it, naming the job's new holder.
-    refusals = [line for line in paused.log_text().splitlines() if "job_not_held" in line and any(j in line for j in held)]
-    assert refusals, f"{WORKERS[0]} wrote nothing the store refused after waking"
+    assert learned_it_lost(paused, held), f"{WORKERS[0]} never learned it lost {held}"
+
+
+def test_a_worker_cut_off_from_the_database_is_taken_over_and_rejoins(fleet, png, record_row):
+    """A partition between one worker and PostgreSQL, the worker alive and stepping: its /readyz says the store does
+    not answer, the other workers take its jobs once its lease runs out, and when the partition heals its late
+    writes are refused (the job's new holder decides), it is ready again and claims work as before."""
+    upstream = urlparse(fleet.postgres.dsn)
+    partition = Partition((upstream.hostname, upstream.port))
+    proxied = fleet.env["TURBOSERVE_STORAGE_DATABASE"].replace(f":{upstream.port}/", f":{partition.port}/")
+    cut_off = fleet.add_worker("worker-cut", env={"TURBOSERVE_STORAGE_DATABASE": proxied})
+    try:
+        # Its preload first (a worker claims between plans; the load takes seconds on a busy 2-core machine).
+        wait_for(lambda: resident_models(fleet, "worker-cut"), 120, "worker-cut to preload its model")
+        ids = submit_spread(fleet, png, 32, "partition")  # more than the other two hold at once (8 each)
+        wait_for(lambda: "worker-cut" in {h for j, h in fleet.holders(ids).items() if fleet.live_api().video(j)["status"] == "in_progress"},
+                 60, "worker-cut running a job")
+        partition.cut()
+        cut_at = time.monotonic()
+        try:
+            held = [j for j, h in fleet.holders(ids).items() if h == "worker-cut"]
+            reason = wait_for(lambda: not cut_off.is_ready() and requests.get(cut_off.url + "/readyz", timeout=5).text, 30, "worker-cut not ready")
+            assert "the job store (PostgreSQL) did not answer" in reason, reason
+            wait_for(lambda: all(h != "worker-cut" for h in fleet.holders(held).values()), LEASE_SECONDS * 3, "worker-cut's jobs to be re-leased")
+            taken_over = time.monotonic() - cut_at
+            assert cut_off.running, "worker-cut exited while cut off"
+        finally:
+            partition.heal()
+        fleet.wait_all_ended(ids, timeout=300)
+        record_row(FleetRow.of(f"worker-cut cut off from PostgreSQL (packets held) past its lease, then healed ({len(held)} held)", fleet.audit(ids), taken_over))
+        assert taken_over <= LEASE_SECONDS * 2 + 1, f"taken over after {taken_over:.1f} s with a {LEASE_SECONDS:.0f} s lease"
+        wait_for(cut_off.is_ready, 60, "worker-cut ready again after the partition healed")
+        assert learned_it_lost(cut_off, held), f"worker-cut never learned it lost {held}"
+        plans_before = engine_plans(cut_off)
+        more = submit_spread(fleet, png, 12, "after-partition")
+        wait_for(lambda: engine_plans(cut_off) > plans_before, 120, "worker-cut to run work again")
+        fleet.wait_all_ended(more, timeout=300)
+    finally:
+        cut_off.stop()
+        fleet.workers.pop("worker-cut", None)
+        partition.close()
+
+
+def learned_it_lost(worker, held) -> list[str]:
+    """The log lines in which a worker that was cut off past its lease learned that it lost jobs of `held`. It had
+    work to record: the store refused it, either naming the new holder (`job_not_held`) or, when this worker had
+    claimed the rescued job again before learning it lost it, as an illegal step for the new claim (`store refused
+    an event`, after which it gives the job back); or its heartbeat told it first (`jobs no longer held`). Exactly
+    once is the audit's business; this is that the worker heard."""
+    signs = ("job_not_held", "store refused an event", "jobs no longer held by this worker")
+    return [line for line in worker.log_text().splitlines() if any(s in line for s in signs) and any(j in line for j in held)]
+
+
+def resident_models(fleet, worker_id: str) -> list[str]:
+    """The models a worker's engine holds, from its last heartbeat as the operations view shows it."""
+    return next((w.get("resident_models") or [] for w in fleet.live_api().operations().get("workers", []) if w.get("worker") == worker_id), [])
+
+
+def engine_plans(worker) -> float:
+    """The plans this worker's engine has run, from its /metrics."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in worker.metrics().splitlines() if line.startswith("turboserve_engine_plans_total"))
 
 
 def exports_store_gauges(api) -> bool:
