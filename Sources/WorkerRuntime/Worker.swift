@@ -248,12 +248,23 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             let job = SchedulerJob(id: record.id, tenant: record.tenant, spec: record.spec, arrival: ContinuousClock.now, attempts: record.attempts)
             do {
                 for event in try policy.submit(job) { recorder.record(event) }
+            } catch where error.code == .conflict {
+                // The policy still runs this job from an earlier hold: its lease ran out while this worker was cut
+                // off or stopped, the job was rescued, and this claim took it again before the worker heard. That
+                // run is stale: drop it at once (no more engine time for it) and give the job back, so it starts
+                // afresh from the shared queue and the stale run's pending writes are refused as not held.
+                lost.add(record.id)
+                signal.yield()
+                _ = try? await store.release(record.id, worker: configuration.workerID, reason: Self.staleRunReleased)
             } catch {
                 // The policy's queue is full: give the job back to the shared queue (no attempt used).
                 _ = try? await store.release(record.id, worker: configuration.workerID, reason: "the worker's queue is full")
             }
         }
     }
+
+    /// The reason recorded when a claim hands back a job this worker was still running from a hold that ran out.
+    static var staleRunReleased: String { "this worker was still running the job from a hold whose lease ran out; it runs again" }
 
     /// What this worker's claims prefer: the models its engine holds now, the affinity bound and the tenants' weights.
     var claimPreferences: ClaimPreferences {

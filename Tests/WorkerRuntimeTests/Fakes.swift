@@ -78,22 +78,13 @@ func runUntilEnded<Policy: SchedulingPolicy>(_ worker: Worker<Policy>, store: an
     try await running.value
 }
 
-/// An in-memory store whose `complete` cannot reach the database while `outage` is on (`JobStoreUnavailable`,
-/// counted in `refusedCompletions`); every other call goes straight through.
-final class CompletionOutageStore: JobStore {
-    let inner: InMemoryJobStore
-    let outage = Mutex(true)
-    let refusedCompletions = Mutex(0)
-    init(_ inner: InMemoryJobStore) { self.inner = inner }
+/// A store that passes every call to `inner`; a fake conforms and implements only the calls it plays with (a
+/// conforming type's own method is the protocol's witness, so it wins over these).
+protocol ForwardingStore: JobStore {
+    var inner: InMemoryJobStore { get }
+}
 
-    func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
-        if outage.withLock({ $0 }) {
-            refusedCompletions.withLock { $0 += 1 }
-            throw JobStoreUnavailable(backend: "memory", reason: "the test's outage")
-        }
-        return try await inner.complete(id, worker: worker, videoPath: videoPath, thumbnailPath: thumbnailPath)
-    }
-
+extension ForwardingStore {
     func create(_ job: NewJob) async throws -> (record: JobRecord, created: Bool) { try await inner.create(job) }
     func get(_ id: JobID) async throws -> JobRecord? { try await inner.get(id) }
     func list(tenant: TenantID?, after cursor: JobID?, limit: Int, order: ListOrder) async throws -> JobPage {
@@ -104,6 +95,9 @@ final class CompletionOutageStore: JobStore {
     }
     func advance(_ id: JobID, worker: String, to: JobState, reason: String?) async throws -> JobRecord {
         try await inner.advance(id, worker: worker, to: to, reason: reason)
+    }
+    func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
+        try await inner.complete(id, worker: worker, videoPath: videoPath, thumbnailPath: thumbnailPath)
     }
     func fail(_ id: JobID, worker: String, code: String, message: String) async throws -> JobRecord {
         try await inner.fail(id, worker: worker, code: code, message: message)
@@ -125,4 +119,52 @@ final class CompletionOutageStore: JobStore {
     func events(of id: JobID) async throws -> [StoredJobEvent] { try await inner.events(of: id) }
     func countQueued() async throws -> [QueuedKey: Int] { try await inner.countQueued() }
     func countByPhase() async throws -> [JobState.Phase: Int] { try await inner.countByPhase() }
+}
+
+/// An in-memory store whose `complete` cannot reach the database while `outage` is on (`JobStoreUnavailable`,
+/// counted in `refusedCompletions`); every other call goes straight through.
+final class CompletionOutageStore: ForwardingStore {
+    let inner: InMemoryJobStore
+    let outage = Mutex(true)
+    let refusedCompletions = Mutex(0)
+    init(_ inner: InMemoryJobStore) { self.inner = inner }
+
+    func complete(_ id: JobID, worker: String, videoPath: String, thumbnailPath: String?) async throws -> JobRecord {
+        if outage.withLock({ $0 }) {
+            refusedCompletions.withLock { $0 += 1 }
+            throw JobStoreUnavailable(backend: "memory", reason: "the test's outage")
+        }
+        return try await inner.complete(id, worker: worker, videoPath: videoPath, thumbnailPath: thumbnailPath)
+    }
+}
+
+/// An in-memory store that, once `holdAdvances()` is called, keeps every `advance` waiting until the next
+/// `release` has been applied: a worker's pending progress write that a slow network delivers after the worker's
+/// next claim and what that claim made it do.
+final class AdvancesAfterReleaseStore: ForwardingStore {
+    let inner: InMemoryJobStore
+    private let held = Mutex<(holding: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+    init(_ inner: InMemoryJobStore) { self.inner = inner }
+
+    func holdAdvances() { held.withLock { $0.holding = true } }
+
+    func advance(_ id: JobID, worker: String, to: JobState, reason: String?) async throws -> JobRecord {
+        await withCheckedContinuation { continuation in
+            let now = held.withLock { state -> Bool in
+                guard state.holding else { return true }
+                state.waiting.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        return try await inner.advance(id, worker: worker, to: to, reason: reason)
+    }
+
+    func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
+        defer {
+            let waiting = held.withLock { state in defer { state = (false, []) }; return state.waiting }
+            for continuation in waiting { continuation.resume() }
+        }
+        return try await inner.release(id, worker: worker, reason: reason)
+    }
 }

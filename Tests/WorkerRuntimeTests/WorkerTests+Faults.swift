@@ -57,6 +57,38 @@ struct WorkerFaultTests {
         #expect(try await succeededOnce(store, "v0"))
     }
 
+    /// A worker cut off past its lease (a pause, a partition) still runs its job when it hears the store again, and
+    /// the job, rescued meanwhile, may be queued for anyone: the worker's next claim can take it back before it
+    /// learns it lost it. That old run is stale: the worker drops it and gives the job back saying why (before, it
+    /// said "the worker's queue is full" and ran the stale job on until a write was refused), and the job then runs
+    /// afresh and succeeds once.
+    @Test func aClaimOfAJobThisWorkerStillRunsFromAnExpiredHoldDropsTheStaleRun() async throws {
+        let now = Mutex(Date(timeIntervalSince1970: 1_000_000))
+        let store = AdvancesAfterReleaseStore(InMemoryJobStore(now: { now.withLock { $0 } }))
+        try await makeJobs(store, count: 1)
+        var configuration = Worker<TurboScheduler<ContinuousClock>>.Configuration(workerID: "node-1", artifacts: DirectoryArtifactStore(directory: directory))
+        configuration.heartbeatInterval = .seconds(3600)  // the test says when the worker heartbeats: never
+        let engine = GatedEngine(directory: directory)
+        let worker = Worker(policy: policy(), store: store, engine: engine, encoder: FileWritingEncoder(), configuration: configuration)
+        let running = Task { try await worker.run() }
+        var started = engine.firstPlanStarted.makeAsyncIterator()
+        _ = await started.next()  // node-1 holds v0 and is in its first plan
+
+        now.withLock { $0 += configuration.leaseDuration.seconds + 1 }
+        #expect(try await store.rescueExpired(maxAttempts: 3) == ["v0"])
+        store.holdAdvances()  // the plan's progress write reaches the store only after the claim's consequences
+        engine.release()
+
+        #expect(await eventually { (try? await store.get("v0"))?.phase == .succeeded })
+        await worker.stop()
+        try await running.value
+        let events = try await store.events(of: "v0")
+        let messages = events.compactMap(\.message)
+        #expect(messages.contains(Worker<TurboScheduler<ContinuousClock>>.staleRunReleased), "\(events)")
+        #expect(!messages.contains { $0.contains("queue is full") }, "\(events)")
+        #expect(try await succeededOnce(store, "v0"))
+    }
+
     @Test func engineLossMidBatchRequeuesWithSpecsAndEveryJobCompletesOnce() async throws {
         let store = InMemoryJobStore()
         try await makeJobs(store, count: 6)
