@@ -289,7 +289,7 @@ enum PostgresMigrations {
 
     /// Applies every pending migration of `migrations`, each statement waiting at most `lockTimeout` for a table's
     /// lock; returns the names applied (empty when the schema was current).
-    static func apply(_ migrations: [Migration] = all, on connection: PostgresConnection, schema: String, lockTimeout: Duration,
+    static func apply(_ migrations: [Migration], on connection: PostgresConnection, schema: String, lockTimeout: Duration,
                       logger: Logger) async throws -> [String] {
         try await connection.queryIfOpen("BEGIN", logger: logger)
         do {
