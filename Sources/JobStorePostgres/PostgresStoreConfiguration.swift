@@ -107,10 +107,16 @@ public struct PostgresStoreConfiguration: Sendable {
         max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
+    /// The server's unix socket when `socketDirectory` is set.
+    var socketPath: String? { socketDirectory.map { "\($0)/.s.PGSQL.\(port)" } }
+
+    /// Where the store connects, for messages: the socket, or host:port (never the credentials).
+    var address: String { socketPath ?? "\(host):\(port)" }
+
     /// The pool's configuration, each session with `sessionParameters`.
     var client: PostgresClient.Configuration {
-        var configuration = if let socketDirectory {
-            PostgresClient.Configuration(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
+        var configuration = if let socketPath {
+            PostgresClient.Configuration(unixSocketPath: socketPath, username: username, password: password, database: database)
         } else {
             PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database,
                                          tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
@@ -124,8 +130,8 @@ public struct PostgresStoreConfiguration: Sendable {
     /// A single connection's configuration (the listener's, a duty lock's), with the same `sessionParameters`;
     /// `idleSessionTimeout` ends the session once it has idled that long (the duty lock's, pinged while it runs).
     func connection(idleSessionTimeout: Duration? = nil) throws -> PostgresConnection.Configuration {
-        var configuration = if let socketDirectory {
-            PostgresConnection.Configuration(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
+        var configuration = if let socketPath {
+            PostgresConnection.Configuration(unixSocketPath: socketPath, username: username, password: password, database: database)
         } else {
             PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database,
                                              tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)

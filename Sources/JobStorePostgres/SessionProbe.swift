@@ -28,16 +28,11 @@ struct SessionProbe: Sendable {
             let message = info?[.message] ?? "no message", sqlState = info?[.sqlState] ?? "unknown"
             return "refused the session: \(message) (SQLSTATE \(sqlState))"
         case .failure(is JobStoreUnavailable):
-            return "did not answer within \(limit) at \(address) (a hung server, or a network that drops packets)"
+            return "did not answer within \(limit) at \(configuration.address) (a hung server, or a network that drops packets)"
         case .failure(let error as PSQLError):
-            return "cannot be reached at \(address): \(error.underlying.map { String(describing: $0) } ?? "\(error.code)")"
+            return "cannot be reached at \(configuration.address): \(error.underlying.map { String(describing: $0) } ?? "\(error.code)")"
         case .failure(let error):
-            return "cannot be reached at \(address): \(error)"
+            return "cannot be reached at \(configuration.address): \(error)"
         }
-    }
-
-    /// Where the store connects, as an operator wrote it (no credentials).
-    private var address: String {
-        configuration.socketDirectory.map { "\($0)/.s.PGSQL.\(configuration.port)" } ?? "\(configuration.host):\(configuration.port)"
     }
 }

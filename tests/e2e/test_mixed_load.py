@@ -4,11 +4,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from turboserve_harness import wait_for
-
-
-def metric(text: str, name: str) -> float:
-    return sum(float(m.group(1)) for m in re.finditer(rf"^{re.escape(name)}(?:{{[^}}]*}})? ([0-9.e+-]+)$", text, re.M))
+from turboserve_harness import metric, wait_for
 
 
 def test_fifty_mixed_jobs_complete(server, png):

@@ -25,10 +25,16 @@ import requests
 from conftest import FLEET_ENV, WORKERS
 from fleet_harness import FleetRow, kill_with_engine, signal_with_engine, submit_mixed, wait_for
 from partition import Partition
+from turboserve_harness import metric
 
 LEASE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_LEASE_SECONDS"])
 GRACE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_DRAIN_GRACE_SECONDS"])
 CALL_TIMEOUT_SECONDS = float(FLEET_ENV["TURBOSERVE_STORAGE_CALL_TIMEOUT_SECONDS"])
+
+
+def not_ready_reason(server) -> str:
+    """Waits (30 s at most) until `server` answers /readyz with 503, and returns the reason it gives."""
+    return wait_for(lambda: not server.is_ready() and requests.get(server.url + "/readyz", timeout=5).text, 30, f"{server.role} not ready")
 
 
 def submit_spread(fleet, png, count, prefix):
@@ -177,7 +183,7 @@ def test_postgres_hung_mid_run(fleet, png, record_row):
         assert named or "nothing was stored" in error["message"], error["message"]
         # Every role takes itself out of its load balancer, naming the store (not the engine) as the reason.
         for server in every_role:
-            reason = wait_for(lambda: not server.is_ready() and requests.get(server.url + "/readyz", timeout=5).text, 30, f"{server.role} not ready")
+            reason = not_ready_reason(server)
             assert "the job store (PostgreSQL) did not answer" in reason, f"{server.role}: {reason}"
     finally:
         fleet.postgres.resume(stopped)
@@ -207,7 +213,7 @@ def test_postgres_refusing_new_sessions_mid_run(fleet, png, record_row):
     refused_at = time.monotonic()
     try:
         for server in every_role:
-            reason = wait_for(lambda: not server.is_ready() and requests.get(server.url + "/readyz", timeout=5).text, 30, f"{server.role} not ready")
+            reason = not_ready_reason(server)
             assert "the job store (PostgreSQL) refused the session" in reason and "not currently accepting connections" in reason, f"{server.role}: {reason}"
         answer = requests.post(fleet.api(0).url + "/v1/videos", json={"prompt": "refused", "model": "tiny-t2v", "steps": 2}, timeout=60)
         assert answer.status_code == 503, answer.text
@@ -268,7 +274,7 @@ def test_a_worker_cut_off_from_the_database_is_taken_over_and_rejoins(fleet, png
         cut_at = time.monotonic()
         try:
             held = [j for j, h in fleet.holders(ids).items() if h == "worker-cut"]
-            reason = wait_for(lambda: not cut_off.is_ready() and requests.get(cut_off.url + "/readyz", timeout=5).text, 30, "worker-cut not ready")
+            reason = not_ready_reason(cut_off)
             assert "the job store (PostgreSQL) did not answer" in reason, reason
             wait_for(lambda: all(h != "worker-cut" for h in fleet.holders(held).values()), LEASE_SECONDS * 3, "worker-cut's jobs to be re-leased")
             taken_over = time.monotonic() - cut_at
@@ -280,9 +286,9 @@ def test_a_worker_cut_off_from_the_database_is_taken_over_and_rejoins(fleet, png
         assert taken_over <= LEASE_SECONDS * 2 + 1, f"taken over after {taken_over:.1f} s with a {LEASE_SECONDS:.0f} s lease"
         wait_for(cut_off.is_ready, 60, "worker-cut ready again after the partition healed")
         assert learned_it_lost(cut_off, held), f"worker-cut never learned it lost {held}"
-        plans_before = engine_plans(cut_off)
+        plans_before = metric(cut_off.metrics(), "turboserve_engine_plans_total")
         more = submit_spread(fleet, png, 12, "after-partition")
-        wait_for(lambda: engine_plans(cut_off) > plans_before, 120, "worker-cut to run work again")
+        wait_for(lambda: metric(cut_off.metrics(), "turboserve_engine_plans_total") > plans_before, 120, "worker-cut to run work again")
         fleet.wait_all_ended(more, timeout=300)
     finally:
         cut_off.stop()
@@ -303,11 +309,6 @@ def learned_it_lost(worker, held) -> list[str]:
 def resident_models(fleet, worker_id: str) -> list[str]:
     """The models a worker's engine holds, from its last heartbeat as the operations view shows it."""
     return next((w.get("resident_models") or [] for w in fleet.live_api().operations().get("workers", []) if w.get("worker") == worker_id), [])
-
-
-def engine_plans(worker) -> float:
-    """The plans this worker's engine has run, from its /metrics."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in worker.metrics().splitlines() if line.startswith("turboserve_engine_plans_total"))
 
 
 def exports_store_gauges(api) -> bool:

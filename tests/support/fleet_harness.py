@@ -59,21 +59,18 @@ class TestPostgres:
         """The database refuses every new session at login and the sessions of `application_name` 'turboserve …' are
         ended (what a failover or a full `max_connections` looks like to a client: the address answers, the login
         fails). Applies to superusers too, unlike a connection limit. Returns how many sessions were ended."""
-        self.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
-        ended = self.admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'turboserve %'")
+        # From template1, which stays open to logins while the served database refuses them.
+        self.query(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false", database="template1")
+        ended = self.query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'turboserve %'",
+                           database="template1")
         return int(ended[0][0])
 
     def accept_sessions(self, database: str = "postgres"):
-        self.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        self.query(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true", database="template1")
 
-    def admin(self, sql: str) -> list[list[str]]:
-        """`sql` from a session on `template1`, which stays open to logins while the served database refuses them."""
-        dsn = self.dsn.replace("/postgres?", "/template1?")
-        out = subprocess.run(["psql", dsn, "-qAt", "-F", "\t", "-c", sql], capture_output=True, text=True, check=True).stdout
-        return [line.split("\t") for line in out.splitlines() if line]
-
-    def query(self, sql: str, schema: str = "public") -> list[list[str]]:
-        out = subprocess.run(["psql", self.dsn, "-qAt", "-F", "\t", "-c", f"SET search_path TO {schema}", "-c", sql],
+    def query(self, sql: str, schema: str = "public", database: str = "postgres") -> list[list[str]]:
+        dsn = self.dsn.replace("/postgres?", f"/{database}?")
+        out = subprocess.run(["psql", dsn, "-qAt", "-F", "\t", "-c", f"SET search_path TO {schema}", "-c", sql],
                              capture_output=True, text=True, check=True).stdout
         return [line.split("\t") for line in out.splitlines() if line and line != "SET"]
 

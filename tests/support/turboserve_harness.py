@@ -5,6 +5,7 @@ deadline (never a fixed sleep), and audit the SQLite store afterwards (every job
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -24,6 +25,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def metric(text: str, name: str) -> float:
+    """The sum of every series of metric `name` (any labels) in a Prometheus exposition `text`; 0 when absent."""
+    return sum(float(m.group(1)) for m in re.finditer(rf"^{re.escape(name)}(?:{{[^}}]*}})? ([0-9.e+-]+)$", text, re.M))
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
