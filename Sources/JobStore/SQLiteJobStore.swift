@@ -108,7 +108,8 @@ public final class SQLiteJobStore: FencedTransitionStore {
         let until = at.addingTimeInterval(lease.seconds)
         return try await write { db in
             let held = try Self.heldPerTenant(db)
-            let candidates = try Self.claimCandidates(db, depth: ClaimOrder.scanDepth(limit: limit))
+            // Each tenant's excluded jobs may sit among its first candidates: read that many more, `pick` drops them.
+            let candidates = try Self.claimCandidates(db, depth: ClaimOrder.scanDepth(limit: limit) + preferences.excluded.count)
             let chosen = ClaimOrder.pick(candidates, limit: limit, held: held, preferences: preferences, now: at)
             return try chosen.compactMap { try Self.fetch(db, "id = ?", [$0.id.rawValue]).first }.map { job in
                 var job = job

@@ -280,6 +280,7 @@ public final class PostgresJobStore: FencedTransitionStore {
                 FROM tenants CROSS JOIN clock CROSS JOIN LATERAL (
                     SELECT id, tenant, priority_rank, seq, model, created_at FROM jobs
                     WHERE jobs.tenant = tenants.tenant AND phase = 'queued' AND worker_id IS NULL
+                        AND NOT (id = ANY(\(statement.bind(preferences.excluded.map(\.rawValue).sorted()))::text[]))
                     ORDER BY priority_rank, seq LIMIT \(statement.bind(ClaimOrder.scanDepth(limit: limit)))
                 ) c
             ),

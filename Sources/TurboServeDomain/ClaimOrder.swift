@@ -5,7 +5,7 @@ import Foundation
 /// PostgreSQL evaluates the same rule in SQL (its claim statement), and the store contract suite checks that every
 /// backend agrees.
 ///
-/// The rule, for the queued, unheld jobs (the candidates):
+/// The rule, for the queued, unheld jobs the claimer does not exclude (`ClaimPreferences.excluded`), the candidates:
 /// 1. **Scan bound.** Of each tenant's candidates only the first `scanDepth(limit:)` by (priority class, age) are
 ///    considered, so a claim reads a bounded number of rows however long the queue is.
 /// 2. **Priority class first, strictly**: every `interactive` candidate comes before every `standard` one, and so
@@ -41,7 +41,7 @@ public enum ClaimOrder {
     public static func pick(_ candidates: [Candidate], limit: Int, held: [TenantID: Int], preferences: ClaimPreferences, now: Date) -> [Candidate] {
         guard limit > 0 else { return [] }
         let depth = scanDepth(limit: limit)
-        let scanned = Dictionary(grouping: candidates, by: \.tenant).values.flatMap { own in
+        let scanned = Dictionary(grouping: candidates.filter { !preferences.excluded.contains($0.id) }, by: \.tenant).values.flatMap { own in
             own.sorted { ($0.priorityRank, $0.sequence) < ($1.priorityRank, $1.sequence) }.prefix(depth)
         }
         let agedBefore = now.addingTimeInterval(-preferences.affinityWait.seconds)

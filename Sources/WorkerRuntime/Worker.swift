@@ -248,27 +248,20 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             let job = SchedulerJob(id: record.id, tenant: record.tenant, spec: record.spec, arrival: ContinuousClock.now, attempts: record.attempts)
             do {
                 for event in try policy.submit(job) { recorder.record(event) }
-            } catch where error.code == .conflict {
-                // The policy still runs this job from an earlier hold: its lease ran out while this worker was cut
-                // off or stopped, the job was rescued, and this claim took it again before the worker heard. That
-                // run is stale: drop it at once (no more engine time for it) and give the job back, so it starts
-                // afresh from the shared queue and the stale run's pending writes are refused as not held.
-                lost.add(record.id)
-                signal.yield()
-                _ = try? await store.release(record.id, worker: configuration.workerID, reason: Self.staleRunReleased)
             } catch {
-                // The policy's queue is full: give the job back to the shared queue (no attempt used).
-                _ = try? await store.release(record.id, worker: configuration.workerID, reason: "the worker's queue is full")
+                // The core refused it (its queue is full): give the job back to the shared queue (no attempt used).
+                _ = try? await store.release(record.id, worker: configuration.workerID, reason: "the worker's core did not take the job: \(error.message)")
             }
         }
     }
 
-    /// The reason recorded when a claim hands back a job this worker was still running from a hold that ran out.
-    static var staleRunReleased: String { "this worker was still running the job from a hold whose lease ran out; it runs again" }
-
-    /// What this worker's claims prefer: the models its engine holds now, the affinity bound and the tenants' weights.
+    /// What this worker's claims prefer: the models its engine holds now, the affinity bound and the tenants' weights;
+    /// and what they must not hand it: every job it still runs, encodes or has a write in flight for. A hold that ran
+    /// out while this worker was paused or cut off leaves its run going until it hears so; the rescued job then goes
+    /// to another claim, never back to this stale run, whose late writes are thus all refused as not held.
     var claimPreferences: ClaimPreferences {
-        ClaimPreferences(residentModels: Set(resident.map(\.model)), affinityWait: configuration.affinityWait, tenantWeights: configuration.tenantWeights)
+        ClaimPreferences(residentModels: Set(resident.map(\.model)), affinityWait: configuration.affinityWait, tenantWeights: configuration.tenantWeights,
+                         excluded: Set(policy.heldJobs).union(recorder.unwrittenJobs).union(pendingOutputs.keys))
     }
 
     /// Wakes the loop in a moment, so a failed claim is tried again without a busy loop.

@@ -29,6 +29,20 @@ extension JobStoreContractTests {
         #expect(rest.map(\.id) == ["other-2"])
     }
 
+    /// A claimer never gets the jobs it excludes (those its stale run still holds), even when they are all it would
+    /// scan: the exclusion comes before the scan bound. Any other claimer gets them as usual.
+    @Test(arguments: StoreBackend.available)
+    func aClaimSkipsTheJobsItsClaimerExcludes(backend: StoreBackend) async throws {
+        let store = try await backend.make(time: time, in: scratch)
+        let depth = ClaimOrder.scanDepth(limit: 1)
+        for i in 0...depth { try await submit(store, String(format: "j%03d", i)) }
+        let stale = Set((0..<depth).map { JobID(String(format: "j%03d", $0)) })
+        let claimed = try await store.claim(worker: "w1", limit: 1, lease: Self.lease, preferences: ClaimPreferences(excluded: stale))
+        #expect(claimed.map(\.id) == [JobID(String(format: "j%03d", depth))], "every job at the head of the queue was excluded")
+        let others = try await store.claim(worker: "w2", limit: 2, lease: Self.lease)
+        #expect(others.map(\.id) == ["j000", "j001"])
+    }
+
     @Test(arguments: StoreBackend.available)
     func aJobPastTheWaitBoundGoesToAWorkerThatMustLoad(backend: StoreBackend) async throws {
         let store = try await backend.make(time: time, in: scratch)

@@ -29,6 +29,15 @@ import TurboServeDomain
                 "past the bound the job counts as preferred for every worker, and age decides")
     }
 
+    @Test("excluded jobs are never picked and do not use up the scan bound")
+    func excludedJobsAreSkippedBeforeTheScanBound() {
+        let depth = ClaimOrder.scanDepth(limit: 1)
+        let candidates = (0...depth).map { candidate(JobID("j\($0)"), rank: 1, sequence: Int64($0)) }
+        let excluded = Set(candidates.prefix(depth).map(\.id))
+        #expect(ClaimOrder.pick(candidates, limit: 1, held: [:], preferences: ClaimPreferences(excluded: excluded), now: epoch).map(\.id) == [JobID("j\(depth)")])
+        #expect(ClaimOrder.pick(candidates, limit: 1, held: [:], preferences: ClaimPreferences(), now: epoch).map(\.id) == ["j0"])
+    }
+
     @Test("tenants interleave by (held + position) / weight: a tenant already running more elsewhere waits its turn")
     func fairShareCountsHeldJobs() {
         let candidates = [

@@ -138,11 +138,13 @@ final class CompletionOutageStore: ForwardingStore {
     }
 }
 
-/// An in-memory store that, once `holdAdvances()` is called, keeps every `advance` waiting until the next
-/// `release` has been applied: a worker's pending progress write that a slow network delivers after the worker's
-/// next claim and what that claim made it do.
-final class AdvancesAfterReleaseStore: ForwardingStore {
+/// An in-memory store that, once `holdAdvances()` is called, keeps every `advance` waiting until the next `claim`
+/// has answered: a worker's progress write that a slow network delivers after the worker's next claim. It keeps
+/// what each claim handed out (`claims`, in order) and the code of every refused `advance` (`refusedAdvances`).
+final class AdvancesAfterClaimStore: ForwardingStore {
     let inner: InMemoryJobStore
+    let claims = Mutex<[[JobID]]>([])
+    let refusedAdvances = Mutex<[TurboServeError.Code]>([])
     private let held = Mutex<(holding: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
     init(_ inner: InMemoryJobStore) { self.inner = inner }
 
@@ -157,14 +159,19 @@ final class AdvancesAfterReleaseStore: ForwardingStore {
             }
             if now { continuation.resume() }
         }
-        return try await inner.advance(id, worker: worker, to: to, reason: reason)
+        do {
+            return try await inner.advance(id, worker: worker, to: to, reason: reason)
+        } catch let error as TurboServeError {
+            refusedAdvances.withLock { $0.append(error.code) }
+            throw error
+        }
     }
 
-    func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord {
-        defer {
-            let waiting = held.withLock { state in defer { state = (false, []) }; return state.waiting }
-            for continuation in waiting { continuation.resume() }
-        }
-        return try await inner.release(id, worker: worker, reason: reason)
+    func claim(worker: String, limit: Int, lease: Duration, preferences: ClaimPreferences) async throws -> [JobRecord] {
+        let claimed = try await inner.claim(worker: worker, limit: limit, lease: lease, preferences: preferences)
+        claims.withLock { $0.append(claimed.map(\.id)) }
+        let waiting = held.withLock { state in defer { state = (false, []) }; return state.waiting }
+        for continuation in waiting { continuation.resume() }
+        return claimed
     }
 }
