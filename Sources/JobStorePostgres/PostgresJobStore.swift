@@ -93,15 +93,17 @@ public final class PostgresJobStore: FencedTransitionStore {
 
     /// `migrate()` with the list of migrations as a parameter: tests append a release's to the shipped ones.
     func migrate(_ migrations: [PostgresMigrations.Migration]) async throws -> [String] {
-        _ = try await call { [client, logger] in try await client.query("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) }
+        _ = try await call { [client, logger] leased in
+            try await leased.withConnection(from: client) { try await $0.queryIfOpen("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) }
+        }
         let (schema, logger, lockTimeout) = (configuration.schema, logger, configuration.migrationLockTimeout)
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.migrationDeadline
         var pause: Duration = .milliseconds(250)
         while true {
             do {
-                return try await call(timeout: deadline - clock.now) { [client] in
-                    try await client.withConnection { connection in
+                return try await call(timeout: deadline - clock.now) { [client] leased in
+                    try await leased.withConnection(from: client) { connection in
                         try await PostgresMigrations.apply(migrations, on: connection, schema: schema, lockTimeout: lockTimeout, logger: logger)
                     }
                 }
@@ -126,8 +128,8 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// fresh session tells why not within another second (`SessionProbe`), so a probe answers within two.
     public func health() async -> StoreHealth {
         do {
-            let answered = try await call(timeout: .seconds(1)) { [client, logger] in
-                try await client.query("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) == 1
+            let answered = try await call(timeout: .seconds(1)) { [client, logger] leased in
+                try await leased.withConnection(from: client) { try await $0.queryIfOpen("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) == 1 }
             }
             if answered { return .healthy }
         } catch {}
@@ -401,9 +403,9 @@ public final class PostgresJobStore: FencedTransitionStore {
     }
 
     public func workers() async throws -> [WorkerHeartbeat] {
-        let rows = try await call { [client, logger] in
+        let rows = try await withoutTransaction(writes: false) { [logger] connection in
             var found: [(String, Date, String?)] = []
-            for try await row in try await client.query("SELECT id, heartbeat_at, activity_json FROM workers ORDER BY heartbeat_at DESC, id DESC", logger: logger)
+            for try await row in try await connection.queryIfOpen("SELECT id, heartbeat_at, activity_json FROM workers ORDER BY heartbeat_at DESC, id DESC", logger: logger)
                 .decode((String, Date, String?).self) { found.append(row) }
             return found
         }
@@ -495,9 +497,9 @@ public final class PostgresJobStore: FencedTransitionStore {
     }
 
     private func grouped<Key: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as key: Key.Type) async throws -> [(key: Key, count: Int)] {
-        try await call { [client, logger] in
+        try await withoutTransaction(writes: false) { [logger] connection in
             var found: [(key: Key, count: Int)] = []
-            for try await (key, count) in try await client.query(sql, logger: logger).decode((Key, Int).self) { found.append((key, count)) }
+            for try await (key, count) in try await connection.queryIfOpen(sql, logger: logger).decode((Key, Int).self) { found.append((key, count)) }
             return found
         }
     }
@@ -515,8 +517,8 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// `mayHaveApplied`.
     private func withoutTransaction<T: Sendable>(writes: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let sent = writes ? WriteSent() : nil
-        return try await call(sent: sent) { [client] in
-            try await client.withConnection { connection in
+        return try await call(sent: sent) { [client] leased in
+            try await leased.withConnection(from: client) { connection in
                 if let sent, !sent.send() { throw CancellationError() }
                 return try await body(connection)
             }
@@ -527,8 +529,8 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// Its write counts as sent once COMMIT is (`WriteSent`); a call abandoned before that rolls back.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let sent = WriteSent()
-        return try await call(sent: sent) { [client, logger] in
-            try await client.withConnection { connection in
+        return try await call(sent: sent) { [client, logger] leased in
+            try await leased.withConnection(from: client) { connection in
                 try await connection.queryIfOpen("BEGIN", logger: logger)
                 do {
                     let result = try await body(connection)
@@ -546,13 +548,17 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// Runs `body` with a hard deadline and turns an unreachable database into `JobStoreUnavailable`. Decided
     /// errors (`TurboServeError`) and SQL errors that are not about the connection pass through unchanged. The
     /// deadline does not wait for `body` to notice its cancellation (a lease or a query on a dying connection may
-    /// not), so a caller is answered within `callTimeout` whatever the pool is doing. `sent` says whether the
-    /// call's write had gone out when it failed (`JobStoreUnavailable.mayHaveApplied`); nil for a read.
-    private func call<T: Sendable>(timeout: Duration? = nil, sent: WriteSent? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// not), so a caller is answered within `callTimeout` whatever the pool is doing; it closes the connection
+    /// `body` leased through its `CallConnection`, so a query nobody waits for keeps no connection from the pool.
+    /// `sent` says whether the call's write had gone out when it failed (`JobStoreUnavailable.mayHaveApplied`);
+    /// nil for a read.
+    private func call<T: Sendable>(timeout: Duration? = nil, sent: WriteSent? = nil, _ body: @escaping @Sendable (CallConnection) async throws -> T) async throws -> T {
         let limit = timeout ?? configuration.callTimeout
+        let leased = CallConnection()
         let outcome = await answer(within: limit, orElse: {
-            JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.abandon() ?? false)
-        }, body)
+            leased.abandon()
+            return JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.abandon() ?? false)
+        }, { try await body(leased) })
         do {
             return try outcome.get()
         } catch let error as TurboServeError {

@@ -113,7 +113,10 @@ public struct PostgresStoreConfiguration: Sendable {
     /// Where the store connects, for messages: the socket, or host:port (never the credentials).
     var address: String { socketPath ?? "\(host):\(port)" }
 
-    /// The pool's configuration, each session with `sessionParameters`.
+    /// The pool's configuration, each session with `sessionParameters`. The pool keeps at least one connection: it
+    /// opens a connection for a call that waits only when the call arrives, or when it falls below that minimum
+    /// when one closes. A call queued while the last connection was leased by a call abandoned at its deadline
+    /// (`CallConnection` closes it) would otherwise wait for a connection nobody opens, until another call came.
     var client: PostgresClient.Configuration {
         var configuration = if let socketPath {
             PostgresClient.Configuration(unixSocketPath: socketPath, username: username, password: password, database: database)
@@ -123,6 +126,7 @@ public struct PostgresStoreConfiguration: Sendable {
         }
         configuration.options.additionalStartupParameters = sessionParameters
         configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = 1
         configuration.options.connectTimeout = callTimeout
         return configuration
     }

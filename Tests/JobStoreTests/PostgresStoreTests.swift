@@ -45,7 +45,7 @@ struct PostgresStoreTests {
         let configuration = try await PostgresTestDatabase.freshSchema()
         let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
         defer { store.shutdown() }
-        #expect(await store.health() == .healthy)
+        #expect(await eventually { await store.health() == .healthy })  // a loaded test run may take over 1 s to connect
 
         let role = "turboserve_full_\(UInt32.random(in: 0...UInt32.max))"
         try await store.client.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role) LOGIN CONNECTION LIMIT 0"), logger: PostgresTestDatabase.logger)
@@ -60,7 +60,7 @@ struct PostgresStoreTests {
         single.maxConnections = 1
         let busy = PostgresJobStore(configuration: single, logger: PostgresTestDatabase.logger)
         defer { busy.shutdown() }
-        #expect(await busy.health() == .healthy)
+        #expect(await eventually { await busy.health() == .healthy })
         let holding = Task { try await busy.client.query("SELECT pg_sleep(3)", logger: PostgresTestDatabase.logger).decode(String.self).reduce(0) { n, _ in n + 1 } }
         #expect(await eventually { (try? await self.answer("SELECT count(*) > 0 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'", on: store)) == true })
         guard case .unhealthy(let problem) = await busy.health() else { Issue.record("a pool with its only connection busy is healthy"); return }
@@ -71,15 +71,15 @@ struct PostgresStoreTests {
     /// A hung database (SIGSTOP) accepts the probe's connection and never answers the login: said as such.
     @Test(.timeLimit(.minutes(1)))
     func theHealthCheckSaysAHungDatabaseDoesNotAnswer() async throws {
-        let server = try PrivatePostgres.start()
+        let server = try await PrivatePostgres.start()
         defer { server.stop() }
         let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
         let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
         defer { store.shutdown() }
-        #expect(await store.health() == .healthy)
-        let paused = try server.pause()
+        #expect(await eventually { await store.health() == .healthy })
+        let paused = try await server.pause()
         let health = await store.health()
-        try server.resume(paused)
+        try await server.resume(paused)
         #expect(health == .unhealthy("did not answer within 1.0 seconds at \(configuration.host):\(configuration.port) (a hung server, or a network that drops packets)"))
     }
 
@@ -175,7 +175,7 @@ struct PostgresStoreTests {
     /// was acknowledged is there afterwards.
     @Test(.timeLimit(.minutes(2)))
     func aRestartedDatabaseIsSurvivedAndNothingAcknowledgedIsLost() async throws {
-        let server = try PrivatePostgres.start()
+        let server = try await PrivatePostgres.start()
         defer { server.stop() }
         let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
         let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
@@ -201,7 +201,7 @@ struct PostgresStoreTests {
             }
         }
         #expect(await eventually { log.count >= 20 })
-        try server.restart()
+        try await server.restart()
         let before = log.count
         #expect(await eventually(within: .seconds(60)) { log.count >= before + 20 }, "creates never succeeded again after the restart")
         writer.cancel()
@@ -222,11 +222,13 @@ struct PostgresStoreTests {
     }
 
     /// A hung database (every process SIGSTOPped: a frozen VM, a partition that drops packets) takes a create it
-    /// cannot answer; the call fails within its deadline saying the write may have been applied, and it was: the
-    /// database commits it when it wakes. A read on the hung database says nothing was written.
+    /// cannot answer; the call fails within its deadline saying the write may have been applied (its connection is
+    /// closed then, so the database usually drops it when it wakes, but it may have committed it first). A read on
+    /// the hung database says nothing was written. What a client does with "may have": it sends the create again
+    /// with the same idempotency key once the database answers, and ends up with exactly one job either way.
     @Test(.timeLimit(.minutes(2)))
     func aCreateSentToAHungDatabaseMayHaveBeenApplied() async throws {
-        let server = try PrivatePostgres.start()
+        let server = try await PrivatePostgres.start()
         defer { server.stop() }
         let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
         let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
@@ -235,14 +237,20 @@ struct PostgresStoreTests {
         // post-commit NOTIFY in flight, which may hold that connection when the database stops).
         #expect(try await store.get("during") == nil)
 
-        let paused = try server.pause()
-        let sent = await #expect(throws: JobStoreUnavailable.self) { try await store.create(NewJob(id: "during", spec: Fixtures.spec())) }
+        let paused = try await server.pause()
+        let sent = await #expect(throws: JobStoreUnavailable.self) {
+            try await store.create(NewJob(id: "during", spec: Fixtures.spec(), idempotencyKey: "retried"))
+        }
         #expect(sent?.mayHaveApplied == true, "\(String(describing: sent))")
         let read = await #expect(throws: JobStoreUnavailable.self) { try await store.get("during") }
         #expect(read?.mayHaveApplied == false)
-        try server.resume(paused)
+        try await server.resume(paused)
 
-        #expect(await eventually(within: .seconds(30)) { (try? await store.get("during")) != nil }, "the create sent before the pause was never applied")
+        #expect(await eventually(within: .seconds(30)) {
+            (try? await store.create(NewJob(id: "retry", spec: Fixtures.spec(), idempotencyKey: "retried"))) != nil
+        }, "the retried create never answered")
+        let jobs = try await store.list(tenant: nil, after: nil, limit: 10, order: .oldestFirst).jobs
+        #expect(jobs.count == 1 && jobs.allSatisfy { $0.idempotencyKey == "retried" }, "\(jobs.map(\.id))")
     }
 
     /// A claim sent to a hung database commits when it wakes, though the worker that sent it heard only a timeout:
@@ -250,7 +258,7 @@ struct PostgresStoreTests {
     /// out and the rescuer gives it back (before, every heartbeat renewed it and it stayed held by nobody working).
     @Test(.timeLimit(.minutes(2)))
     func aClaimLostToAHungDatabaseIsRescuedAfterItsLease() async throws {
-        let server = try PrivatePostgres.start()
+        let server = try await PrivatePostgres.start()
         defer { server.stop() }
         let configuration = try await server.migratedConfiguration(callTimeout: .seconds(2))
         let seeder = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
@@ -260,10 +268,10 @@ struct PostgresStoreTests {
         defer { store.shutdown() }
         #expect(try await store.get("orphan")?.phase == .queued)  // leaves one idle connection for the claim
 
-        let paused = try server.pause()
+        let paused = try await server.pause()
         let lost = await #expect(throws: JobStoreUnavailable.self) { try await store.claim(worker: "w", limit: 1, lease: .seconds(3)) }
         #expect(lost?.mayHaveApplied == true)
-        try server.resume(paused)
+        try await server.resume(paused)
         #expect(await eventually(within: .seconds(30)) { (try? await store.get("orphan"))?.workerID == "w" }, "the claim never committed")
 
         let beat = try await store.heartbeat(worker: "w", holding: [], lease: .seconds(3), activity: nil)
@@ -300,6 +308,36 @@ struct PostgresStoreTests {
             try await connection.query("COMMIT", logger: PostgresTestDatabase.logger)
             #expect(try await migrating.value == ["test-next-release"])
         }
+    }
+
+    /// A call past its deadline gives its connection back. Its query, left running (here behind another session's
+    /// row lock; on a hung server or across a partition it could be minutes), kept its pooled connection leased, so
+    /// a pool of one answered nothing more until that query ended, however healthy the database. Now the deadline
+    /// closes the connection: the next call runs on a fresh one at once, and the abandoned write, whose COMMIT was
+    /// never sent, does not apply once the lock is gone.
+    @Test(.timeLimit(.minutes(1)))
+    func aCallPastItsDeadlineGivesItsConnectionBack() async throws {
+        var patient = try await PostgresTestDatabase.freshSchema()  // set-up, checks and the lock holder: no deadline
+        patient.callTimeout = .seconds(60)
+        let seeder = PostgresJobStore(configuration: patient, logger: PostgresTestDatabase.logger)
+        defer { seeder.shutdown() }
+        for id: JobID in ["locked", "free"] { _ = try await seeder.create(NewJob(id: id, spec: Fixtures.spec())) }
+        #expect(try await seeder.claim(worker: "w", limit: 2, lease: .seconds(60)).count == 2)
+        var configuration = patient
+        configuration.callTimeout = .seconds(2)
+        configuration.maxConnections = 1
+        let store = PostgresJobStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        defer { store.shutdown() }
+
+        try await inTransaction(of: patient, holding: "SELECT id FROM jobs WHERE id = 'locked' FOR UPDATE") { (connection: PostgresConnection) async throws in
+            let refused = await #expect(throws: JobStoreUnavailable.self, "a write behind a row lock answered") {
+                try await store.advance("locked", worker: "w", to: .admitted, reason: nil)
+            }
+            #expect(refused?.mayHaveApplied == false, "the write's COMMIT was never sent")
+            #expect(try await store.get("free")?.workerID == "w", "the pool's only connection is still leased by the abandoned call")
+            try await connection.query("COMMIT", logger: PostgresTestDatabase.logger)
+        }
+        #expect(try await seeder.get("locked")?.phase == .queued, "the abandoned write applied")
     }
 
     /// Runs `body` on a session with the store's own settings (as another process of the fleet would have one),
@@ -373,8 +411,8 @@ struct PrivatePostgres {
             .appendingPathComponent("scripts/start-test-postgres")
     }
 
-    static func start() throws -> PrivatePostgres {
-        let output = try shell(script.path)
+    static func start() async throws -> PrivatePostgres {
+        let output = try await run(script.path)
         var exports: [String: String] = [:]
         for line in output.split(separator: "\n") where line.hasPrefix("export ") {
             let assignment = line.dropFirst("export ".count)
@@ -396,19 +434,28 @@ struct PrivatePostgres {
         return configuration
     }
 
-    func restart() throws { _ = try Self.shell("\(pgCtl) restart -m immediate") }
+    func restart() async throws { _ = try await Self.run("\(pgCtl) restart -m immediate") }
 
     /// SIGSTOPs the postmaster and every process it started; returns them for `resume`.
-    func pause() throws -> String {
-        let processes = try Self.shell("pm=$(head -1 '\(dataDirectory)/pgdata/postmaster.pid'); echo $pm $(pgrep -P $pm)")
+    func pause() async throws -> String {
+        let processes = try await Self.run("pm=$(head -1 '\(dataDirectory)/pgdata/postmaster.pid'); echo $pm $(pgrep -P $pm)")
             .split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        _ = try Self.shell("kill -STOP \(processes)")
+        _ = try await Self.run("kill -STOP \(processes)")
         return processes
     }
 
-    func resume(_ processes: String) throws { _ = try Self.shell("kill -CONT \(processes)") }
+    func resume(_ processes: String) async throws { _ = try await Self.run("kill -CONT \(processes)") }
 
     func stop() { _ = try? Self.shell("\(Self.script.path) stop '\(dataDirectory)'") }
+
+    /// `shell` on a thread of its own. A command may take seconds (initdb): run on a thread of the test runner's
+    /// cooperative pool (two on a 2-core machine), it would starve every concurrent test's tasks, whose store calls
+    /// would then time out with no query behind them.
+    static func run(_ command: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try shell(command) }) }.start()
+        }
+    }
 
     /// Runs `command` and returns what it printed. Spawned and reaped directly (`posix_spawn`, `waitpid`):
     /// Foundation's `Process` did not notice this shell's exit inside the test runner. The output goes through a
