@@ -40,6 +40,17 @@ final class CallConnection: Sendable {
         }
     }
 
+    /// `body` on a connection leased from `client`, answered within `limit`: its outcome, or `late()`'s error once
+    /// `limit` passed first, and then the connection `body` runs on is closed. Every store call goes through here.
+    static func answer<T: Sendable>(on client: PostgresClient, within limit: Duration, orElse late: @escaping @Sendable () -> any Error,
+                                    _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async -> Result<T, any Error> {
+        let leased = CallConnection()
+        return await JobStorePostgres.answer(within: limit, orElse: {
+            leased.abandon()
+            return late()
+        }, { try await leased.withConnection(from: client, body) })
+    }
+
     /// The caller was answered without waiting for the call (its deadline passed): close the connection it runs on.
     func abandon() {
         let connection = state.withLock { state in

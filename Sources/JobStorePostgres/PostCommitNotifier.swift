@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Guarantees: a payload is sent after the write it announces has committed, never before; payloads are sent in
 /// the order they were handed over. Delivery is best effort, as every wake-up is (`JobSignals`): a process that
-/// dies between a commit and its batch, or a batch the database refuses, loses those signals, and the listeners'
+/// dies between a commit and its batch, or a batch the database refuses or does not answer within the store call
+/// deadline (which then closes its connection, as for every call), loses those signals, and the listeners'
 /// polling fallback finds the jobs a little later. At most `capacity` payloads wait; beyond that the newest are
 /// dropped (a listener needs one wake-up, not thousands).
 ///

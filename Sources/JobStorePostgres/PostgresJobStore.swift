@@ -62,13 +62,15 @@ public final class PostgresJobStore: FencedTransitionStore {
         self.client = client
         poolTask = Task { await client.run() }
         creates = GroupCommitter(maxBatch: configuration.createBatch, maxInFlight: configuration.createsInFlight)
-        let channel = configuration.channel
+        let (channel, limit) = (configuration.channel, configuration.callTimeout)
         createdSignals = PostCommitNotifier { payloads in
-            do {
-                var statement = SQLStatement()
-                statement.append("SELECT pg_notify(\(statement.bind(channel)), payload) FROM unnest(\(statement.bind(payloads))::text[]) AS payload")
-                for try await _ in try await client.query(statement.query, logger: logger) {}
-            } catch {
+            var statement = SQLStatement()
+            statement.append("SELECT pg_notify(\(statement.bind(channel)), payload) FROM unnest(\(statement.bind(payloads))::text[]) AS payload")
+            let query = statement.query
+            let sent = await CallConnection.answer(on: client, within: limit, orElse: { JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)") }) {
+                for try await _ in try await $0.queryIfOpen(query, logger: logger) {}
+            }
+            if case .failure(let error) = sent {
                 logger.warning("could not send job signals; listeners will find the jobs by polling", metadata: ["signals": "\(payloads.count)", "error": "\(String(reflecting: error))"])
             }
         }
@@ -93,19 +95,15 @@ public final class PostgresJobStore: FencedTransitionStore {
 
     /// `migrate()` with the list of migrations as a parameter: tests append a release's to the shipped ones.
     func migrate(_ migrations: [PostgresMigrations.Migration]) async throws -> [String] {
-        _ = try await call { [client, logger] leased in
-            try await leased.withConnection(from: client) { try await $0.queryIfOpen("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) }
-        }
+        _ = try await call { [logger] in try await $0.queryIfOpen("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) }
         let (schema, logger, lockTimeout) = (configuration.schema, logger, configuration.migrationLockTimeout)
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.migrationDeadline
         var pause: Duration = .milliseconds(250)
         while true {
             do {
-                return try await call(timeout: deadline - clock.now) { [client] leased in
-                    try await leased.withConnection(from: client) { connection in
-                        try await PostgresMigrations.apply(migrations, on: connection, schema: schema, lockTimeout: lockTimeout, logger: logger)
-                    }
+                return try await call(timeout: deadline - clock.now) { connection in
+                    try await PostgresMigrations.apply(migrations, on: connection, schema: schema, lockTimeout: lockTimeout, logger: logger)
                 }
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" && clock.now + pause < deadline {
                 logger.warning("a migration found a table locked by running transactions and gave way; trying again", metadata: [
@@ -128,8 +126,8 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// fresh session tells why not within another second (`SessionProbe`), so a probe answers within two.
     public func health() async -> StoreHealth {
         do {
-            let answered = try await call(timeout: .seconds(1)) { [client, logger] leased in
-                try await leased.withConnection(from: client) { try await $0.queryIfOpen("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) == 1 }
+            let answered = try await call(timeout: .seconds(1)) { [logger] in
+                try await $0.queryIfOpen("SELECT 1", logger: logger).decode(Int.self).reduce(0, +) == 1
             }
             if answered { return .healthy }
         } catch {}
@@ -517,11 +515,9 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// `mayHaveApplied`.
     private func withoutTransaction<T: Sendable>(writes: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let sent = writes ? WriteSent() : nil
-        return try await call(sent: sent) { [client] leased in
-            try await leased.withConnection(from: client) { connection in
-                if let sent, !sent.send() { throw CancellationError() }
-                return try await body(connection)
-            }
+        return try await call(sent: sent) { connection in
+            if let sent, !sent.send() { throw CancellationError() }
+            return try await body(connection)
         }
     }
 
@@ -529,36 +525,30 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// Its write counts as sent once COMMIT is (`WriteSent`); a call abandoned before that rolls back.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let sent = WriteSent()
-        return try await call(sent: sent) { [client, logger] leased in
-            try await leased.withConnection(from: client) { connection in
-                try await connection.queryIfOpen("BEGIN", logger: logger)
-                do {
-                    let result = try await body(connection)
-                    guard sent.send() else { throw CancellationError() }
-                    try await connection.queryIfOpen("COMMIT", logger: logger)
-                    return result
-                } catch {
-                    _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger)
-                    throw error
-                }
+        return try await call(sent: sent) { [logger] connection in
+            try await connection.queryIfOpen("BEGIN", logger: logger)
+            do {
+                let result = try await body(connection)
+                guard sent.send() else { throw CancellationError() }
+                try await connection.queryIfOpen("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger)
+                throw error
             }
         }
     }
 
-    /// Runs `body` with a hard deadline and turns an unreachable database into `JobStoreUnavailable`. Decided
-    /// errors (`TurboServeError`) and SQL errors that are not about the connection pass through unchanged. The
-    /// deadline does not wait for `body` to notice its cancellation (a lease or a query on a dying connection may
-    /// not), so a caller is answered within `callTimeout` whatever the pool is doing; it closes the connection
-    /// `body` leased through its `CallConnection`, so a query nobody waits for keeps no connection from the pool.
-    /// `sent` says whether the call's write had gone out when it failed (`JobStoreUnavailable.mayHaveApplied`);
-    /// nil for a read.
-    private func call<T: Sendable>(timeout: Duration? = nil, sent: WriteSent? = nil, _ body: @escaping @Sendable (CallConnection) async throws -> T) async throws -> T {
+    /// Runs `body` on a pooled connection with a hard deadline (`CallConnection.answer`: a call past it closes its
+    /// connection) and turns an unreachable database into `JobStoreUnavailable`. Decided errors (`TurboServeError`)
+    /// and SQL errors that are not about the connection pass through unchanged. A caller is answered within
+    /// `callTimeout` whatever the pool is doing. `sent` says whether the call's write had gone out when it failed
+    /// (`JobStoreUnavailable.mayHaveApplied`); nil for a read.
+    private func call<T: Sendable>(timeout: Duration? = nil, sent: WriteSent? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let limit = timeout ?? configuration.callTimeout
-        let leased = CallConnection()
-        let outcome = await answer(within: limit, orElse: {
-            leased.abandon()
-            return JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.abandon() ?? false)
-        }, { try await body(leased) })
+        let outcome = await CallConnection.answer(on: client, within: limit, orElse: {
+            JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.abandon() ?? false)
+        }, body)
         do {
             return try outcome.get()
         } catch let error as TurboServeError {

@@ -298,10 +298,9 @@ def test_a_worker_cut_off_from_the_database_is_taken_over_and_rejoins(fleet, png
 
 def learned_it_lost(worker, held) -> list[str]:
     """The log lines in which a worker that was cut off past its lease learned that it lost jobs of `held`. It had
-    work to record: the store refused it, either naming the new holder (`job_not_held`) or, when this worker had
-    claimed the rescued job again before learning it lost it, as an illegal step for the new claim (`store refused
-    an event`, after which it gives the job back); or its heartbeat told it first (`jobs no longer held`). Exactly
-    once is the audit's business; this is that the worker heard."""
+    work to record: the store refused it (`job_not_held`, or any other refusal: `store refused an event`); or its
+    heartbeat told it first (`jobs no longer held`). Its claims exclude the jobs it still runs, so it never holds a
+    rescued job again before hearing it lost it. Exactly once is the audit's business; this is that the worker heard."""
     signs = ("job_not_held", "store refused an event", "jobs no longer held by this worker")
     return [line for line in worker.log_text().splitlines() if any(s in line for s in signs) and any(j in line for j in held)]
 
