@@ -1,3 +1,4 @@
+import JobStore
 import PostgresNIO
 import Synchronization
 
@@ -21,7 +22,7 @@ final class CallConnection: Sendable {
     private let state = Mutex(State())
 
     /// `body` on a connection leased from `client`, which the deadline may close under it.
-    func withConnection<T: Sendable>(from client: PostgresClient, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func withConnection<T: Sendable>(from client: PostgresClient, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             let abandoned = state.withLock { state in
                 state.connection = connection
@@ -40,19 +41,20 @@ final class CallConnection: Sendable {
         }
     }
 
-    /// `body` on a connection leased from `client`, answered within `limit`: its outcome, or `late()`'s error once
-    /// `limit` passed first, and then the connection `body` runs on is closed. Every store call goes through here.
-    static func answer<T: Sendable>(on client: PostgresClient, within limit: Duration, orElse late: @escaping @Sendable () -> any Error,
+    /// `body` on a connection leased from `client`, answered within `limit`: its outcome, or, once `limit` passed
+    /// first, `JobStoreUnavailable` ("no answer within …", with what `mayHaveApplied` says when it is asked), and then
+    /// the connection `body` runs on is closed. Every store call goes through here.
+    static func answer<T: Sendable>(on client: PostgresClient, within limit: Duration, mayHaveApplied: @escaping @Sendable () -> Bool = { false },
                                     _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async -> Result<T, any Error> {
         let leased = CallConnection()
         return await JobStorePostgres.answer(within: limit, orElse: {
             leased.abandon()
-            return late()
+            return JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: mayHaveApplied())
         }, { try await leased.withConnection(from: client, body) })
     }
 
     /// The caller was answered without waiting for the call (its deadline passed): close the connection it runs on.
-    func abandon() {
+    private func abandon() {
         let connection = state.withLock { state in
             state.abandoned = true
             return state.connection

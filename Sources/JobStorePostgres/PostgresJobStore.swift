@@ -67,7 +67,7 @@ public final class PostgresJobStore: FencedTransitionStore {
             var statement = SQLStatement()
             statement.append("SELECT pg_notify(\(statement.bind(channel)), payload) FROM unnest(\(statement.bind(payloads))::text[]) AS payload")
             let query = statement.query
-            let sent = await CallConnection.answer(on: client, within: limit, orElse: { JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)") }) {
+            let sent = await CallConnection.answer(on: client, within: limit) {
                 for try await _ in try await $0.queryIfOpen(query, logger: logger) {}
             }
             if case .failure(let error) = sent {
@@ -546,9 +546,7 @@ public final class PostgresJobStore: FencedTransitionStore {
     /// (`JobStoreUnavailable.mayHaveApplied`); nil for a read.
     private func call<T: Sendable>(timeout: Duration? = nil, sent: WriteSent? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let limit = timeout ?? configuration.callTimeout
-        let outcome = await CallConnection.answer(on: client, within: limit, orElse: {
-            JobStoreUnavailable(backend: "postgresql", reason: "no answer within \(limit)", mayHaveApplied: sent?.abandon() ?? false)
-        }, body)
+        let outcome = await CallConnection.answer(on: client, within: limit, mayHaveApplied: { sent?.abandon() ?? false }, body)
         do {
             return try outcome.get()
         } catch let error as TurboServeError {

@@ -35,10 +35,11 @@ extension JobStoreContractTests {
     func aClaimSkipsTheJobsItsClaimerExcludes(backend: StoreBackend) async throws {
         let store = try await backend.make(time: time, in: scratch)
         let depth = ClaimOrder.scanDepth(limit: 1)
-        for i in 0...depth { try await submit(store, String(format: "j%03d", i)) }
-        let stale = Set((0..<depth).map { JobID(String(format: "j%03d", $0)) })
+        func job(_ i: Int) -> JobID { JobID(String(format: "j%03d", i)) }
+        for i in 0...depth { try await submit(store, job(i).rawValue) }
+        let stale = Set((0..<depth).map(job))
         let claimed = try await store.claim(worker: "w1", limit: 1, lease: Self.lease, preferences: ClaimPreferences(excluded: stale))
-        #expect(claimed.map(\.id) == [JobID(String(format: "j%03d", depth))], "every job at the head of the queue was excluded")
+        #expect(claimed.map(\.id) == [job(depth)], "every job at the head of the queue was excluded")
         let others = try await store.claim(worker: "w2", limit: 2, lease: Self.lease)
         #expect(others.map(\.id) == ["j000", "j001"])
     }
