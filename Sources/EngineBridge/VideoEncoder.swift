@@ -39,9 +39,13 @@ public struct VideoEncoder: Sendable {
         }
     }
 
-    /// Runs ffmpeg into `<path>.partial`, then renames it to `path`; the partial file never outlives a failure.
+    /// Runs ffmpeg into a hidden partial file of its own beside `path` (`.<name>.partial-<uuid>`), then renames it
+    /// to `path`; the partial file never outlives a failure. Two encodes of one path at once (a stale run of a job
+    /// taken over by another worker, writing the shared outputs) each rename a whole file, the last one wins; with
+    /// one shared partial name, one renamed the other's half-written file away and failed its job.
     private func produce(_ path: String, format: String, arguments: (String) -> [String]) async throws {
-        let partial = path + ".partial"
+        let target = URL(fileURLWithPath: path)
+        let partial = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(UUID().uuidString)").path
         do {
             try await run(arguments(partial))
             guard rename(partial, path) == 0 else {

@@ -58,9 +58,9 @@ def record_row():
 
     def record(row: FleetRow):
         ROWS.append(row)
-        assert row.lost == 0, f"{row.fault}: {row.lost} lost"
-        assert row.duplicated == 0, f"{row.fault}: {row.duplicated} duplicated"
-        assert row.completed_once == row.jobs, f"{row.fault}: {row.completed_once} of {row.jobs} completed once"
+        assert row.lost == 0, f"{row.fault}: {row.lost} lost\n{row.unexplained}"
+        assert row.duplicated == 0, f"{row.fault}: {row.duplicated} duplicated\n{row.unexplained}"
+        assert row.completed_once == row.jobs, f"{row.fault}: {row.completed_once} of {row.jobs} completed once\n{row.unexplained}"
 
     return record
 

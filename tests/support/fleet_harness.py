@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from turboserve_harness import BINARY, REPO, TERMINAL, Audit, Server, render_rows, wait_for
+from turboserve_harness import BINARY, REPO, TERMINAL, Audit, Server, histories, render_rows, wait_for
 
 
 class TestPostgres:
@@ -142,7 +142,11 @@ class Fleet:
         rows = {job: (phase, code or None) for job, phase, code in self.query("SELECT id, phase, coalesce(error_code, '') FROM jobs")}
         terminal = {job: int(count) for job, count in self.query(
             "SELECT job_id, COUNT(*) FROM job_events WHERE to_state IN ('succeeded', 'failed', 'cancelled') GROUP BY job_id")}
-        return Audit(ids=list(ids), rows=rows, terminal_events=terminal)
+        quoted = ",".join(f"'{i}'" for i in ids) or "''"
+        events = self.query(f"SELECT job_id, at, from_state, to_state, coalesce(reason_code, ''), "
+                            f"translate(coalesce(message, ''), E'\\t\\n', '  ') FROM job_events "
+                            f"WHERE job_id IN ({quoted}) ORDER BY id")
+        return Audit(ids=list(ids), rows=rows, terminal_events=terminal, histories=histories(events))
 
 
 def submit_mixed(url: str, i: int, png: Path, prefix: str = "fleet") -> str:
@@ -168,11 +172,13 @@ class FleetRow:
     lost: int
     duplicated: int
     seconds_to_recover: float | None = None
+    # The events of each job that did not end exactly once (empty when all did): what a failed check prints.
+    unexplained: str = ""
 
     @classmethod
     def of(cls, fault: str, audit: Audit, seconds_to_recover: float | None = None) -> "FleetRow":
         lost = audit.unfinished + audit.missing + sum(audit.failed.values())
-        return cls(fault, len(audit.ids), audit.completed_once, lost, audit.duplicated, seconds_to_recover)
+        return cls(fault, len(audit.ids), audit.completed_once, lost, audit.duplicated, seconds_to_recover, audit.explain())
 
 
 def render_fleet_table(rows: list[FleetRow]) -> str:

@@ -185,9 +185,10 @@ class Server:
             for job, count in database.execute(
                     "SELECT job_id, COUNT(*) FROM job_events WHERE to_state IN ('succeeded', 'failed', 'cancelled') GROUP BY job_id"):
                 terminal[job] = count
+            events = list(database.execute("SELECT job_id, at, from_state, to_state, coalesce(reason_code, ''), coalesce(message, '') FROM job_events ORDER BY id"))
         finally:
             database.close()
-        return Audit(ids=list(ids), rows=rows, terminal_events=terminal)
+        return Audit(ids=list(ids), rows=rows, terminal_events=terminal, histories=histories(events))
 
 
 @dataclass
@@ -197,10 +198,21 @@ class Audit:
     ids: list
     rows: dict
     terminal_events: dict
+    # Each job's events in order, one "from -> to [code] message" line each (what `explain` shows of a job that did
+    # not end exactly once).
+    histories: dict = field(default_factory=dict)
 
     @property
     def completed_once(self) -> int:
-        return sum(1 for i in self.ids if self.rows.get(i, (None,))[0] == "succeeded" and self.terminal_events.get(i) == 1)
+        return sum(1 for i in self.ids if self.completed_exactly_once(i))
+
+    def completed_exactly_once(self, job: str) -> bool:
+        return self.rows.get(job, (None,))[0] == "succeeded" and self.terminal_events.get(job) == 1
+
+    def explain(self) -> str:
+        """The history of every job of the scenario that did not end exactly once: what a failed row needs to say."""
+        return "\n".join(f"{job} ({self.rows.get(job, ('missing', None))[0]}):\n  " + "\n  ".join(self.histories.get(job, ["no events"]))
+                         for job in self.ids if not self.completed_exactly_once(job))
 
     @property
     def failed(self) -> dict:
@@ -223,6 +235,14 @@ class Audit:
     @property
     def missing(self) -> int:
         return sum(1 for i in self.ids if i not in self.rows)
+
+
+def histories(events) -> dict[str, list[str]]:
+    """Each job's events, `(job, at, from, to, code, message)` in order, as one line each."""
+    lines: dict[str, list[str]] = {}
+    for job, at, source, target, code, message in events:
+        lines.setdefault(job, []).append(f"{at} {source} -> {target}" + (f" [{code}] {message}" if code or message else ""))
+    return lines
 
 
 @dataclass

@@ -1,0 +1,53 @@
+import EngineBridge
+import Foundation
+import Testing
+import TurboServeTestSupport
+
+/// Whether ffmpeg is on the PATH (scripts/install-system-deps installs it; the encoder tests need the real one).
+private let ffmpegInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/ffmpeg") }
+
+@Suite(.enabled(if: ffmpegInstalled, "ffmpeg is not on the PATH (scripts/install-system-deps installs it)"))
+struct VideoEncoderTests {
+    let scratch: ScratchFolder
+    init() throws { scratch = try ScratchFolder("turboserve-encoder") }
+
+    /// Raw rgb24 frames as the engine writes them: `frames` frames of `width`×`height`, each a different grey.
+    func rawFrames(width: Int, height: Int, frames: Int) throws -> String {
+        let path = scratch.file("frames.rgb").path
+        var bytes = [UInt8]()
+        for frame in 0..<frames { bytes += [UInt8](repeating: UInt8(20 * frame), count: width * height * 3) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A worker paused or cut off past its lease may still encode a job that another worker now runs, and in a fleet
+    /// both write the one shared output path. Every encode must end with a whole file under the final name and
+    /// none may fail because of the other: before, both wrote `<name>.partial`, and the first rename took the
+    /// other's half-written file away (`could not move the finished mp4 into place`), failing the live job.
+    @Test func concurrentEncodesOfOnePathEachSucceedAndLeaveOneWholeFile() async throws {
+        let (width, height, frames) = (32, 16, 9)
+        let input = try rawFrames(width: width, height: height, frames: frames)
+        let outputs = scratch.file("outputs")
+        try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
+        let (video, thumbnail) = (outputs.appendingPathComponent("job.mp4").path, outputs.appendingPathComponent("job.jpg").path)
+        let encodes = 6
+        let failures = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<encodes {
+                group.addTask {
+                    do {
+                        try await VideoEncoder().encode(framesPath: input, width: width, height: height, frames: frames, fps: 16, video: video, thumbnail: thumbnail)
+                        return nil
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { failures, failure in failure.map { failures.append($0) } }
+        }
+        #expect(failures.isEmpty, "\(failures.count) of \(encodes) encodes failed: \(failures)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outputs.path).sorted() == ["job.jpg", "job.mp4"], "a partial file was left behind")
+        let mp4 = try Data(contentsOf: URL(fileURLWithPath: video))
+        #expect(mp4.count > 100 && mp4[4..<8] == Data("ftyp".utf8), "the MP4 under the final name is not whole")
+    }
+}
