@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +22,9 @@ public struct VideoEncoder: Sendable {
 
     /// Writes `video` and `thumbnail`, each to a temporary name first and renamed only once ffmpeg succeeded, so
     /// a file under the final name is always whole (a full disk or a killed encoder leaves no truncated MP4).
-    /// Throws `encoder_unavailable` (no ffmpeg), `disk_full` (no space left) or `encoding_failed`.
+    /// Throws `encoder_unavailable` (no ffmpeg), `disk_full` (no space left) or `encoding_failed`; cancelling the
+    /// calling task stops ffmpeg (SIGKILL), removes the partial file and throws `CancellationError` (the worker
+    /// cancels the encode of a job it lost or a client cancelled).
     public func encode(framesPath: String, width: Int, height: Int, frames: Int, fps: Int, video: String, thumbnail: String) async throws {
         guard FileManager.default.isExecutableFile(atPath: ffmpeg) else {
             throw TurboServeError(.encoderUnavailable, "ffmpeg is not installed or not on the server's PATH; install it with: apt-get install ffmpeg")
@@ -53,7 +56,7 @@ public struct VideoEncoder: Sendable {
             }
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
-            if let error = error as? TurboServeError { throw error }
+            if error is TurboServeError || error is CancellationError { throw error }
             throw TurboServeError(.encodingFailed, "could not store the \(format) output: \(error.localizedDescription)")
         }
     }
@@ -66,22 +69,65 @@ public struct VideoEncoder: Sendable {
     }
 
     private func run(_ arguments: [String]) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+        let child = FFmpegChild(executable: ffmpeg, arguments: arguments)
+        let status = try await withTaskCancellationHandler {
+            try await child.run()
+        } onCancel: {
+            child.stop()
         }
+        try Task.checkCancellation()
+        let errors = child.errors
         guard status == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let message = String(decoding: errors.readDataToEndOfFile(), as: UTF8.self)
             if message.contains("No space left on device") {
                 throw TurboServeError(.diskFull, "the server's disk is full; the video could not be written (free space, then create the job again)")
             }
             throw TurboServeError(.encodingFailed, "ffmpeg failed with status \(status): \(Self.withoutPaths(String(message.suffix(500))))")
+        }
+    }
+}
+
+/// One ffmpeg process that a cancelled task stops: `stop()` before the launch keeps it from starting, after it kills
+/// it (SIGKILL: its output is discarded anyway, and ffmpeg blocked reading its input would not act on SIGTERM
+/// until it read again). Thread-safe: the launch and the stop take one lock, so a stop never meets a half-launched process.
+private final class FFmpegChild: Sendable {
+    private enum Phase { case notStarted, running, stopped }
+    private let state: Mutex<(process: Process, phase: Phase)>
+    /// ffmpeg's standard error, read once it has exited.
+    let errors: FileHandle
+
+    init(executable: String, arguments: [String]) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        errors = pipe.fileHandleForReading
+        state = Mutex((process, .notStarted))
+    }
+
+    /// Launches ffmpeg and returns its exit status; throws `CancellationError` when stopped before the launch.
+    func run() async throws -> Int32 {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            state.withLock { state in
+                guard state.phase == .notStarted else { return continuation.resume(throwing: CancellationError()) }
+                state.process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+                do {
+                    try state.process.run()
+                    state.phase = .running
+                } catch {
+                    state.process.terminationHandler = nil
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    func stop() {
+        state.withLock { state in
+            if state.phase == .running, state.process.isRunning { kill(state.process.processIdentifier, SIGKILL) }
+            state.phase = .stopped
         }
     }
 }

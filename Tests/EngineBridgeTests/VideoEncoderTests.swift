@@ -1,5 +1,9 @@
 import EngineBridge
 import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TurboServeTestSupport
 
@@ -50,4 +54,43 @@ struct VideoEncoderTests {
         let mp4 = try Data(contentsOf: URL(fileURLWithPath: video))
         #expect(mp4.count > 100 && mp4[4..<8] == Data("ftyp".utf8), "the MP4 under the final name is not whole")
     }
+
+    /// The worker cancels the encode of a job it lost (taken over after a pause) or a client cancelled. ffmpeg must
+    /// stop then and leave nothing behind, not run to the end and put a file under the job's name. Its input is a
+    /// FIFO holding one frame and never closed before the cancel, so this encode cannot end by itself.
+    @Test func aCancelledEncodeStopsFFmpegAndLeavesNoFile() async throws {
+        let (width, height) = (32, 16)
+        let fifo = scratch.file("frames.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let writer = open(fifo, O_RDWR | O_CLOEXEC)  // read-write: no wait for a reader; not inherited by ffmpeg
+        #expect(writer >= 0)
+        defer { close(writer) }
+        let frame = [UInt8](repeating: 90, count: width * height * 3)
+        #expect(frame.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) } == frame.count)
+        let outputs = scratch.file("outputs")
+        try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
+        let (video, thumbnail) = (outputs.appendingPathComponent("job.mp4").path, outputs.appendingPathComponent("job.jpg").path)
+        let finished = Flag()
+        let encode = Task {
+            defer { finished.raise() }
+            try await VideoEncoder().encode(framesPath: fifo, width: width, height: height, frames: 9, fps: 16, video: video, thumbnail: thumbnail)
+        }
+        let started = await eventually { ((try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []).contains { $0.hasPrefix(".job.mp4.partial-") } }
+        #expect(started, "ffmpeg never opened its partial file")
+        encode.cancel()
+        let ended = await eventually { finished.isRaised }
+        #expect(ended, "the encode went on after its task was cancelled")
+        // An encode that ignored the cancel would wait here for ever: its thumbnail pass reads the FIFO again.
+        guard ended else { return }
+        let result = await encode.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outputs.path) == [], "a cancelled encode left files")
+    }
+}
+
+/// A flag one task raises and another reads.
+private final class Flag: Sendable {
+    private let raised = Mutex(false)
+    func raise() { raised.withLock { $0 = true } }
+    var isRaised: Bool { raised.withLock { $0 } }
 }
