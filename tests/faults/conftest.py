@@ -21,8 +21,8 @@ def record_row():
 
     def record(row: FaultRow):
         ROWS.append(row)
-        assert row.unfinished == 0, f"{row.fault}: {row.unfinished} unfinished"
-        assert row.duplicated == 0, f"{row.fault}: {row.duplicated} duplicated"
+        assert row.unfinished == 0, f"{row.fault}: {row.unfinished} unfinished\n{row.unexplained}"
+        assert row.duplicated == 0, f"{row.fault}: {row.duplicated} duplicated\n{row.unexplained}"
 
     return record
 

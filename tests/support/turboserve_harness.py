@@ -254,10 +254,13 @@ class FaultRow:
     unfinished: int = 0
     duplicated: int = 0
     note: str = ""
+    # The events of each job that did not end exactly once: what a failed check prints.
+    unexplained: str = ""
 
     @classmethod
     def of(cls, fault: str, audit: Audit, note: str = "") -> "FaultRow":
-        return cls(fault, len(audit.ids), audit.completed_once, audit.failed, audit.unfinished + audit.missing, audit.duplicated, note)
+        return cls(fault, len(audit.ids), audit.completed_once, audit.failed, audit.unfinished + audit.missing, audit.duplicated, note,
+                   audit.explain())
 
 
 def write_summary(terminalreporter, title: str, table: str, env_var: str) -> None:
