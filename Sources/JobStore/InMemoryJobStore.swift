@@ -91,10 +91,11 @@ public final class InMemoryJobStore: FencedTransitionStore {
                 s.jobs[id]?.leaseExpiresAt = until
                 renewed += 1
             }
+            let previous = s.workers[worker]?.activity?.incarnation
             s.workers[worker] = WorkerHeartbeat(worker: worker, at: at, activity: activity)
             var lost: [JobID: JobRecord?] = [:]
             for id in holding where s.jobs[id]?.lostBy(worker) ?? true { lost[id] = s.jobs[id] }
-            return Heartbeat(renewed: renewed, lost: lost)
+            return Heartbeat(renewed: renewed, lost: lost, previousIncarnation: previous)
         }
     }
 

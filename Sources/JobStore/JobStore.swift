@@ -51,7 +51,8 @@ public protocol JobStore: Sendable {
     /// The holder gives the job back to the shared queue (`queued`, unheld, no attempt counted).
     func release(_ id: JobID, worker: String, reason: String) async throws -> JobRecord
     /// Renews the lease of every unfinished job of `holding` that `worker` still holds to the store's now + `lease`,
-    /// records the worker's `activity` (the fleet view), and returns which of `holding` the worker no longer holds.
+    /// records the worker's `activity` (the fleet view), and returns which of `holding` the worker no longer holds
+    /// and the incarnation of the heartbeat it replaced (`Heartbeat.previousIncarnation`).
     /// A job the store shows held by `worker` but missing from `holding` is not renewed: the worker does not know it
     /// holds it (a claim committed after its answer was lost to a hung or partitioned database), so its lease runs
     /// out and the rescuer gives it back to the queue instead of it staying held by nobody working on it.
@@ -117,10 +118,15 @@ public struct Heartbeat: Sendable, Hashable {
     public var renewed: Int
     /// Each lost job with its record as the store has it now (nil: no such job).
     public var lost: [JobID: JobRecord?]
+    /// The `EngineActivity.incarnation` of the heartbeat this one replaced under the same worker id (nil: none
+    /// before, or it carried none). A worker that finds another incarnation than its own between two of its beats
+    /// shares its id with another live process.
+    public var previousIncarnation: String?
 
-    public init(renewed: Int, lost: [JobID: JobRecord?]) {
+    public init(renewed: Int, lost: [JobID: JobRecord?], previousIncarnation: String? = nil) {
         self.renewed = renewed
         self.lost = lost
+        self.previousIncarnation = previousIncarnation
     }
 }
 

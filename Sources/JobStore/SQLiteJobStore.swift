@@ -132,6 +132,7 @@ public final class SQLiteJobStore: FencedTransitionStore {
                     arguments: [until.timeIntervalSince1970, id.rawValue, worker])
                 renewed += db.changesCount
             }
+            let previous = try String.fetchOne(db, sql: "SELECT json_extract(activity_json, '$.incarnation') FROM workers WHERE id = ?", arguments: [worker])
             try db.execute(
                 sql: "INSERT INTO workers (id, heartbeat_at, activity_json) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, activity_json = excluded.activity_json",
                 arguments: [worker, at.timeIntervalSince1970, activityJSON])
@@ -140,7 +141,7 @@ public final class SQLiteJobStore: FencedTransitionStore {
                 let record = try Self.fetch(db, "id = ?", [id.rawValue]).first
                 if record?.lostBy(worker) ?? true { lost[id] = record }
             }
-            return Heartbeat(renewed: renewed, lost: lost)
+            return Heartbeat(renewed: renewed, lost: lost, previousIncarnation: previous)
         }
     }
 

@@ -325,6 +325,7 @@ public final class PostgresJobStore: FencedTransitionStore {
             let workerID = renew.bind(worker)
             renew.append("""
                 WITH clock AS (SELECT \(now) AS at),
+                previous AS (SELECT activity_json::jsonb ->> 'incarnation' AS incarnation FROM workers WHERE id = \(workerID)),
                 renewed AS (
                     UPDATE jobs SET lease_expires_at = clock.at + \(renew.bind(lease.seconds)) * interval '1 second' FROM clock
                     WHERE worker_id = \(workerID) AND id = ANY(\(renew.bind(holding.map(\.rawValue)))) AND phase NOT IN \(Self.terminalPhases)
@@ -333,9 +334,9 @@ public final class PostgresJobStore: FencedTransitionStore {
                     INSERT INTO workers (id, heartbeat_at, activity_json) SELECT \(workerID), clock.at, \(renew.bind(activityJSON)) FROM clock
                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, activity_json = excluded.activity_json
                 )
-                SELECT count(*) FROM renewed
+                SELECT (SELECT count(*) FROM renewed), (SELECT incarnation FROM previous)
                 """)
-            let renewed = try await self.rows(renew, on: connection)[0].decode(Int.self)
+            let (renewed, previous) = try await self.rows(renew, on: connection)[0].decode((Int, String?).self)
             var lost: [JobID: JobRecord?] = [:]
             if !holding.isEmpty {
                 var read = SQLStatement()
@@ -344,7 +345,7 @@ public final class PostgresJobStore: FencedTransitionStore {
                 let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
                 for id in holding where byID[id]?.lostBy(worker) ?? true { lost[id] = byID[id] }
             }
-            return Heartbeat(renewed: renewed, lost: lost)
+            return Heartbeat(renewed: renewed, lost: lost, previousIncarnation: previous)
         }
     }
 

@@ -43,11 +43,16 @@ public struct EngineActivity: Sendable, Hashable, Codable {
     /// How the worker's last finished jobs fared against their deadlines, and whether its scheduler judges the engine
     /// overloaded (nil from a worker that does not judge it: the serial policy, or an older heartbeat).
     public var deadlineHealth: DeadlineHealth?
+    /// Which process wrote this heartbeat: a random id each worker process draws at start. Two processes beating
+    /// under one worker id (a misconfiguration the store's fencing cannot tell apart) show up as two incarnations
+    /// taking turns (nil from an older heartbeat).
+    public var incarnation: String?
 
     public init(
         worker: String, runningStage: String? = nil, runningJobs: [String] = [], heldJobs: [String] = [],
         residentModels: [String] = [], timeline: [Interval] = [], busyRatio: Double = 0, plansExecuted: Int = 0,
-        learnedSteps: [LearnedStep]? = nil, learnedStages: [LearnedStage]? = nil, deadlineHealth: DeadlineHealth? = nil
+        learnedSteps: [LearnedStep]? = nil, learnedStages: [LearnedStage]? = nil, deadlineHealth: DeadlineHealth? = nil,
+        incarnation: String? = nil
     ) {
         self.worker = worker
         self.runningStage = runningStage
@@ -60,5 +65,6 @@ public struct EngineActivity: Sendable, Hashable, Codable {
         self.learnedSteps = learnedSteps
         self.learnedStages = learnedStages
         self.deadlineHealth = deadlineHealth
+        self.incarnation = incarnation
     }
 }

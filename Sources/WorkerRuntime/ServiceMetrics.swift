@@ -51,6 +51,12 @@ public final class ServiceMetrics: Sendable {
     public func workerStarted(worker: String) {
         _ = restarts(worker)
         _ = outOfMemoryEvents(worker)
+        workerIDConflict(false, worker: worker)
+    }
+
+    /// 1 while another process beats under `worker`'s id (`Worker.identityConflict`), else 0.
+    public func workerIDConflict(_ conflict: Bool, worker: String) {
+        registry.makeGauge(descriptor: Self.name("worker_id_conflict", "", "1 while another process sends heartbeats under this worker's id (two workers with one --worker-id), else 0."), labels: [("worker", worker)]).set(conflict ? 1.0 : 0.0)
     }
 
     /// How `worker`'s last finished jobs fared against their deadlines (a policy that judges it; set at the worker's

@@ -87,6 +87,14 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private var decodingRecorded: Set<JobID> = []
     /// An operator asked for an engine restart (`restartEngine`): the engine loss that follows costs no attempt.
     private var restartRequested = false
+    /// This process's id in its heartbeats (`EngineActivity.incarnation`), drawn at start.
+    private let incarnation = UUID().uuidString
+    /// Whether a heartbeat of this process was stored (the one before it may be a previous process's: no conflict).
+    private var hasBeaten = false
+    /// When a heartbeat last found another process's beat between two of this one's, and that process's incarnation.
+    private var identityConflictSeen: (at: ContinuousClock.Instant, other: String)?
+    /// Whether the conflict was logged and exported (each change is, once).
+    private var identityConflictReported = false
 
     public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, metrics: ServiceMetrics? = nil, logger: Logger? = nil, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
         self.metrics = metrics
@@ -156,7 +164,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             heldJobs: policy.heldJobs.map(\.rawValue).sorted(), residentModels: resident.map(\.description).sorted(),
             timeline: timeline.intervals, busyRatio: busyRatio, plansExecuted: status.plansStarted,
             learnedSteps: learned.isEmpty ? nil : learned, learnedStages: stages.isEmpty ? nil : stages,
-            deadlineHealth: policy.deadlineHealth)
+            deadlineHealth: policy.deadlineHealth, incarnation: incarnation)
     }
 
     private func noteActivity(_ action: PlanAction, startedAt: Date, duration: Duration, outcome: PlanOutcome) {
@@ -233,7 +241,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     /// turn of the loop, never fatal.
     private func claimNewJobs() async {
         let room = configuration.maxClaimed - policy.heldJobs.count
-        guard room > 0 else { return }
+        guard room > 0, identityConflict == nil else { return }
         let claimed: [JobRecord]
         do {
             claimed = try await store.claim(worker: configuration.workerID, limit: room, lease: configuration.leaseDuration, preferences: claimPreferences)
@@ -319,6 +327,7 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
             let scheduled = Set(policy.heldJobs)
             let beat = try await store.heartbeat(worker: configuration.workerID, holding: scheduled.union(recorder.unwrittenJobs),
                                                  lease: configuration.leaseDuration, activity: activity)
+            noteIncarnation(before: beat.previousIncarnation)
             let dropped = beat.lost.keys.filter(scheduled.contains)
             for id in dropped { lost.add(id) }
             if !dropped.isEmpty {
@@ -329,6 +338,31 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
         } catch {
             logger?.warning("heartbeat failed; leases were not renewed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Why this worker claims nothing now although it could: another process sends heartbeats under its worker id
+    /// (a misconfiguration: the store fences writes by worker id, so the two would pass each other's checks). Nil
+    /// once no other beat has come for two leases. Its `/readyz` and `turboserve_worker_id_conflict` say the same.
+    public var identityConflict: String? {
+        guard let seen = identityConflictSeen, ContinuousClock.now - seen.at < configuration.leaseDuration * 2 else { return nil }
+        return "another process is running as worker id '\(configuration.workerID)' (incarnation \(seen.other) sends heartbeats between this one's): "
+            + "give each worker process its own --worker-id; this one claims no new jobs until that stops for \(Int((configuration.leaseDuration * 2).seconds)) s"
+    }
+
+    /// After a stored heartbeat: the beat it replaced should be this process's own once it has beaten before; another
+    /// incarnation there means another live process beats under the same id. Logs and exports each change.
+    private func noteIncarnation(before previous: String?) {
+        if hasBeaten, let previous, previous != incarnation { identityConflictSeen = (ContinuousClock.now, previous) }
+        hasBeaten = true
+        let conflict = identityConflict
+        guard (conflict != nil) != identityConflictReported else { return }
+        identityConflictReported = conflict != nil
+        if let conflict {
+            logger?.error("worker id in use by another process", metadata: ["problem": "\(conflict)"])
+        } else {
+            logger?.notice("no other process has sent heartbeats under this worker id for two leases; claiming again")
+        }
+        metrics?.workerIDConflict(conflict != nil, worker: configuration.workerID)
     }
 
     private func perform(_ plan: Plan) async throws {

@@ -84,6 +84,12 @@ final class WorkerPool: Sendable {
 
     func add(_ worker: Worker<NodePolicy>) { workers.withLock { $0.append(worker) } }
 
+    /// The first of the workers' `identityConflict`s (another process beats under its worker id), or nil.
+    func identityConflict() async -> String? {
+        for worker in all { if let conflict = await worker.identityConflict { return conflict } }
+        return nil
+    }
+
     private var all: [Worker<NodePolicy>] { workers.withLock { $0 } }
 
     /// A job was created: every worker looks; the store's exclusive claim gives it to one.

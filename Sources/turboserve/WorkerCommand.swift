@@ -38,7 +38,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let host = host ?? settings.server.host
         let (metrics, port, storeHealth) = (composition.metrics, port, composition.connection.health)
         let probes = composition.listener(
-            router: HTTPApplication.probeRouter(readiness: { await NotReadyReason.first(engineReady: readiness.isReady, storeHealth: storeHealth) }, metrics: {
+            router: HTTPApplication.probeRouter(readiness: {
+                await NotReadyReason.first(engineReady: readiness.isReady, identityConflict: await pool.identityConflict(), storeHealth: storeHealth)
+            }, metrics: {
                 let ratios = await pool.busyRatios()
                 await metrics.refresh(store: nil, busyRatio: ratios?.life, busyRatioWhilePending: ratios?.whilePending)
                 return metrics.exposition()

@@ -118,6 +118,24 @@ extension JobStoreContractTests {
         #expect(workers.map(\.worker) == ["w"] && workers.first?.at == time.now)
     }
 
+    /// Each heartbeat answers with the incarnation of the one it replaced under the same worker id, so a worker
+    /// process can tell its own previous beat from another process's (two processes with one id).
+    @Test(arguments: StoreBackend.available)
+    func aHeartbeatNamesTheIncarnationOfTheBeatItReplaced(backend: StoreBackend) async throws {
+        let store = try await backend.make(time: time, in: scratch)
+        func beat(_ worker: String, _ incarnation: String?) async throws -> String? {
+            try await store.heartbeat(worker: worker, holding: [], lease: .seconds(10),
+                                      activity: incarnation.map { EngineActivity(worker: worker, incarnation: $0) }).previousIncarnation
+        }
+        #expect(try await beat("w", "first") == nil)
+        #expect(try await beat("w", "first") == "first")
+        #expect(try await beat("w", "second") == "first")
+        #expect(try await beat("other", "third") == nil)
+        #expect(try await beat("w", nil) == "second")
+        #expect(try await beat("w", "first") == nil)
+        #expect(try await store.workers().first { $0.worker == "w" }?.activity?.incarnation == "first")
+    }
+
     /// A claim the database committed after its answer was lost (a hung database woke, a partition healed) leaves a
     /// job held by a worker that does not know it: its heartbeats name only what it knows, so that job's lease runs
     /// out and another worker gets it, while the jobs it named stay its own.
