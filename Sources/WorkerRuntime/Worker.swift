@@ -93,8 +93,6 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     private var hasBeaten = false
     /// When a heartbeat last found another process's beat between two of this one's, and that process's incarnation.
     private var identityConflictSeen: (at: ContinuousClock.Instant, other: String)?
-    /// Whether the conflict was logged and exported (each change is, once).
-    private var identityConflictReported = false
 
     public init(policy: Policy, store: any JobStore, engine: any PlanExecuting, encoder: any VideoEncoding, configuration: Configuration, metrics: ServiceMetrics? = nil, logger: Logger? = nil, onStoreError: @escaping @Sendable (JobID, any Error) -> Void = { _, _ in }, onRecorded: @escaping @Sendable (JobRecord) -> Void = { _ in }) {
         self.metrics = metrics
@@ -341,22 +339,27 @@ public actor Worker<Policy: SchedulingPolicy> where Policy.C == ContinuousClock 
     }
 
     /// Why this worker claims nothing now although it could: another process sends heartbeats under its worker id
-    /// (a misconfiguration: the store fences writes by worker id, so the two would pass each other's checks). Nil
-    /// once no other beat has come for two leases. Its `/readyz` and `turboserve_worker_id_conflict` say the same.
-    public var identityConflict: String? {
-        guard let seen = identityConflictSeen, ContinuousClock.now - seen.at < configuration.leaseDuration * 2 else { return nil }
-        return "another process is running as worker id '\(configuration.workerID)' (incarnation \(seen.other) sends heartbeats between this one's): "
-            + "give each worker process its own --worker-id; this one claims no new jobs until that stops for \(Int((configuration.leaseDuration * 2).seconds)) s"
-    }
+    /// (a misconfiguration: the store fences writes by worker id, so the two would pass each other's checks). Set by
+    /// a heartbeat that finds another incarnation's beat before it; cleared by the first heartbeat after two leases
+    /// without one. Its `/readyz` and `turboserve_worker_id_conflict` say the same, changed at the same beat.
+    public private(set) var identityConflict: String?
 
     /// After a stored heartbeat: the beat it replaced should be this process's own once it has beaten before; another
     /// incarnation there means another live process beats under the same id. Logs and exports each change.
     private func noteIncarnation(before previous: String?) {
-        if hasBeaten, let previous, previous != incarnation { identityConflictSeen = (ContinuousClock.now, previous) }
+        let now = ContinuousClock.now
+        if hasBeaten, let previous, previous != incarnation { identityConflictSeen = (now, previous) }
         hasBeaten = true
-        let conflict = identityConflict
-        guard (conflict != nil) != identityConflictReported else { return }
-        identityConflictReported = conflict != nil
+        let window = configuration.leaseDuration * 2
+        let conflict = identityConflictSeen.flatMap { seen in
+            now - seen.at < window
+                ? "another process is running as worker id '\(configuration.workerID)' (incarnation \(seen.other) sends heartbeats between this one's): "
+                    + "give each worker process its own --worker-id; this one claims no new jobs until that stops for \(Int(window.seconds)) s"
+                : nil
+        }
+        let changed = (conflict != nil) != (identityConflict != nil)
+        identityConflict = conflict
+        guard changed else { return }
         if let conflict {
             logger?.error("worker id in use by another process", metadata: ["problem": "\(conflict)"])
         } else {

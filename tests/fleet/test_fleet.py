@@ -25,7 +25,7 @@ import requests
 from conftest import FLEET_ENV, WORKERS
 from fleet_harness import FleetRow, kill_with_engine, signal_with_engine, submit_mixed, wait_for
 from partition import Partition
-from turboserve_harness import metric
+from turboserve_harness import Server, metric
 
 LEASE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_LEASE_SECONDS"])
 GRACE_SECONDS = float(FLEET_ENV["TURBOSERVE_WORKERS_DRAIN_GRACE_SECONDS"])
@@ -313,6 +313,37 @@ def resident_models(fleet, worker_id: str) -> list[str]:
 def exports_store_gauges(api) -> bool:
     """Whether this replica's /metrics carries the store-wide queue gauges (the duty one replica holds at a time)."""
     return re.search(r"^turboserve_queue_depth_jobs\{", api.metrics(), re.MULTILINE) is not None
+
+
+def test_a_second_process_under_a_worker_id_is_found_out(fleet, png, record_row):
+    """A misconfiguration the store's fencing cannot see: a second worker process started as worker-a. Each signs its
+    heartbeats with its own incarnation; each finds the other's beats between its own, answers /readyz 503 saying
+    so, exports turboserve_worker_id_conflict 1 and claims nothing new. Once the second one stops, worker-a is ready
+    again within two leases and runs new work; every job ends exactly once."""
+    original = fleet.workers[WORKERS[0]]
+    conflict = f"another process is running as worker id '{WORKERS[0]}'"
+
+    def reports_conflict(response) -> bool:
+        return response.status_code == 503 and conflict in response.text
+
+    twin = Server(fleet.root / f"{WORKERS[0]}-twin", fleet.models_dir, fleet.env, args=["--worker-id", WORKERS[0]], role="worker")
+    twin.start(timeout=240, up=lambda response: response.status_code == 200 or reports_conflict(response))
+    try:
+        for server in (twin, original):
+            wait_for(lambda: reports_conflict(requests.get(server.url + "/readyz", timeout=5)), 30, f"{server.data_dir.name} to report the conflict")
+            assert metric(server.metrics(), "turboserve_worker_id_conflict") == 1
+        assert "worker id in use by another process" in original.log_text()
+    finally:
+        twin.stop()
+    stopped_at = time.monotonic()
+    wait_for(original.is_ready, LEASE_SECONDS * 2 + 30, f"{WORKERS[0]} ready again once the twin stopped")
+    recovered = time.monotonic() - stopped_at
+    assert metric(original.metrics(), "turboserve_worker_id_conflict") == 0
+    ids = submit_spread(fleet, png, 8, "twin")
+    fleet.wait_all_ended(ids, timeout=300)
+    record_row(FleetRow.of(f"a second process started as {WORKERS[0]}, then stopped (conflict found by both)", fleet.audit(ids), recovered))
+    # Two leases after the twin's last beat, which came a little before its stop returned: not at once.
+    assert recovered >= LEASE_SECONDS, f"ready again {recovered:.1f} s after the twin stopped, long before two leases without its beats"
 
 
 def test_a_paused_replica_exporting_the_queue_gauges_hands_them_over(fleet, png, record_row):

@@ -59,7 +59,8 @@ class Server:
         self.process: subprocess.Popen | None = None
         self.logs: list[Path] = []
 
-    def start(self, timeout: float = 180.0) -> "Server":
+    def start(self, timeout: float = 180.0, up=lambda response: response.status_code == 200) -> "Server":
+        """Starts the process and waits until its `/readyz` answer satisfies `up` (default: ready)."""
         env = dict(os.environ, TURBOSERVE_MODELS_DIR=str(self.models_dir), **self.env)
         log_path = self.data_dir / f"{self.role}-{len(self.logs)}.log"
         self.logs.append(log_path)
@@ -70,7 +71,7 @@ class Server:
         def ready():
             assert self.process.poll() is None, f"server exited with {self.process.returncode}:\n{self.log_text()[-4000:]}"
             try:
-                return requests.get(self.url + "/readyz", timeout=1).status_code == 200
+                return up(requests.get(self.url + "/readyz", timeout=1))
             except requests.ConnectionError:
                 return False
 
