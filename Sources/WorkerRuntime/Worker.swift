@@ -22,6 +22,9 @@ import TurboServeDomain
 ///   renewed, and its lease runs out.
 /// - On start, jobs this worker held when its process died go back to the shared queue (one attempt more for a
 ///   started one), so nothing is lost; fencing means nothing is delivered twice.
+/// - Fencing is by worker id, so each process signs its heartbeats with an incarnation of its own; one that finds
+///   another process's beat between two of its own claims nothing new until none has come for two leases
+///   (`identityConflict`).
 /// - `stop()` drains: no more claims, jobs that have not started go back to the shared queue at once, started ones
 ///   run to the end while `drainGrace` lasts, then what is left is released too; `run()` returns once every
 ///   event is written.
