@@ -76,9 +76,8 @@ public struct VideoEncoder: Sendable {
             child.stop()
         }
         try Task.checkCancellation()
-        let errors = child.errors
         guard status == 0 else {
-            let message = String(decoding: errors.readDataToEndOfFile(), as: UTF8.self)
+            let message = String(decoding: child.errors.readDataToEndOfFile(), as: UTF8.self)
             if message.contains("No space left on device") {
                 throw TurboServeError(.diskFull, "the server's disk is full; the video could not be written (free space, then create the job again)")
             }

@@ -38,10 +38,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = composition.logger
         let engineReadiness = settings.engines.devices.map { _ in Readiness() }
         let workers = WorkerPool()
-        // Ready once every engine answered its handshake; on a shared database also only while it answers.
+        // Ready once every engine answered its handshake and no other process runs under an engine's worker id (two
+        // `serve` on one host share host-name ids); on a shared database also only while it answers.
         let (shared, storeHealth) = (composition.connection.isShared, composition.connection.health)
         let router = composition.apiRouter(api: composition.videoAPI(), pool: workers, readiness: {
-            await NotReadyReason.first(engineReady: noEngine || engineReadiness.allSatisfy(\.isReady), storeHealth: shared ? storeHealth : nil)
+            await NotReadyReason.first(engineReady: noEngine || engineReadiness.allSatisfy(\.isReady), identityConflict: await workers.identityConflict(),
+                                       storeHealth: shared ? storeHealth : nil)
         })
         let (host, port) = (settings.server.host, settings.server.port)
         let app = Application(

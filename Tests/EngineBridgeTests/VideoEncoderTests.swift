@@ -1,4 +1,4 @@
-import EngineBridge
+@testable import EngineBridge
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -7,11 +7,7 @@ import Glibc
 import Testing
 import TurboServeTestSupport
 
-/// Whether ffmpeg is on the PATH (scripts/install-system-deps installs it; the encoder tests need the real one).
-private let ffmpegInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/ffmpeg") }
-
-@Suite(.enabled(if: ffmpegInstalled, "ffmpeg is not on the PATH (scripts/install-system-deps installs it)"))
+@Suite(.enabled(if: VideoEncoder.findFFmpeg() != nil, "ffmpeg is not on the PATH (scripts/install-system-deps installs it)"))
 struct VideoEncoderTests {
     let scratch: ScratchFolder
     init() throws { scratch = try ScratchFolder("turboserve-encoder") }

@@ -179,6 +179,7 @@ class Server:
     # -- the store, read after the fact
 
     def audit(self, ids) -> "Audit":
+        wanted = list(ids)
         database = sqlite3.connect(f"file:{self.data_dir / 'turboserve.sqlite'}?mode=ro", uri=True, timeout=30)
         try:
             rows = {job: (phase, code) for job, phase, code in database.execute("SELECT id, phase, error_code FROM jobs")}
@@ -186,10 +187,11 @@ class Server:
             for job, count in database.execute(
                     "SELECT job_id, COUNT(*) FROM job_events WHERE to_state IN ('succeeded', 'failed', 'cancelled') GROUP BY job_id"):
                 terminal[job] = count
-            events = list(database.execute("SELECT job_id, at, from_state, to_state, coalesce(reason_code, ''), coalesce(message, '') FROM job_events ORDER BY id"))
+            events = list(database.execute("SELECT job_id, at, from_state, to_state, coalesce(reason_code, ''), coalesce(message, '') FROM job_events "
+                                           f"WHERE job_id IN ({','.join('?' * len(wanted)) or 'NULL'}) ORDER BY id", wanted))
         finally:
             database.close()
-        return Audit(ids=list(ids), rows=rows, terminal_events=terminal, histories=histories(events))
+        return Audit(ids=wanted, rows=rows, terminal_events=terminal, histories=histories(events))
 
 
 @dataclass
